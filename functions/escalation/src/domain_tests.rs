@@ -1,0 +1,377 @@
+use super::*;
+use crate::phone::E164;
+
+fn person(name: &str, n: u32) -> Person {
+    Person {
+        name: name.into(),
+        phone: E164::parse(&format!("+1555010{n:04}")).unwrap(),
+        role: None,
+        sn_user: Some(format!("{}.user", name.to_lowercase())),
+        language: None,
+    }
+}
+
+fn roster(agents: &[&str], esc: &[&str]) -> Roster {
+    let mut n = 0;
+    let mut mk = |names: &[&str]| {
+        names
+            .iter()
+            .map(|name| {
+                n += 1;
+                person(name, n)
+            })
+            .collect()
+    };
+    Roster {
+        agents: mk(agents),
+        escalation: mk(esc),
+    }
+}
+
+fn incident() -> Incident {
+    Incident {
+        sys_id: "ef43c6d40a0a0b5700c77f9bf387afe3".into(),
+        number: "INC0010001".into(),
+        short_description: "Database down".into(),
+        priority: "1".into(),
+        assignment_group: None,
+    }
+}
+
+fn start_with(agents: &[&str], esc: &[&str], policy: Policy) -> Escalation {
+    Escalation::start("esc-1".into(), incident(), roster(agents, esc), policy, 1_000).0
+}
+
+fn no_redial() -> Policy {
+    Policy {
+        max_redials: 0,
+        ..Policy::default()
+    }
+}
+
+/// Who is being called now.
+fn calling(e: &Escalation) -> &str {
+    &e.current.as_ref().expect("a call in progress").person.name
+}
+
+/// End the current call with `outcome` (matching attempt + SID) and return the transition.
+fn end(e: &mut Escalation, outcome: CallOutcome) -> Transition {
+    let n = e.current.as_ref().unwrap().number;
+    let sid = format!("FN{n:032}");
+    e.record_execution(n, &sid, 2_000).unwrap();
+    e.on_call_ended(n, Some(&sid), outcome, 5_000 + u64::from(n) * 1000).unwrap()
+}
+
+#[test]
+fn start_calls_first_agent_in_dialing_and_announces_the_plan() {
+    let (e, update) = Escalation::start("esc-1".into(), incident(), roster(&["A", "B"], &["X"]), Policy::default(), 1_000);
+    let a = e.current.as_ref().unwrap();
+    assert_eq!((a.number, a.list, a.phase), (1, ListKind::Agents, Phase::Dialing));
+    assert_eq!(a.person.name, "A");
+    assert_eq!(e.status, Status::Active);
+    assert_eq!(update.key, "esc-1:started");
+    assert!(update.work_note.contains("A (+1******0001), B (+1******0002)"), "{}", update.work_note);
+    assert!(update.work_note.contains("X (+1******0003)"));
+    assert!(!update.work_note.contains("+15550100001"), "full number leaked");
+}
+
+#[test]
+fn digit_1_accepts_and_assigns() {
+    let mut e = start_with(&["A", "B"], &["X"], Policy::default());
+    let t = end(&mut e, CallOutcome::Accepted);
+    assert_eq!(t.next, Next::Done(Status::Accepted));
+    assert_eq!(e.status, Status::Accepted);
+    assert_eq!(e.accepted_by.as_deref(), Some("A"));
+    assert!(e.current.is_none());
+    assert_eq!(t.update.state.as_deref(), Some("2"));
+    assert_eq!(t.update.assign_to.as_deref(), Some("a.user"));
+    assert!(t.update.work_note.contains("ACCEPTED by A"), "{}", t.update.work_note);
+    assert!(t.update.work_note.contains("pressed 1"));
+    assert!(t.update.work_note.contains("FN0000"));
+}
+
+#[test]
+fn accept_without_sn_user_does_not_assign() {
+    let mut r = roster(&["A"], &["X"]);
+    r.agents[0].sn_user = None;
+    let mut e = Escalation::start("esc-1".into(), incident(), r, Policy::default(), 0).0;
+    let t = end(&mut e, CallOutcome::Accepted);
+    assert_eq!(t.update.assign_to, None);
+    assert_eq!(t.update.state.as_deref(), Some("2"));
+}
+
+#[test]
+fn digit_2_passes_to_next_agent_then_escalation_list() {
+    let mut e = start_with(&["A", "B"], &["X", "Y"], Policy::default());
+    let t = end(&mut e, CallOutcome::Passed);
+    assert_eq!(t.next, Next::Dial);
+    assert_eq!(calling(&e), "B");
+    assert!(t.update.work_note.contains("pressed 2"));
+    assert!(t.update.work_note.contains("Next: agent B"));
+    end(&mut e, CallOutcome::Passed);
+    assert_eq!(calling(&e), "X");
+    assert_eq!(e.current.as_ref().unwrap().list, ListKind::Escalation);
+    end(&mut e, CallOutcome::Passed);
+    assert_eq!(calling(&e), "Y");
+    let t = end(&mut e, CallOutcome::Passed);
+    assert_eq!(t.next, Next::Done(Status::Exhausted));
+}
+
+#[test]
+fn pass_pass_accept() {
+    let mut e = start_with(&["A", "B", "C"], &["X"], Policy::default());
+    end(&mut e, CallOutcome::Passed);
+    end(&mut e, CallOutcome::Passed);
+    assert_eq!(calling(&e), "C");
+    let t = end(&mut e, CallOutcome::Accepted);
+    assert_eq!(t.next, Next::Done(Status::Accepted));
+    assert_eq!(e.accepted_by.as_deref(), Some("C"));
+    assert_eq!(e.history.len(), 3);
+    assert_eq!(t.update.key, "esc-1:attempt:3");
+}
+
+#[test]
+fn digit_3_from_agents_jumps_to_escalation_list_skipping_remaining_agents() {
+    let mut e = start_with(&["A", "B", "C"], &["X", "Y"], Policy::default());
+    let t = end(&mut e, CallOutcome::Escalated);
+    assert_eq!(calling(&e), "X");
+    assert!(t.update.work_note.contains("pressed 3"));
+    assert!(t.update.work_note.contains("Next: escalation contact X"));
+}
+
+#[test]
+fn digit_3_uses_the_escalation_position_not_the_agent_position() {
+    // Demo bug: escalate indexed escalation_list with the agent index (B is agent 1 → Y).
+    let mut e = start_with(&["A", "B", "C"], &["X", "Y", "Z"], Policy::default());
+    end(&mut e, CallOutcome::Passed); // A → B (agent position 1)
+    end(&mut e, CallOutcome::Escalated); // B presses 3
+    assert_eq!(calling(&e), "X", "escalation must start at the escalation position 0");
+}
+
+#[test]
+fn digit_3_within_escalation_list_moves_to_next_escalation_contact() {
+    let mut e = start_with(&["A"], &["X", "Y"], Policy::default());
+    end(&mut e, CallOutcome::Escalated);
+    assert_eq!(calling(&e), "X");
+    end(&mut e, CallOutcome::Escalated);
+    assert_eq!(calling(&e), "Y");
+    let t = end(&mut e, CallOutcome::Escalated);
+    assert_eq!(t.next, Next::Done(Status::Exhausted), "end of list must finish, not crash");
+}
+
+#[test]
+fn stale_digit_3_from_an_old_call_is_ignored() {
+    let mut e = start_with(&["A", "B"], &["X"], Policy::default());
+    end(&mut e, CallOutcome::Passed); // attempt 1 done, now calling B (attempt 2)
+    let before = e.clone();
+    let err = e
+        .on_call_ended(1, Some(&format!("FN{:032}", 1)), CallOutcome::Escalated, 9_000)
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Ignored::NotCurrent {
+            event_attempt: 1,
+            current: Some(2)
+        }
+    );
+    assert_eq!(e, before, "an ignored event changes nothing");
+    assert_eq!(calling(&e), "B");
+}
+
+#[test]
+fn event_for_a_different_execution_of_the_current_attempt_is_ignored() {
+    let mut e = start_with(&["A", "B"], &["X"], Policy::default());
+    e.record_execution(1, "FNaaaa", 2_000).unwrap();
+    let err = e.on_call_ended(1, Some("FNbbbb"), CallOutcome::Accepted, 3_000).unwrap_err();
+    assert!(matches!(err, Ignored::OtherExecution { .. }));
+    assert_eq!(e.status, Status::Active);
+}
+
+#[test]
+fn event_before_sid_recorded_is_applied_and_adopts_sid() {
+    let mut e = start_with(&["A"], &["X"], Policy::default());
+    let t = e.on_call_ended(1, Some("FNfast"), CallOutcome::Accepted, 3_000).unwrap();
+    assert_eq!(t.next, Next::Done(Status::Accepted));
+    assert_eq!(e.history[0].execution_sid.as_deref(), Some("FNfast"));
+}
+
+#[test]
+fn duplicate_event_after_transition_is_ignored() {
+    let mut e = start_with(&["A", "B"], &["X"], Policy::default());
+    e.record_execution(1, "FN1", 2_000).unwrap();
+    e.on_call_ended(1, Some("FN1"), CallOutcome::Passed, 3_000).unwrap();
+    let again = e.on_call_ended(1, Some("FN1"), CallOutcome::Passed, 3_500);
+    assert!(again.is_err());
+    assert_eq!(calling(&e), "B");
+    assert_eq!(e.history.len(), 1);
+}
+
+#[test]
+fn events_after_terminal_are_ignored() {
+    let mut e = start_with(&["A"], &["X"], Policy::default());
+    end(&mut e, CallOutcome::Accepted);
+    assert_eq!(
+        e.on_call_ended(1, None, CallOutcome::Passed, 9_000).unwrap_err(),
+        Ignored::Finished(Status::Accepted)
+    );
+    assert_eq!(e.record_execution(2, "FN2", 9_000).unwrap_err(), Ignored::Finished(Status::Accepted));
+}
+
+#[test]
+fn every_non_answer_outcome_redials_once_then_moves_on() {
+    for outcome in [
+        CallOutcome::NoAnswer,
+        CallOutcome::Busy,
+        CallOutcome::Failed,
+        CallOutcome::Machine,
+        CallOutcome::NoKeypress,
+        CallOutcome::InvalidKey("7".into()),
+        CallOutcome::OnAnotherCall,
+    ] {
+        let mut e = start_with(&["A", "B"], &["X"], Policy::default());
+        let t = end(&mut e, outcome.clone());
+        assert_eq!(calling(&e), "A", "{outcome:?}: first redial goes to the same person");
+        assert!(t.update.work_note.contains("Calling A again"), "{}", t.update.work_note);
+        assert!(t.update.work_note.contains(&outcome.describe()));
+        end(&mut e, outcome.clone());
+        assert_eq!(calling(&e), "B", "{outcome:?}: after one redial, the next person");
+    }
+}
+
+#[test]
+fn redials_are_configurable() {
+    let mut e = start_with(&["A", "B"], &["X"], no_redial());
+    end(&mut e, CallOutcome::NoAnswer);
+    assert_eq!(calling(&e), "B");
+    let mut e = start_with(&["A", "B"], &["X"], Policy { max_redials: 2, ..Policy::default() });
+    end(&mut e, CallOutcome::Busy);
+    end(&mut e, CallOutcome::Busy);
+    assert_eq!(calling(&e), "A");
+    end(&mut e, CallOutcome::Busy);
+    assert_eq!(calling(&e), "B");
+}
+
+#[test]
+fn redial_counter_resets_for_the_next_person() {
+    let mut e = start_with(&["A", "B"], &["X"], Policy::default());
+    end(&mut e, CallOutcome::NoAnswer);
+    end(&mut e, CallOutcome::NoAnswer);
+    assert_eq!(calling(&e), "B");
+    end(&mut e, CallOutcome::NoAnswer);
+    assert_eq!(calling(&e), "B", "B gets their own redial");
+}
+
+#[test]
+fn unreachable_number_moves_on_without_redial() {
+    let mut e = start_with(&["A", "B"], &["X"], Policy::default());
+    let t = end(&mut e, CallOutcome::Unreachable("Twilio 400 code 21211".into()));
+    assert_eq!(calling(&e), "B");
+    assert!(t.update.work_note.contains("could not be dialled"));
+}
+
+#[test]
+fn a_pass_after_a_redial_moves_on() {
+    let mut e = start_with(&["A", "B"], &["X"], Policy::default());
+    end(&mut e, CallOutcome::NoAnswer);
+    end(&mut e, CallOutcome::Passed);
+    assert_eq!(calling(&e), "B");
+    assert_eq!(e.cursor.redials, 0);
+}
+
+#[test]
+fn nobody_answers_anywhere_exhausts_with_a_loud_note() {
+    let mut e = start_with(&["A", "B"], &["X"], Policy::default());
+    let mut last = None;
+    let mut calls = Vec::new();
+    while e.status == Status::Active {
+        calls.push(calling(&e).to_string());
+        last = Some(end(&mut e, CallOutcome::NoAnswer));
+    }
+    assert_eq!(calls, ["A", "A", "B", "B", "X", "X"]);
+    let t = last.unwrap();
+    assert_eq!(t.next, Next::Done(Status::Exhausted));
+    assert_eq!(e.status, Status::Exhausted);
+    assert!(t.update.work_note.contains("NOBODY ACCEPTED"), "{}", t.update.work_note);
+    assert!(t.update.work_note.contains("6 calls to 3 people"), "{}", t.update.work_note);
+    assert_eq!(t.update.state, None);
+    assert_eq!(e.plan().len(), 6, "the dry-run plan matches the worst case");
+}
+
+#[test]
+fn exhausted_reassigns_to_fallback_group_when_configured() {
+    let mut e = start_with(&["A"], &["X"], Policy { max_redials: 0, fallback_group: Some("grp123".into()), ..Policy::default() });
+    end(&mut e, CallOutcome::Passed);
+    let t = end(&mut e, CallOutcome::Passed);
+    assert_eq!(t.update.assignment_group.as_deref(), Some("grp123"));
+    assert!(t.update.work_note.contains("fallback group grp123"));
+}
+
+#[test]
+fn rounds_repeat_the_whole_walk() {
+    let mut e = start_with(&["A", "B"], &["X"], Policy { max_redials: 0, rounds: 2, ..Policy::default() });
+    let mut calls = Vec::new();
+    while e.status == Status::Active {
+        calls.push((calling(&e).to_string(), e.current.as_ref().unwrap().round));
+        end(&mut e, CallOutcome::Passed);
+    }
+    let expect: Vec<(String, u32)> = [("A", 0), ("B", 0), ("X", 0), ("A", 1), ("B", 1), ("X", 1)]
+        .iter()
+        .map(|(n, r)| (n.to_string(), *r))
+        .collect();
+    assert_eq!(calls, expect);
+    assert_eq!(e.status, Status::Exhausted);
+    assert_eq!(e.plan().len(), 6);
+}
+
+#[test]
+fn single_person_lists_hit_boundaries_without_panic() {
+    for outcome in [CallOutcome::Passed, CallOutcome::Escalated, CallOutcome::NoAnswer] {
+        let mut e = start_with(&["A"], &["X"], Policy::default());
+        let mut guard = 0;
+        while e.status == Status::Active {
+            end(&mut e, outcome.clone());
+            guard += 1;
+            assert!(guard < 10);
+        }
+        assert_eq!(e.status, Status::Exhausted, "{outcome:?}");
+    }
+}
+
+#[test]
+fn attempt_numbers_are_sequential_and_history_complete() {
+    let mut e = start_with(&["A", "B"], &["X"], Policy::default());
+    end(&mut e, CallOutcome::NoAnswer);
+    end(&mut e, CallOutcome::Passed);
+    end(&mut e, CallOutcome::Busy);
+    assert_eq!(e.current.as_ref().unwrap().number, 4);
+    let numbers: Vec<u32> = e.history.iter().map(|h| h.number).collect();
+    assert_eq!(numbers, [1, 2, 3]);
+    assert_eq!(e.history[1].outcome, CallOutcome::Passed);
+    assert_eq!(e.attempts_made(), 4);
+}
+
+#[test]
+fn record_execution_is_idempotent_and_rejects_a_second_sid() {
+    let mut e = start_with(&["A"], &["X"], Policy::default());
+    e.record_execution(1, "FN1", 10).unwrap();
+    e.record_execution(1, "FN1", 11).unwrap();
+    assert_eq!(e.current.as_ref().unwrap().phase, Phase::Calling);
+    assert!(matches!(e.record_execution(1, "FN2", 12), Err(Ignored::OtherExecution { .. })));
+    assert!(matches!(e.record_execution(2, "FN1", 12), Err(Ignored::NotCurrent { .. })));
+}
+
+#[test]
+fn digits_map_back() {
+    assert_eq!(CallOutcome::Accepted.digit(), Some("1"));
+    assert_eq!(CallOutcome::Escalated.digit(), Some("3"));
+    assert_eq!(CallOutcome::NoAnswer.digit(), None);
+}
+
+#[test]
+fn escalation_round_trips_through_json() {
+    let mut e = start_with(&["A", "B"], &["X"], Policy::default());
+    end(&mut e, CallOutcome::Machine);
+    let text = serde_json::to_string(&e).unwrap();
+    let back: Escalation = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, e);
+}
