@@ -409,7 +409,10 @@ impl Escalation {
                 current_sid: ours.clone(),
             });
         }
-        let sid = current.execution_sid.clone().or(execution_sid.map(str::to_string));
+        let sid = current
+            .execution_sid
+            .clone()
+            .or(execution_sid.map(str::to_string));
         self.history.push(AttemptRecord {
             number: current.number,
             list: current.list,
@@ -498,7 +501,10 @@ impl Escalation {
         self.begin_attempt(now);
         let next = self.current.as_ref().expect("attempt just begun");
         note.push_str(&if redial {
-            format!(" Calling {} again (redial {}).", next.person.name, self.cursor.redials)
+            format!(
+                " Calling {} again (redial {}).",
+                next.person.name, self.cursor.redials
+            )
         } else {
             format!(
                 " Next: {} {} ({}).",
@@ -535,7 +541,8 @@ impl Escalation {
     }
 
     fn cursor_exhausted(&self) -> bool {
-        self.cursor.list == ListKind::Escalation && self.cursor.esc_pos >= self.roster.escalation.len()
+        self.cursor.list == ListKind::Escalation
+            && self.cursor.esc_pos >= self.roster.escalation.len()
     }
 
     /// Who would be called, in order, if nobody answers and nobody presses a key (one
@@ -557,7 +564,10 @@ pub struct PlannedCall {
 pub fn plan(roster: &Roster, policy: &Policy) -> Vec<PlannedCall> {
     let mut calls = Vec::new();
     for round in 0..policy.rounds.max(1) {
-        for (list, people) in [(ListKind::Agents, &roster.agents), (ListKind::Escalation, &roster.escalation)] {
+        for (list, people) in [
+            (ListKind::Agents, &roster.agents),
+            (ListKind::Escalation, &roster.escalation),
+        ] {
             for person in people.iter() {
                 for redial in 0..=policy.max_redials {
                     calls.push(PlannedCall {

@@ -39,7 +39,14 @@ fn incident() -> Incident {
 }
 
 fn start_with(agents: &[&str], esc: &[&str], policy: Policy) -> Escalation {
-    Escalation::start("esc-1".into(), incident(), roster(agents, esc), policy, 1_000).0
+    Escalation::start(
+        "esc-1".into(),
+        incident(),
+        roster(agents, esc),
+        policy,
+        1_000,
+    )
+    .0
 }
 
 fn no_redial() -> Policy {
@@ -59,20 +66,39 @@ fn end(e: &mut Escalation, outcome: CallOutcome) -> Transition {
     let n = e.current.as_ref().unwrap().number;
     let sid = format!("FN{n:032}");
     e.record_execution(n, &sid, 2_000).unwrap();
-    e.on_call_ended(n, Some(&sid), outcome, 5_000 + u64::from(n) * 1000).unwrap()
+    e.on_call_ended(n, Some(&sid), outcome, 5_000 + u64::from(n) * 1000)
+        .unwrap()
 }
 
 #[test]
 fn start_calls_first_agent_in_dialing_and_announces_the_plan() {
-    let (e, update) = Escalation::start("esc-1".into(), incident(), roster(&["A", "B"], &["X"]), Policy::default(), 1_000);
+    let (e, update) = Escalation::start(
+        "esc-1".into(),
+        incident(),
+        roster(&["A", "B"], &["X"]),
+        Policy::default(),
+        1_000,
+    );
     let a = e.current.as_ref().unwrap();
-    assert_eq!((a.number, a.list, a.phase), (1, ListKind::Agents, Phase::Dialing));
+    assert_eq!(
+        (a.number, a.list, a.phase),
+        (1, ListKind::Agents, Phase::Dialing)
+    );
     assert_eq!(a.person.name, "A");
     assert_eq!(e.status, Status::Active);
     assert_eq!(update.key, "esc-1:started");
-    assert!(update.work_note.contains("A (+1******0001), B (+1******0002)"), "{}", update.work_note);
+    assert!(
+        update
+            .work_note
+            .contains("A (+1******0001), B (+1******0002)"),
+        "{}",
+        update.work_note
+    );
     assert!(update.work_note.contains("X (+1******0003)"));
-    assert!(!update.work_note.contains("+15550100001"), "full number leaked");
+    assert!(
+        !update.work_note.contains("+15550100001"),
+        "full number leaked"
+    );
 }
 
 #[test]
@@ -85,7 +111,11 @@ fn digit_1_accepts_and_assigns() {
     assert!(e.current.is_none());
     assert_eq!(t.update.state.as_deref(), Some("2"));
     assert_eq!(t.update.assign_to.as_deref(), Some("a.user"));
-    assert!(t.update.work_note.contains("ACCEPTED by A"), "{}", t.update.work_note);
+    assert!(
+        t.update.work_note.contains("ACCEPTED by A"),
+        "{}",
+        t.update.work_note
+    );
     assert!(t.update.work_note.contains("pressed 1"));
     assert!(t.update.work_note.contains("FN0000"));
 }
@@ -145,7 +175,11 @@ fn digit_3_uses_the_escalation_position_not_the_agent_position() {
     let mut e = start_with(&["A", "B", "C"], &["X", "Y", "Z"], Policy::default());
     end(&mut e, CallOutcome::Passed); // A → B (agent position 1)
     end(&mut e, CallOutcome::Escalated); // B presses 3
-    assert_eq!(calling(&e), "X", "escalation must start at the escalation position 0");
+    assert_eq!(
+        calling(&e),
+        "X",
+        "escalation must start at the escalation position 0"
+    );
 }
 
 #[test]
@@ -156,7 +190,11 @@ fn digit_3_within_escalation_list_moves_to_next_escalation_contact() {
     end(&mut e, CallOutcome::Escalated);
     assert_eq!(calling(&e), "Y");
     let t = end(&mut e, CallOutcome::Escalated);
-    assert_eq!(t.next, Next::Done(Status::Exhausted), "end of list must finish, not crash");
+    assert_eq!(
+        t.next,
+        Next::Done(Status::Exhausted),
+        "end of list must finish, not crash"
+    );
 }
 
 #[test]
@@ -165,7 +203,12 @@ fn stale_digit_3_from_an_old_call_is_ignored() {
     end(&mut e, CallOutcome::Passed); // attempt 1 done, now calling B (attempt 2)
     let before = e.clone();
     let err = e
-        .on_call_ended(1, Some(&format!("FN{:032}", 1)), CallOutcome::Escalated, 9_000)
+        .on_call_ended(
+            1,
+            Some(&format!("FN{:032}", 1)),
+            CallOutcome::Escalated,
+            9_000,
+        )
         .unwrap_err();
     assert_eq!(
         err,
@@ -182,7 +225,9 @@ fn stale_digit_3_from_an_old_call_is_ignored() {
 fn event_for_a_different_execution_of_the_current_attempt_is_ignored() {
     let mut e = start_with(&["A", "B"], &["X"], Policy::default());
     e.record_execution(1, "FNaaaa", 2_000).unwrap();
-    let err = e.on_call_ended(1, Some("FNbbbb"), CallOutcome::Accepted, 3_000).unwrap_err();
+    let err = e
+        .on_call_ended(1, Some("FNbbbb"), CallOutcome::Accepted, 3_000)
+        .unwrap_err();
     assert!(matches!(err, Ignored::OtherExecution { .. }));
     assert_eq!(e.status, Status::Active);
 }
@@ -190,7 +235,9 @@ fn event_for_a_different_execution_of_the_current_attempt_is_ignored() {
 #[test]
 fn event_before_sid_recorded_is_applied_and_adopts_sid() {
     let mut e = start_with(&["A"], &["X"], Policy::default());
-    let t = e.on_call_ended(1, Some("FNfast"), CallOutcome::Accepted, 3_000).unwrap();
+    let t = e
+        .on_call_ended(1, Some("FNfast"), CallOutcome::Accepted, 3_000)
+        .unwrap();
     assert_eq!(t.next, Next::Done(Status::Accepted));
     assert_eq!(e.history[0].execution_sid.as_deref(), Some("FNfast"));
 }
@@ -199,7 +246,8 @@ fn event_before_sid_recorded_is_applied_and_adopts_sid() {
 fn duplicate_event_after_transition_is_ignored() {
     let mut e = start_with(&["A", "B"], &["X"], Policy::default());
     e.record_execution(1, "FN1", 2_000).unwrap();
-    e.on_call_ended(1, Some("FN1"), CallOutcome::Passed, 3_000).unwrap();
+    e.on_call_ended(1, Some("FN1"), CallOutcome::Passed, 3_000)
+        .unwrap();
     let again = e.on_call_ended(1, Some("FN1"), CallOutcome::Passed, 3_500);
     assert!(again.is_err());
     assert_eq!(calling(&e), "B");
@@ -211,10 +259,14 @@ fn events_after_terminal_are_ignored() {
     let mut e = start_with(&["A"], &["X"], Policy::default());
     end(&mut e, CallOutcome::Accepted);
     assert_eq!(
-        e.on_call_ended(1, None, CallOutcome::Passed, 9_000).unwrap_err(),
+        e.on_call_ended(1, None, CallOutcome::Passed, 9_000)
+            .unwrap_err(),
         Ignored::Finished(Status::Accepted)
     );
-    assert_eq!(e.record_execution(2, "FN2", 9_000).unwrap_err(), Ignored::Finished(Status::Accepted));
+    assert_eq!(
+        e.record_execution(2, "FN2", 9_000).unwrap_err(),
+        Ignored::Finished(Status::Accepted)
+    );
 }
 
 #[test]
@@ -230,11 +282,23 @@ fn every_non_answer_outcome_redials_once_then_moves_on() {
     ] {
         let mut e = start_with(&["A", "B"], &["X"], Policy::default());
         let t = end(&mut e, outcome.clone());
-        assert_eq!(calling(&e), "A", "{outcome:?}: first redial goes to the same person");
-        assert!(t.update.work_note.contains("Calling A again"), "{}", t.update.work_note);
+        assert_eq!(
+            calling(&e),
+            "A",
+            "{outcome:?}: first redial goes to the same person"
+        );
+        assert!(
+            t.update.work_note.contains("Calling A again"),
+            "{}",
+            t.update.work_note
+        );
         assert!(t.update.work_note.contains(&outcome.describe()));
         end(&mut e, outcome.clone());
-        assert_eq!(calling(&e), "B", "{outcome:?}: after one redial, the next person");
+        assert_eq!(
+            calling(&e),
+            "B",
+            "{outcome:?}: after one redial, the next person"
+        );
     }
 }
 
@@ -243,7 +307,14 @@ fn redials_are_configurable() {
     let mut e = start_with(&["A", "B"], &["X"], no_redial());
     end(&mut e, CallOutcome::NoAnswer);
     assert_eq!(calling(&e), "B");
-    let mut e = start_with(&["A", "B"], &["X"], Policy { max_redials: 2, ..Policy::default() });
+    let mut e = start_with(
+        &["A", "B"],
+        &["X"],
+        Policy {
+            max_redials: 2,
+            ..Policy::default()
+        },
+    );
     end(&mut e, CallOutcome::Busy);
     end(&mut e, CallOutcome::Busy);
     assert_eq!(calling(&e), "A");
@@ -264,7 +335,10 @@ fn redial_counter_resets_for_the_next_person() {
 #[test]
 fn unreachable_number_moves_on_without_redial() {
     let mut e = start_with(&["A", "B"], &["X"], Policy::default());
-    let t = end(&mut e, CallOutcome::Unreachable("Twilio 400 code 21211".into()));
+    let t = end(
+        &mut e,
+        CallOutcome::Unreachable("Twilio 400 code 21211".into()),
+    );
     assert_eq!(calling(&e), "B");
     assert!(t.update.work_note.contains("could not be dialled"));
 }
@@ -291,15 +365,31 @@ fn nobody_answers_anywhere_exhausts_with_a_loud_note() {
     let t = last.unwrap();
     assert_eq!(t.next, Next::Done(Status::Exhausted));
     assert_eq!(e.status, Status::Exhausted);
-    assert!(t.update.work_note.contains("NOBODY ACCEPTED"), "{}", t.update.work_note);
-    assert!(t.update.work_note.contains("6 calls to 3 people"), "{}", t.update.work_note);
+    assert!(
+        t.update.work_note.contains("NOBODY ACCEPTED"),
+        "{}",
+        t.update.work_note
+    );
+    assert!(
+        t.update.work_note.contains("6 calls to 3 people"),
+        "{}",
+        t.update.work_note
+    );
     assert_eq!(t.update.state, None);
     assert_eq!(e.plan().len(), 6, "the dry-run plan matches the worst case");
 }
 
 #[test]
 fn exhausted_reassigns_to_fallback_group_when_configured() {
-    let mut e = start_with(&["A"], &["X"], Policy { max_redials: 0, fallback_group: Some("grp123".into()), ..Policy::default() });
+    let mut e = start_with(
+        &["A"],
+        &["X"],
+        Policy {
+            max_redials: 0,
+            fallback_group: Some("grp123".into()),
+            ..Policy::default()
+        },
+    );
     end(&mut e, CallOutcome::Passed);
     let t = end(&mut e, CallOutcome::Passed);
     assert_eq!(t.update.assignment_group.as_deref(), Some("grp123"));
@@ -308,7 +398,15 @@ fn exhausted_reassigns_to_fallback_group_when_configured() {
 
 #[test]
 fn rounds_repeat_the_whole_walk() {
-    let mut e = start_with(&["A", "B"], &["X"], Policy { max_redials: 0, rounds: 2, ..Policy::default() });
+    let mut e = start_with(
+        &["A", "B"],
+        &["X"],
+        Policy {
+            max_redials: 0,
+            rounds: 2,
+            ..Policy::default()
+        },
+    );
     let mut calls = Vec::new();
     while e.status == Status::Active {
         calls.push((calling(&e).to_string(), e.current.as_ref().unwrap().round));
@@ -325,7 +423,11 @@ fn rounds_repeat_the_whole_walk() {
 
 #[test]
 fn single_person_lists_hit_boundaries_without_panic() {
-    for outcome in [CallOutcome::Passed, CallOutcome::Escalated, CallOutcome::NoAnswer] {
+    for outcome in [
+        CallOutcome::Passed,
+        CallOutcome::Escalated,
+        CallOutcome::NoAnswer,
+    ] {
         let mut e = start_with(&["A"], &["X"], Policy::default());
         let mut guard = 0;
         while e.status == Status::Active {
@@ -356,8 +458,14 @@ fn record_execution_is_idempotent_and_rejects_a_second_sid() {
     e.record_execution(1, "FN1", 10).unwrap();
     e.record_execution(1, "FN1", 11).unwrap();
     assert_eq!(e.current.as_ref().unwrap().phase, Phase::Calling);
-    assert!(matches!(e.record_execution(1, "FN2", 12), Err(Ignored::OtherExecution { .. })));
-    assert!(matches!(e.record_execution(2, "FN1", 12), Err(Ignored::NotCurrent { .. })));
+    assert!(matches!(
+        e.record_execution(1, "FN2", 12),
+        Err(Ignored::OtherExecution { .. })
+    ));
+    assert!(matches!(
+        e.record_execution(2, "FN1", 12),
+        Err(Ignored::NotCurrent { .. })
+    ));
 }
 
 #[test]

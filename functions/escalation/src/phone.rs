@@ -9,7 +9,9 @@ use std::fmt;
 pub struct E164(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{value:?} is not an E.164 phone number ({reason}); expected + and 8 to 15 digits, e.g. +14155550100")]
+#[error(
+    "{value:?} is not an E.164 phone number ({reason}); expected + and 8 to 15 digits, e.g. +14155550100"
+)]
 pub struct PhoneError {
     pub value: String,
     pub reason: &'static str,
@@ -21,7 +23,9 @@ impl E164 {
             value: value.to_string(),
             reason,
         };
-        let digits = value.strip_prefix('+').ok_or_else(|| err("it must start with +"))?;
+        let digits = value
+            .strip_prefix('+')
+            .ok_or_else(|| err("it must start with +"))?;
         if !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(err("only digits may follow the +"));
         }
@@ -94,13 +98,24 @@ mod tests {
 
     #[test]
     fn accepts_e164() {
-        assert_eq!(E164::parse("+14155550100").unwrap().as_str(), "+14155550100");
+        assert_eq!(
+            E164::parse("+14155550100").unwrap().as_str(),
+            "+14155550100"
+        );
         assert!(E164::parse("+442071838750").is_ok());
     }
 
     #[test]
     fn rejects_placeholders_and_formats() {
-        for bad in ["+1XXXXXXXXXX", "14155550100", "+1 415 555 0100", "+0123456789", "+1234", "+1234567890123456", ""] {
+        for bad in [
+            "+1XXXXXXXXXX",
+            "14155550100",
+            "+1 415 555 0100",
+            "+0123456789",
+            "+1234",
+            "+1234567890123456",
+            "",
+        ] {
             assert!(E164::parse(bad).is_err(), "{bad} should be rejected");
         }
         let e = E164::parse("+1XXXXXXXXXX").unwrap_err();

@@ -106,9 +106,16 @@ impl Roster {
             .iter()
             .enumerate()
             .map(|(i, p)| (AGENTS, i, p))
-            .chain(self.escalation.iter().enumerate().map(|(i, p)| (ESCALATION, i, p)));
+            .chain(
+                self.escalation
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (ESCALATION, i, p)),
+            );
         for (list, position, person) in all {
-            if let Some((l0, p0, n0)) = seen.insert(person.phone.as_str(), (list, position, &person.name)) {
+            if let Some((l0, p0, n0)) =
+                seen.insert(person.phone.as_str(), (list, position, &person.name))
+            {
                 return Err(RosterError::Entry {
                     list,
                     position,
@@ -145,7 +152,9 @@ fn validate_list(list: &'static str, raw: Vec<RawEntry>) -> Result<Vec<Person>, 
         if trimmed.len() > 100 {
             return Err(fail("name is longer than 100 characters".into()));
         }
-        let phone_raw = entry.phone_no.ok_or_else(|| fail("phone_no is missing".into()))?;
+        let phone_raw = entry
+            .phone_no
+            .ok_or_else(|| fail("phone_no is missing".into()))?;
         let phone = E164::parse(phone_raw.trim()).map_err(|e| fail(format!("phone_no {e}")))?;
         let index = match (&entry.index, with_index) {
             (Some(v), _) => Some(
@@ -159,7 +168,10 @@ fn validate_list(list: &'static str, raw: Vec<RawEntry>) -> Result<Vec<Person>, 
                 ));
             }
         };
-        let sn_user = entry.sn_user.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let sn_user = entry
+            .sn_user
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
         keyed.push((
             index.unwrap_or(position as u64),
             position,
@@ -242,9 +254,11 @@ mod tests {
 
     #[test]
     fn empty_or_missing_lists_are_rejected() {
-        let err = Roster::from_json(r#"{"agent_list":[],"escalation_list":[{"name":"X","phone_no":"+15550100008"}]}"#)
-            .unwrap_err()
-            .to_string();
+        let err = Roster::from_json(
+            r#"{"agent_list":[],"escalation_list":[{"name":"X","phone_no":"+15550100008"}]}"#,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("agent_list is empty"), "{err}");
         let err = Roster::from_json(r#"{"agent_list":[{"name":"X","phone_no":"+15550100008"}]}"#)
             .unwrap_err()
@@ -257,25 +271,56 @@ mod tests {
         let text = r#"{"agent_list":[{"name":"A","phone_no":"+15550100001"},{"name":"B","phone_no":"+15550100001"}],
             "escalation_list":[{"name":"X","phone_no":"+15550100008"}]}"#;
         let err = Roster::from_json(text).unwrap_err().to_string();
-        assert!(err.contains("agent_list[1]") && err.contains("agent_list[0]"), "{err}");
+        assert!(
+            err.contains("agent_list[1]") && err.contains("agent_list[0]"),
+            "{err}"
+        );
         let text = r#"{"agent_list":[{"name":"A","phone_no":"+15550100001"}],
             "escalation_list":[{"name":"X","phone_no":"+15550100001"}]}"#;
-        assert!(Roster::from_json(text).unwrap_err().to_string().contains("escalation_list[0]"));
+        assert!(
+            Roster::from_json(text)
+                .unwrap_err()
+                .to_string()
+                .contains("escalation_list[0]")
+        );
     }
 
     #[test]
     fn missing_fields_and_bad_index_are_named() {
         let text = r#"{"agent_list":[{"phone_no":"+15550100001"}],"escalation_list":[{"name":"X","phone_no":"+15550100008"}]}"#;
-        assert!(Roster::from_json(text).unwrap_err().to_string().contains("name is missing"));
+        assert!(
+            Roster::from_json(text)
+                .unwrap_err()
+                .to_string()
+                .contains("name is missing")
+        );
         let text = r#"{"agent_list":[{"name":"A"}],"escalation_list":[{"name":"X","phone_no":"+15550100008"}]}"#;
-        assert!(Roster::from_json(text).unwrap_err().to_string().contains("phone_no is missing"));
+        assert!(
+            Roster::from_json(text)
+                .unwrap_err()
+                .to_string()
+                .contains("phone_no is missing")
+        );
         let text = r#"{"agent_list":[{"name":"A","phone_no":"+15550100001","index":-1}],"escalation_list":[{"name":"X","phone_no":"+15550100008"}]}"#;
-        assert!(Roster::from_json(text).unwrap_err().to_string().contains("index -1"));
+        assert!(
+            Roster::from_json(text)
+                .unwrap_err()
+                .to_string()
+                .contains("index -1")
+        );
         let text = r#"{"agent_list":[{"name":"A","phone_no":"+15550100001","index":1},{"name":"B","phone_no":"+15550100002"}],"escalation_list":[{"name":"X","phone_no":"+15550100008"}]}"#;
         let err = Roster::from_json(text).unwrap_err().to_string();
-        assert!(err.contains("agent_list[1]") && err.contains("index is missing"), "{err}");
+        assert!(
+            err.contains("agent_list[1]") && err.contains("index is missing"),
+            "{err}"
+        );
         let text = r#"{"agent_list":[{"name":"A","phone_no":"+15550100001","index":1},{"name":"B","phone_no":"+15550100002","index":1}],"escalation_list":[{"name":"X","phone_no":"+15550100008"}]}"#;
-        assert!(Roster::from_json(text).unwrap_err().to_string().contains("used twice"));
+        assert!(
+            Roster::from_json(text)
+                .unwrap_err()
+                .to_string()
+                .contains("used twice")
+        );
     }
 
     #[test]

@@ -1,0 +1,351 @@
+//! The application: configuration, roster, adapters, and the engine that moves an
+//! escalation forward. Built once per Lambda container; shared by every handler.
+
+use crate::clock::now_ms;
+use crate::config::{Config, ConfigError, Secrets};
+use crate::domain::{Attempt, CallOutcome, Escalation, Incident, Next, Phase};
+use crate::outbox::{QueueError, SqsQueue, UpdateQueue};
+use crate::retry::RetryPolicy;
+use crate::roster::Roster;
+use crate::servicenow::{ServiceNow, SnClient};
+use crate::signature::SigningKey;
+use crate::store::{Created, DynamoStore, EscalationStore, StoreError, Stored};
+use crate::twilio::{NewExecution, Studio, StudioClient, TwilioError};
+use serde_json::json;
+use std::time::Duration;
+
+pub struct App<S, T, Q, N> {
+    pub config: Config,
+    pub roster: Roster,
+    pub key: SigningKey,
+    pub store: S,
+    pub studio: T,
+    pub queue: Q,
+    pub sn: N,
+}
+
+/// The production wiring: DynamoDB, Twilio Studio, SQS, ServiceNow.
+pub type AwsApp = App<DynamoStore, StudioClient, SqsQueue, SnClient>;
+
+impl AwsApp {
+    /// Everything from the environment: config, AWS SDK (honours `AWS_ENDPOINT_URL`),
+    /// secrets from Secrets Manager (fetched once per container).
+    pub async fn from_env() -> Result<AwsApp, ConfigError> {
+        let config = Config::from_env()?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        AwsApp::build(config, &sdk, RetryPolicy::default()).await
+    }
+
+    pub async fn build(
+        config: Config,
+        sdk: &aws_config::SdkConfig,
+        retry: RetryPolicy,
+    ) -> Result<AwsApp, ConfigError> {
+        let roster = config.roster()?;
+        let (secrets, key) = Secrets::fetch(
+            &aws_sdk_secretsmanager::Client::new(sdk),
+            &config.secrets_arn,
+        )
+        .await?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(10))
+            .user_agent(concat!(
+                "servicenow-phone-escalation/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .build()
+            .map_err(|e| ConfigError::Invalid {
+                name: "HTTP client",
+                problem: e.to_string(),
+            })?;
+        Ok(App {
+            studio: StudioClient::new(
+                http.clone(),
+                &config.studio_base_url,
+                &config.flow_sid,
+                &secrets.twilio_api_key_sid,
+                &secrets.twilio_api_key_secret,
+                retry.clone(),
+            ),
+            sn: SnClient::new(
+                http,
+                &config.servicenow_url,
+                &secrets.servicenow_username,
+                &secrets.servicenow_password,
+                retry,
+            ),
+            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table),
+            queue: SqsQueue::new(aws_sdk_sqs::Client::new(sdk), &config.queue_url),
+            roster,
+            key,
+            config,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Twilio(#[from] TwilioError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error("escalation kept changing under us; giving up for now")]
+    Contention,
+}
+
+/// What became of one flow-end event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventResult {
+    Applied { next: Next },
+    Ignored(String),
+}
+
+const MAX_CONFLICT_RETRIES: usize = 5;
+/// A dial loop never runs away: at most this many un-placed calls are skipped in one go.
+const MAX_SKIPS_PER_DIAL: usize = 64;
+
+impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, N> {
+    /// Create the escalation for an incident (or find the existing one) and place the
+    /// first call. Returns the stored escalation and whether it is new.
+    pub async fn start(&self, incident: Incident) -> Result<(Stored, bool), EngineError> {
+        let id = format!("ESC-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let (esc, started) = Escalation::start(
+            id,
+            incident,
+            self.roster.clone(),
+            self.config.policy.clone(),
+            now_ms(),
+        );
+        match self.store.create(&esc).await? {
+            Created::New(stored) => {
+                tracing::info!(escalation_id = %esc.id, incident = %esc.incident.number, "escalation created");
+                self.queue.enqueue(&[started]).await?;
+                Ok((self.dial(stored).await?, true))
+            }
+            Created::Existing(stored) => {
+                tracing::info!(escalation_id = %stored.escalation.id, incident = %stored.escalation.incident.number,
+                    "escalation already exists for this incident; not calling again");
+                // A first attempt never placed (Twilio was down when the trigger ran): retry it.
+                // Safe: a second create for the same contact gets 409 and the execution is adopted.
+                let stalled = stored
+                    .escalation
+                    .current
+                    .as_ref()
+                    .is_some_and(|a| a.number == 1 && a.phase == Phase::Dialing);
+                if stalled {
+                    let started = Escalation::start(
+                        stored.escalation.id.clone(),
+                        stored.escalation.incident.clone(),
+                        stored.escalation.roster.clone(),
+                        stored.escalation.policy.clone(),
+                        stored.escalation.created_at,
+                    )
+                    .1;
+                    self.queue.enqueue(&[started]).await?;
+                    return Ok((self.dial(stored).await?, false));
+                }
+                Ok((stored, false))
+            }
+        }
+    }
+
+    fn execution_for(&self, esc: &Escalation, attempt: &Attempt) -> NewExecution {
+        let description: String = esc.incident.short_description.chars().take(300).collect();
+        NewExecution {
+            to: attempt.person.phone.as_str().to_string(),
+            from: self.config.from_number.as_str().to_string(),
+            parameters: json!({
+                "escalation_id": esc.id,
+                "sys_id": esc.incident.sys_id,
+                "incident_number": esc.incident.number,
+                "short_description": description,
+                "priority": esc.incident.priority,
+                "attempt": attempt.number,
+                "agent_name": attempt.person.name,
+                "ring_timeout": esc.policy.ring_timeout_secs,
+            }),
+        }
+    }
+
+    /// Place the call for the current attempt if it is still DIALING. The attempt was
+    /// written as DIALING before this runs, so a crash leaves a trace to resume from.
+    pub async fn dial(&self, mut stored: Stored) -> Result<Stored, EngineError> {
+        for _ in 0..MAX_SKIPS_PER_DIAL {
+            let esc = &stored.escalation;
+            let Some(attempt) = esc.current.clone().filter(|a| a.phase == Phase::Dialing) else {
+                return Ok(stored);
+            };
+            let log_target = attempt.person.phone.masked();
+            let outcome = match self
+                .studio
+                .create_execution(&self.execution_for(esc, &attempt))
+                .await
+            {
+                Ok(exec) => {
+                    return self
+                        .record_execution(stored, attempt.number, &exec.sid)
+                        .await;
+                }
+                Err(TwilioError::Conflict {
+                    conflicting_execution_sid: sid,
+                }) => {
+                    let ctx = self.studio.fetch_context(&sid).await?;
+                    match ctx.params() {
+                        Some(p) if p.escalation_id == esc.id && p.attempt == attempt.number => {
+                            tracing::info!(escalation_id = %esc.id, execution = %sid, "adopting our own active execution (409)");
+                            return self.record_execution(stored, attempt.number, &sid).await;
+                        }
+                        _ => {
+                            tracing::warn!(escalation_id = %esc.id, to = %log_target, execution = %sid,
+                                "agent is on another escalation's call (409)");
+                            CallOutcome::OnAnotherCall
+                        }
+                    }
+                }
+                // 400: Twilio rejected this call (invalid or unreachable To number). Other
+                // permanent errors (401 credentials, 404 flow) are configuration faults that
+                // would hit every agent alike: fail loudly instead of skipping people.
+                Err(e @ TwilioError::Api { status: 400, .. }) => {
+                    tracing::error!(escalation_id = %esc.id, to = %log_target, error = %e, "Twilio refused the call");
+                    CallOutcome::Unreachable(e.to_string())
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let mut next = stored.escalation.clone();
+            let t = next
+                .on_call_ended(attempt.number, None, outcome, now_ms())
+                .expect("the current attempt accepts its own outcome");
+            self.queue.enqueue(&[t.update]).await?;
+            let version = self.store.save(&next, stored.version).await?;
+            stored = Stored {
+                escalation: next,
+                version,
+            };
+            if let Next::Done(status) = t.next {
+                tracing::warn!(escalation_id = %stored.escalation.id, ?status, "escalation finished without a call");
+                return Ok(stored);
+            }
+        }
+        Err(EngineError::Contention)
+    }
+
+    async fn record_execution(
+        &self,
+        mut stored: Stored,
+        attempt: u32,
+        sid: &str,
+    ) -> Result<Stored, EngineError> {
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let mut next = stored.escalation.clone();
+            if let Err(ignored) = next.record_execution(attempt, sid, now_ms()) {
+                // The escalation moved on while we dialled (e.g. the call already ended and was
+                // processed, or a sweeper took over). Don't leave a stray call ringing.
+                tracing::warn!(escalation_id = %next.id, execution = %sid, reason = %ignored,
+                    "execution created for an attempt that is no longer current; ending it");
+                if stored
+                    .escalation
+                    .current
+                    .as_ref()
+                    .and_then(|a| a.execution_sid.as_deref())
+                    != Some(sid)
+                    && let Err(e) = self.studio.end_execution(sid).await
+                {
+                    tracing::warn!(execution = %sid, error = %e, "could not end stray execution");
+                }
+                return Ok(stored);
+            }
+            match self.store.save(&next, stored.version).await {
+                Ok(version) => {
+                    tracing::info!(escalation_id = %next.id, attempt, execution = %sid, "call placed");
+                    return Ok(Stored {
+                        escalation: next,
+                        version,
+                    });
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    stored = self
+                        .store
+                        .load(&next.incident.sys_id)
+                        .await?
+                        .ok_or(StoreError::Corrupt("escalation vanished".into()))?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Contention)
+    }
+
+    /// Apply the end of a Studio execution: read its context, move the escalation on,
+    /// place the next call or finish.
+    pub async fn on_execution_ended(
+        &self,
+        execution_sid: &str,
+    ) -> Result<EventResult, EngineError> {
+        let ctx = match self.studio.fetch_context(execution_sid).await {
+            Ok(ctx) => ctx,
+            Err(TwilioError::Api { status: 404, .. }) => {
+                return Ok(EventResult::Ignored(format!(
+                    "execution {execution_sid} not found at Twilio"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let Some(params) = ctx.params() else {
+            return Ok(EventResult::Ignored(format!(
+                "execution {execution_sid} carries no escalation parameters (not started by us)"
+            )));
+        };
+        let outcome = ctx.outcome();
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let Some(stored) = self.store.load(&params.sys_id).await? else {
+                return Ok(EventResult::Ignored(format!(
+                    "no escalation for incident {}",
+                    params.sys_id
+                )));
+            };
+            if stored.escalation.id != params.escalation_id {
+                return Ok(EventResult::Ignored(format!(
+                    "execution belongs to escalation {}, the incident has {}",
+                    params.escalation_id, stored.escalation.id
+                )));
+            }
+            let mut next = stored.escalation.clone();
+            match next.on_call_ended(
+                params.attempt,
+                Some(execution_sid),
+                outcome.clone(),
+                now_ms(),
+            ) {
+                Err(ignored) => {
+                    // A redelivered event may find the next call written but never placed
+                    // (the earlier try failed between the two): place it now.
+                    self.dial(stored).await?;
+                    return Ok(EventResult::Ignored(ignored.to_string()));
+                }
+                Ok(t) => {
+                    self.queue.enqueue(std::slice::from_ref(&t.update)).await?;
+                    match self.store.save(&next, stored.version).await {
+                        Ok(version) => {
+                            tracing::info!(escalation_id = %next.id, incident = %next.incident.number,
+                                attempt = params.attempt, outcome = ?outcome, next = ?t.next, "call ended");
+                            if t.next == Next::Dial {
+                                self.dial(Stored {
+                                    escalation: next,
+                                    version,
+                                })
+                                .await?;
+                            }
+                            return Ok(EventResult::Applied { next: t.next });
+                        }
+                        Err(StoreError::Conflict { .. }) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+        }
+        Err(EngineError::Contention)
+    }
+}

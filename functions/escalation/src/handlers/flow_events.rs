@@ -1,0 +1,114 @@
+//! `flow-events`: the Kinesis consumer. Each record is one Twilio Event Streams CloudEvent;
+//! `com.twilio.studio.flow.execution.ended` for our flow moves an escalation on.
+//!
+//! Per record: decode → filter (type, flow SID) → dedupe (event id) → apply → mark.
+//! Poison records (bad base64/JSON, missing fields) are logged and skipped; transient
+//! failures are reported in `batchItemFailures` so Lambda retries from that record.
+
+use crate::app::{App, EventResult};
+use crate::cloudevent::{DecodeError, KinesisBatch, KinesisBatchRecord, decode};
+use crate::outbox::UpdateQueue;
+use crate::servicenow::ServiceNow;
+use crate::store::EscalationStore;
+use crate::twilio::Studio;
+use aws_lambda_events::event::streams::KinesisEventResponse;
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+
+/// Processed event ids are remembered this long (Twilio retries for up to 4 h).
+pub const EVENT_MARK_TTL_SECS: u64 = 7 * 24 * 3600;
+
+/// What happened to one record (returned for tests and logs).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordOutcome {
+    Applied(EventResult),
+    /// Not for us: other event types, other flows.
+    Skipped(String),
+    Duplicate,
+    Poison(String),
+    Failed(String),
+}
+
+pub async fn handle<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow>(
+    app: &App<S, T, Q, N>,
+    event: LambdaEvent<Value>,
+) -> Result<KinesisEventResponse, lambda_runtime::Error> {
+    let batch: KinesisBatch = serde_json::from_value(event.payload)
+        .map_err(|e| format!("not a Kinesis event (check the event source mapping): {e}"))?;
+    let mut response = KinesisEventResponse::default();
+    let mut counts = [0usize; 5];
+    // Records are handled one at a time, in order: the handler returns only when every
+    // record's work is done (the demo returned before its requests finished).
+    for record in &batch.records {
+        let outcome = process(app, record).await;
+        let i = match &outcome {
+            RecordOutcome::Applied(_) => 0,
+            RecordOutcome::Skipped(_) => 1,
+            RecordOutcome::Duplicate => 2,
+            RecordOutcome::Poison(reason) => {
+                tracing::error!(sequence_number = %record.kinesis.sequence_number, reason = %reason, "poison record skipped");
+                3
+            }
+            RecordOutcome::Failed(reason) => {
+                tracing::warn!(sequence_number = %record.kinesis.sequence_number, reason = %reason, "record failed; Lambda will retry it");
+                response.add_failure(record.kinesis.sequence_number.clone());
+                4
+            }
+        };
+        counts[i] += 1;
+    }
+    tracing::info!(
+        records = batch.records.len(),
+        applied = counts[0],
+        skipped = counts[1],
+        duplicates = counts[2],
+        poison = counts[3],
+        failed = counts[4],
+        "batch done"
+    );
+    Ok(response)
+}
+
+pub async fn process<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow>(
+    app: &App<S, T, Q, N>,
+    record: &KinesisBatchRecord,
+) -> RecordOutcome {
+    let poison = |e: DecodeError| RecordOutcome::Poison(e.to_string());
+    let bytes = match record.kinesis.bytes() {
+        Ok(b) => b,
+        Err(e) => return poison(e),
+    };
+    let event = match decode(&bytes) {
+        Ok(ev) => ev,
+        Err(e) => return poison(e),
+    };
+    let ended = match event.execution_ended() {
+        None => return RecordOutcome::Skipped(format!("event type {}", event.event_type)),
+        Some(Err(e)) => return poison(e),
+        Some(Ok(ended)) => ended,
+    };
+    if ended.flow_sid != app.config.flow_sid {
+        return RecordOutcome::Skipped(format!("flow {} is not ours", ended.flow_sid));
+    }
+    let mark = format!("evt#{}", event.id);
+    match app.store.has_mark(&mark).await {
+        Ok(true) => {
+            tracing::info!(event_id = %event.id, "duplicate event dropped");
+            return RecordOutcome::Duplicate;
+        }
+        Ok(false) => {}
+        Err(e) => return RecordOutcome::Failed(e.to_string()),
+    }
+    let result = match app.on_execution_ended(&ended.execution_sid).await {
+        Ok(r) => r,
+        Err(e) => return RecordOutcome::Failed(e.to_string()),
+    };
+    if let EventResult::Ignored(reason) = &result {
+        tracing::info!(event_id = %event.id, execution = %ended.execution_sid, reason = %reason, "event ignored");
+    }
+    // Marked only after the work is done: a failure above leaves the event to be redelivered.
+    if let Err(e) = app.store.put_mark(&mark, EVENT_MARK_TTL_SECS).await {
+        tracing::warn!(event_id = %event.id, error = %e, "could not record processed event (a redelivery will be ignored by state)");
+    }
+    RecordOutcome::Applied(result)
+}
