@@ -426,10 +426,15 @@ impl Escalation {
         self.current = None;
         self.updated_at = now;
 
+        let placed = !matches!(
+            outcome,
+            CallOutcome::OnAnotherCall | CallOutcome::Unreachable(_)
+        );
         let mut note = format!(
-            "{} Attempt {}: called {} {} ({}) — {}. Twilio execution {}; {}.",
+            "{} Attempt {}: {} {} {} ({}) — {}. Twilio execution {}; {}.",
             self.tag(),
             current.number,
+            if placed { "called" } else { "could not call" },
             current.list.label(),
             current.person.name,
             current.person.phone.masked(),

@@ -3,4 +3,5 @@
 
 pub mod aws;
 pub mod esm;
+pub mod scenario;
 pub mod stack;

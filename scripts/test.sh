@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, clippy, unit tests, end-to-end scenarios through
+# the real handlers against moto server and the fakes, and two demo scenarios.
+# Installs moto into .venv on first use; starts and stops moto itself.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ensure_venv
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+start_moto
+echo "==> cargo test"
+log="$(mktemp)"
+cargo test --workspace --locked 2>&1 | tee "$log"
+passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '^test result: .* ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+rm -f "$log"
+echo "==> demo scenarios (the README's first command must keep working)"
+for scenario in accept-first nobody-answers; do
+    cargo run --quiet --locked -p escalation-devtools --bin demo -- "$scenario" --json >/dev/null
+    echo "demo $scenario: ok"
+done
+echo "tests: $passed passed, $failed failed"

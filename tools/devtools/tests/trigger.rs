@@ -1,0 +1,227 @@
+//! incident-trigger through its real entry point (function-URL events): authentication,
+//! limits, validation, the demo's form body. A refused request never reaches Twilio.
+
+use escalation_devtools::stack::{Stack, StackOptions};
+use serde_json::json;
+
+const SYS: &str = "0123456789abcdef0123456789abcdef";
+
+fn body() -> String {
+    json!({"sys_id": SYS, "number": "INC0020001", "short_description": "Outage", "priority": "1"})
+        .to_string()
+}
+
+fn now() -> i64 {
+    (escalation::clock::now_ms() / 1000) as i64
+}
+
+/// A request signed with `ts` and an explicit signature.
+fn with_sig(stack: &Stack, body: &str, ts: i64, sig: String) -> serde_json::Value {
+    stack.url_event(
+        "POST",
+        body,
+        &[
+            ("content-type", "application/json".into()),
+            ("x-signature-timestamp", ts.to_string()),
+            ("x-signature", sig),
+        ],
+    )
+}
+
+async fn nothing_happened(stack: &Stack) {
+    assert!(stack.twilio.requests().is_empty(), "Twilio was called");
+    assert!(
+        stack.escalation(SYS).await.is_none(),
+        "an escalation was written"
+    );
+}
+
+#[tokio::test]
+async fn bad_signatures_are_refused_with_401() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let b = body();
+    let ts = now();
+    let good = stack.key.sign(&ts.to_string(), b.as_bytes());
+    let other_key =
+        escalation::signature::SigningKey::from_base64("b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXkh")
+            .unwrap();
+    let cases = vec![
+        (
+            "wrong key",
+            with_sig(
+                &stack,
+                &b,
+                ts,
+                other_key.sign(&ts.to_string(), b.as_bytes()),
+            ),
+            "signature does not match",
+        ),
+        (
+            "tampered body",
+            with_sig(&stack, &b.replace("Outage", "Outage!"), ts, good.clone()),
+            "signature does not match",
+        ),
+        (
+            "old timestamp",
+            with_sig(
+                &stack,
+                &b,
+                ts - 301,
+                stack.key.sign(&(ts - 301).to_string(), b.as_bytes()),
+            ),
+            "outside the allowed window",
+        ),
+        (
+            "future timestamp",
+            with_sig(
+                &stack,
+                &b,
+                ts + 301,
+                stack.key.sign(&(ts + 301).to_string(), b.as_bytes()),
+            ),
+            "outside the allowed window",
+        ),
+        (
+            "not base64",
+            with_sig(&stack, &b, ts, "%%%".into()),
+            "not valid base64",
+        ),
+        (
+            "no headers",
+            stack.url_event("POST", &b, &[("content-type", "application/json".into())]),
+            "missing X-Signature-Timestamp",
+        ),
+        (
+            "no signature",
+            stack.url_event(
+                "POST",
+                &b,
+                &[
+                    ("content-type", "application/json".into()),
+                    ("x-signature-timestamp", ts.to_string()),
+                ],
+            ),
+            "missing X-Signature header",
+        ),
+    ];
+    for (name, event, expect) in cases {
+        let (status, resp) = stack.invoke_trigger(&event).await;
+        assert_eq!(status, 401, "{name}: {resp}");
+        let msg = resp["error"].as_str().unwrap();
+        assert!(msg.contains(expect), "{name}: {msg}");
+        assert!(
+            !msg.contains(escalation_devtools::stack::HMAC_KEY_B64),
+            "{name}: secret leaked"
+        );
+    }
+    nothing_happened(&stack).await;
+}
+
+#[tokio::test]
+async fn method_size_and_body_are_checked() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let (status, resp) = stack.invoke_trigger(&stack.url_event("GET", "", &[])).await;
+    assert_eq!(status, 405, "{resp}");
+
+    let big = format!(r#"{{"sys_id":"{SYS}","pad":"{}"}}"#, "x".repeat(65 * 1024));
+    let (status, resp) = stack
+        .invoke_trigger(&stack.signed_event(&big, "application/json"))
+        .await;
+    assert_eq!(status, 413, "{resp}");
+
+    let missing = json!({"sys_id": SYS, "short_description": "x", "priority": "1"}).to_string();
+    let (status, resp) = stack
+        .invoke_trigger(&stack.signed_event(&missing, "application/json"))
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        resp["error"].as_str().unwrap().contains("`number`"),
+        "{resp}"
+    );
+
+    let low = json!({"sys_id": SYS, "number": "INC1", "short_description": "x", "priority": "4"})
+        .to_string();
+    let (status, resp) = stack
+        .invoke_trigger(&stack.signed_event(&low, "application/json"))
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        resp["error"]
+            .as_str()
+            .unwrap()
+            .contains("priority 4 does not escalate"),
+        "{resp}"
+    );
+
+    let (status, _) = stack
+        .invoke_trigger(&stack.signed_event("{oops", "application/json"))
+        .await;
+    assert_eq!(status, 400);
+    nothing_happened(&stack).await;
+}
+
+#[tokio::test]
+async fn the_demo_form_body_starts_an_escalation() {
+    let stack = Stack::start(StackOptions::default()).await;
+    stack
+        .sn
+        .add_incident(SYS, "INC0020002", "Printer on fire", "1");
+    let form = format!("short_description=Printer on fire&ticket_no=INC0020002&sys_id={SYS}");
+    let (status, resp) = stack
+        .invoke_trigger(&stack.signed_event(&form, "application/x-www-form-urlencoded"))
+        .await;
+    assert_eq!(status, 202, "{resp}");
+    assert_eq!(resp["incident_number"], "INC0020002");
+    let ex = stack.twilio.executions();
+    assert_eq!(ex.len(), 1);
+    assert_eq!(ex[0].parameters["short_description"], "Printer on fire");
+    assert_eq!(ex[0].parameters["priority"], "1");
+}
+
+#[tokio::test]
+async fn twilio_down_at_trigger_time_answers_503_and_a_resend_places_the_call() {
+    let stack = Stack::start(StackOptions::default()).await;
+    stack.sn.add_incident(SYS, "INC0020003", "API errors", "1");
+    stack.twilio.inject(escalation_fakes::fault::FaultRule {
+        method: Some("POST".into()),
+        path_contains: Some("/Executions".into()),
+        status: 503,
+        times: 50,
+        ..Default::default()
+    });
+    let (status, resp) = stack
+        .invoke_trigger(&stack.signed_event(&body(), "application/json"))
+        .await;
+    assert_eq!(status, 503, "{resp}");
+    assert!(
+        resp["error"]
+            .as_str()
+            .unwrap()
+            .contains("send the request again")
+    );
+    assert!(stack.twilio.executions().is_empty());
+    let esc = stack
+        .escalation(SYS)
+        .await
+        .expect("escalation recorded before the call");
+    assert_eq!(
+        esc.escalation.current.unwrap().phase,
+        escalation::domain::Phase::Dialing
+    );
+
+    stack.twilio.clear_faults();
+    let (status, resp) = stack
+        .invoke_trigger(&stack.signed_event(&body(), "application/json"))
+        .await;
+    assert_eq!(status, 200, "{resp}");
+    assert_eq!(
+        stack.twilio.executions().len(),
+        1,
+        "the stalled first call is placed on resend"
+    );
+    let (status, _) = stack
+        .invoke_trigger(&stack.signed_event(&body(), "application/json"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(stack.twilio.executions().len(), 1, "and only once");
+}
