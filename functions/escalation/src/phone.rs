@@ -87,6 +87,30 @@ pub fn mask(value: &str) -> String {
     out
 }
 
+/// Mask every E.164-looking number (`+` and 8–15 digits) inside free text, such as an
+/// error message from Twilio that quotes the number it refused.
+pub fn mask_all(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '+' {
+            let end = chars[i + 1..]
+                .iter()
+                .position(|c| !c.is_ascii_digit())
+                .map_or(chars.len(), |p| i + 1 + p);
+            if (8..=15).contains(&(end - i - 1)) {
+                out.push_str(&mask(&chars[i..end].iter().collect::<String>()));
+                i = end;
+                continue;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
 /// Digits only, for comparing numbers written in different styles ("+1 555 010 0001").
 pub fn digits(value: &str) -> String {
     value.chars().filter(char::is_ascii_digit).collect()
@@ -130,6 +154,18 @@ mod tests {
         let n = E164::parse("+11234567890").unwrap();
         assert_eq!(format!("{n:?}"), "E164(+1******7890)");
         assert!(!format!("{n:?}").contains("123456"));
+    }
+
+    #[test]
+    fn masks_numbers_inside_text() {
+        assert_eq!(
+            mask_all("The 'To' number +15550100001 is not valid; from +442071838750."),
+            "The 'To' number +1******0001 is not valid; from +4*******8750."
+        );
+        assert_eq!(
+            mask_all("+12 and +1234567890123456 stay"),
+            "+12 and +1234567890123456 stay"
+        );
     }
 
     #[test]

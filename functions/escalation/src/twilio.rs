@@ -200,7 +200,8 @@ pub fn error_from(status: u16, retry_after: Option<Duration>, body: &[u8]) -> Tw
             TwilioError::Api {
                 status,
                 code: env.code,
-                message: env.message.unwrap_or_default(),
+                // Twilio quotes the number it refused; logs and notes get it masked.
+                message: crate::phone::mask_all(&env.message.unwrap_or_default()),
             }
         }
         None => TwilioError::Decode {
@@ -449,6 +450,11 @@ mod tests {
         );
         assert!(!e.is_transient());
         assert!(e.to_string().contains("21211"));
+        let e = error_from(400, None, br#"{"code":21211,"message":"The 'To' number +15550100001 is not a valid phone number.","status":400}"#);
+        assert!(
+            e.to_string().contains("+1******0001") && !e.to_string().contains("+15550100001"),
+            "{e}"
+        );
         assert!(error_from(503, None, b"<html>").is_transient());
         assert!(!error_from(404, None, b"<html>").is_transient());
     }
