@@ -88,14 +88,7 @@ impl KinesisPoller {
     /// Acknowledge the batch last handed out, given the handler's response.
     pub fn ack(&mut self, batch: &Value, response: &Value) {
         let records = batch["Records"].as_array().map(Vec::len).unwrap_or(0);
-        let failed: Vec<&str> = response["batchItemFailures"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|f| f["itemIdentifier"].as_str())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let failed = failed_ids(response);
         // Lambda checkpoints before the first failed record and retries from there.
         let first_failed = batch["Records"].as_array().and_then(|rs| {
             rs.iter().position(|r| {
@@ -207,14 +200,7 @@ impl SqsPoller {
     /// Delete what succeeded; make failures visible again at once (Lambda would wait for
     /// the visibility timeout; tests don't).
     pub async fn ack(&self, batch: &Value, response: &Value) {
-        let failed: Vec<&str> = response["batchItemFailures"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|f| f["itemIdentifier"].as_str())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let failed = failed_ids(response);
         for r in batch["Records"].as_array().into_iter().flatten() {
             let handle = r["receiptHandle"].as_str().unwrap_or_default();
             if failed.contains(&r["messageId"].as_str().unwrap_or_default()) {
@@ -262,4 +248,16 @@ pub async fn queue_depth(client: &aws_sdk_sqs::Client, url: &str) -> u64 {
     .iter()
     .filter_map(|k| attrs.get(k).and_then(|v| v.parse::<u64>().ok()))
     .sum()
+}
+
+/// The `itemIdentifier`s of a `batchItemFailures` response.
+pub fn failed_ids(response: &Value) -> Vec<&str> {
+    response["batchItemFailures"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f["itemIdentifier"].as_str())
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -21,6 +21,24 @@ fn press(d: &str) -> AgentStep {
     }
 }
 
+/// Fail the next `times` requests matching method and path with `status`.
+fn fault(
+    method: &str,
+    path: Option<&str>,
+    status: u16,
+    times: u32,
+    retry_after_secs: Option<u64>,
+) -> escalation_fakes::fault::FaultRule {
+    escalation_fakes::fault::FaultRule {
+        method: Some(method.into()),
+        path_contains: path.map(str::to_string),
+        status,
+        retry_after_secs,
+        times,
+        ..Default::default()
+    }
+}
+
 fn no_answer() -> AgentStep {
     AgentStep::NoAnswer { after_ms: 0 }
 }
@@ -395,15 +413,9 @@ async fn a_transient_failure_is_reported_and_the_retry_succeeds() {
     let seq = ended["kinesis"]["sequenceNumber"].clone();
 
     // Twilio's Context endpoint is down for longer than the in-invocation retries.
-    stack.twilio.inject(escalation_fakes::fault::FaultRule {
-        method: Some("GET".into()),
-        path_contains: Some("/Context".into()),
-        status: 503,
-        retry_after_secs: None,
-        times: 20,
-        html_body: false,
-        delay_ms: 0,
-    });
+    stack
+        .twilio
+        .inject(fault("GET", Some("/Context"), 503, 20, None));
     let resp = stack
         .invoke_flow_events(json!({"Records": [ended.clone()]}))
         .await;
@@ -428,24 +440,12 @@ async fn a_transient_failure_is_reported_and_the_retry_succeeds() {
 async fn twilio_rate_limit_and_5xx_on_create_are_retried_into_one_execution() {
     let stack = Stack::start(StackOptions::default()).await;
     stack.twilio.script(ALICE, vec![press("1")]);
-    stack.twilio.inject(escalation_fakes::fault::FaultRule {
-        method: Some("POST".into()),
-        path_contains: Some("/Executions".into()),
-        status: 429,
-        retry_after_secs: Some(1),
-        times: 1,
-        html_body: false,
-        delay_ms: 0,
-    });
-    stack.twilio.inject(escalation_fakes::fault::FaultRule {
-        method: Some("POST".into()),
-        path_contains: Some("/Executions".into()),
-        status: 500,
-        retry_after_secs: None,
-        times: 1,
-        html_body: false,
-        delay_ms: 0,
-    });
+    stack
+        .twilio
+        .inject(fault("POST", Some("/Executions"), 429, 1, Some(1)));
+    stack
+        .twilio
+        .inject(fault("POST", Some("/Executions"), 500, 1, None));
     let id = sys_id(10);
     let (status, _) = stack.trigger(&id, "INC0010010", "Cache cluster", "1").await;
     assert_eq!(status, 202);
@@ -464,24 +464,8 @@ async fn twilio_rate_limit_and_5xx_on_create_are_retried_into_one_execution() {
 async fn servicenow_429_and_500_do_not_lose_or_duplicate_notes() {
     let stack = Stack::start(StackOptions::default()).await;
     stack.twilio.script(ALICE, vec![press("1")]);
-    stack.sn.inject(escalation_fakes::fault::FaultRule {
-        method: Some("PATCH".into()),
-        path_contains: None,
-        status: 429,
-        retry_after_secs: Some(1),
-        times: 1,
-        html_body: false,
-        delay_ms: 0,
-    });
-    stack.sn.inject(escalation_fakes::fault::FaultRule {
-        method: Some("PATCH".into()),
-        path_contains: None,
-        status: 500,
-        retry_after_secs: None,
-        times: 8,
-        html_body: false,
-        delay_ms: 0,
-    });
+    stack.sn.inject(fault("PATCH", None, 429, 1, Some(1)));
+    stack.sn.inject(fault("PATCH", None, 500, 8, None));
     let id = sys_id(11);
     stack.trigger(&id, "INC0010011", "Mail relay", "1").await;
     stack.settle(&[&id], SETTLE).await;
