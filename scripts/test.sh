@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check and test: formatting, clippy, unit tests, end-to-end scenarios through
+# Runs every check and test: the SAM template (cfn-lint, sam validate, translated lint, and
+# broken copies that must fail), formatting, clippy, unit tests, end-to-end scenarios through
 # the real handlers against moto server and the fakes, and two demo scenarios.
 # Installs moto into .venv on first use; starts and stops moto itself.
 set -euo pipefail
@@ -7,6 +8,8 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 ensure_venv
+echo "==> SAM template checks"
+bash scripts/check_template.sh
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Checks template.yaml for real: cfn-lint, `sam validate`, then the SAM template translated
+# to plain CloudFormation offline and linted again (plain cfn-lint does not look inside SAM
+# event properties). Then proves the check bites: deliberately broken copies must fail.
+# Installs cfn-lint and aws-sam-cli into .venv-sam on first use; needs no AWS account.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+SAM_VENV="${SAM_VENV:-$ROOT/.venv-sam}"
+cd "$ROOT"
+export SAM_CLI_TELEMETRY=0
+
+if [ ! -x "$SAM_VENV/bin/sam" ] || [ ! -x "$SAM_VENV/bin/cfn-lint" ]; then
+    echo "==> installing cfn-lint and aws-sam-cli into $SAM_VENV"
+    python3 -m venv "$SAM_VENV"
+    # aws-sam-cli pinned: sam_to_cfn.py uses its translator internals.
+    "$SAM_VENV/bin/pip" install --quiet --disable-pip-version-check 'aws-sam-cli==1.170.0' 'cfn-lint>=1.58,<2'
+fi
+
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+
+# check TEMPLATE: all three steps, chained so a failed translation never lints an empty file.
+check() {
+    "$SAM_VENV/bin/cfn-lint" "$1" \
+        && "$SAM_VENV/bin/sam" validate --template-file "$1" --region us-east-1 >/dev/null \
+        && "$SAM_VENV/bin/python" scripts/sam_to_cfn.py "$1" "$out/translated.yaml" \
+        && "$SAM_VENV/bin/cfn-lint" "$out/translated.yaml"
+}
+
+echo "==> template.yaml"
+check template.yaml
+echo "template.yaml: ok"
+
+# Mutations that plain cfn-lint misses (notes/toolchain.md §4): each must be caught.
+broken=0
+while IFS='|' read -r name from to; do
+    sed "s/$from/$to/" template.yaml >"$out/broken.yaml"
+    if cmp -s template.yaml "$out/broken.yaml"; then
+        echo "mutation '$name' did not apply: update scripts/check_template.sh" >&2
+        exit 1
+    fi
+    if check "$out/broken.yaml" >"$out/broken.log" 2>&1; then
+        echo "the template check MISSED a broken template ($name)" >&2
+        broken=1
+    else
+        echo "broken copy rejected as it should be: $name"
+    fi
+done <<'MUTATIONS'
+response type typo|ReportBatchItemFailures|ReportBatchItemFailure
+bad runtime|provided.al2023|provided.al2099
+starting position|TRIM_HORIZON|OLDEST
+MUTATIONS
+exit "$broken"
