@@ -3,7 +3,7 @@
 
 use crate::clock::now_ms;
 use crate::config::{Config, ConfigError, Secrets};
-use crate::domain::{Attempt, CallOutcome, Escalation, Incident, Next, Phase};
+use crate::domain::{Attempt, CallOutcome, Escalation, Incident, Next, Phase, SweepAction};
 use crate::outbox::{QueueError, SqsQueue, UpdateQueue};
 use crate::retry::RetryPolicy;
 use crate::roster::Roster;
@@ -103,6 +103,27 @@ pub enum EventResult {
     Ignored(String),
 }
 
+/// What one sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    /// ACTIVE escalations looked at.
+    pub checked: usize,
+    /// DIALING attempts placed (never placed, or a busy wait over).
+    pub dialled: usize,
+    /// Calls whose flow-end event never came, finished from Twilio's execution.
+    pub redriven: usize,
+    /// Executions still active long past their time, ended at Twilio and finished.
+    pub ended: usize,
+    /// Calls still running within their allowance: left alone.
+    pub still_active: usize,
+    /// Escalations that could not be handled this time (retried next sweep).
+    pub errors: usize,
+}
+
+/// A call still active this long past ring timeout + grace is ended by the sweeper
+/// (the flow's gather and confirmation take well under a minute).
+const MAX_CALL_OVERRUN_MS: u64 = 5 * 60 * 1000;
+
 const MAX_CONFLICT_RETRIES: usize = 5;
 /// A dial loop never runs away: at most this many un-placed calls are skipped in one go.
 const MAX_SKIPS_PER_DIAL: usize = 64;
@@ -172,12 +193,21 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
 
     /// Place the call for the current attempt if it is still DIALING. The attempt was
     /// written as DIALING before this runs, so a crash leaves a trace to resume from.
-    pub async fn dial(&self, mut stored: Stored) -> Result<Stored, EngineError> {
+    pub async fn dial(&self, stored: Stored) -> Result<Stored, EngineError> {
+        self.dial_at(stored, now_ms()).await
+    }
+
+    /// [`App::dial`] at a given time. An attempt waiting for busy people (`not_before` in
+    /// the future) is left for the sweeper.
+    pub async fn dial_at(&self, mut stored: Stored, now: u64) -> Result<Stored, EngineError> {
         for _ in 0..MAX_SKIPS_PER_DIAL {
             let esc = &stored.escalation;
             let Some(attempt) = esc.current.clone().filter(|a| a.phase == Phase::Dialing) else {
                 return Ok(stored);
             };
+            if attempt.not_before.is_some_and(|t| t > now) {
+                return Ok(stored);
+            }
             let log_target = attempt.person.phone.masked();
             let outcome = match self
                 .studio
@@ -186,7 +216,7 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
             {
                 Ok(exec) => {
                     return self
-                        .record_execution(stored, attempt.number, &exec.sid)
+                        .record_execution(stored, attempt.number, &exec.sid, now)
                         .await;
                 }
                 Err(TwilioError::Conflict {
@@ -196,7 +226,9 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
                     match ctx.params() {
                         Some(p) if p.escalation_id == esc.id && p.attempt == attempt.number => {
                             tracing::info!(escalation_id = %esc.id, execution = %sid, "adopting our own active execution (409)");
-                            return self.record_execution(stored, attempt.number, &sid).await;
+                            return self
+                                .record_execution(stored, attempt.number, &sid, now)
+                                .await;
                         }
                         _ => {
                             tracing::warn!(escalation_id = %esc.id, to = %log_target, execution = %sid,
@@ -216,7 +248,7 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
             };
             let mut next = stored.escalation.clone();
             let t = next
-                .on_call_ended(attempt.number, None, outcome, now_ms())
+                .on_call_ended(attempt.number, None, outcome, now)
                 .expect("the current attempt accepts its own outcome");
             self.queue.enqueue(&[t.update]).await?;
             let version = self.store.save(&next, stored.version).await?;
@@ -237,10 +269,11 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
         mut stored: Stored,
         attempt: u32,
         sid: &str,
+        now: u64,
     ) -> Result<Stored, EngineError> {
         for _ in 0..MAX_CONFLICT_RETRIES {
             let mut next = stored.escalation.clone();
-            if let Err(ignored) = next.record_execution(attempt, sid, now_ms()) {
+            if let Err(ignored) = next.record_execution(attempt, sid, now) {
                 // The escalation moved on while we dialled (e.g. the call already ended and was
                 // processed, or a sweeper took over). Don't leave a stray call ringing.
                 tracing::warn!(escalation_id = %next.id, execution = %sid, reason = %ignored,
@@ -284,6 +317,15 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
         &self,
         execution_sid: &str,
     ) -> Result<EventResult, EngineError> {
+        self.on_execution_ended_at(execution_sid, now_ms()).await
+    }
+
+    /// [`App::on_execution_ended`] at a given time (the sweeper passes its own clock).
+    pub async fn on_execution_ended_at(
+        &self,
+        execution_sid: &str,
+        now: u64,
+    ) -> Result<EventResult, EngineError> {
         let ctx = match self.studio.fetch_context(execution_sid).await {
             Ok(ctx) => ctx,
             Err(TwilioError::Api { status: 404, .. }) => {
@@ -313,16 +355,11 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
                 )));
             }
             let mut next = stored.escalation.clone();
-            match next.on_call_ended(
-                params.attempt,
-                Some(execution_sid),
-                outcome.clone(),
-                now_ms(),
-            ) {
+            match next.on_call_ended(params.attempt, Some(execution_sid), outcome.clone(), now) {
                 Err(ignored) => {
                     // A redelivered event may find the next call written but never placed
                     // (the earlier try failed between the two): place it now.
-                    self.dial(stored).await?;
+                    self.dial_at(stored, now).await?;
                     return Ok(EventResult::Ignored(ignored.to_string()));
                 }
                 Ok(t) => {
@@ -332,10 +369,13 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
                             tracing::info!(escalation_id = %next.id, incident = %next.incident.number,
                                 attempt = params.attempt, outcome = ?outcome, next = ?t.next, "call ended");
                             if t.next == Next::Dial {
-                                self.dial(Stored {
-                                    escalation: next,
-                                    version,
-                                })
+                                self.dial_at(
+                                    Stored {
+                                        escalation: next,
+                                        version,
+                                    },
+                                    now,
+                                )
                                 .await?;
                             }
                             return Ok(EventResult::Applied { next: t.next });
@@ -347,5 +387,88 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
             }
         }
         Err(EngineError::Contention)
+    }
+
+    /// The sweeper: finish what the event path left behind. Attempts stuck in DIALING are
+    /// placed (409 adoption keeps this exactly-once); calls overdue in CALLING are looked up
+    /// at Twilio and finished as if the flow-end event had arrived. Idempotent with the
+    /// event path: whichever applies an attempt's end first wins, the other is ignored.
+    pub async fn sweep(&self, now: u64) -> Result<SweepReport, EngineError> {
+        let grace_ms = u64::from(self.config.sweep_grace_secs) * 1000;
+        let mut report = SweepReport::default();
+        for stored in self.store.active().await? {
+            report.checked += 1;
+            let id = stored.escalation.id.clone();
+            let Some(action) = stored.escalation.sweep_action(now, grace_ms) else {
+                continue;
+            };
+            let result = match action {
+                SweepAction::Dial => {
+                    tracing::warn!(escalation_id = %id, "sweeper: placing a call that was never placed");
+                    self.dial_at(stored, now).await.map(|_| report.dialled += 1)
+                }
+                SweepAction::CheckExecution { sid, overdue_ms } => {
+                    self.sweep_call(&stored, &sid, overdue_ms, now, &mut report)
+                        .await
+                }
+            };
+            if let Err(e) = result {
+                tracing::error!(escalation_id = %id, error = %e, "sweeper could not finish this escalation; next sweep retries");
+                report.errors += 1;
+            }
+        }
+        tracing::info!(?report, "sweep done");
+        Ok(report)
+    }
+
+    async fn sweep_call(
+        &self,
+        stored: &Stored,
+        sid: &str,
+        overdue_ms: u64,
+        now: u64,
+        report: &mut SweepReport,
+    ) -> Result<(), EngineError> {
+        let id = &stored.escalation.id;
+        match self.studio.fetch_execution(sid).await {
+            Ok(exec) if exec.is_active() && overdue_ms < MAX_CALL_OVERRUN_MS => {
+                report.still_active += 1;
+                Ok(())
+            }
+            Ok(exec) => {
+                if exec.is_active() {
+                    tracing::warn!(escalation_id = %id, execution = %sid, "sweeper: ending an execution that overran");
+                    self.studio.end_execution(sid).await?;
+                    report.ended += 1;
+                } else {
+                    tracing::warn!(escalation_id = %id, execution = %sid, "sweeper: flow-end event never applied; finishing from Twilio");
+                    report.redriven += 1;
+                }
+                self.on_execution_ended_at(sid, now).await.map(|_| ())
+            }
+            Err(TwilioError::Api { status: 404, .. }) => {
+                // Twilio no longer knows the execution: count it as a failed call and move on.
+                let attempt = stored.escalation.current.as_ref().map_or(0, |a| a.number);
+                let mut next = stored.escalation.clone();
+                let Ok(t) = next.on_call_ended(attempt, Some(sid), CallOutcome::Failed, now) else {
+                    return Ok(());
+                };
+                self.queue.enqueue(std::slice::from_ref(&t.update)).await?;
+                let version = self.store.save(&next, stored.version).await?;
+                report.redriven += 1;
+                if t.next == Next::Dial {
+                    self.dial_at(
+                        Stored {
+                            escalation: next,
+                            version,
+                        },
+                        now,
+                    )
+                    .await?;
+                }
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }

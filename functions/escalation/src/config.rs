@@ -32,6 +32,9 @@ pub struct Config {
     pub policy: Policy,
     /// Incident priorities that start an escalation.
     pub priorities: Vec<String>,
+    /// The sweeper leaves an attempt alone this long past its due time (DIALING: after it
+    /// was written; CALLING: after the ring timeout) before stepping in.
+    pub sweep_grace_secs: u32,
 }
 
 impl Config {
@@ -121,7 +124,10 @@ impl Config {
                 rounds,
                 ring_timeout_secs,
                 fallback_group: get("FALLBACK_GROUP"),
+                busy_retry_secs: number("BUSY_RETRY_SECS", 30, 3600)?,
+                max_busy_retries: number("MAX_BUSY_RETRIES", 3, 20)?,
             },
+            sweep_grace_secs: number("SWEEP_GRACE_SECS", 30, 3600)?,
             priorities,
         })
     }

@@ -36,6 +36,21 @@ pub struct Policy {
     /// On EXHAUSTED, reassign the incident to this group (sys_id), if set.
     #[serde(default)]
     pub fallback_group: Option<String>,
+    /// People skipped because they were on another escalation's call are tried again after
+    /// this many seconds, once the rest of the walk is done.
+    #[serde(default = "default_busy_retry_secs")]
+    pub busy_retry_secs: u32,
+    /// How many such waits before giving up on busy people.
+    #[serde(default = "default_max_busy_retries")]
+    pub max_busy_retries: u32,
+}
+
+fn default_busy_retry_secs() -> u32 {
+    30
+}
+
+fn default_max_busy_retries() -> u32 {
+    3
 }
 
 impl Default for Policy {
@@ -45,6 +60,8 @@ impl Default for Policy {
             rounds: 1,
             ring_timeout_secs: 30,
             fallback_group: None,
+            busy_retry_secs: default_busy_retry_secs(),
+            max_busy_retries: default_max_busy_retries(),
         }
     }
 }
@@ -138,7 +155,6 @@ impl CallOutcome {
                 | CallOutcome::Busy
                 | CallOutcome::Failed
                 | CallOutcome::Machine
-                | CallOutcome::OnAnotherCall
         )
     }
 }
@@ -177,6 +193,9 @@ pub struct Attempt {
     pub phase: Phase,
     pub execution_sid: Option<String>,
     pub started_at: u64,
+    /// Not to be dialled before this time (waiting for busy people to finish a call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<u64>,
 }
 
 /// A finished call, kept for the timeline.
@@ -256,6 +275,30 @@ pub struct Escalation {
     pub accepted_by: Option<String>,
     pub created_at: u64,
     pub updated_at: u64,
+    /// People skipped in this walk because they were on another escalation's call.
+    #[serde(default)]
+    pub busy: Vec<Slot>,
+    /// While retrying busy people: who is left to call (front = current).
+    #[serde(default)]
+    pub busy_pass: Option<std::collections::VecDeque<Slot>>,
+    #[serde(default)]
+    pub busy_retries: u32,
+}
+
+/// A place in the roster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Slot {
+    pub list: ListKind,
+    pub position: usize,
+}
+
+/// What the sweeper should do about an escalation whose flow-end event may be lost.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SweepAction {
+    /// The current attempt was written as DIALING but no call is recorded: place it.
+    Dial,
+    /// The call should have ended by now: ask Twilio about the execution.
+    CheckExecution { sid: String, overdue_ms: u64 },
 }
 
 impl Escalation {
@@ -285,8 +328,11 @@ impl Escalation {
             accepted_by: None,
             created_at: now,
             updated_at: now,
+            busy: Vec::new(),
+            busy_pass: None,
+            busy_retries: 0,
         };
-        esc.begin_attempt(now);
+        esc.begin_attempt(now, None);
         let names = |people: &[Person]| {
             people
                 .iter()
@@ -332,22 +378,34 @@ impl Escalation {
         self.history.len() as u32 + u32::from(self.current.is_some())
     }
 
-    fn begin_attempt(&mut self, now: u64) {
+    /// Who the cursor points at.
+    fn slot(&self) -> Slot {
+        if let Some(front) = self.busy_pass.as_ref().and_then(|p| p.front()) {
+            return *front;
+        }
         let c = &self.cursor;
-        let position = match c.list {
-            ListKind::Agents => c.agent_pos,
-            ListKind::Escalation => c.esc_pos,
-        };
-        let person = self.roster.list(c.list)[position].clone();
+        Slot {
+            list: c.list,
+            position: match c.list {
+                ListKind::Agents => c.agent_pos,
+                ListKind::Escalation => c.esc_pos,
+            },
+        }
+    }
+
+    fn begin_attempt(&mut self, now: u64, not_before: Option<u64>) {
+        let slot = self.slot();
+        let person = self.roster.list(slot.list)[slot.position].clone();
         self.current = Some(Attempt {
             number: self.history.len() as u32 + 1,
-            list: c.list,
-            position,
-            round: c.round,
+            list: slot.list,
+            position: slot.position,
+            round: self.cursor.round,
             person,
             phase: Phase::Dialing,
             execution_sid: None,
             started_at: now,
+            not_before,
         });
     }
 
@@ -462,6 +520,12 @@ impl Escalation {
         }
 
         let redial = outcome.allows_redial() && self.cursor.redials < self.policy.max_redials;
+        if outcome == CallOutcome::OnAnotherCall {
+            self.busy.push(Slot {
+                list: current.list,
+                position: current.position,
+            });
+        }
         if redial {
             self.cursor.redials += 1;
         } else {
@@ -472,8 +536,27 @@ impl Escalation {
             }
         }
 
+        let mut not_before = None;
         if self.cursor_exhausted() {
-            if self.cursor.round + 1 < self.policy.rounds {
+            if !self.busy.is_empty() && self.busy_retries < self.policy.max_busy_retries {
+                // Some people could not be called because they were on another escalation's
+                // call: wait, then try just them again before giving up.
+                self.busy_retries += 1;
+                let pass: std::collections::VecDeque<Slot> = std::mem::take(&mut self.busy).into();
+                note.push_str(&format!(
+                    " {} of the people to call {} on other escalation calls; calling them again in {} s (busy retry {} of {}).",
+                    pass.len(),
+                    if pass.len() == 1 { "was" } else { "were" },
+                    self.policy.busy_retry_secs,
+                    self.busy_retries,
+                    self.policy.max_busy_retries
+                ));
+                self.busy_pass = Some(pass);
+                self.cursor.redials = 0;
+                not_before = Some(now + u64::from(self.policy.busy_retry_secs) * 1000);
+            } else if self.cursor.round + 1 < self.policy.rounds {
+                self.busy.clear();
+                self.busy_pass = None;
                 self.cursor = Cursor {
                     list: ListKind::Agents,
                     agent_pos: 0,
@@ -503,7 +586,7 @@ impl Escalation {
             }
         }
 
-        self.begin_attempt(now);
+        self.begin_attempt(now, not_before);
         let next = self.current.as_ref().expect("attempt just begun");
         note.push_str(&if redial {
             format!(
@@ -526,6 +609,10 @@ impl Escalation {
 
     /// Digit 2 / no answer: the next person; after the last agent, the escalation list.
     fn advance(&mut self) {
+        if let Some(pass) = &mut self.busy_pass {
+            pass.pop_front();
+            return;
+        }
         match self.cursor.list {
             ListKind::Agents => {
                 self.cursor.agent_pos += 1;
@@ -539,6 +626,9 @@ impl Escalation {
 
     /// Digit 3: the next person in the escalation list, at the escalation position.
     fn escalate(&mut self) {
+        if self.busy_pass.is_some() {
+            return self.advance();
+        }
         match self.cursor.list {
             ListKind::Agents => self.cursor.list = ListKind::Escalation,
             ListKind::Escalation => self.cursor.esc_pos += 1,
@@ -546,8 +636,35 @@ impl Escalation {
     }
 
     fn cursor_exhausted(&self) -> bool {
+        if let Some(pass) = &self.busy_pass {
+            return pass.is_empty();
+        }
         self.cursor.list == ListKind::Escalation
             && self.cursor.esc_pos >= self.roster.escalation.len()
+    }
+
+    /// Whether the sweeper must step in: an attempt written as DIALING and never placed
+    /// (after `grace_ms`, or once its busy wait is over), or a call that should have ended
+    /// (ring timeout + `grace_ms`) without its flow-end event being applied.
+    pub fn sweep_action(&self, now: u64, grace_ms: u64) -> Option<SweepAction> {
+        if self.status.is_terminal() {
+            return None;
+        }
+        let a = self.current.as_ref()?;
+        match (&a.phase, &a.execution_sid) {
+            (Phase::Dialing, _) => {
+                let due = a.not_before.unwrap_or(a.started_at + grace_ms);
+                (now >= due).then_some(SweepAction::Dial)
+            }
+            (Phase::Calling, Some(sid)) => {
+                let due = a.started_at + u64::from(self.policy.ring_timeout_secs) * 1000 + grace_ms;
+                (now >= due).then(|| SweepAction::CheckExecution {
+                    sid: sid.clone(),
+                    overdue_ms: now - due,
+                })
+            }
+            (Phase::Calling, None) => Some(SweepAction::Dial),
+        }
     }
 
     /// Who would be called, in order, if nobody answers and nobody presses a key (one

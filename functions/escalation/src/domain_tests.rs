@@ -278,7 +278,6 @@ fn every_non_answer_outcome_redials_once_then_moves_on() {
         CallOutcome::Machine,
         CallOutcome::NoKeypress,
         CallOutcome::InvalidKey("7".into()),
-        CallOutcome::OnAnotherCall,
     ] {
         let mut e = start_with(&["A", "B"], &["X"], Policy::default());
         let t = end(&mut e, outcome.clone());
@@ -482,4 +481,124 @@ fn escalation_round_trips_through_json() {
     let text = serde_json::to_string(&e).unwrap();
     let back: Escalation = serde_json::from_str(&text).unwrap();
     assert_eq!(back, e);
+}
+
+#[test]
+fn an_agent_on_another_call_is_skipped_at_once_and_retried_after_a_wait() {
+    let mut e = start_with(&["A", "B"], &["X"], Policy::default());
+    let t = end(&mut e, CallOutcome::OnAnotherCall);
+    assert_eq!(calling(&e), "B", "no immediate redial of a busy person");
+    assert!(
+        t.update.work_note.contains("could not call agent A"),
+        "{}",
+        t.update.work_note
+    );
+    assert!(
+        t.update
+            .work_note
+            .contains("already on another escalation call")
+    );
+    end(&mut e, CallOutcome::Passed); // B passes
+    let t = end(&mut e, CallOutcome::Passed); // X passes: walk done, A was busy
+    assert_eq!(
+        t.next,
+        Next::Dial,
+        "not exhausted while a busy person can be retried"
+    );
+    assert!(
+        t.update
+            .work_note
+            .contains("calling them again in 30 s (busy retry 1 of 3)"),
+        "{}",
+        t.update.work_note
+    );
+    let a = e.current.as_ref().unwrap();
+    assert_eq!(a.person.name, "A", "only the busy person is called again");
+    assert_eq!(a.not_before, Some(e.updated_at + 30_000));
+    let t = end(&mut e, CallOutcome::Accepted);
+    assert_eq!(t.next, Next::Done(Status::Accepted));
+    assert_eq!(e.accepted_by.as_deref(), Some("A"));
+}
+
+#[test]
+fn busy_retries_are_bounded_then_exhausted() {
+    let mut e = start_with(
+        &["A"],
+        &["X"],
+        Policy {
+            max_busy_retries: 2,
+            ..Policy::default()
+        },
+    );
+    let mut guard = 0;
+    while e.status == Status::Active {
+        end(&mut e, CallOutcome::OnAnotherCall);
+        guard += 1;
+        assert!(guard < 20);
+    }
+    assert_eq!(e.status, Status::Exhausted);
+    // 2 people, then 2 busy passes over both: 6 attempts, never a redial in between.
+    assert_eq!(e.history.len(), 6);
+    assert_eq!(e.busy_retries, 2);
+}
+
+#[test]
+fn a_busy_person_who_then_passes_is_not_retried_again() {
+    let mut e = start_with(&["A", "B"], &["X"], Policy::default());
+    end(&mut e, CallOutcome::Passed); // A
+    end(&mut e, CallOutcome::OnAnotherCall); // B busy
+    end(&mut e, CallOutcome::NoAnswer); // X
+    end(&mut e, CallOutcome::NoAnswer); // X redial
+    assert_eq!(calling(&e), "B");
+    let t = end(&mut e, CallOutcome::Passed);
+    assert_eq!(
+        t.next,
+        Next::Done(Status::Exhausted),
+        "A, who passed, is not called again"
+    );
+}
+
+#[test]
+fn sweep_actions() {
+    let mut e = start_with(&["A", "B"], &["X"], Policy::default());
+    let started = e.current.as_ref().unwrap().started_at;
+    assert_eq!(
+        e.sweep_action(started + 1_000, 30_000),
+        None,
+        "fresh DIALING is left to the normal path"
+    );
+    assert_eq!(
+        e.sweep_action(started + 30_000, 30_000),
+        Some(SweepAction::Dial)
+    );
+    e.record_execution(1, "FN1", started + 100).unwrap();
+    assert_eq!(
+        e.sweep_action(started + 59_000, 30_000),
+        None,
+        "still within ring timeout + grace"
+    );
+    assert_eq!(
+        e.sweep_action(started + 61_000, 30_000),
+        Some(SweepAction::CheckExecution {
+            sid: "FN1".into(),
+            overdue_ms: 1_000
+        })
+    );
+    e.on_call_ended(1, Some("FN1"), CallOutcome::Accepted, started + 5_000)
+        .unwrap();
+    assert_eq!(
+        e.sweep_action(started + 999_000, 30_000),
+        None,
+        "terminal escalations are never swept"
+    );
+}
+
+#[test]
+fn a_waiting_attempt_is_swept_when_its_wait_is_over() {
+    let mut e = start_with(&["A"], &["X"], Policy::default());
+    end(&mut e, CallOutcome::OnAnotherCall);
+    end(&mut e, CallOutcome::Passed);
+    let nb = e.current.as_ref().unwrap().not_before.unwrap();
+    assert_eq!(e.sweep_action(nb - 1, 0), None);
+    assert_eq!(e.sweep_action(nb, 0), Some(SweepAction::Dial));
 }

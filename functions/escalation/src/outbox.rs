@@ -8,7 +8,6 @@
 use crate::domain::SnUpdate;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use sha2::{Digest, Sha256};
 use std::future::Future;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,8 +37,7 @@ impl SqsQueue {
 
 /// SQS ids allow only `[A-Za-z0-9_-]`, up to 80 (entry id) / 128 (dedup id) characters.
 fn sqs_id(key: &str) -> String {
-    let digest = Sha256::digest(key.as_bytes());
-    digest.iter().take(20).map(|b| format!("{b:02x}")).collect()
+    crate::signature::short_hash(key)
 }
 
 impl UpdateQueue for SqsQueue {

@@ -14,6 +14,15 @@ pub const SIGNATURE_HEADER: &str = "x-signature";
 /// Maximum accepted clock difference, seconds.
 pub const MAX_SKEW_SECS: i64 = 300;
 
+/// 40 hex characters of SHA-256: a compact, safe identifier for marks and SQS ids.
+pub fn short_hash(text: &str) -> String {
+    use sha2::Digest;
+    Sha256::digest(text.as_bytes())[..20]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The decoded shared key. Never printed.
 #[derive(Clone)]
 pub struct SigningKey(Vec<u8>);

@@ -4,7 +4,11 @@
 //! - `esc#<incident sys_id>`: the escalation as JSON in `doc`, with `version` (N) for
 //!   optimistic concurrency, plus `status`, `phase`, `updated_at` for queries and sweeping;
 //! - `evt#<CloudEvent id>`: a processed event, expires via `ttl`;
-//! - `upd#<update key>`: a ServiceNow update applied, expires via `ttl`.
+//! - `upd#<update key>`: a ServiceNow update applied, expires via `ttl`;
+//! - `sig#<hash>`: a trigger signature already used (replay protection), expires via `ttl`.
+//!
+//! ACTIVE escalations also carry `active = "ACTIVE"`, indexed by the sparse GSI
+//! `active-index` (hash `active`, range `updated_at`) for the sweeper.
 
 use crate::domain::{Escalation, Phase};
 use aws_sdk_dynamodb::Client;
@@ -13,6 +17,10 @@ use std::future::Future;
 
 pub const KEY: &str = "pk";
 pub const TTL_ATTRIBUTE: &str = "ttl";
+/// Sparse index of escalations still ACTIVE (partition `active`, sort `updated_at`): the
+/// sweeper reads only these, never the idempotency marks.
+pub const ACTIVE_INDEX: &str = "active-index";
+pub const ACTIVE_ATTRIBUTE: &str = "active";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -63,6 +71,8 @@ pub trait EscalationStore: Send + Sync {
         mark: &str,
         ttl_secs: u64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Every escalation still ACTIVE (for the sweeper).
+    fn active(&self) -> impl Future<Output = Result<Vec<Stored>, StoreError>> + Send;
 }
 
 #[derive(Clone, Debug)]
@@ -104,6 +114,12 @@ impl DynamoStore {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
+        let active = (esc.status == crate::domain::Status::Active).then(|| {
+            (
+                ACTIVE_ATTRIBUTE.to_string(),
+                AttributeValue::S("ACTIVE".into()),
+            )
+        });
         Ok([
             (KEY.to_string(), esc_key(&esc.incident.sys_id)),
             ("version".into(), AttributeValue::N(version.to_string())),
@@ -121,6 +137,7 @@ impl DynamoStore {
             ),
         ]
         .into_iter()
+        .chain(active)
         .collect())
     }
 
@@ -247,6 +264,41 @@ impl EscalationStore for DynamoStore {
                 Ok(false)
             }
             Err(e) => Err(aws(e)),
+        }
+    }
+
+    async fn active(&self) -> Result<Vec<Stored>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(ACTIVE_INDEX)
+                .key_condition_expression("#a = :active")
+                .expression_attribute_names("#a", ACTIVE_ATTRIBUTE)
+                .expression_attribute_values(":active", AttributeValue::S("ACTIVE".into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(aws)?;
+            for item in page.items() {
+                // The index may lag the table: re-read consistently before acting.
+                if let Some(sys_id) = item
+                    .get(KEY)
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|k| k.strip_prefix("esc#"))
+                    && let Some(stored) = self.load(sys_id).await?
+                    && stored.escalation.status == crate::domain::Status::Active
+                {
+                    out.push(stored);
+                }
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
         }
     }
 }

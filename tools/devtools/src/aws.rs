@@ -2,8 +2,8 @@
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_kinesis::types::StreamStatus;
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -44,20 +44,40 @@ pub struct Resources {
 pub async fn create_resources(sdk: &SdkConfig, prefix: &str, secret_json: &str) -> Resources {
     let ddb = aws_sdk_dynamodb::Client::new(sdk);
     let table = format!("{prefix}-escalations");
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
+    let attr = |name: &str, kind: ScalarAttributeType| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(kind)
+            .build()
+            .unwrap()
+    };
     ddb.create_table()
         .table_name(&table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(escalation::store::KEY)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(escalation::store::KEY)
-                .key_type(KeyType::Hash)
+        .attribute_definitions(attr(escalation::store::KEY, ScalarAttributeType::S))
+        .attribute_definitions(attr(
+            escalation::store::ACTIVE_ATTRIBUTE,
+            ScalarAttributeType::S,
+        ))
+        .attribute_definitions(attr("updated_at", ScalarAttributeType::N))
+        .key_schema(key(escalation::store::KEY, KeyType::Hash))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(escalation::store::ACTIVE_INDEX)
+                .key_schema(key(escalation::store::ACTIVE_ATTRIBUTE, KeyType::Hash))
+                .key_schema(key("updated_at", KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::KeysOnly)
+                        .build(),
+                )
                 .build()
                 .unwrap(),
         )

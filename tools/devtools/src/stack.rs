@@ -186,7 +186,8 @@ impl Stack {
             .add_incident(sys_id, number, short_description, priority);
         let body = json!({
             "sys_id": sys_id, "number": number, "short_description": short_description,
-            "priority": priority, "assignment_group": null
+            "priority": priority, "assignment_group": null,
+            "event_id": uuid::Uuid::new_v4().simple().to_string()
         })
         .to_string();
         self.invoke_trigger(&self.signed_event(&body, "application/json"))
@@ -275,6 +276,40 @@ impl Stack {
         let resp = self.invoke_flow_events(batch.clone()).await;
         k.ack(&batch, &resp);
         Some((batch, resp))
+    }
+
+    /// One Kinesis batch delivered the way a bad day delivers it: every record `copies`
+    /// times, in a shuffled order (seeded, so a failure can be replayed).
+    pub async fn pump_kinesis_chaos(&self, copies: usize, seed: u64) -> Option<(Value, Value)> {
+        let mut k = self.kinesis.lock().await;
+        let batch = k.next_batch().await?;
+        let mut records: Vec<Value> = batch["Records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|r| std::iter::repeat_n(r.clone(), copies))
+            .collect();
+        fastrand::Rng::with_seed(seed).shuffle(&mut records);
+        let resp = self.invoke_flow_events(json!({ "Records": records })).await;
+        k.ack(&batch, &resp);
+        Some((batch, resp))
+    }
+
+    /// The sweeper's real entry point with a scheduled event (EventBridge shape).
+    pub async fn invoke_sweeper(&self) -> Value {
+        let event = json!({
+            "version": "0", "id": uuid::Uuid::new_v4().to_string(),
+            "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": "2026-11-21T10:00:00Z", "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/escalation-sweeper"], "detail": {}
+        });
+        let report = escalation::handlers::sweeper::handle(
+            &self.app,
+            LambdaEvent::new(event, Context::default()),
+        )
+        .await
+        .expect("sweeper");
+        serde_json::to_value(report).unwrap()
     }
 
     /// Every record currently in the stream, without handling them (for tests that

@@ -181,6 +181,17 @@ async fn the_demo_form_body_starts_an_escalation() {
 #[tokio::test]
 async fn twilio_down_at_trigger_time_answers_503_and_a_resend_places_the_call() {
     let stack = Stack::start(StackOptions::default()).await;
+    // The business rule signs every send anew (a new timestamp, so a new signature).
+    let mut ts = now() - 10;
+    fn resigned(stack: &Stack, ts: &mut i64) -> serde_json::Value {
+        *ts += 1;
+        with_sig(
+            stack,
+            &body(),
+            *ts,
+            stack.key.sign(&ts.to_string(), body().as_bytes()),
+        )
+    }
     stack.sn.add_incident(SYS, "INC0020003", "API errors", "1");
     stack.twilio.inject(escalation_fakes::fault::FaultRule {
         method: Some("POST".into()),
@@ -189,9 +200,7 @@ async fn twilio_down_at_trigger_time_answers_503_and_a_resend_places_the_call() 
         times: 50,
         ..Default::default()
     });
-    let (status, resp) = stack
-        .invoke_trigger(&stack.signed_event(&body(), "application/json"))
-        .await;
+    let (status, resp) = stack.invoke_trigger(&resigned(&stack, &mut ts)).await;
     assert_eq!(status, 503, "{resp}");
     assert!(
         resp["error"]
@@ -210,18 +219,30 @@ async fn twilio_down_at_trigger_time_answers_503_and_a_resend_places_the_call() 
     );
 
     stack.twilio.clear_faults();
-    let (status, resp) = stack
-        .invoke_trigger(&stack.signed_event(&body(), "application/json"))
-        .await;
+    let (status, resp) = stack.invoke_trigger(&resigned(&stack, &mut ts)).await;
     assert_eq!(status, 200, "{resp}");
     assert_eq!(
         stack.twilio.executions().len(),
         1,
         "the stalled first call is placed on resend"
     );
-    let (status, _) = stack
-        .invoke_trigger(&stack.signed_event(&body(), "application/json"))
-        .await;
+    let (status, _) = stack.invoke_trigger(&resigned(&stack, &mut ts)).await;
     assert_eq!(status, 200);
     assert_eq!(stack.twilio.executions().len(), 1, "and only once");
+}
+
+#[tokio::test]
+async fn a_replayed_request_is_refused() {
+    let stack = Stack::start(StackOptions::default()).await;
+    stack.sn.add_incident(SYS, "INC0020004", "Outage", "1");
+    let event = stack.signed_event(&body(), "application/json");
+    let (status, _) = stack.invoke_trigger(&event).await;
+    assert_eq!(status, 202);
+    let (status, resp) = stack.invoke_trigger(&event).await;
+    assert_eq!(status, 401, "{resp}");
+    assert!(
+        resp["error"].as_str().unwrap().contains("replayed request"),
+        "{resp}"
+    );
+    assert_eq!(stack.twilio.executions().len(), 1);
 }

@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 /// Bodies above this are refused before anything else is read.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Used signatures are remembered longer than the ±300 s skew window.
+const REPLAY_MARK_TTL_SECS: u64 = 2 * crate::signature::MAX_SKEW_SECS as u64 + 60;
+
 /// A request problem, answered with its status and a message (never a secret).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Reject {
@@ -45,7 +48,7 @@ pub async fn handle<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let now_secs = (crate::clock::now_ms() / 1000) as i64;
-    let incident = match check(app, &req, now_secs) {
+    let incident = match check(app, &req, now_secs).await {
         Ok(incident) => incident,
         Err(r) => {
             tracing::warn!(status = r.status.as_u16(), reason = %r.message, "trigger rejected");
@@ -99,7 +102,7 @@ pub fn summary(stored: &Stored) -> Value {
 }
 
 /// Method, size, signature, then the body: the order matters (no parsing before auth).
-pub fn check<S, T, Q, N>(
+pub async fn check<S: EscalationStore, T, Q, N>(
     app: &App<S, T, Q, N>,
     req: &Request,
     now_secs: i64,
@@ -129,6 +132,26 @@ pub fn check<S, T, Q, N>(
             now_secs,
         )
         .map_err(|e| reject(StatusCode::UNAUTHORIZED, e.to_string()))?;
+    // Replay protection: a valid signature is accepted once. Marks outlive the skew window
+    // on both sides, after which the timestamp check refuses the request anyway.
+    let signature = header(SIGNATURE_HEADER).unwrap_or_default();
+    let mark = format!("sig#{}", crate::signature::short_hash(signature.trim()));
+    match app.store.put_mark(&mark, REPLAY_MARK_TTL_SECS).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(reject(
+                StatusCode::UNAUTHORIZED,
+                "replayed request: this signature was already used; sign each request anew",
+            ));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "replay check unavailable");
+            return Err(reject(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "request could not be checked (storage unavailable); send it again",
+            ));
+        }
+    }
     let content_type = header(header::CONTENT_TYPE.as_str()).unwrap_or("");
     let incident =
         parse_body(content_type, body).map_err(|m| reject(StatusCode::BAD_REQUEST, m))?;

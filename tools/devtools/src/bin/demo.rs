@@ -251,6 +251,7 @@ fn dry_run(args: &[String], json_out: bool) -> Result<(), String> {
         fallback_group: std::env::var("FALLBACK_GROUP")
             .ok()
             .filter(|g| !g.is_empty()),
+        ..Default::default()
     };
     let roster_path = opts
         .get("roster")
