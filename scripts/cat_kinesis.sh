@@ -30,7 +30,7 @@ shard) and prints every record base64-decoded, as pretty JSON.
 Environment: AWS_ENDPOINT_URL (e.g. http://127.0.0.1:4566 for moto), POLL_SECONDS (default 1),
 AWS_REGION, AWS_PROFILE.
 EOF
-    exit 2
+    exit "${1:-2}"
 }
 
 die() {
@@ -50,7 +50,7 @@ if [[ $# -lt 1 || $# -gt 2 ]]; then
     usage
 fi
 case "$1" in
-    -h | --help) usage ;;
+    -h | --help) usage 0 ;;
 esac
 STREAM_NAME=$1
 SHARD_ID=${2:-}

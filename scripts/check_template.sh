@@ -32,8 +32,10 @@ check template.yaml
 echo "template.yaml: ok"
 
 # Mutations that plain cfn-lint misses (notes/toolchain.md §4): each must be caught.
+# Format: name|sed pattern|replacement[|text the failure output must contain]. The last two
+# also pass `sam validate`: only the translated template's lint rejects them (E3034).
 broken=0
-while IFS='|' read -r name from to; do
+while IFS='|' read -r name from to expect; do
     sed "s/$from/$to/" template.yaml >"$out/broken.yaml"
     if cmp -s template.yaml "$out/broken.yaml"; then
         echo "mutation '$name' did not apply: update scripts/check_template.sh" >&2
@@ -42,12 +44,18 @@ while IFS='|' read -r name from to; do
     if check "$out/broken.yaml" >"$out/broken.log" 2>&1; then
         echo "the template check MISSED a broken template ($name)" >&2
         broken=1
+    elif [ -n "$expect" ] && ! grep -q -- "$expect" "$out/broken.log"; then
+        echo "broken copy '$name' was rejected, but not with $expect:" >&2
+        cat "$out/broken.log" >&2
+        broken=1
     else
-        echo "broken copy rejected as it should be: $name"
+        echo "broken copy rejected as it should be: $name${expect:+ ($expect)}"
     fi
 done <<'MUTATIONS'
 response type typo|ReportBatchItemFailures|ReportBatchItemFailure
 bad runtime|provided.al2023|provided.al2099
 starting position|TRIM_HORIZON|OLDEST
+batching window over 300 s|MaximumBatchingWindowInSeconds: 1$|MaximumBatchingWindowInSeconds: 301|E3034
+stream retries over 10000|MaximumRetryAttempts: 10 #|MaximumRetryAttempts: 10001 #|E3034
 MUTATIONS
 exit "$broken"

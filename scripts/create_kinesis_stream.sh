@@ -4,9 +4,9 @@
 #
 #   usage: scripts/create_kinesis_stream.sh STREAM_NAME [SHARDS]
 #
-# For manual set-ups. If you deployed template.yaml, the stack already created the stream
-# (output StreamArn): pass that stream's name, the existing stream is reused as is and only
-# the IAM role is created.
+# For manual set-ups (e.g. path B of docs/DEPLOY.md). If you deployed template.yaml you do not
+# need it: the stack creates the stream and Twilio's role (outputs StreamArn,
+# TwilioEventStreamsRoleArn, TwilioEventStreamsExternalId). An existing stream is reused as is.
 #
 # Steps:
 #   1. aws kinesis create-stream (SHARDS, default 1) and wait until it is ACTIVE
@@ -49,7 +49,7 @@ Event Streams can assume to write to it, and prints the Twilio Kinesis sink conf
 Environment: AWS_ENDPOINT_URL (e.g. http://127.0.0.1:4566 for moto), ROLE_NAME,
 TWILIO_ASSUME_ROLE_ACCOUNT (default $DEFAULT_TWILIO_ACCOUNT), AWS_REGION, AWS_PROFILE.
 EOF
-    exit 2
+    exit "${1:-2}"
 }
 
 die() {
@@ -87,7 +87,7 @@ if [[ $# -lt 1 || $# -gt 2 ]]; then
     usage
 fi
 case "$1" in
-    -h | --help) usage ;;
+    -h | --help) usage 0 ;;
 esac
 STREAM_NAME=$1
 SHARDS=${2:-1}

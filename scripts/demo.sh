@@ -1,15 +1,32 @@
 #!/usr/bin/env bash
-# Runs the escalation end to end on this machine: moto server (Kinesis, DynamoDB, SQS,
-# Secrets Manager), ServiceNow and Twilio fakes with simulated agents, and the real
-# Lambda handlers. Prints a timeline and a summary; leaves no process behind.
+# Runs an escalation end to end on this machine with the real Lambda binaries:
+# `cargo lambda watch` (the Lambda runtime emulator) runs incident-trigger, flow-events,
+# incident-updater and escalation-sweeper against moto server (Kinesis, DynamoDB, SQS,
+# Secrets Manager) and the ServiceNow and Twilio fakes with simulated agents; pollers stand
+# in for the Kinesis and SQS event source mappings. Prints a timeline per incident and a
+# summary; leaves no process behind, also on Ctrl-C. Installs moto and cargo-lambda into
+# .venv on first use.
 #
-# usage: scripts/demo.sh [SCENARIO] [--json]     (scenarios: scripts/scenarios/*.json)
+# usage: scripts/demo.sh [SCENARIO] [--json] [--in-process]   (scenarios: scripts/scenarios/*.json)
+#        scripts/demo.sh plan [--number INC0010001] [--priority 1] [--roster FILE] [--json]   (dry run)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-ensure_venv
-echo "==> building"
-cargo build --quiet --locked -p escalation-devtools --bin demo
+demo="${CARGO_TARGET_DIR:-$ROOT/target}/debug/demo"
+case "${1:-}" in
+    plan | -h | --help)
+        cargo build --quiet --locked --bin demo
+        exec "$demo" "$@"
+        ;;
+esac
+# One build for the demo and the functions, selected by --bin at the workspace root as
+# `cargo lambda watch` does (`cargo run --bin NAME`): same features, so nothing is
+# compiled twice, and the functions' first invocations start at once.
+echo "==> building the demo and the Lambda functions (minutes the first time)" >&2
+cargo build --locked --bin demo \
+    --bin incident-trigger --bin flow-events --bin incident-updater --bin escalation-sweeper
+ensure_cargo_lambda
+export PATH="$VENV/bin:$PATH"
 start_moto
-"$ROOT/target/debug/demo" "$@"
+"$demo" "$@"

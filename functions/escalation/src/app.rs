@@ -67,7 +67,8 @@ impl AwsApp {
                 &secrets.twilio_api_key_sid,
                 &secrets.twilio_api_key_secret,
                 retry.clone(),
-            ),
+            )
+            .with_create_rate(config.twilio_creates_per_sec),
             sn: SnClient::new(
                 http,
                 &config.servicenow_url,
@@ -103,6 +104,24 @@ pub enum EventResult {
     Ignored(String),
 }
 
+/// Metrics for a transition that was saved: one attempt, and the outcome if final.
+fn observe(esc: &Escalation, t: &crate::domain::Transition) {
+    use crate::metrics::Unit;
+    let mut values = vec![("Attempts", 1.0, Unit::Count)];
+    match t.next {
+        Next::Done(crate::domain::Status::Accepted) => {
+            values.push(("Accepts", 1.0, Unit::Count));
+            let tta = esc.updated_at.saturating_sub(esc.created_at) as f64;
+            values.push(("TimeToAccept", tta, Unit::Milliseconds));
+        }
+        Next::Done(crate::domain::Status::Exhausted) => {
+            values.push(("Exhausted", 1.0, Unit::Count))
+        }
+        _ => {}
+    }
+    crate::metrics::for_incident(&esc.incident, &values);
+}
+
 /// What one sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SweepReport {
@@ -123,6 +142,10 @@ pub struct SweepReport {
 /// A call still active this long past ring timeout + grace is ended by the sweeper
 /// (the flow's gather and confirmation take well under a minute).
 const MAX_CALL_OVERRUN_MS: u64 = 5 * 60 * 1000;
+
+/// A DIALING attempt older than this, found by a redelivered (stale) event, was abandoned
+/// by a crashed invocation and is placed; a younger one is being placed by its writer.
+pub const REDRIVE_AFTER_MS: u64 = 2_000;
 
 const MAX_CONFLICT_RETRIES: usize = 5;
 /// A dial loop never runs away: at most this many un-placed calls are skipped in one go.
@@ -244,14 +267,18 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
                     tracing::error!(escalation_id = %esc.id, to = %log_target, error = %e, "Twilio refused the call");
                     CallOutcome::Unreachable(e.to_string())
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    crate::metrics::count("engine", "TwilioErrors", 1);
+                    return Err(e.into());
+                }
             };
             let mut next = stored.escalation.clone();
             let t = next
                 .on_call_ended(attempt.number, None, outcome, now)
                 .expect("the current attempt accepts its own outcome");
-            self.queue.enqueue(&[t.update]).await?;
+            self.queue.enqueue(std::slice::from_ref(&t.update)).await?;
             let version = self.store.save(&next, stored.version).await?;
+            observe(&next, &t);
             stored = Stored {
                 escalation: next,
                 version,
@@ -333,7 +360,10 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
                     "execution {execution_sid} not found at Twilio"
                 )));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                crate::metrics::count("engine", "TwilioErrors", 1);
+                return Err(e.into());
+            }
         };
         let Some(params) = ctx.params() else {
             return Ok(EventResult::Ignored(format!(
@@ -358,8 +388,15 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
             match next.on_call_ended(params.attempt, Some(execution_sid), outcome.clone(), now) {
                 Err(ignored) => {
                     // A redelivered event may find the next call written but never placed
-                    // (the earlier try failed between the two): place it now.
-                    self.dial_at(stored, now).await?;
+                    // (the earlier try died between the two): place it now. Not if it was
+                    // written just now: then its writer is placing it at this moment.
+                    let abandoned = stored.escalation.current.as_ref().is_some_and(|a| {
+                        a.phase == Phase::Dialing
+                            && now.saturating_sub(a.started_at) >= REDRIVE_AFTER_MS
+                    });
+                    if abandoned {
+                        self.dial_at(stored, now).await?;
+                    }
                     return Ok(EventResult::Ignored(ignored.to_string()));
                 }
                 Ok(t) => {
@@ -368,6 +405,7 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
                         Ok(version) => {
                             tracing::info!(escalation_id = %next.id, incident = %next.incident.number,
                                 attempt = params.attempt, outcome = ?outcome, next = ?t.next, "call ended");
+                            observe(&next, &t);
                             if t.next == Next::Dial {
                                 self.dial_at(
                                     Stored {
@@ -455,6 +493,7 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
                 };
                 self.queue.enqueue(std::slice::from_ref(&t.update)).await?;
                 let version = self.store.save(&next, stored.version).await?;
+                observe(&next, &t);
                 report.redriven += 1;
                 if t.next == Next::Dial {
                     self.dial_at(

@@ -35,6 +35,10 @@ pub struct Config {
     /// The sweeper leaves an attempt alone this long past its due time (DIALING: after it
     /// was written; CALLING: after the ring timeout) before stepping in.
     pub sweep_grace_secs: u32,
+    /// Studio execution creates per second from one container (Twilio's limit: 20/s).
+    pub twilio_creates_per_sec: u32,
+    /// Kinesis records processed at once by flow-events.
+    pub flow_events_concurrency: u32,
 }
 
 impl Config {
@@ -128,6 +132,8 @@ impl Config {
                 max_busy_retries: number("MAX_BUSY_RETRIES", 3, 20)?,
             },
             sweep_grace_secs: number("SWEEP_GRACE_SECS", 30, 3600)?,
+            twilio_creates_per_sec: number("TWILIO_CREATES_PER_SEC", 20, 1000)?.max(1),
+            flow_events_concurrency: number("FLOW_EVENTS_CONCURRENCY", 8, 64)?.max(1),
             priorities,
         })
     }
@@ -149,6 +155,10 @@ pub struct Secrets {
     pub servicenow_username: String,
     pub servicenow_password: String,
     pub trigger_hmac_key: String,
+    /// The Twilio account's primary Auth Token, used only to check `X-Twilio-Signature` on
+    /// inbound webhooks (voice-inbound refuses to start without it). Optional for the rest.
+    #[serde(default)]
+    pub twilio_auth_token: Option<String>,
 }
 
 impl std::fmt::Debug for Secrets {

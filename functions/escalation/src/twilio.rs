@@ -107,6 +107,8 @@ pub struct StudioClient {
     username: String,
     password: String,
     retry: RetryPolicy,
+    /// Creates per second, shared by every clone (and so every task in the container).
+    create_limit: std::sync::Arc<crate::ratelimit::RateLimiter>,
 }
 
 impl std::fmt::Debug for StudioClient {
@@ -135,7 +137,14 @@ impl StudioClient {
             username: username.to_string(),
             password: password.to_string(),
             retry,
+            create_limit: std::sync::Arc::new(crate::ratelimit::RateLimiter::new(20)),
         }
+    }
+
+    /// Limit execution creates to `per_sec` (Studio's default account limit is 20/s).
+    pub fn with_create_rate(mut self, per_sec: u32) -> Self {
+        self.create_limit = std::sync::Arc::new(crate::ratelimit::RateLimiter::new(per_sec));
+        self
     }
 
     fn url(&self, tail: &str) -> String {
@@ -215,13 +224,14 @@ impl Studio for StudioClient {
     async fn create_execution(&self, new: &NewExecution) -> Result<Execution, TwilioError> {
         let params = new.parameters.to_string();
         self.retry
-            .run(|| {
+            .run(|| async {
+                self.create_limit.acquire().await;
                 let form = [
                     ("To", new.to.as_str()),
                     ("From", new.from.as_str()),
                     ("Parameters", params.as_str()),
                 ];
-                self.send(self.http.post(self.url("")).form(&form))
+                self.send(self.http.post(self.url("")).form(&form)).await
             })
             .await
     }

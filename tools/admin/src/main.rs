@@ -1,1 +1,154 @@
-fn main() {}
+//! escalation-admin: the Twilio side of the phone escalation as code. See docs/DEPLOY.md.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use escalation_admin::api::{Credentials, EVENTS_BASE_URL, STUDIO_BASE_URL, Twilio};
+use escalation_admin::deploy::{self, AdminError, DeploySpec, SinkSpec};
+use escalation_admin::flow;
+
+/// Provisioning for the ServiceNow phone escalation.
+#[derive(Parser)]
+#[command(name = "escalation-admin", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Twilio: the Studio flow, the Event Streams Kinesis sink and subscription.
+    #[command(subcommand, after_help = CREDENTIALS_HELP)]
+    Twilio(TwilioCommand),
+}
+
+const CREDENTIALS_HELP: &str = "Environment: TWILIO_ACCOUNT_SID, and TWILIO_API_KEY_SID + \
+TWILIO_API_KEY_SECRET (an API key of that account; or TWILIO_AUTH_TOKEN). \
+TWILIO_STUDIO_BASE_URL and TWILIO_EVENTS_BASE_URL override the API hosts (fakes, tests).\n\
+Exit codes: 0 ok, 1 Twilio refused or failed, 2 wrong usage or missing credentials.";
+
+#[derive(Subcommand)]
+enum TwilioCommand {
+    /// Check the flow file: the Lambdas' contract, then Twilio's POST /v2/Flows/Validate.
+    #[command(after_help = CREDENTIALS_HELP)]
+    Validate {
+        #[command(flatten)]
+        flow: FlowArgs,
+    },
+    /// Validate, then create or update the flow, the Kinesis sink and the subscription to
+    /// com.twilio.studio.flow.execution.ended. A second run changes nothing. Without the three
+    /// sink options only the flow is deployed (its SID is the stack parameter TwilioFlowSid).
+    #[command(after_help = CREDENTIALS_HELP)]
+    Deploy {
+        #[command(flatten)]
+        flow: FlowArgs,
+        /// Kinesis stream ARN (stack output StreamArn).
+        #[arg(long, requires_all = ["role_arn", "external_id"])]
+        stream_arn: Option<String>,
+        /// IAM role Twilio assumes (stack output TwilioEventStreamsRoleArn).
+        #[arg(long, requires_all = ["stream_arn", "external_id"])]
+        role_arn: Option<String>,
+        /// External id of that role (stack output TwilioEventStreamsExternalId).
+        #[arg(long, requires_all = ["stream_arn", "role_arn"])]
+        external_id: Option<String>,
+        /// Text for the new flow revision's commit message.
+        #[arg(long)]
+        commit_message: Option<String>,
+        /// Description of the sink (default: names the stream).
+        #[arg(long)]
+        sink_description: Option<String>,
+    },
+}
+
+#[derive(Args)]
+struct FlowArgs {
+    /// The Studio flow definition.
+    #[arg(long, default_value = "infra/twilio/escalation-flow.json")]
+    flow_file: PathBuf,
+    /// The flow's name in Twilio: the flow with this name is updated, or created.
+    #[arg(long, default_value = "ServiceNow phone escalation")]
+    friendly_name: String,
+}
+
+fn client() -> Result<Twilio, AdminError> {
+    let creds = Credentials::from_lookup(|k| std::env::var(k).ok()).map_err(AdminError::Usage)?;
+    let base = |name: &str, default: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| default.to_owned())
+    };
+    Ok(Twilio::new(
+        creds,
+        &base("TWILIO_STUDIO_BASE_URL", STUDIO_BASE_URL),
+        &base("TWILIO_EVENTS_BASE_URL", EVENTS_BASE_URL),
+    ))
+}
+
+async fn run(cli: Cli) -> Result<(), AdminError> {
+    let Command::Twilio(command) = cli.command;
+    match command {
+        TwilioCommand::Validate { flow } => {
+            let definition = flow::load(&flow.flow_file)?;
+            let tw = client()?;
+            deploy::validate(&tw, &flow.friendly_name, &definition).await?;
+            println!(
+                "{}: valid (contract with the Lambdas, and Twilio Flows/Validate)",
+                flow.flow_file.display()
+            );
+            Ok(())
+        }
+        TwilioCommand::Deploy {
+            flow,
+            stream_arn,
+            role_arn,
+            external_id,
+            commit_message,
+            sink_description,
+        } => {
+            let events = match (stream_arn, role_arn, external_id) {
+                (Some(stream_arn), Some(role_arn), Some(external_id)) => {
+                    deploy::check_sink_inputs(&stream_arn, &role_arn, &external_id)?;
+                    Some(SinkSpec {
+                        stream_arn,
+                        role_arn,
+                        external_id,
+                        description: sink_description,
+                    })
+                }
+                _ => None,
+            };
+            let definition = flow::load(&flow.flow_file)?;
+            let tw = client()?;
+            println!(
+                "Twilio account {}: deploying {} as {:?}",
+                tw.account_sid(),
+                flow.flow_file.display(),
+                flow.friendly_name
+            );
+            let spec = DeploySpec {
+                definition,
+                friendly_name: flow.friendly_name,
+                commit_message,
+                events,
+            };
+            let mut stdout = std::io::stdout();
+            let report = deploy::deploy(&tw, &spec, &mut stdout).await?;
+            print!("{}", deploy::summary(&report));
+            Ok(())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", e.report());
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
+        }
+    }
+}

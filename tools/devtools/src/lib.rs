@@ -1,7 +1,14 @@
-//! Dev-only tools: AWS resources on moto, event-source-mapping stand-ins, and an
-//! in-process stack that drives the real Lambda handlers against the fakes.
+//! Dev-only tools: AWS resources on moto, event-source-mapping stand-ins, an in-process
+//! stack that drives the real Lambda handlers against the fakes, and the local stack that
+//! runs the real Lambda binaries under `cargo lambda watch` (`local`), with the scenario
+//! player (`play`) and the timeline both demos print (`timeline`).
 
 pub mod aws;
 pub mod esm;
+pub mod inbound_support;
+pub mod local;
+pub mod plan;
+pub mod play;
 pub mod scenario;
 pub mod stack;
+pub mod timeline;

@@ -52,7 +52,13 @@ async fn settle_chaotically(stack: &Stack, id: &str, seed: u64) {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert!(std::time::Instant::now() < deadline, "did not settle");
+        if std::time::Instant::now() > deadline {
+            let esc = stack.escalation(id).await.map(|s| s.escalation);
+            panic!(
+                "did not settle: {esc:#?}\nexecutions: {:#?}",
+                stack.twilio.executions()
+            );
+        }
     }
 }
 
@@ -378,8 +384,12 @@ async fn flow_events_killed_before_the_next_call_places_it_once_on_redelivery() 
     assert_eq!(stuck.current.as_ref().unwrap().phase, Phase::Dialing);
     assert_eq!(dialled(&stack), [ALICE]);
 
-    // Kinesis redelivers the batch (the invocation failed): the event is now stale, and the
-    // never-placed call to Bob is placed, once.
+    // Kinesis redelivers the batch once the failed invocation is over: the event is now
+    // stale, and the never-placed call to Bob is placed, once.
+    tokio::time::sleep(Duration::from_millis(
+        escalation::app::REDRIVE_AFTER_MS + 100,
+    ))
+    .await;
     let resp = stack.invoke_flow_events(batch.clone()).await;
     assert_eq!(resp["batchItemFailures"], json!([]));
     let resp = stack.invoke_flow_events(batch).await;

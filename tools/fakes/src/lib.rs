@@ -4,7 +4,8 @@
 //!   fields, encoded queries and the documented error envelopes;
 //! * [`twilio`]: Twilio Studio v2 executions with simulated agents that answer, press digits,
 //!   hang up, do not answer, ... and emit the Event Streams CloudEvents (optionally onto a
-//!   Kinesis stream, as a Twilio Kinesis sink would).
+//!   Kinesis stream, as a Twilio Kinesis sink would), plus the provisioning APIs (Studio
+//!   Flows with Validate, Event Streams sinks and subscriptions).
 //!
 //! Both fakes record every request ([`RecordedRequest`]) and support fault injection
 //! ([`fault::FaultRule`]). Both also expose their controls over HTTP under `/__fake/...` so
@@ -20,6 +21,8 @@ mod util;
 pub use fault::FaultRule;
 pub use record::RecordedRequest;
 pub use servicenow::{ServiceNowFake, ServiceNowHandle};
+pub use twilio::events_api::{SinkRecord, SubscribedEventRecord, SubscriptionRecord};
+pub use twilio::flows::FlowRecord;
 pub use twilio::{
     AgentStep, EventSink, ExecutionRecord, TwilioFake, TwilioFakeConfig, TwilioHandle,
 };

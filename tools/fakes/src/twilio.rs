@@ -12,9 +12,15 @@
 //!   `gather_digit`).
 //! * Events `execution.started`, `step.ended`, `execution.ended`; `data` alternates between a
 //!   JSON object and a JSON string.
-//! * Control routes (no auth, not recorded) under `/__fake/...`.
+//! * Control routes (no auth, not recorded) under `/__fake/...` (`flows`, `sinks` and
+//!   `subscriptions` list the provisioning state).
+//! * Provisioning APIs: Studio Flows and `Flows/Validate` ([`flows`]) and the Event Streams
+//!   sinks and subscriptions ([`events_api`]), on the same port and credentials.
 
 mod events;
+pub mod events_api;
+pub mod flows;
+mod paging;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -221,6 +227,8 @@ impl TwilioFake {
             state: Mutex::new(Sim::default()),
             recorder: Recorder::default(),
             faults: FaultSet::default(),
+            flows: flows::Flows::default(),
+            event_streams: events_api::EventStreams::default(),
         });
         let router = Router::new().fallback(handle).with_state(inner.clone());
         util::spawn_server(listener, router);
@@ -387,6 +395,8 @@ struct Inner {
     state: Mutex<Sim>,
     recorder: Recorder,
     faults: FaultSet,
+    flows: flows::Flows,
+    event_streams: events_api::EventStreams,
 }
 
 /// `+` and digits only.
@@ -529,6 +539,8 @@ impl Inner {
                 }
                 _ => not_found(&inc.path),
             },
+            ["", "v2", "Flows", rest @ ..] => self.serve_flows(inc, rest),
+            ["", "v1", rest @ ..] => self.serve_event_streams(inc, rest),
             _ => not_found(&inc.path),
         }
     }
@@ -1015,6 +1027,9 @@ async fn control(inner: &Arc<Inner>, inc: &Incoming) -> Response {
             util::response(204, None, "", &[])
         }
         ("GET", ["events"]) => util::json(200, &Value::Array(handle.events()), &[]),
+        ("GET", ["flows"]) => util::json(200, &json!(handle.flows()), &[]),
+        ("GET", ["sinks"]) => util::json(200, &json!(handle.sinks()), &[]),
+        ("GET", ["subscriptions"]) => util::json(200, &json!(handle.subscriptions()), &[]),
         ("POST", ["faults"]) => match serde_json::from_slice::<FaultRule>(&inc.body) {
             Ok(rule) => {
                 handle.inject(rule.clone());

@@ -12,6 +12,7 @@ use crate::servicenow::ServiceNow;
 use crate::store::EscalationStore;
 use crate::twilio::Studio;
 use aws_lambda_events::event::streams::KinesisEventResponse;
+use futures::stream::{self, StreamExt};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
@@ -37,10 +38,39 @@ pub async fn handle<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow
         .map_err(|e| format!("not a Kinesis event (check the event source mapping): {e}"))?;
     let mut response = KinesisEventResponse::default();
     let mut counts = [0usize; 5];
-    // Records are handled one at a time, in order: the handler returns only when every
+    // Up to FLOW_EVENTS_CONCURRENCY records at once (Twilio creates are rate-limited in the
+    // client); results come back in record order, and the handler returns only when every
     // record's work is done (the demo returned before its requests finished).
-    for record in &batch.records {
-        let outcome = process(app, record).await;
+    // Decode and filter everything first (cheap, no I/O); the same event twice in one batch
+    // is applied once, so copies never race each other.
+    let mut seen = std::collections::HashSet::new();
+    let prepared: Vec<Result<Relevant, RecordOutcome>> = batch
+        .records
+        .iter()
+        .map(|record| {
+            prepare(&app.config.flow_sid, record).and_then(|r| {
+                if seen.insert(r.event_id.clone()) {
+                    Ok(r)
+                } else {
+                    Err(RecordOutcome::Duplicate)
+                }
+            })
+        })
+        .collect();
+    let pending: Vec<_> = prepared
+        .into_iter()
+        .map(|p| async move {
+            match p {
+                Ok(relevant) => apply(app, &relevant).await,
+                Err(outcome) => outcome,
+            }
+        })
+        .collect();
+    let outcomes: Vec<RecordOutcome> = stream::iter(pending)
+        .buffered(app.config.flow_events_concurrency as usize)
+        .collect()
+        .await;
+    for (record, outcome) in batch.records.iter().zip(outcomes) {
         let i = match &outcome {
             RecordOutcome::Applied(_) => 0,
             RecordOutcome::Skipped(_) => 1,
@@ -66,49 +96,79 @@ pub async fn handle<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow
         failed = counts[4],
         "batch done"
     );
+    crate::metrics::count("flow-events", "DuplicatesDropped", counts[2]);
     Ok(response)
 }
 
+/// A record that passed decoding and filtering: an execution-ended event of our flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relevant {
+    pub event_id: String,
+    pub execution_sid: String,
+}
+
+/// Decode and filter one record (no I/O).
+pub fn prepare(flow_sid: &str, record: &KinesisBatchRecord) -> Result<Relevant, RecordOutcome> {
+    let poison = |e: DecodeError| RecordOutcome::Poison(e.to_string());
+    let bytes = record.kinesis.bytes().map_err(poison)?;
+    let event = decode(&bytes).map_err(poison)?;
+    let ended = match event.execution_ended() {
+        None => {
+            return Err(RecordOutcome::Skipped(format!(
+                "event type {}",
+                event.event_type
+            )));
+        }
+        Some(Err(e)) => return Err(poison(e)),
+        Some(Ok(ended)) => ended,
+    };
+    if ended.flow_sid != flow_sid {
+        return Err(RecordOutcome::Skipped(format!(
+            "flow {} is not ours",
+            ended.flow_sid
+        )));
+    }
+    Ok(Relevant {
+        event_id: event.id,
+        execution_sid: ended.execution_sid,
+    })
+}
+
+/// Decode, filter, dedupe and apply one record.
 pub async fn process<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow>(
     app: &App<S, T, Q, N>,
     record: &KinesisBatchRecord,
 ) -> RecordOutcome {
-    let poison = |e: DecodeError| RecordOutcome::Poison(e.to_string());
-    let bytes = match record.kinesis.bytes() {
-        Ok(b) => b,
-        Err(e) => return poison(e),
-    };
-    let event = match decode(&bytes) {
-        Ok(ev) => ev,
-        Err(e) => return poison(e),
-    };
-    let ended = match event.execution_ended() {
-        None => return RecordOutcome::Skipped(format!("event type {}", event.event_type)),
-        Some(Err(e)) => return poison(e),
-        Some(Ok(ended)) => ended,
-    };
-    if ended.flow_sid != app.config.flow_sid {
-        return RecordOutcome::Skipped(format!("flow {} is not ours", ended.flow_sid));
+    match prepare(&app.config.flow_sid, record) {
+        Ok(relevant) => apply(app, &relevant).await,
+        Err(outcome) => outcome,
     }
-    let mark = format!("evt#{}", event.id);
+}
+
+/// Dedupe by event id and apply an execution-ended event.
+pub async fn apply<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow>(
+    app: &App<S, T, Q, N>,
+    event: &Relevant,
+) -> RecordOutcome {
+    let mark = format!("evt#{}", event.event_id);
     match app.store.has_mark(&mark).await {
         Ok(true) => {
-            tracing::info!(event_id = %event.id, "duplicate event dropped");
+            tracing::info!(event_id = %event.event_id, "duplicate event dropped");
             return RecordOutcome::Duplicate;
         }
         Ok(false) => {}
         Err(e) => return RecordOutcome::Failed(e.to_string()),
     }
-    let result = match app.on_execution_ended(&ended.execution_sid).await {
+    let result = match app.on_execution_ended(&event.execution_sid).await {
         Ok(r) => r,
         Err(e) => return RecordOutcome::Failed(e.to_string()),
     };
     if let EventResult::Ignored(reason) = &result {
-        tracing::info!(event_id = %event.id, execution = %ended.execution_sid, reason = %reason, "event ignored");
+        tracing::info!(event_id = %event.event_id, execution = %event.execution_sid, reason = %reason, "event ignored");
     }
     // Marked only after the work is done: a failure above leaves the event to be redelivered.
     if let Err(e) = app.store.put_mark(&mark, EVENT_MARK_TTL_SECS).await {
-        tracing::warn!(event_id = %event.id, error = %e, "could not record processed event (a redelivery will be ignored by state)");
+        tracing::warn!(event_id = %event.event_id, error = %e, "could not record processed event (a redelivery will be ignored by state)");
     }
     RecordOutcome::Applied(result)
 }

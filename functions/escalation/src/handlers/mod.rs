@@ -2,6 +2,7 @@
 //! hands every invocation to one of these.
 
 pub mod flow_events;
+pub mod inbound;
 pub mod sweeper;
 pub mod trigger;
 pub mod updater;

@@ -56,8 +56,16 @@ pub async fn handle<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow
             continue;
         }
         match apply(app, msg).await {
-            Ok(applied) => tracing::info!(message_id = %id, ?applied, "update done"),
+            Ok(applied) => {
+                if applied == Applied::AlreadyApplied {
+                    crate::metrics::count("incident-updater", "DuplicatesDropped", 1);
+                }
+                tracing::info!(message_id = %id, ?applied, "update done")
+            }
             Err(e) => {
+                if matches!(e, UpdateError::ServiceNow(_)) {
+                    crate::metrics::count("incident-updater", "ServiceNowErrors", 1);
+                }
                 tracing::error!(message_id = %id, error = %e, "update failed; SQS will redeliver (DLQ after max receives)");
                 response.add_failure(id);
                 if let Some(g) = group {

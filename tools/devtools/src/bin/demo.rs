@@ -1,339 +1,237 @@
-//! Plays a named scenario through the whole stack in one process: real handlers, moto,
-//! ServiceNow and Twilio fakes with simulated agents. Prints a timeline per incident and a
-//! summary; `--json` prints the same as JSON lines. Exit 1 if the outcome is not the one
-//! the scenario promises.
+//! Plays a named scenario end to end on this machine and prints a timeline per incident and
+//! a summary (`--json`: the same as JSON lines). Exit 1 if the outcome is not the one the
+//! scenario promises, 130 on Ctrl-C (after stopping everything it started).
 //!
-//! usage: demo [SCENARIO] [--json]      (needs MOTO_ENDPOINT; scripts/demo.sh sets it up)
-//!        demo plan [--number INC..] [--priority N] [--group G] [--roster FILE]
-//!                                       (dry run: who would be called; no calls, no writes)
+//! By default the real Lambda binaries run under `cargo lambda watch` (the Lambda runtime
+//! emulator) against moto server and the ServiceNow and Twilio fakes; `--in-process` calls
+//! the same handlers as functions in this process instead (quicker, no cargo-lambda).
+//! `plan` is the dry run: who would be called, in what order; no calls, no writes.
 
-use escalation::domain::Status;
-use escalation_devtools::scenario;
+use escalation_devtools::local::{LocalOptions, LocalStack, find_cargo_lambda};
+use escalation_devtools::play::play;
+use escalation_devtools::scenario::{self, Scenario};
 use escalation_devtools::stack::{Stack, StackOptions};
-use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use escalation_devtools::timeline::Timeline;
+use std::time::Duration;
+
+const DEFAULT_SCENARIO: &str = "pass-then-accept";
+
+fn usage() -> String {
+    format!(
+        "usage: demo [SCENARIO] [--json] [--in-process] [--port PORT] [--timeout SECS]
+           run a scenario: the real Lambda binaries under `cargo lambda watch` (needs
+           cargo-lambda on PATH and MOTO_ENDPOINT; scripts/demo.sh sets both up), or with
+           --in-process the same handlers called in this process (needs MOTO_ENDPOINT)
+       demo plan [--number INC0010001] [--priority 1] [--group GROUP] [--roster FILE] [--json]
+           dry run: who would be called, in what order, with which timeouts and rounds
+           (honours ROSTER_PATH, MAX_REDIALS, ROUNDS, RING_TIMEOUT_SECS, ESCALATE_PRIORITIES)
+scenarios (scripts/scenarios/): {} (default {DEFAULT_SCENARIO})",
+        scenario::names().join(", ")
+    )
+}
+
+struct RunArgs {
+    name: String,
+    json: bool,
+    in_process: bool,
+    port: Option<u16>,
+    timeout: Duration,
+}
+
+fn parse(args: &[String]) -> Result<RunArgs, String> {
+    let mut run = RunArgs {
+        name: DEFAULT_SCENARIO.into(),
+        json: false,
+        in_process: false,
+        port: None,
+        timeout: Duration::from_secs(180),
+    };
+    let mut named = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--json" => run.json = true,
+            "--in-process" => run.in_process = true,
+            "--port" | "--timeout" => {
+                let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
+                let n: u64 = v
+                    .parse()
+                    .map_err(|_| format!("{a} {v:?} is not a number"))?;
+                if a == "--port" {
+                    run.port = Some(u16::try_from(n).map_err(|_| format!("--port {n}"))?);
+                } else {
+                    run.timeout = Duration::from_secs(n);
+                }
+            }
+            "run" if !named => {}
+            other if other.starts_with('-') => return Err(format!("unknown option {other:?}")),
+            other if !named => {
+                run.name = other.to_string();
+                named = true;
+            }
+            other => return Err(format!("unexpected argument {other:?}")),
+        }
+    }
+    Ok(run)
+}
 
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let json_out = args.iter().any(|a| a == "--json");
     if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!(
-            "usage: demo [SCENARIO] [--json]\n       demo plan [--number INC0010001] [--priority 1] [--group GROUP] [--roster FILE] [--json]\nscenarios: {}",
-            scenario::names().join(", ")
-        );
+        println!("{}", usage());
         return;
     }
     if args.first().map(String::as_str) == Some("plan") {
-        if let Err(e) = dry_run(&args[1..], json_out) {
+        let json = args.iter().any(|a| a == "--json");
+        if let Err(e) = escalation_devtools::plan::dry_run(&args[1..], json) {
             eprintln!("error: {e}");
             std::process::exit(2);
         }
         return;
     }
-    let name = args
-        .iter()
-        .find(|a| !a.starts_with("--"))
-        .cloned()
-        .unwrap_or_else(|| "pass-then-accept".into());
-    let sc = match scenario::load(&name) {
+    let run_args = match parse(&args) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}\n{}", usage());
+            std::process::exit(2);
+        }
+    };
+    let sc = match scenario::load(&run_args.name) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             std::process::exit(2);
         }
     };
-    let ok = run(&name, &sc, json_out).await;
-    std::process::exit(if ok { 0 } else { 1 });
-}
-
-struct Printer {
-    json: bool,
-    start: Instant,
-}
-
-impl Printer {
-    fn event(&self, incident: &str, kind: &str, text: String, extra: Value) {
-        let t = self.start.elapsed().as_secs_f64();
-        if self.json {
-            let mut v = json!({"t": (t * 1000.0).round() / 1000.0, "incident": incident, "event": kind, "text": text});
-            if let (Some(o), Value::Object(e)) = (v.as_object_mut(), extra) {
-                o.extend(e);
-            }
-            println!("{v}");
-        } else {
-            println!("  +{t:6.2}s  {incident:<11} {kind:<9} {text}");
+    // Everything the run starts is owned by this future: dropping it (on a signal) stops
+    // cargo lambda watch and its functions.
+    let mut run = Box::pin(run_scenario(run_args, sc));
+    let code = tokio::select! {
+        code = &mut run => code,
+        (name, code) = shutdown_signal() => {
+            eprintln!("\n{name}: stopping cargo lambda watch, the functions and the fakes…");
+            drop(run);
+            eprintln!("stopped; nothing left running");
+            code
         }
-    }
-}
-
-async fn run(name: &str, sc: &scenario::Scenario, json_out: bool) -> bool {
-    let p = Printer {
-        json: json_out,
-        start: Instant::now(),
     };
-    if !json_out {
-        println!("Scenario {name}: {}", sc.description);
-    }
-    let stack = Stack::start(StackOptions::default()).await;
-    for (phone, steps) in &sc.agents {
-        stack.twilio.script(phone, steps.clone());
-    }
-    let mut ids = Vec::new();
-    for (i, inc) in sc.incidents.iter().enumerate() {
-        let sys_id = format!("{:032x}", 0xdead_0000u64 + i as u64);
-        let (status, body) = stack
-            .trigger(&sys_id, &inc.number, &inc.short_description, &inc.priority)
-            .await;
-        p.event(
-            &inc.number,
-            "trigger",
-            format!(
-                "priority {} → HTTP {status}, {}, calling {}",
-                inc.priority,
-                body["escalation_id"].as_str().unwrap_or("?"),
-                body["calling"].as_str().unwrap_or("nobody")
-            ),
-            json!({"status": status, "response": body}),
-        );
-        ids.push((sys_id, inc.number.clone()));
-    }
+    std::process::exit(code);
+}
 
-    let mut seen_attempts: HashMap<String, usize> = HashMap::new();
-    let mut seen_notes: HashMap<String, usize> = HashMap::new();
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let k = stack.pump_kinesis().await.is_some();
-        let s = stack.pump_sqs().await.is_some();
-        let mut all_done = true;
-        for (sys_id, number) in &ids {
-            let Some(stored) = stack.escalation(sys_id).await else {
-                continue;
-            };
-            let esc = stored.escalation;
-            let seen = seen_attempts.entry(sys_id.clone()).or_default();
-            for h in &esc.history[*seen..] {
-                p.event(
-                    number,
-                    "call",
-                    format!("attempt {} {} {} — {}", h.number, h.name, h.masked_phone, h.outcome.describe()),
-                    json!({"attempt": h.number, "agent": h.name, "phone": h.masked_phone, "outcome": h.outcome, "digit": h.outcome.digit()}),
-                );
+async fn run_scenario(a: RunArgs, sc: Scenario) -> i32 {
+    let mut tl = Timeline::new(a.json, true);
+    if a.in_process {
+        if std::env::var("MOTO_ENDPOINT").is_err() {
+            eprintln!("error: MOTO_ENDPOINT is not set (scripts/demo.sh starts moto and sets it)");
+            return 2;
+        }
+        if let Some(stdout) = divert_handler_stdout() {
+            tl = tl.with_output(Box::new(stdout));
+        }
+        let stack = Stack::start(StackOptions::default()).await;
+        return match play(&stack, &a.name, &sc, &mut tl, a.timeout).await {
+            Ok(run) if run.ok => 0,
+            Ok(_) => 1,
+            Err(e) => {
+                eprintln!("error: {e}");
+                1
             }
-            *seen = esc.history.len();
-            let notes = stack.sn.work_notes(sys_id);
-            let seen = seen_notes.entry(sys_id.clone()).or_default();
-            for n in &notes[*seen..] {
-                let first_line = n.lines().next().unwrap_or_default();
-                let short: String = first_line.chars().take(150).collect();
-                p.event(
-                    number,
-                    "snow",
-                    format!(
-                        "work note: {short}{}",
-                        if first_line.len() > 150 { "…" } else { "" }
-                    ),
-                    json!({"note": n}),
-                );
-            }
-            *seen = notes.len();
-            all_done &= esc.status.is_terminal();
-        }
-        if all_done
-            && !k
-            && !s
-            && stack
-                .twilio
-                .executions()
-                .iter()
-                .all(|e| e.status != "active")
-        {
-            break;
-        }
-        if Instant::now() > deadline {
-            eprintln!("error: scenario did not finish in 180 s");
-            return false;
-        }
-        if !k && !s {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    let mut ok = true;
-    if !json_out {
-        println!("Summary");
-    }
-    for (sys_id, number) in &ids {
-        let esc = stack.escalation(sys_id).await.unwrap().escalation;
-        let incident = stack.sn.incident(sys_id).unwrap_or_default();
-        let tta = esc
-            .history
-            .last()
-            .map(|h| h.ended_at.saturating_sub(esc.created_at))
-            .unwrap_or(0);
-        let status = serde_json::to_value(esc.status).unwrap();
-        let promised = match sc.expect.as_str() {
-            "TERMINAL" => esc.status.is_terminal(),
-            want => status == want,
         };
-        ok &= promised;
-        let text = match esc.status {
-            Status::Accepted => format!(
-                "ACCEPTED by {} after {:.1} s, {} attempt(s); ServiceNow state={} assigned_to={}",
-                esc.accepted_by.as_deref().unwrap_or("?"),
-                tta as f64 / 1000.0,
-                esc.history.len(),
-                incident.get("state").and_then(Value::as_str).unwrap_or(""),
-                incident
-                    .get("assigned_to")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-            ),
-            Status::Exhausted => format!(
-                "EXHAUSTED after {} attempt(s): nobody accepted",
-                esc.history.len()
-            ),
-            Status::Active => "still ACTIVE".into(),
-        };
-        if json_out {
-            p.event(number, "summary", text, json!({"status": status, "attempts": esc.history.len(), "accepted_by": esc.accepted_by, "ms_to_outcome": tta, "as_promised": promised}));
-        } else {
-            println!(
-                "  {number:<11} {text}{}",
-                if promised {
-                    ""
-                } else {
-                    "   <-- NOT what the scenario promises"
-                }
+    }
+    if let Err(e) = find_cargo_lambda() {
+        eprintln!("error: {e}");
+        return 2;
+    }
+    let opts = LocalOptions {
+        port: a.port,
+        ..LocalOptions::default()
+    };
+    let mut stack = match LocalStack::start(opts, &mut tl).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    let result = play(&stack, &a.name, &sc, &mut tl, a.timeout).await;
+    let code = match &result {
+        Ok(run) if run.ok => 0,
+        Ok(_) => 1,
+        Err(e) => {
+            eprintln!(
+                "error: {e}\n--- last lines of the function logs ---\n{}",
+                stack.log_tail(30)
             );
+            1
         }
-    }
-    let calls = stack.twilio.executions().len();
-    if json_out {
-        println!(
-            "{}",
-            json!({"event": "done", "scenario": name, "calls_placed": calls, "ok": ok})
-        );
-    } else {
-        println!(
-            "  {calls} call(s) placed; outcome {}",
-            if ok { "as promised" } else { "NOT as promised" }
-        );
-    }
-    ok
-}
-
-/// The dry run: the call order for an incident under the configured policy (env
-/// `MAX_REDIALS`, `ROUNDS`, `RING_TIMEOUT_SECS`, `ESCALATE_PRIORITIES`, `ROSTER_PATH`).
-fn dry_run(args: &[String], json_out: bool) -> Result<(), String> {
-    let mut opts: HashMap<&str, String> = HashMap::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--json" => {}
-            "--number" | "--priority" | "--group" | "--roster" => {
-                let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
-                opts.insert(a.trim_start_matches("--"), v.clone());
-            }
-            other => return Err(format!("unknown option {other:?}")),
-        }
-    }
-    let env = |k: &str, d: u32| -> Result<u32, String> {
-        std::env::var(k).ok().map_or(Ok(d), |v| {
-            v.parse().map_err(|_| format!("{k}={v:?} is not a number"))
-        })
     };
-    let policy = escalation::domain::Policy {
-        max_redials: env("MAX_REDIALS", 1)?,
-        rounds: env("ROUNDS", 1)?.max(1),
-        ring_timeout_secs: env("RING_TIMEOUT_SECS", 30)?,
-        fallback_group: std::env::var("FALLBACK_GROUP")
-            .ok()
-            .filter(|g| !g.is_empty()),
-        ..Default::default()
-    };
-    let roster_path = opts
-        .get("roster")
-        .cloned()
-        .or_else(|| std::env::var("ROSTER_PATH").ok());
-    let roster = match &roster_path {
-        Some(p) => escalation::roster::Roster::load(std::path::Path::new(p)),
-        None => escalation::roster::Roster::bundled(),
+    if code != 0 {
+        let log = stack.keep_logs();
+        eprintln!("function logs kept in {}", log.display());
     }
-    .map_err(|e| e.to_string())?;
-    let number = opts
-        .get("number")
-        .cloned()
-        .unwrap_or_else(|| "INC0000000".into());
-    let priority = opts.get("priority").cloned().unwrap_or_else(|| "1".into());
-    let group = opts.get("group").cloned().unwrap_or_else(|| "-".into());
-    let escalating: Vec<String> = std::env::var("ESCALATE_PRIORITIES")
-        .unwrap_or_else(|_| "1,2".into())
-        .split(',')
-        .map(|p| p.trim().to_string())
+    tl.stack("stopping cargo lambda watch and the functions");
+    let pids = stack.stop();
+    let left: Vec<u32> = pids
+        .iter()
+        .copied()
+        .filter(|p| escalation_devtools::local::proc::alive(*p))
         .collect();
-    let calls = escalation::domain::plan(&roster, &policy);
-    if json_out {
-        for (i, c) in calls.iter().enumerate() {
-            println!(
-                "{}",
-                json!({"call": i + 1, "round": c.round + 1, "list": c.list, "name": c.person.name,
-                "phone": c.person.phone.masked(), "redial": c.redial, "ring_timeout_secs": policy.ring_timeout_secs})
-            );
+    if left.is_empty() {
+        tl.stack(&format!(
+            "stopped {} process(es) (cargo-lambda and the functions); none left",
+            pids.len()
+        ));
+        code
+    } else {
+        eprintln!("error: processes still running after the stop: {left:?}");
+        1
+    }
+}
+
+/// In-process, the handlers print their CloudWatch metrics (EMF lines) on stdout, as they
+/// do on Lambda. Those go to /dev/null here; the returned file is the real stdout, for the
+/// timeline alone (so `--json` output stays one event per line).
+#[cfg(unix)]
+fn divert_handler_stdout() -> Option<std::fs::File> {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    let _ = std::io::stdout().flush();
+    // SAFETY: plain fd syscalls; `saved` is a fresh descriptor owned by the returned File.
+    unsafe {
+        let saved = libc::dup(1);
+        if saved < 0 {
+            return None;
         }
-        println!(
-            "{}",
-            json!({"incident": number, "priority": priority, "group": group, "escalates": escalating.contains(&priority),
-            "worst_case_calls": calls.len(), "worst_case_ringing_secs": calls.len() as u64 * u64::from(policy.ring_timeout_secs)})
-        );
-        return Ok(());
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+        if null < 0 || libc::dup2(null, 1) < 0 {
+            libc::close(saved);
+            return None;
+        }
+        libc::close(null);
+        Some(std::fs::File::from_raw_fd(saved))
     }
-    println!(
-        "Dry run for {number} (priority {priority}, group {group}): no calls are placed, nothing is written."
-    );
-    if !escalating.contains(&priority) {
-        println!(
-            "Priority {priority} does not escalate (ESCALATE_PRIORITIES={}); the trigger would answer 400.",
-            escalating.join(",")
-        );
-        return Ok(());
+}
+
+#[cfg(not(unix))]
+fn divert_handler_stdout() -> Option<std::fs::File> {
+    None
+}
+
+/// Ctrl-C or SIGTERM: (name, exit code).
+async fn shutdown_signal() -> (&'static str, i32) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => ("interrupted", 130),
+            _ = term.recv() => ("terminated", 143),
+        }
     }
-    println!(
-        "Roster: {}. Ring timeout {} s, {} redial(s) per person, {} round(s); press 1 accepts, 2 passes, 3 jumps to the escalation list.",
-        roster_path
-            .as_deref()
-            .unwrap_or("bundled assets/agent_list.json"),
-        policy.ring_timeout_secs,
-        policy.max_redials,
-        policy.rounds
-    );
-    println!(
-        "  {:>3}  {:>5}  {:<18}  {:<24}  {:<14}",
-        "#", "round", "list", "name", "number"
-    );
-    for (i, c) in calls.iter().enumerate() {
-        println!(
-            "  {:>3}  {:>5}  {:<18}  {:<24}  {:<14}{}",
-            i + 1,
-            c.round + 1,
-            c.list.label(),
-            c.person.name,
-            c.person.phone.masked(),
-            if c.redial > 0 { "  (redial)" } else { "" }
-        );
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        ("interrupted", 130)
     }
-    println!(
-        "If nobody answers: {} calls, about {} of ringing, then EXHAUSTED{}.",
-        calls.len(),
-        escalation::clock::human_duration(
-            calls.len() as u64 * u64::from(policy.ring_timeout_secs) * 1000
-        ),
-        policy
-            .fallback_group
-            .as_ref()
-            .map(|g| format!(" and reassignment to group {g}"))
-            .unwrap_or_default()
-    );
-    Ok(())
 }

@@ -1,0 +1,223 @@
+//! The Studio flow file: loading, the contract with the Lambdas, and a fingerprint that
+//! recognises a flow this tool published even if Twilio re-renders its JSON.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// Outgoing-call widget the Lambdas read `AnsweredBy`/`CallStatus` from
+/// (`escalation::twilio::CALL_WIDGET`).
+pub const CALL_WIDGET: &str = "call_agent";
+/// Gather widget the Lambdas read `Digits` from (`escalation::twilio::GATHER_WIDGET`).
+pub const GATHER_WIDGET: &str = "gather_digit";
+
+/// A problem with the flow file, before Twilio is asked anything.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowFileError {
+    #[error("cannot read the flow file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the flow file {path} is not valid JSON: {source}")]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(
+        "the flow file {path} breaks the contract with the Lambdas:\n  {}",
+        .problems.join("\n  ")
+    )]
+    Contract {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
+}
+
+/// Reads and parses a flow definition, then checks [`contract_problems`].
+pub fn load(path: &Path) -> Result<Value, FlowFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| FlowFileError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let definition: Value = serde_json::from_str(&text).map_err(|source| FlowFileError::Json {
+        path: path.to_owned(),
+        source,
+    })?;
+    let problems = contract_problems(&definition);
+    if problems.is_empty() {
+        Ok(definition)
+    } else {
+        Err(FlowFileError::Contract {
+            path: path.to_owned(),
+            problems,
+        })
+    }
+}
+
+fn state<'a>(definition: &'a Value, name: &str) -> Option<&'a Value> {
+    definition
+        .get("states")?
+        .as_array()?
+        .iter()
+        .find(|s| s.get("name").and_then(Value::as_str) == Some(name))
+}
+
+/// What the Lambdas rely on (docs/ARCHITECTURE.md): a `make-outgoing-call-v2` widget named
+/// `call_agent` with answering-machine detection, a `gather-input-on-call` widget named
+/// `gather_digit` that takes one digit, and no widget that calls out (`run-function`,
+/// `make-http-request`): the outcome is read from the execution context after the flow ends.
+/// Twilio's Validate checks the rest of the structure.
+pub fn contract_problems(definition: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let widget_type = |s: &Value| -> String {
+        s.get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    let prop = |s: &Value, key: &str| -> Value {
+        s.pointer(&format!("/properties/{key}"))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    match state(definition, CALL_WIDGET) {
+        None => problems.push(format!(
+            "no state named {CALL_WIDGET} (the outgoing call whose AnsweredBy/CallStatus the Lambdas read)"
+        )),
+        Some(s) => {
+            if widget_type(s) != "make-outgoing-call-v2" {
+                problems.push(format!(
+                    "{CALL_WIDGET} must be of type make-outgoing-call-v2, not {:?}",
+                    widget_type(s)
+                ));
+            }
+            let amd = prop(s, "machine_detection");
+            if !matches!(amd.as_str(), Some("Enable" | "DetectMessageEnd")) {
+                problems.push(format!(
+                    "{CALL_WIDGET} must have machine_detection \"Enable\" (voicemail must not accept an incident), found {amd}"
+                ));
+            }
+        }
+    }
+    match state(definition, GATHER_WIDGET) {
+        None => problems.push(format!(
+            "no state named {GATHER_WIDGET} (the key press the Lambdas read as Digits)"
+        )),
+        Some(s) => {
+            if widget_type(s) != "gather-input-on-call" {
+                problems.push(format!(
+                    "{GATHER_WIDGET} must be of type gather-input-on-call, not {:?}",
+                    widget_type(s)
+                ));
+            }
+            if prop(s, "number_of_digits") != 1 {
+                problems.push(format!(
+                    "{GATHER_WIDGET} must take exactly one digit (number_of_digits: 1)"
+                ));
+            }
+        }
+    }
+    if let Some(states) = definition.get("states").and_then(Value::as_array) {
+        for s in states {
+            let t = widget_type(s);
+            if t == "run-function" || t == "make-http-request" {
+                problems.push(format!(
+                    "state {} is a {t} widget: the flow must not call out; the Lambdas read the outcome from the execution context",
+                    s.get("name").and_then(Value::as_str).unwrap_or("?")
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// JSON with object keys sorted at every level: the same definition always gives the same
+/// text, whatever the key order in the file.
+pub fn canonical(value: &Value) -> String {
+    fn write(v: &Value, out: &mut String) {
+        match v {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, k) in keys.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String((*k).clone()).to_string());
+                    out.push(':');
+                    write(&map[*k], out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(item, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
+}
+
+/// 16 hex digits (FNV-1a, 64 bit) of the canonical definition: a change detector for the
+/// commit message, not a security measure.
+pub fn fingerprint(definition: &Value) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in canonical(definition).bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// The tag this tool puts in the commit message of every revision it publishes.
+pub fn commit_tag(definition: &Value) -> String {
+    format!("[escalation-admin {}]", fingerprint(definition))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_ignores_key_order() {
+        let a: Value = serde_json::from_str(r#"{"b":1,"a":{"y":[1,{"q":2,"p":"x"}],"x":null}}"#)
+            .expect("json");
+        let b: Value = serde_json::from_str(r#"{"a":{"x":null,"y":[1,{"p":"x","q":2}]},"b":1}"#)
+            .expect("json");
+        assert_eq!(canonical(&a), canonical(&b));
+        assert_eq!(
+            canonical(&a),
+            r#"{"a":{"x":null,"y":[1,{"p":"x","q":2}]},"b":1}"#
+        );
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        assert_ne!(fingerprint(&a), fingerprint(&json!({"b": 2})));
+        assert_eq!(fingerprint(&a).len(), 16);
+    }
+
+    #[test]
+    fn contract_names_what_is_missing() {
+        let def = json!({"states": [
+            {"name": "call_agent", "type": "make-outgoing-call-v2", "properties": {}},
+            {"name": "fn", "type": "run-function", "properties": {}},
+        ]});
+        let problems = contract_problems(&def);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].contains("machine_detection"));
+        assert!(problems[1].contains("gather_digit"));
+        assert!(problems[2].contains("run-function"));
+    }
+}

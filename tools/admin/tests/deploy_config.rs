@@ -1,0 +1,310 @@
+//! The deployment artefacts agree with the code: template.yaml gives the functions every
+//! variable the Lambdas require and a secret with every field they read; the path-B config
+//! example is complete; scripts/deploy_cargo_lambda.sh wires what the template wires; and the
+//! shell scripts refuse bad input with a message that names it.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use escalation::config::{Config, Secrets};
+
+fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(repo(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// KEY=VALUE lines of the path-B example configuration.
+fn example_env() -> HashMap<String, String> {
+    read("infra/aws/cargo-lambda.env.example")
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect()
+}
+
+/// Names under `Globals: Function: Environment: Variables:` in template.yaml.
+fn template_globals_env() -> Vec<String> {
+    let template = read("template.yaml");
+    let globals = template
+        .split_once("\nGlobals:")
+        .and_then(|(_, rest)| rest.split_once("\nResources:"))
+        .map(|(g, _)| g)
+        .expect("template.yaml has Globals before Resources");
+    let vars = globals
+        .split_once("Variables:")
+        .map(|(_, v)| v)
+        .expect("Globals has Environment Variables");
+    vars.lines()
+        .filter_map(|l| {
+            let (name, _) = l.trim().split_once(':')?;
+            (!name.is_empty() && name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+                .then(|| name.to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn the_template_sets_every_variable_the_lambdas_require() {
+    let names = template_globals_env();
+    assert!(names.len() >= 6, "{names:?}");
+    let example = example_env();
+    // Only the template's variables, with plausible values (the example's): Config must load.
+    let env: HashMap<String, String> = names
+        .iter()
+        .map(|n| {
+            let value = example.get(n).cloned().unwrap_or_else(|| match n.as_str() {
+                "ESCALATE_PRIORITIES" => "1,2".into(),
+                "RUST_LOG" => "info".into(),
+                "FALLBACK_GROUP" => String::new(),
+                _ => "1".into(),
+            });
+            (n.clone(), value)
+        })
+        .collect();
+    if let Err(e) = Config::from_map(&env) {
+        panic!("template.yaml's Globals miss something the Lambdas need: {e}");
+    }
+    // The sweeper's own variable is set on the sweeper.
+    let template = read("template.yaml");
+    let sweeper = template
+        .split_once("  EscalationSweeperFunction:")
+        .map(|(_, s)| s)
+        .expect("EscalationSweeperFunction");
+    assert!(sweeper.contains("SWEEP_GRACE_SECS: !Ref SweepGraceSeconds"));
+    assert!(sweeper.contains("Schedule: rate(1 minute)"));
+}
+
+#[test]
+fn the_path_b_example_configures_the_lambdas_completely() {
+    if let Err(e) = Config::from_map(&example_env()) {
+        panic!("infra/aws/cargo-lambda.env.example is incomplete: {e}");
+    }
+}
+
+#[test]
+fn the_templates_secret_has_every_field_the_lambdas_read() {
+    let template = read("template.yaml");
+    let (_, after) = template
+        .split_once("SecretString: >-")
+        .expect("AppSecret SecretString");
+    // A folded scalar: the more-indented lines joined with spaces.
+    let json: String = after
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with("        "))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let filled = json.replacen(
+        r#""trigger_hmac_key":"FILL_ME""#,
+        r#""trigger_hmac_key":"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=""#,
+        1,
+    );
+    assert_ne!(
+        filled, json,
+        "trigger_hmac_key placeholder not found in {json}"
+    );
+    if let Err(e) = Secrets::parse("template", &filled) {
+        panic!("the template's secret placeholder does not match what the Lambdas read: {e}");
+    }
+}
+
+// ---- scripts --------------------------------------------------------------------------------
+
+fn bash(script: &str, args: &[&str]) -> Output {
+    Command::new("bash")
+        .arg(repo(script))
+        .args(args)
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .unwrap_or_else(|e| panic!("could not run bash {script}: {e}"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn deploy_cargo_lambda_dry_run_wires_what_the_template_wires() {
+    let example = repo("infra/aws/cargo-lambda.env.example");
+    let out = bash(
+        "scripts/deploy_cargo_lambda.sh",
+        &[
+            "--dry-run",
+            "--no-build",
+            example.to_str().expect("utf-8 path"),
+        ],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    for bin in [
+        "incident-trigger",
+        "flow-events",
+        "incident-updater",
+        "escalation-sweeper",
+    ] {
+        let line = stdout
+            .lines()
+            .find(|l| {
+                l.starts_with("+ cargo lambda deploy")
+                    && l.contains(&format!("--binary-name {bin} "))
+            })
+            .unwrap_or_else(|| panic!("no cargo lambda deploy for {bin}:\n{stdout}"));
+        assert!(
+            line.ends_with(&format!(" phone-escalation-{bin}")),
+            "{line}"
+        );
+        assert!(line.contains("--runtime provided.al2023"), "{line}");
+        assert!(
+            line.contains("--role arn:aws:iam::123456789012:role/phone-escalation-lambda"),
+            "{line}"
+        );
+        assert!(line.contains("--log-retention 30"), "{line}");
+    }
+    let kinesis = stdout
+        .lines()
+        .find(|l| l.contains("create-event-source-mapping") && l.contains(":kinesis:"))
+        .unwrap_or_else(|| panic!("no Kinesis mapping:\n{stdout}"));
+    for setting in [
+        "--function-name phone-escalation-flow-events",
+        "--starting-position TRIM_HORIZON",
+        "--function-response-types ReportBatchItemFailures",
+        "--bisect-batch-on-function-error",
+        "--maximum-retry-attempts 10",
+        "phone-escalation-flow-events-failures",
+    ] {
+        assert!(kinesis.contains(setting), "{setting} missing in {kinesis}");
+    }
+    let sqs = stdout
+        .lines()
+        .find(|l| l.contains("create-event-source-mapping") && l.contains(".fifo"))
+        .unwrap_or_else(|| panic!("no SQS mapping:\n{stdout}"));
+    assert!(
+        sqs.contains("--function-name phone-escalation-incident-updater"),
+        "{sqs}"
+    );
+    assert!(
+        sqs.contains("--function-response-types ReportBatchItemFailures"),
+        "{sqs}"
+    );
+    assert!(stdout.contains("create-function-url-config --function-name phone-escalation-incident-trigger --auth-type NONE"));
+    assert!(stdout.contains("--action lambda:InvokeFunctionUrl"));
+    assert!(stdout.contains("--invoked-via-function-url"));
+    assert!(
+        stdout.contains(r"--schedule-expression rate\(1\ minute\)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("put-targets --rule phone-escalation-escalation-sweeper"));
+    // Only the sweeper gets SWEEP_GRACE_SECS; every function gets the required variables.
+    assert_eq!(
+        stdout.matches("env: SWEEP_GRACE_SECS=").count(),
+        1,
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("env: TWILIO_FLOW_SID=").count(),
+        4,
+        "{stdout}"
+    );
+    assert!(stderr.contains("dry run: nothing was changed"), "{stderr}");
+}
+
+#[test]
+fn deploy_cargo_lambda_names_every_configuration_problem() {
+    let dir = std::env::temp_dir().join(format!("deploy-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let cfg = dir.join("bad.env");
+    std::fs::write(
+        &cfg,
+        "AWS_REGION=eu-west-1\nFUNCTION_PREFIX=pe\nTWILIO_FLOW_SID=FW123\nSN_UPDATES_QUEUE_ARN=arn:aws:sqs:eu-west-1:123456789012:plain\n",
+    )
+    .expect("write");
+    let out = bash(
+        "scripts/deploy_cargo_lambda.sh",
+        &["--dry-run", cfg.to_str().expect("utf-8")],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for expected in [
+        "LAMBDA_ROLE_ARN is missing",
+        "TWILIO_FLOW_SID='FW123' is not a Studio flow SID",
+        "SN_UPDATES_QUEUE_ARN='arn:aws:sqs:eu-west-1:123456789012:plain' is not a FIFO SQS queue ARN",
+        "SECRETS_ARN is missing",
+    ] {
+        assert!(stderr.contains(expected), "{expected:?} not in:\n{stderr}");
+    }
+    std::fs::write(&cfg, "not a setting\n").expect("write");
+    let out = bash(
+        "scripts/deploy_cargo_lambda.sh",
+        &["--dry-run", cfg.to_str().expect("utf-8")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("bad.env:1: expected KEY=VALUE"));
+    let out = bash("scripts/deploy_cargo_lambda.sh", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("missing CONFIG_FILE"));
+    let out = bash(
+        "scripts/deploy_cargo_lambda.sh",
+        &["/nonexistent/deploy.env"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read CONFIG_FILE"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_other_scripts_refuse_bad_input_clearly() {
+    let cases: &[(&str, &[&str], &str)] = &[
+        (
+            "scripts/build_arm64.sh",
+            &["not-a-lambda"],
+            "unknown binary 'not-a-lambda'",
+        ),
+        (
+            "scripts/build_arm64.sh",
+            &["--fast"],
+            "unknown option --fast",
+        ),
+        (
+            "scripts/create_kinesis_stream.sh",
+            &[],
+            "usage: create_kinesis_stream.sh STREAM_NAME",
+        ),
+        (
+            "scripts/create_kinesis_stream.sh",
+            &["bad name!"],
+            "invalid STREAM_NAME 'bad name!'",
+        ),
+        (
+            "scripts/create_kinesis_stream.sh",
+            &["events", "0"],
+            "SHARDS must be a positive integer",
+        ),
+        (
+            "scripts/cat_kinesis.sh",
+            &[],
+            "usage: cat_kinesis.sh STREAM_NAME",
+        ),
+        (
+            "scripts/cat_kinesis.sh",
+            &["a/b"],
+            "invalid STREAM_NAME 'a/b'",
+        ),
+    ];
+    for (script, args, expected) in cases {
+        let out = bash(script, args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{script} {args:?}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{script} {args:?}: {expected:?} not in {stderr}"
+        );
+    }
+}

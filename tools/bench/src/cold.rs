@@ -1,0 +1,373 @@
+//! Cold start of each Lambda binary under a minimal Lambda Runtime API emulator.
+//!
+//! The emulator answers `GET /2018-06-01/runtime/invocation/next` once with an event
+//! (headers `Lambda-Runtime-Aws-Request-Id`, `Lambda-Runtime-Deadline-Ms`,
+//! `Lambda-Runtime-Invoked-Function-Arn`) and records when
+//! `POST /2018-06-01/runtime/invocation/{id}/response` (or `/error`, or `init/error`) arrives.
+//! The release binary is spawned with `AWS_LAMBDA_RUNTIME_API` pointing at it and the
+//! functions' environment; its `boot` fetches the secret from moto, as a real cold start
+//! fetches it from Secrets Manager. Measured from just before `spawn` to the response.
+//! Then the process is killed and reaped with `wait4`, whose `ru_maxrss` is its peak RSS.
+
+use crate::rig::{Rig, press_1, sys_id, twilio_fake};
+use crate::sys::reap_max_rss_kib;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use escalation::domain::SnUpdate;
+use escalation_devtools::stack::user_sys_id;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+pub const BINARIES: [&str; 4] = [
+    "incident-trigger",
+    "flow-events",
+    "incident-updater",
+    "escalation-sweeper",
+];
+
+#[derive(Debug, Clone)]
+pub struct ColdRun {
+    pub binary: String,
+    /// Process start → first `invocation/next` (boot: logging, config, secret fetch).
+    pub init: Duration,
+    /// Process start → the first invocation's response.
+    pub total: Duration,
+    pub max_rss_kib: u64,
+    /// What the function answered (checked for the expected outcome).
+    pub response: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub binary: String,
+    pub bytes: u64,
+    /// Where the number comes from: the arm64 `bootstrap.zip`, or the x86_64 binary.
+    pub kind: String,
+    /// The x86_64 binary zipped by the bench (`zip -9`), when no arm64 zip exists.
+    pub zipped_here: Option<u64>,
+}
+
+#[derive(Default)]
+struct Emu {
+    event: Mutex<Option<(String, Value)>>,
+    first_next: Mutex<Option<Instant>>,
+    outcome: Mutex<Option<(Instant, String, Value)>>,
+    done: Notify,
+    stop: Notify,
+}
+
+async fn runtime_api(State(emu): State<Arc<Emu>>, req: Request) -> Response {
+    let path = req.uri().path().to_string();
+    let method = req.method().clone();
+    let body: Bytes = axum::body::to_bytes(req.into_body(), 6 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    const BASE: &str = "/2018-06-01/runtime";
+    let Some(rest) = path.strip_prefix(BASE) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let record = |kind: &str| {
+        let v: Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()));
+        let mut o = emu.outcome.lock().unwrap();
+        if o.is_none() {
+            *o = Some((Instant::now(), kind.to_string(), v));
+        }
+        emu.done.notify_one();
+        StatusCode::ACCEPTED.into_response()
+    };
+    match (method, rest) {
+        (Method::GET, "/invocation/next") => {
+            emu.first_next
+                .lock()
+                .unwrap()
+                .get_or_insert_with(Instant::now);
+            let next = emu.event.lock().unwrap().take();
+            match next {
+                Some((id, event)) => {
+                    let deadline = escalation::clock::now_ms() + 30_000;
+                    let mut h = HeaderMap::new();
+                    let hv = |s: &str| HeaderValue::from_str(s).expect("header");
+                    h.insert("lambda-runtime-aws-request-id", hv(&id));
+                    h.insert("lambda-runtime-deadline-ms", hv(&deadline.to_string()));
+                    h.insert(
+                        "lambda-runtime-invoked-function-arn",
+                        hv("arn:aws:lambda:us-east-1:123456789012:function:bench"),
+                    );
+                    h.insert("content-type", hv("application/json"));
+                    (StatusCode::OK, h, event.to_string()).into_response()
+                }
+                // No second invocation: hold the poll until the run is over.
+                None => {
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(60), emu.stop.notified()).await;
+                    StatusCode::GONE.into_response()
+                }
+            }
+        }
+        (Method::POST, "/init/error") => record("init error"),
+        (Method::POST, r) if r.ends_with("/response") => record("response"),
+        (Method::POST, r) if r.ends_with("/error") => record("error"),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Spawn `binary` with `env`, feed it `event`, and measure.
+async fn cold_run(
+    bin_dir: &Path,
+    binary: &str,
+    env: &[(String, String)],
+    event: Value,
+    log_dir: &Path,
+) -> Result<ColdRun, String> {
+    let emu = Arc::new(Emu::default());
+    *emu.event.lock().unwrap() = Some((uuid::Uuid::new_v4().to_string(), event));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let app = Router::new().fallback(runtime_api).with_state(emu.clone());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+
+    let log = log_dir.join(format!("{binary}.log"));
+    let out = std::fs::File::create(&log).map_err(|e| e.to_string())?;
+    let err = out.try_clone().map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(bin_dir.join(binary));
+    cmd.env_clear()
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", binary)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
+    let t0 = Instant::now();
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin_dir.join(binary).display()))?;
+    let pid = child.id();
+    let finished = tokio::time::timeout(Duration::from_secs(30), emu.done.notified()).await;
+    // SAFETY: signalling our own child by its pid (not yet reaped, so not reused).
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGKILL);
+    }
+    let max_rss_kib = tokio::task::spawn_blocking(move || reap_max_rss_kib(pid))
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(0);
+    drop(child);
+    emu.stop.notify_waiters();
+    server.abort();
+    let tail = || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    };
+    if finished.is_err() {
+        return Err(format!(
+            "{binary}: no answer within 30 s; its log:\n{}",
+            tail()
+        ));
+    }
+    let (at, kind, response) = emu.outcome.lock().unwrap().clone().expect("outcome");
+    if kind != "response" {
+        return Err(format!(
+            "{binary}: {kind}: {response}; its log:\n{}",
+            tail()
+        ));
+    }
+    let init = emu
+        .first_next
+        .lock()
+        .unwrap()
+        .map(|t| t - t0)
+        .unwrap_or_default();
+    Ok(ColdRun {
+        binary: binary.to_string(),
+        init,
+        total: at - t0,
+        max_rss_kib,
+        response,
+    })
+}
+
+/// `reps` cold starts of every binary, each with a meaningful first invocation: the trigger
+/// starts an escalation, flow-events applies its (completed) call, the updater writes an
+/// acceptance to the incident, the sweeper sweeps.
+pub async fn run(rig: &Rig, bin_dir: &Path, reps: usize) -> Result<Vec<ColdRun>, String> {
+    let twilio = twilio_fake(20, false).await;
+    let roster = escalation::roster::Roster::bundled().map_err(|e| e.to_string())?;
+    let first = roster.agents[0].clone();
+    twilio.script(first.phone.as_str(), press_1(0));
+    if let Some(u) = &first.sn_user {
+        rig.sn
+            .add_user(&user_sys_id(u), u, &first.name, first.phone.as_str());
+    }
+    let mut env: Vec<(String, String)> = rig.env(&twilio.base_url(), &[]).into_iter().collect();
+    env.extend(
+        [
+            ("AWS_ENDPOINT_URL", rig.endpoint.as_str()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            ("RUST_LOG", "info"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let mut runs = Vec::new();
+    for rep in 0..reps {
+        // incident-trigger: a new incident.
+        let id = sys_id();
+        let number = format!("INC{:07}", 9_000_000 + rep);
+        rig.sn.add_incident(&id, &number, "Cold start", "1");
+        let r = cold_run(
+            bin_dir,
+            "incident-trigger",
+            &env,
+            rig.trigger_event(&id, &number),
+            &rig.dir,
+        )
+        .await?;
+        if r.response["statusCode"] != 202 {
+            return Err(format!("incident-trigger answered {}", r.response));
+        }
+        let escalation_id =
+            serde_json::from_str::<Value>(r.response["body"].as_str().unwrap_or("{}"))
+                .ok()
+                .and_then(|b| b["escalation_id"].as_str().map(str::to_string))
+                .unwrap_or_default();
+        runs.push(r);
+
+        // flow-events: the end of the call the trigger placed (the agent pressed 1).
+        let sid = twilio
+            .executions()
+            .into_iter()
+            .rfind(|e| e.status == "active")
+            .ok_or("the trigger placed no call")?
+            .sid;
+        let ended = twilio.complete(&sid).await.ok_or("execution vanished")?;
+        let record = escalation_devtools::esm::record_json(
+            "arn:aws:kinesis:us-east-1:123456789012:stream/flow-events",
+            &format!("49600000000000000000000000000000000000000000000{rep:09}"),
+            &sid,
+            ended.to_string().as_bytes(),
+        );
+        let r = cold_run(
+            bin_dir,
+            "flow-events",
+            &env,
+            json!({ "Records": [record] }),
+            &rig.dir,
+        )
+        .await?;
+        if r.response["batchItemFailures"] != json!([]) {
+            return Err(format!("flow-events answered {}", r.response));
+        }
+        runs.push(r);
+
+        // incident-updater: the acceptance (work note, state, assigned_to).
+        let update = SnUpdate {
+            key: format!("{escalation_id}:attempt:1"),
+            sys_id: id.clone(),
+            incident_number: number.clone(),
+            escalation_id: escalation_id.clone(),
+            work_note: "Attempt 1: accepted (bench cold start).".into(),
+            state: Some("2".into()),
+            assign_to: first.sn_user.clone(),
+            assignment_group: None,
+        };
+        let message = json!({
+            "messageId": uuid::Uuid::new_v4().to_string(),
+            "receiptHandle": "bench",
+            "body": serde_json::to_string(&update).expect("update JSON"),
+            "attributes": {"ApproximateReceiveCount": "1", "MessageGroupId": id,
+                           "SentTimestamp": "1795255200000", "SenderId": "bench",
+                           "ApproximateFirstReceiveTimestamp": "1795255200000"},
+            "messageAttributes": {},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:sn-updates.fifo",
+            "awsRegion": "us-east-1"
+        });
+        let r = cold_run(
+            bin_dir,
+            "incident-updater",
+            &env,
+            json!({ "Records": [message] }),
+            &rig.dir,
+        )
+        .await?;
+        if r.response["batchItemFailures"] != json!([]) {
+            return Err(format!("incident-updater answered {}", r.response));
+        }
+        runs.push(r);
+
+        // escalation-sweeper: the scheduled event.
+        let event = json!({
+            "version": "0", "id": uuid::Uuid::new_v4().to_string(),
+            "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": "2026-11-21T10:00:00Z", "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/escalation-sweeper"], "detail": {}
+        });
+        let r = cold_run(bin_dir, "escalation-sweeper", &env, event, &rig.dir).await?;
+        if r.response.get("checked").is_none() {
+            return Err(format!("escalation-sweeper answered {}", r.response));
+        }
+        runs.push(r);
+    }
+    rig.settle_queue().await;
+    Ok(runs)
+}
+
+/// Deployable size of each binary: `target/lambda/<bin>/bootstrap.zip` (arm64, written by
+/// scripts/build_arm64.sh) if present, else the x86_64 release binary (and its `zip -9`).
+pub fn artifacts(bin_dir: &Path, lambda_dirs: &[PathBuf], scratch: &Path) -> Vec<Artifact> {
+    BINARIES
+        .iter()
+        .map(|b| {
+            if let Some(zip) = lambda_dirs
+                .iter()
+                .map(|d| d.join(b).join("bootstrap.zip"))
+                .find(|p| p.is_file())
+            {
+                return Artifact {
+                    binary: b.to_string(),
+                    bytes: std::fs::metadata(&zip).map(|m| m.len()).unwrap_or(0),
+                    kind: format!("arm64 bootstrap.zip ({})", zip.display()),
+                    zipped_here: None,
+                };
+            }
+            let bin = bin_dir.join(b);
+            let bytes = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
+            let out = scratch.join(format!("{b}.zip"));
+            let zipped_here = Command::new("zip")
+                .arg("-q")
+                .arg("-9")
+                .arg("-j")
+                .arg(&out)
+                .arg(&bin)
+                .status()
+                .ok()
+                .filter(|s| s.success())
+                .and_then(|_| std::fs::metadata(&out).ok())
+                .map(|m| m.len());
+            Artifact {
+                binary: b.to_string(),
+                bytes,
+                kind: "x86_64 release binary (no arm64 bootstrap.zip found)".into(),
+                zipped_here,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,243 @@
+//! The shared test rig: moto resources, fakes, function environment, signed requests.
+//! Uses the same constants and secret as `escalation_devtools::stack`, so the binaries
+//! and the in-process handlers see exactly what the local stack gives them.
+
+use escalation::app::AwsApp;
+use escalation::config::Config;
+use escalation::retry::RetryPolicy;
+use escalation::signature::SigningKey;
+use escalation_devtools::aws::{Resources, create_resources, sdk_config};
+use escalation_devtools::stack::{
+    ACCOUNT_SID, API_KEY_SECRET, API_KEY_SID, FLOW_SID, FROM_NUMBER, HMAC_KEY_B64, SN_PASSWORD,
+    SN_USER, secret_json,
+};
+use escalation_fakes::servicenow::{ServiceNowFake, ServiceNowHandle};
+use escalation_fakes::twilio::{AgentStep, EventSink, TwilioFake, TwilioFakeConfig, TwilioHandle};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+pub struct Rig {
+    pub endpoint: String,
+    /// Set to stop the queue consumer (see [`Rig::start`]).
+    pub stop_consumer: Arc<AtomicBool>,
+    pub sdk: aws_config::SdkConfig,
+    pub resources: Resources,
+    pub sn: ServiceNowHandle,
+    pub key: SigningKey,
+    pub dir: PathBuf,
+}
+
+impl Rig {
+    pub async fn start(endpoint: &str) -> Rig {
+        let sdk = sdk_config(endpoint).await;
+        let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let resources = create_resources(&sdk, &prefix, &secret_json()).await;
+        let sn = ServiceNowFake::start(SN_USER, SN_PASSWORD).await;
+        let dir = std::env::temp_dir().join(format!("escalation-{prefix}"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let stop_consumer = Arc::new(AtomicBool::new(false));
+        tokio::spawn(consume(
+            aws_sdk_sqs::Client::new(&sdk),
+            resources.queue_url.clone(),
+            stop_consumer.clone(),
+        ));
+        Rig {
+            endpoint: endpoint.to_string(),
+            stop_consumer,
+            sdk,
+            resources,
+            sn,
+            key: SigningKey::from_base64(HMAC_KEY_B64).expect("key"),
+            dir,
+        }
+    }
+
+    /// The functions' environment (as `template.yaml` gives it), pointed at moto and the fakes.
+    pub fn env(&self, studio_base_url: &str, extra: &[(&str, String)]) -> HashMap<String, String> {
+        let mut env: HashMap<String, String> = [
+            ("TWILIO_FLOW_SID", FLOW_SID.to_string()),
+            ("TWILIO_FROM_NUMBER", FROM_NUMBER.to_string()),
+            ("ESCALATIONS_TABLE", self.resources.table.clone()),
+            ("SN_UPDATES_QUEUE_URL", self.resources.queue_url.clone()),
+            ("SECRETS_ARN", self.resources.secret_arn.clone()),
+            ("SERVICENOW_INSTANCE_URL", self.sn.base_url()),
+            ("TWILIO_STUDIO_BASE_URL", studio_base_url.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        for (k, v) in extra {
+            env.insert(k.to_string(), v.clone());
+        }
+        env
+    }
+
+    /// Write a roster file whose first agent is `first` (plus two more people, like the
+    /// bundled roster) and return its path.
+    pub fn roster_file(&self, name: &str, first: &str) -> PathBuf {
+        let path = self.dir.join(format!("{name}.json"));
+        std::fs::write(&path, small_roster(first)).expect("write roster");
+        path
+    }
+
+    /// Build the app the way the Lambda `boot` does (secret from Secrets Manager), with the
+    /// production retry policy. Call it on the runtime that will use it: its HTTP clients
+    /// keep their connections on that runtime.
+    pub async fn app(&self, env: &HashMap<String, String>) -> AwsApp {
+        let config = Config::from_map(env).expect("bench config");
+        let sdk = sdk_config(&self.endpoint).await;
+        AwsApp::build(config, &sdk, RetryPolicy::default())
+            .await
+            .expect("app")
+    }
+
+    /// Wait (up to 2 min) until the consumer has emptied the update queue.
+    pub async fn settle_queue(&self) {
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(120)
+            && escalation_devtools::esm::queue_depth(&sqs, &self.resources.queue_url).await > 0
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A function-URL event from the business rule, signed now.
+    pub fn trigger_event(&self, sys_id: &str, number: &str) -> Value {
+        let body = json!({
+            "sys_id": sys_id, "number": number, "short_description": "Database cluster down",
+            "priority": "1", "assignment_group": null,
+        })
+        .to_string();
+        let ts = (escalation::clock::now_ms() / 1000).to_string();
+        let sig = self.key.sign(&ts, body.as_bytes());
+        url_event(&body, &ts, &sig)
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        self.stop_consumer.store(true, Ordering::Relaxed);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Receives and deletes the ServiceNow updates the functions queue, standing in for
+/// incident-updater outside the storm. Needed for honest numbers: moto's FIFO
+/// SendMessage gets slower with every message left in the queue (about 9 ms at depth 0,
+/// 80 ms at 550, 140 ms at 1,000 on this machine), which a real queue does not.
+async fn consume(sqs: aws_sdk_sqs::Client, url: String, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::Relaxed) {
+        let got = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .map(|o| o.messages.unwrap_or_default())
+            .unwrap_or_default();
+        if got.is_empty() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
+        let mut batch = sqs.delete_message_batch().queue_url(&url);
+        for (i, m) in got.iter().enumerate() {
+            batch = batch.entries(
+                aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .build()
+                    .expect("delete entry"),
+            );
+        }
+        let _ = batch.send().await;
+    }
+}
+
+/// A Twilio fake for the bench: our credentials and flow, no events onto Kinesis.
+pub async fn twilio_fake(rate_limit_per_sec: u32, auto_end: bool) -> TwilioHandle {
+    TwilioFake::start(TwilioFakeConfig {
+        account_sid: ACCOUNT_SID.into(),
+        username: API_KEY_SID.into(),
+        password: API_KEY_SECRET.into(),
+        flow_sid: FLOW_SID.into(),
+        events: EventSink::None,
+        rate_limit_per_sec,
+        auto_end,
+    })
+    .await
+}
+
+pub fn press_1(after_ms: u64) -> Vec<AgentStep> {
+    vec![AgentStep::Press {
+        digit: "1".into(),
+        after_ms,
+    }]
+}
+
+/// `+1555030NNNN`: lane agents, distinct from every roster the tests use.
+pub fn lane_phone(lane: usize) -> String {
+    format!("+1555030{lane:04}")
+}
+
+pub fn small_roster(first: &str) -> String {
+    json!({
+        "agent_list": [
+            {"name": "Lane Agent", "phone_no": first, "role": "primary", "index": 0, "sn_user": "lane.agent"},
+            {"name": "Backup Agent", "phone_no": "+15550399001", "role": "secondary", "index": 1}
+        ],
+        "escalation_list": [
+            {"name": "Duty Manager", "phone_no": "+15550399002", "role": "manager", "index": 0}
+        ]
+    })
+    .to_string()
+}
+
+/// A random incident sys_id (32 hex).
+pub fn sys_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// A function-URL event (payload format 2.0) carrying a signed POST.
+pub fn url_event(body: &str, ts: &str, sig: &str) -> Value {
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/",
+        "rawQueryString": "",
+        "headers": {
+            "host": "abcdefgh.lambda-url.us-east-1.on.aws",
+            "content-type": "application/json",
+            "user-agent": "ServiceNow/1.0",
+            "x-forwarded-proto": "https",
+            "x-signature-timestamp": ts,
+            "x-signature": sig,
+        },
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "abcdefgh",
+            "domainName": "abcdefgh.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "abcdefgh",
+            "http": {"method": "POST", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "198.51.100.7", "userAgent": "ServiceNow/1.0"},
+            "requestId": uuid::Uuid::new_v4().to_string(),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "21/Nov/2026:10:00:00 +0000",
+            "timeEpoch": 1_795_255_200_000u64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
+}
+
+/// The repository root (two levels above this crate).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from("."))
+}

@@ -1,0 +1,379 @@
+//! A storm: many incidents within a minute through the in-process stack (moto, both fakes,
+//! the real handlers fed by the event-source stand-ins, the sweeper run periodically).
+//! Checks the promises under load: nothing lost, nobody dialled twice for one attempt,
+//! nobody on two calls at once, Studio creates within the configured rate.
+
+use crate::stats::{max_in_window, max_overlap, parse_iso_millis, percentile};
+use escalation::domain::Status;
+use escalation_devtools::stack::{Stack, StackOptions};
+use escalation_fakes::twilio::AgentStep;
+use serde_json::{Value, json};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct StormRun {
+    pub incidents: usize,
+    pub window: Duration,
+    pub agents: usize,
+    pub answer_ms: u64,
+    pub busy_retry_secs: u32,
+    pub create_limit: u32,
+    /// First trigger sent → last trigger answered.
+    pub trigger_span: Duration,
+    /// First trigger sent → every escalation terminal and the update queue empty.
+    pub settled: Option<Duration>,
+    pub trigger_p50: Duration,
+    pub trigger_p99: Duration,
+    pub trigger_statuses: HashMap<u16, usize>,
+    pub accepted: usize,
+    pub exhausted: usize,
+    pub not_terminal: usize,
+    pub missing_notes: usize,
+    /// Incidents not terminal or with a missing note.
+    pub lost: usize,
+    pub executions: usize,
+    pub duplicate_dials: usize,
+    pub max_calls_per_agent: usize,
+    pub max_creates_per_sec: usize,
+    pub throttled_429: usize,
+    pub conflicts_409: usize,
+    pub notes: usize,
+    pub sweeps: usize,
+    /// Summed over the sweeps: attempts dialled, calls redriven, calls ended, errors.
+    pub swept: [usize; 4],
+    pub accept_p50: Duration,
+    pub accept_p99: Duration,
+}
+
+fn roster(agents: usize) -> String {
+    let agent_list: Vec<Value> = (0..agents)
+        .map(|i| {
+            json!({"name": format!("Agent {i:02}"), "phone_no": agent_phone(i), "role": "on call",
+                   "index": i, "sn_user": format!("agent.{i:02}")})
+        })
+        .collect();
+    json!({
+        "agent_list": agent_list,
+        "escalation_list": [
+            {"name": "Duty Manager", "phone_no": "+15550499001", "role": "manager", "index": 0, "sn_user": "duty.manager"},
+            {"name": "Head of Ops", "phone_no": "+15550499002", "role": "director", "index": 1, "sn_user": "head.ops"}
+        ]
+    })
+    .to_string()
+}
+
+fn agent_phone(i: usize) -> String {
+    format!("+1555040{i:04}")
+}
+
+fn event_data(ev: &Value) -> Value {
+    match &ev["data"] {
+        Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
+        v => v.clone(),
+    }
+}
+
+pub async fn run(
+    incidents: usize,
+    window: Duration,
+    agents: usize,
+    answer_ms: u64,
+    timeout: Duration,
+) -> StormRun {
+    let busy_retry_secs = 2;
+    let stack = Arc::new(
+        Stack::start(StackOptions {
+            roster_json: roster(agents),
+            env: vec![("BUSY_RETRY_SECS", busy_retry_secs.to_string())],
+            auto_end: true,
+        })
+        .await,
+    );
+    let create_limit = stack.app.config.twilio_creates_per_sec;
+    let answer = vec![AgentStep::Press {
+        digit: "1".into(),
+        after_ms: answer_ms,
+    }];
+    for i in 0..agents {
+        stack.twilio.script(&agent_phone(i), answer.clone());
+    }
+    for p in ["+15550499001", "+15550499002"] {
+        stack.twilio.script(p, answer.clone());
+    }
+
+    // The event source mappings and the schedule: one Kinesis poller (one shard), two SQS
+    // pollers, the sweeper every 2 s.
+    let stop = Arc::new(AtomicBool::new(false));
+    let sweeps = Arc::new(AtomicUsize::new(0));
+    // What the sweeps did, summed: [dialled, redriven, ended, errors].
+    let swept = Arc::new(std::sync::Mutex::new([0usize; 4]));
+    let mut pumps = Vec::new();
+    {
+        let (s, stop) = (stack.clone(), stop.clone());
+        pumps.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                if s.pump_kinesis().await.is_none() {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }));
+    }
+    for _ in 0..2 {
+        let (s, stop) = (stack.clone(), stop.clone());
+        pumps.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                if s.pump_sqs().await.is_none() {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }));
+    }
+    {
+        let (s, stop, sweeps, swept) = (stack.clone(), stop.clone(), sweeps.clone(), swept.clone());
+        pumps.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                if let Ok(r) = s.app.sweep(escalation::clock::now_ms()).await {
+                    sweeps.fetch_add(1, Ordering::Relaxed);
+                    let mut t = swept.lock().unwrap();
+                    for (i, n) in [r.dialled, r.redriven, r.ended, r.errors]
+                        .into_iter()
+                        .enumerate()
+                    {
+                        t[i] += n;
+                    }
+                }
+            }
+        }));
+    }
+
+    // The storm: incident i is raised at i × window / incidents.
+    let ids: Vec<String> = (0..incidents).map(|_| crate::rig::sys_id()).collect();
+    let t0 = Instant::now();
+    let start = tokio::time::Instant::now();
+    let mut triggers = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let (s, id) = (stack.clone(), id.clone());
+        let at = start + window.mul_f64(i as f64 / incidents.max(1) as f64);
+        triggers.push(tokio::spawn(async move {
+            tokio::time::sleep_until(at).await;
+            let t = Instant::now();
+            let (status, _) = s
+                .trigger(
+                    &id,
+                    &format!("INC{:07}", 5_000_000 + i),
+                    "Storm incident",
+                    "1",
+                )
+                .await;
+            (t.elapsed(), status)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut trigger_statuses = HashMap::new();
+    for t in triggers {
+        let (d, status) = t.await.expect("trigger task");
+        latencies.push(d);
+        *trigger_statuses.entry(status).or_insert(0) += 1;
+    }
+    let trigger_span = t0.elapsed();
+
+    // Settle: every escalation terminal and the update queue drained.
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
+    let mut pending: BTreeSet<String> = ids.iter().cloned().collect();
+    let mut settled = None;
+    while t0.elapsed() < trigger_span + timeout {
+        let mut done = Vec::new();
+        for id in &pending {
+            if stack
+                .escalation(id)
+                .await
+                .is_some_and(|e| e.escalation.status.is_terminal())
+            {
+                done.push(id.clone());
+            }
+        }
+        for id in done {
+            pending.remove(&id);
+        }
+        if pending.is_empty()
+            && escalation_devtools::esm::queue_depth(&sqs, &stack.resources.queue_url).await == 0
+        {
+            settled = Some(t0.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for p in pumps {
+        let _ = p.await;
+    }
+    while stack.pump_sqs().await.is_some() {}
+
+    // What happened.
+    let mut accepted = 0;
+    let mut exhausted = 0;
+    let mut not_terminal = 0;
+    let mut missing_notes = 0;
+    let mut lost = 0;
+    let mut notes = 0;
+    let mut to_accept = Vec::new();
+    for id in &ids {
+        let Some(stored) = stack.escalation(id).await else {
+            not_terminal += 1;
+            lost += 1;
+            continue;
+        };
+        let esc = stored.escalation;
+        let written = stack.sn.work_notes(id);
+        notes += written.len();
+        let mut keys = vec![format!("{}:started", esc.id)];
+        keys.extend(
+            esc.history
+                .iter()
+                .map(|h| format!("{}:attempt:{}", esc.id, h.number)),
+        );
+        let missing = keys
+            .iter()
+            .filter(|k| !written.iter().any(|n| n.contains(&format!("(ref {k})"))))
+            .count();
+        missing_notes += missing;
+        match esc.status {
+            Status::Accepted => {
+                accepted += 1;
+                to_accept.push(Duration::from_millis(
+                    esc.updated_at.saturating_sub(esc.created_at),
+                ));
+            }
+            Status::Exhausted => exhausted += 1,
+            Status::Active => not_terminal += 1,
+        }
+        if esc.status == Status::Active || missing > 0 {
+            lost += 1;
+        }
+    }
+
+    let executions = stack.twilio.executions();
+    let mut per_attempt: HashMap<(String, u64), usize> = HashMap::new();
+    for e in &executions {
+        let key = (
+            e.parameters["escalation_id"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+            e.parameters["attempt"].as_u64().unwrap_or(0),
+        );
+        *per_attempt.entry(key).or_insert(0) += 1;
+    }
+    let duplicate_dials = per_attempt.values().map(|n| n.saturating_sub(1)).sum();
+    // Show a few duplicates, so a failure can be understood from the output alone.
+    let t_start = executions
+        .iter()
+        .map(|e| e.created_at_ms)
+        .min()
+        .unwrap_or(0);
+    for ((esc_id, attempt), _) in per_attempt.iter().filter(|(_, n)| **n > 1).take(3) {
+        let calls: Vec<String> = executions
+            .iter()
+            .filter(|e| {
+                e.parameters["escalation_id"].as_str() == Some(esc_id.as_str())
+                    && e.parameters["attempt"].as_u64() == Some(*attempt)
+            })
+            .map(|e| {
+                format!(
+                    "{} to {} at +{} ms",
+                    e.sid,
+                    escalation::phone::E164::parse(&e.to)
+                        .map(|p| p.masked())
+                        .unwrap_or_default(),
+                    e.created_at_ms - t_start
+                )
+            })
+            .collect();
+        let sys_id = executions
+            .iter()
+            .find(|e| e.parameters["escalation_id"].as_str() == Some(esc_id.as_str()))
+            .and_then(|e| e.parameters["sys_id"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        let recorded = stack.escalation(&sys_id).await.and_then(|s| {
+            s.escalation
+                .history
+                .iter()
+                .find(|h| u64::from(h.number) == *attempt)
+                .map(|h| format!("{:?} {:?}", h.execution_sid, h.outcome))
+        });
+        eprintln!(
+            "[bench] storm: escalation {esc_id} attempt {attempt} dialled {} times: {}; recorded: {}",
+            calls.len(),
+            calls.join("; "),
+            recorded.unwrap_or_else(|| "-".into())
+        );
+    }
+    let ended: HashMap<String, u64> = stack
+        .twilio
+        .events()
+        .iter()
+        .filter(|ev| ev["type"] == "com.twilio.studio.flow.execution.ended")
+        .filter_map(|ev| {
+            let d = event_data(ev);
+            Some((
+                d["execution_sid"].as_str()?.to_string(),
+                parse_iso_millis(d["date_updated"].as_str()?)?,
+            ))
+        })
+        .collect();
+    let now = escalation::clock::now_ms();
+    let mut per_agent: HashMap<String, Vec<(u64, u64)>> = HashMap::new();
+    for e in &executions {
+        let end = ended.get(&e.sid).copied().unwrap_or(now);
+        per_agent
+            .entry(e.to.clone())
+            .or_default()
+            .push((e.created_at_ms, end));
+    }
+    let max_calls_per_agent = per_agent
+        .values()
+        .map(|v| max_overlap(v))
+        .max()
+        .unwrap_or(0);
+    let created: Vec<u64> = executions.iter().map(|e| e.created_at_ms).collect();
+    let creates: Vec<_> = stack
+        .twilio
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/Executions"))
+        .collect();
+
+    StormRun {
+        incidents,
+        window,
+        agents,
+        answer_ms,
+        busy_retry_secs,
+        create_limit,
+        trigger_span,
+        settled,
+        trigger_p50: percentile(&latencies, 50.0),
+        trigger_p99: percentile(&latencies, 99.0),
+        trigger_statuses,
+        accepted,
+        exhausted,
+        not_terminal,
+        missing_notes,
+        lost,
+        executions: executions.len(),
+        duplicate_dials,
+        max_calls_per_agent,
+        max_creates_per_sec: max_in_window(&created, 1000),
+        throttled_429: creates.iter().filter(|r| r.status == 429).count(),
+        conflicts_409: creates.iter().filter(|r| r.status == 409).count(),
+        notes,
+        sweeps: sweeps.load(Ordering::Relaxed),
+        swept: *swept.lock().unwrap(),
+        accept_p50: percentile(&to_accept, 50.0),
+        accept_p99: percentile(&to_accept, 99.0),
+    }
+}

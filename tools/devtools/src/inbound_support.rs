@@ -1,0 +1,335 @@
+//! Driving the voice-inbound handler in tests: a [`Stack`] (moto, the fakes, the real
+//! app) plus an inbound configuration, and webhook requests built and signed exactly as
+//! Twilio sends them (function-URL events with form-encoded bodies and
+//! `X-Twilio-Signature`), with small helpers to read the TwiML that comes back.
+
+use crate::stack::{FROM_NUMBER, Stack, StackOptions};
+use escalation::app::AwsApp;
+use escalation::handlers::inbound;
+use escalation::inbound::Inbound;
+use escalation::inbound::config::InboundConfig;
+use escalation::outbox::SqsQueue;
+use escalation::servicenow::SnClient;
+use escalation::store::DynamoStore;
+use escalation::twilio::StudioClient;
+use escalation::twilio_webhook;
+use serde_json::{Value, json};
+
+/// The auth token the test webhooks are signed with.
+pub const AUTH_TOKEN: &str = "local-twilio-auth-token-0123456789";
+/// The escalation line (the same Twilio number places the Studio calls).
+pub const LINE: &str = FROM_NUMBER;
+/// A second line that admits withheld and unknown numbers with a PIN.
+pub const PIN_LINE: &str = "+15550108888";
+pub const PIN: &str = "246810";
+/// The function URL's host as Lambda reports it.
+pub const HOST: &str = "inbound0123.lambda-url.us-east-1.on.aws";
+pub const BASE: &str = "https://inbound0123.lambda-url.us-east-1.on.aws";
+pub const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
+/// The Database team's assignment group.
+pub const DB_GROUP: &str = "d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0";
+
+/// The inbound configuration the tests use, for the stack's test roster: team 1
+/// (Database: Bob, then Carol; P1), team 2 (Network: everyone; impact and urgency 3, so
+/// P5, which does not escalate); and a PIN line.
+pub fn test_config() -> Value {
+    json!({
+        "transcription_wait_secs": 1,
+        "servicenow_budget_secs": 8,
+        "numbers": [
+            {
+                "number": LINE,
+                "name": "IT escalation line",
+                "voice": "Polly.Joanna",
+                "language": "en-US",
+                "callers": {"default_country_code": "1"},
+                "live": {"ring_timeout_secs": 15, "max_people": 2, "whisper_timeout_secs": 6},
+                "sms": {"enabled": true, "group": 1},
+                "groups": [
+                    {"digit": 1, "name": "Database", "assignment_group": DB_GROUP,
+                     "people": ["Bob Agent", "Carol Manager"],
+                     "incident": {"impact": 1, "urgency": 1, "fields": {"category": "database"}}},
+                    {"digit": 2, "name": "Network", "incident": {"impact": 3, "urgency": 3}}
+                ]
+            },
+            {
+                "number": PIN_LINE,
+                "name": "night line",
+                "callers": {"roster": false, "servicenow_users": false, "withheld": "pin", "unknown": "pin",
+                            "pin_sha256": twilio_webhook::sha256_hex(PIN.as_bytes())},
+                "sms": {"enabled": false},
+                "groups": [{"digit": 1, "name": "Site reliability"}]
+            }
+        ]
+    })
+}
+
+/// A Twilio SID: two letters and 32 hex digits derived from `n`.
+pub fn sid(prefix: &str, n: u64) -> String {
+    format!("{prefix}{n:032x}")
+}
+
+/// What the handler answered.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+impl Reply {
+    /// Values of attribute `attr` on every `<element ...>` in document order.
+    pub fn attrs(&self, element: &str, attr: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let open = format!("<{element}");
+        let mut rest = self.body.as_str();
+        while let Some(i) = rest.find(&open) {
+            let after = &rest[i + open.len()..];
+            if !after.starts_with([' ', '>', '/']) {
+                rest = after;
+                continue;
+            }
+            let tag_end = after.find('>').unwrap_or(after.len());
+            let tag = &after[..tag_end];
+            let key = format!(" {attr}=\"");
+            if let Some(k) = tag.find(&key) {
+                let v = &tag[k + key.len()..];
+                out.push(unescape(&v[..v.find('"').unwrap_or(v.len())]));
+            }
+            rest = &after[tag_end..];
+        }
+        out
+    }
+
+    /// Text content of every `<element>...</element>` in document order.
+    pub fn texts(&self, element: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let open = format!("<{element}");
+        let close = format!("</{element}>");
+        let mut rest = self.body.as_str();
+        while let Some(i) = rest.find(&open) {
+            let after = &rest[i + open.len()..];
+            if !after.starts_with([' ', '>']) {
+                rest = after;
+                continue;
+            }
+            let Some(gt) = after.find('>') else { break };
+            if after[..gt].ends_with('/') {
+                rest = &after[gt..];
+                continue;
+            }
+            let content = &after[gt + 1..];
+            let end = content.find(&close).unwrap_or(content.len());
+            out.push(unescape(&content[..end]));
+            rest = &content[end..];
+        }
+        out
+    }
+
+    /// Everything `<Say>` says, joined.
+    pub fn said(&self) -> String {
+        self.texts("Say").join(" ")
+    }
+
+    /// Whether the document contains the element.
+    pub fn has(&self, element: &str) -> bool {
+        self.body.contains(&format!("<{element} "))
+            || self.body.contains(&format!("<{element}>"))
+            || self.body.contains(&format!("<{element}/>"))
+    }
+
+    /// The first `action` of a `<Gather>`, `<Record>` or `<Dial>`.
+    pub fn action(&self) -> String {
+        ["Gather", "Record", "Dial"]
+            .iter()
+            .find_map(|e| self.attrs(e, "action").into_iter().next())
+            .unwrap_or_else(|| panic!("no action in {}", self.body))
+    }
+}
+
+/// The stack plus the inbound line.
+pub struct InboundStack {
+    pub stack: Stack,
+    pub config: InboundConfig,
+}
+
+impl InboundStack {
+    pub async fn start(config: Value) -> InboundStack {
+        Self::start_with(config, StackOptions::default()).await
+    }
+
+    pub async fn start_with(config: Value, opts: StackOptions) -> InboundStack {
+        let stack = Stack::start(opts).await;
+        let config = InboundConfig::from_json(&config.to_string(), &stack.app.roster)
+            .expect("test inbound config");
+        InboundStack { stack, config }
+    }
+
+    /// The handler's context, as `voice-inbound` builds it (without `PUBLIC_BASE_URL`).
+    pub fn inbound(&self) -> Inbound<'_, DynamoStore, StudioClient, SqsQueue, SnClient> {
+        Inbound {
+            app: &self.stack.app,
+            config: &self.config,
+            auth_token: AUTH_TOKEN,
+            public_base_url: None,
+        }
+    }
+
+    pub fn app(&self) -> &AwsApp {
+        &self.stack.app
+    }
+
+    /// A function-URL event (payload 2.0) for `url` with a form body of `params`, signed
+    /// with `signature` (none: no header).
+    pub fn event(
+        url: &str,
+        method: &str,
+        body: &str,
+        content_type: &str,
+        signature: Option<&str>,
+    ) -> Value {
+        let rest = url.strip_prefix("https://").expect("an https URL");
+        let (host, path_query) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
+        let mut headers = serde_json::Map::new();
+        headers.insert("host".into(), json!(host));
+        headers.insert("content-type".into(), json!(content_type));
+        headers.insert("user-agent".into(), json!("TwilioProxy/1.1"));
+        headers.insert("x-forwarded-proto".into(), json!("https"));
+        headers.insert(
+            "i-twilio-idempotency-token".into(),
+            json!(uuid::Uuid::new_v4().to_string()),
+        );
+        if let Some(sig) = signature {
+            headers.insert("x-twilio-signature".into(), json!(sig));
+        }
+        let raw_path = if path.is_empty() { "/" } else { path };
+        json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": raw_path,
+            "rawQueryString": query,
+            "headers": headers,
+            "requestContext": {
+                "accountId": "anonymous",
+                "apiId": "inbound0123",
+                "domainName": host,
+                "domainPrefix": "inbound0123",
+                "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                         "sourceIp": "54.172.60.1", "userAgent": "TwilioProxy/1.1"},
+                "requestId": uuid::Uuid::new_v4().to_string(),
+                "routeKey": "$default",
+                "stage": "$default",
+                "time": "21/Nov/2026:10:00:00 +0000",
+                "timeEpoch": 1_795_255_200_000u64
+            },
+            "body": body,
+            "isBase64Encoded": false
+        })
+    }
+
+    /// Run the handler on a raw function-URL event.
+    pub async fn send(&self, event: &Value) -> Reply {
+        let req = lambda_http::request::from_str(&event.to_string()).expect("function URL event");
+        let resp = inbound::handle(&self.inbound(), req)
+            .await
+            .expect("the handler never errs");
+        Reply {
+            status: resp.status().as_u16(),
+            content_type: resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string(),
+            body: String::from_utf8_lossy(resp.body().as_ref()).into_owned(),
+        }
+    }
+
+    /// POST `params` form-encoded to `url` (absolute, or a path on [`BASE`]), signed with
+    /// the auth token exactly as Twilio signs it.
+    pub async fn post(&self, url: &str, params: &[(&str, &str)]) -> Reply {
+        let url = if url.starts_with("https://") {
+            url.to_string()
+        } else {
+            format!("{BASE}{url}")
+        };
+        let pairs: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let body = serde_urlencoded::to_string(&pairs).unwrap();
+        let sig = twilio_webhook::sign(AUTH_TOKEN, &url, &pairs);
+        self.send(&Self::event(
+            &url,
+            "POST",
+            &body,
+            "application/x-www-form-urlencoded",
+            Some(&sig),
+        ))
+        .await
+    }
+}
+
+/// The parameters Twilio sends with every request of an inbound call, plus `extra`.
+pub fn call_params<'a>(
+    call_sid: &'a str,
+    from: &'a str,
+    to: &'a str,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut p = vec![
+        ("AccountSid", ACCOUNT),
+        ("ApiVersion", "2010-04-01"),
+        ("CallSid", call_sid),
+        ("CallStatus", "in-progress"),
+        ("Called", to),
+        ("Caller", from),
+        ("Direction", "inbound"),
+        ("From", from),
+        ("To", to),
+    ];
+    for (k, v) in extra {
+        if let Some(slot) = p.iter_mut().find(|(name, _)| name == k) {
+            slot.1 = v;
+        } else {
+            p.push((k, v));
+        }
+    }
+    p
+}
+
+/// The parameters of an incoming text message.
+pub fn sms_params<'a>(
+    message_sid: &'a str,
+    from: &'a str,
+    to: &'a str,
+    body: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("AccountSid", ACCOUNT),
+        ("ApiVersion", "2010-04-01"),
+        ("Body", body),
+        ("From", from),
+        ("MessageSid", message_sid),
+        ("NumMedia", "0"),
+        ("NumSegments", "1"),
+        ("SmsMessageSid", message_sid),
+        ("SmsSid", message_sid),
+        ("SmsStatus", "received"),
+        ("To", to),
+    ]
+}
+
+/// The URL of a recording as Twilio reports it.
+pub fn recording_url(recording_sid: &str) -> String {
+    format!("https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings/{recording_sid}")
+}

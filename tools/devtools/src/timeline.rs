@@ -1,0 +1,529 @@
+//! What the demos print: a live timeline per incident (who is called, with the number
+//! masked, what they did, what was written to ServiceNow) and a summary, as text or as JSON
+//! lines (`--json`), plus a progress line on stderr while waiting (only on a terminal).
+//!
+//! Used by both ways of running a scenario (`demo`, real Lambda binaries under
+//! `cargo lambda watch`, and `demo --in-process`), so they read the same.
+
+use escalation::domain::{Escalation, Phase, Status};
+use escalation_fakes::servicenow::ServiceNowHandle;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+/// A work note longer than this is shortened in the middle (text output only).
+const NOTE_WIDTH: usize = 120;
+
+/// How one incident ended, for the summary (and for tests).
+#[derive(Clone, Debug, Serialize)]
+pub struct IncidentResult {
+    pub number: String,
+    pub sys_id: String,
+    /// HTTP status the trigger answered.
+    pub trigger_status: u16,
+    /// `None` if no escalation was started.
+    pub status: Option<Status>,
+    pub accepted_by: Option<String>,
+    /// From the trigger to the key press that accepted.
+    pub ms_to_accept: Option<u64>,
+    /// From the trigger to the end of the last call.
+    pub ms_to_outcome: Option<u64>,
+    pub attempts: usize,
+    /// Studio executions created for this incident.
+    pub calls_placed: usize,
+    /// The incident as ServiceNow has it at the end.
+    pub sn_state: String,
+    /// `user_name` of the assignee, if any.
+    pub sn_assigned_to: Option<String>,
+    pub sn_work_notes: usize,
+    /// Whether this is the outcome the scenario promises.
+    pub as_promised: bool,
+}
+
+/// What the whole run came to.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunSummary {
+    pub scenario: String,
+    pub mode: String,
+    pub expect: String,
+    pub incidents: Vec<IncidentResult>,
+    pub calls_placed: usize,
+    /// Every incident ended as promised and nothing timed out.
+    pub ok: bool,
+    /// Why not, when the run did not finish.
+    pub error: Option<String>,
+}
+
+#[derive(Default)]
+struct Seen {
+    /// Highest attempt announced as "calling".
+    dialled: u32,
+    /// Finished calls printed.
+    calls: usize,
+    /// ServiceNow writes printed.
+    writes: usize,
+}
+
+/// The printer. Text goes to stdout as aligned lines; with `json`, one object per line.
+pub struct Timeline {
+    json: bool,
+    /// Where lines go; stdout if `None`.
+    out: Option<Box<dyn Write + Send>>,
+    start: Instant,
+    /// `start` as unix milliseconds, to place events the escalation timestamped itself.
+    start_ms: u64,
+    progress: Progress,
+    seen: HashMap<String, Seen>,
+}
+
+impl Timeline {
+    /// `progress`: draw the waiting line on stderr (it is drawn only if stderr is a terminal).
+    pub fn new(json: bool, progress: bool) -> Self {
+        Timeline {
+            json,
+            out: None,
+            start: Instant::now(),
+            start_ms: escalation::clock::now_ms(),
+            progress: Progress::new(progress && std::io::stderr().is_terminal()),
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Writes the timeline to `out` instead of stdout.
+    pub fn with_output(mut self, out: Box<dyn Write + Send>) -> Self {
+        self.out = Some(out);
+        self
+    }
+
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
+    /// Time is shown relative to this moment (the first trigger of a scenario).
+    pub fn restart_clock(&mut self) {
+        self.start = Instant::now();
+        self.start_ms = escalation::clock::now_ms();
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// The scenario's title (text only; JSON consumers get the name in the last line).
+    pub fn title(&mut self, name: &str, description: &str, mode: &str) {
+        if self.json {
+            self.emit(
+                json!({"event": "scenario", "scenario": name, "mode": mode, "text": description}),
+            );
+        } else {
+            self.line(format!("Scenario {name} ({mode}): {description}"));
+        }
+    }
+
+    /// A step of bringing the stack up or down.
+    pub fn stack(&mut self, text: &str) {
+        if self.json {
+            self.emit(json!({"event": "stack", "text": text}));
+        } else {
+            self.line(format!("==> {text}"));
+        }
+    }
+
+    /// Updates the waiting line (stderr, terminals only, at most 10 times a second).
+    pub fn waiting(&mut self, text: &str) {
+        self.progress.draw(text);
+    }
+
+    /// Removes the waiting line.
+    pub fn clear_waiting(&mut self) {
+        self.progress.clear();
+    }
+
+    /// The answer the trigger gave the business rule's request sent at `sent_ms` (unix ms).
+    pub fn trigger(
+        &mut self,
+        sent_ms: u64,
+        number: &str,
+        priority: &str,
+        status: u16,
+        body: &Value,
+    ) {
+        let text = if (200..300).contains(&status) {
+            format!(
+                "P{priority} raised → trigger answered {status}, escalation {}, first call: {}",
+                body["escalation_id"].as_str().unwrap_or("?"),
+                body["calling"].as_str().unwrap_or("nobody")
+            )
+        } else {
+            format!(
+                "P{priority} raised → trigger answered {status}: {}",
+                body["error"].as_str().unwrap_or(&body.to_string())
+            )
+        };
+        self.event_at(
+            Some(sent_ms),
+            number,
+            "trigger",
+            text,
+            json!({"status": status, "response": body}),
+        );
+    }
+
+    /// Prints what happened to one incident since the last look: calls placed, calls
+    /// ended, and writes ServiceNow received.
+    pub fn observe(
+        &mut self,
+        number: &str,
+        sys_id: &str,
+        esc: Option<&Escalation>,
+        sn: &ServiceNowHandle,
+    ) {
+        let mut seen = self.seen.remove(sys_id).unwrap_or_default();
+        if let Some(esc) = esc {
+            for h in esc.history.iter().skip(seen.calls) {
+                let digit = h.outcome.digit().map(str::to_string);
+                self.event_at(
+                    Some(h.ended_at),
+                    number,
+                    "call",
+                    format!(
+                        "attempt {}: {} {} — {}",
+                        h.number,
+                        h.name,
+                        h.masked_phone,
+                        h.outcome.describe()
+                    ),
+                    json!({"attempt": h.number, "agent": h.name, "phone": h.masked_phone,
+                        "list": h.list.label(), "outcome": h.outcome, "digit": digit,
+                        "execution_sid": h.execution_sid, "ring_ms": h.ended_at.saturating_sub(h.started_at)}),
+                );
+                seen.dialled = seen.dialled.max(h.number);
+            }
+            seen.calls = esc.history.len();
+            if let Some(a) = &esc.current
+                && a.phase == Phase::Calling
+                && a.number > seen.dialled
+            {
+                self.event_at(
+                    Some(a.started_at),
+                    number,
+                    "dial",
+                    format!(
+                        "calling {} {} ({} {}, attempt {})",
+                        a.person.name,
+                        a.person.phone.masked(),
+                        a.list.label(),
+                        a.position + 1,
+                        a.number
+                    ),
+                    json!({"attempt": a.number, "agent": a.person.name, "phone": a.person.phone.masked(),
+                        "list": a.list.label(), "execution_sid": a.execution_sid}),
+                );
+                seen.dialled = a.number;
+            }
+        }
+        let writes = sn_writes(sn, sys_id);
+        for w in writes.iter().skip(seen.writes) {
+            self.event(number, "snow", w.text(sn), w.json());
+        }
+        seen.writes = writes.len();
+        self.seen.insert(sys_id.to_string(), seen);
+    }
+
+    /// The summary block (text) or one `summary` line per incident and a `done` line (JSON).
+    pub fn summary(&mut self, run: &RunSummary) {
+        if !self.json {
+            self.line(format!("Summary ({})", run.mode));
+        }
+        for r in &run.incidents {
+            let text = summary_text(r);
+            if self.json {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                if let Value::Object(o) = &mut v {
+                    o.insert("event".into(), json!("summary"));
+                    o.insert("incident".into(), json!(r.number));
+                    o.insert("text".into(), json!(text));
+                }
+                self.emit(v);
+            } else {
+                let mark = if r.as_promised {
+                    ""
+                } else {
+                    "   <-- NOT what the scenario promises"
+                };
+                self.line(format!("  {:<11} {text}{mark}", r.number));
+            }
+        }
+        let verdict = match (&run.error, run.ok) {
+            (Some(e), _) => format!("did not finish: {e}"),
+            (None, true) => format!("outcome as promised ({})", run.expect),
+            (None, false) => format!("outcome NOT as promised ({})", run.expect),
+        };
+        if self.json {
+            self.emit(
+                json!({"event": "done", "scenario": run.scenario, "mode": run.mode,
+                "calls_placed": run.calls_placed, "ok": run.ok, "error": run.error,
+                "text": verdict}),
+            );
+        } else {
+            self.line(format!(
+                "  {} in all; {verdict}",
+                plural(run.calls_placed, "call placed", "calls placed")
+            ));
+        }
+    }
+
+    fn event(&mut self, incident: &str, kind: &str, text: String, extra: Value) {
+        self.event_at(None, incident, kind, text, extra);
+    }
+
+    /// An event at `at_ms` (unix ms) if the escalation recorded when it happened, else now.
+    fn event_at(
+        &mut self,
+        at_ms: Option<u64>,
+        incident: &str,
+        kind: &str,
+        text: String,
+        extra: Value,
+    ) {
+        let t = match at_ms {
+            Some(at) => at.saturating_sub(self.start_ms) as f64 / 1000.0,
+            None => self.start.elapsed().as_secs_f64(),
+        };
+        if self.json {
+            let mut v = json!({"t": (t * 1000.0).round() / 1000.0, "incident": incident, "event": kind, "text": text});
+            if let (Some(o), Value::Object(e)) = (v.as_object_mut(), extra) {
+                for (k, x) in e {
+                    o.entry(k).or_insert(x);
+                }
+            }
+            self.emit(v);
+        } else {
+            self.line(format!("  +{t:6.2}s  {incident:<11} {kind:<8} {text}"));
+        }
+    }
+
+    fn emit(&mut self, v: Value) {
+        self.line(v.to_string());
+    }
+
+    fn line(&mut self, text: String) {
+        self.progress.clear();
+        match &mut self.out {
+            Some(out) => {
+                let _ = writeln!(out, "{text}");
+                let _ = out.flush();
+            }
+            // println!, so that a test's output is captured like any other.
+            None => println!("{text}"),
+        }
+    }
+}
+
+impl Drop for Timeline {
+    fn drop(&mut self) {
+        self.progress.clear();
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `text` if short enough, else its beginning and its end (where a note says what
+/// happens next) with "…" between.
+fn elide(text: &str, width: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= width {
+        return text.to_string();
+    }
+    let head = width * 2 / 5;
+    let tail = width - head - 1;
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    out
+}
+
+/// ServiceNow's incident states by value.
+pub fn state_label(state: &str) -> &str {
+    match state {
+        "1" => "New",
+        "2" => "In Progress",
+        "3" => "On Hold",
+        "6" => "Resolved",
+        "7" => "Closed",
+        "8" => "Canceled",
+        other => other,
+    }
+}
+
+fn summary_text(r: &IncidentResult) -> String {
+    let secs = |ms: Option<u64>| format!("{:.1} s", ms.unwrap_or(0) as f64 / 1000.0);
+    let head = match r.status {
+        None => format!("NOT STARTED (trigger answered {})", r.trigger_status),
+        Some(Status::Accepted) => format!(
+            "ACCEPTED by {} in {}",
+            r.accepted_by.as_deref().unwrap_or("?"),
+            secs(r.ms_to_accept)
+        ),
+        Some(Status::Exhausted) => {
+            format!("EXHAUSTED after {}: nobody accepted", secs(r.ms_to_outcome))
+        }
+        Some(Status::Active) => "still ACTIVE".to_string(),
+    };
+    let assignee = r
+        .sn_assigned_to
+        .as_deref()
+        .map(|u| format!(", assigned to {u}"))
+        .unwrap_or_default();
+    format!(
+        "{head} · {} · {} · ServiceNow: {}{assignee}, {}",
+        plural(r.attempts, "attempt", "attempts"),
+        plural(r.calls_placed, "call placed", "calls placed"),
+        state_label(&r.sn_state),
+        plural(r.sn_work_notes, "work note", "work notes"),
+    )
+}
+
+/// One successful write to an incident, as the ServiceNow fake received it.
+#[derive(Clone, Debug)]
+pub struct SnWrite {
+    pub body: Value,
+}
+
+impl SnWrite {
+    /// The work note without the idempotency reference and the `[Phone escalation …]`
+    /// prefix, on one line.
+    pub fn note_text(&self) -> Option<String> {
+        let note = self.body.get("work_notes")?.as_str()?;
+        let text = note
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with("(ref "))
+            .collect::<Vec<_>>()
+            .join(" / ");
+        let text = match text.strip_prefix('[').and_then(|t| t.split_once("] ")) {
+            Some((_, rest)) => rest.to_string(),
+            None => text,
+        };
+        Some(text)
+    }
+
+    fn text(&self, sn: &ServiceNowHandle) -> String {
+        let mut parts = Vec::new();
+        if let Some(n) = self.note_text() {
+            parts.push(format!("work note \"{}\"", elide(&n, NOTE_WIDTH)));
+        }
+        if let Some(s) = self.body.get("state").and_then(Value::as_str) {
+            parts.push(format!("state={s} ({})", state_label(s)));
+        }
+        if let Some(u) = self.body.get("assigned_to").and_then(Value::as_str) {
+            parts.push(format!("assigned_to={}", user_label(sn, u)));
+        }
+        if let Some(g) = self.body.get("assignment_group").and_then(Value::as_str) {
+            parts.push(format!("assignment_group={g}"));
+        }
+        if parts.is_empty() {
+            parts.push(self.body.to_string());
+        }
+        format!("ServiceNow ← {}", parts.join(" · "))
+    }
+
+    fn json(&self) -> Value {
+        json!({"written": self.body})
+    }
+}
+
+/// The user's `user_name`, or the sys_id if the user is unknown.
+fn user_label(sn: &ServiceNowHandle, sys_id: &str) -> String {
+    sn.user(sys_id)
+        .and_then(|u| {
+            u.get("user_name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| sys_id.to_string())
+}
+
+/// Successful PATCH/PUT requests to one incident, in arrival order.
+pub fn sn_writes(sn: &ServiceNowHandle, sys_id: &str) -> Vec<SnWrite> {
+    let suffix = format!("/incident/{sys_id}");
+    sn.requests()
+        .into_iter()
+        .filter(|r| {
+            matches!(r.method.as_str(), "PATCH" | "PUT")
+                && r.path.ends_with(&suffix)
+                && (200..300).contains(&r.status)
+        })
+        .map(|r| SnWrite {
+            body: serde_json::from_str(&r.body).unwrap_or(Value::String(r.body)),
+        })
+        .collect()
+}
+
+/// The incident's state and assignee as ServiceNow has them now.
+pub fn sn_incident(sn: &ServiceNowHandle, sys_id: &str) -> (String, Option<String>) {
+    let row = sn.incident(sys_id).unwrap_or_default();
+    let field = |k: &str| {
+        row.get(k)
+            .and_then(|v| {
+                v.as_str()
+                    .or_else(|| v.get("value").and_then(Value::as_str))
+            })
+            .unwrap_or_default()
+            .to_string()
+    };
+    let assignee = Some(field("assigned_to"))
+        .filter(|a| !a.is_empty())
+        .map(|a| user_label(sn, &a));
+    (field("state"), assignee)
+}
+
+/// The spinner line on stderr.
+struct Progress {
+    enabled: bool,
+    drawn: bool,
+    frame: usize,
+    last: Option<Instant>,
+}
+
+impl Progress {
+    fn new(enabled: bool) -> Self {
+        Progress {
+            enabled,
+            drawn: false,
+            frame: 0,
+            last: None,
+        }
+    }
+
+    fn draw(&mut self, text: &str) {
+        if !self.enabled
+            || self
+                .last
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
+        {
+            return;
+        }
+        const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+        self.frame = (self.frame + 1) % FRAMES.len();
+        self.last = Some(Instant::now());
+        let line: String = text.chars().take(100).collect();
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r\x1b[2K{} {line}", FRAMES[self.frame]);
+        let _ = err.flush();
+        self.drawn = true;
+    }
+
+    fn clear(&mut self) {
+        if self.drawn {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K");
+            let _ = err.flush();
+            self.drawn = false;
+            self.last = None;
+        }
+    }
+}
