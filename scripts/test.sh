@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Runs every check and test: the SAM template (cfn-lint, sam validate, translated lint, and
 # broken copies that must fail), formatting, clippy, unit tests, end-to-end scenarios through
-# the real handlers against moto server and the fakes, and two demo scenarios.
+# the real handlers against moto server and the fakes, the local stack under cargo lambda
+# watch, two demo scenarios, and the arm64 release build of every Lambda.
 # Installs moto into .venv on first use; starts and stops moto itself.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
+for tool in node openssl curl python3; do
+    command -v "$tool" >/dev/null || { echo "$tool is required by the tests (tools/admin, scripts)" >&2; exit 1; }
+done
 ensure_venv
+# cargo-lambda runs the real Lambda binaries under its runtime emulator (local stack test).
+ensure_cargo_lambda
+export PATH="$VENV/bin:$PATH"
 echo "==> SAM template checks"
 bash scripts/check_template.sh
 echo "==> cargo fmt --check"
@@ -26,4 +33,7 @@ for scenario in accept-first nobody-answers; do
     cargo run --quiet --locked -p escalation-devtools --bin demo -- "$scenario" --json >/dev/null
     echo "demo $scenario: ok"
 done
+stop_moto
+echo "==> arm64 Lambda build (prints SKIPPED if the toolchain cannot be installed)"
+bash scripts/build_arm64.sh
 echo "tests: $passed passed, $failed failed"

@@ -8,9 +8,12 @@
  *   Order:      100 (any)
  *   Condition (Advanced tab, "Condition" field), exactly:
  *
- *       current.priority.changesTo(1) || current.priority.changesTo(2)
+ *       (current.priority.changesTo(1) || current.priority.changesTo(2))
+ *           && current.correlation_display != 'phone-escalation-inbound'
  *
- *   i.e. "priority changes to 1 - Critical or 2 - High". changesTo() works in the Condition
+ *   i.e. "priority changes to 1 - Critical or 2 - High", except incidents opened by a caller
+ *   who was put straight through to the on-call person (voice-inbound marks those; someone
+ *   is already on the phone with them, see docs/INBOUND.md). changesTo() works in the Condition
  *   field but NOT inside an async script body (`previous` is null there), which is why the
  *   filter lives in the condition and not in the script. Because the condition is a *change*
  *   of priority, the Lambda's own PATCHes (work_notes, state, assigned_to) never re-fire it.
