@@ -30,7 +30,7 @@ failed=$(grep -Eo '^test result: .* ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ f
 rm -f "$log"
 echo "==> demo scenarios (the README's first command must keep working)"
 for scenario in accept-first nobody-answers; do
-    cargo run --quiet --locked -p escalation-devtools --bin demo -- "$scenario" --json >/dev/null
+    cargo run --quiet --locked --bin demo -- "$scenario" --in-process --json >/dev/null
     echo "demo $scenario: ok"
 done
 stop_moto

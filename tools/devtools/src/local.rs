@@ -180,9 +180,14 @@ impl LocalStack {
         .collect();
         env.extend(opts.env);
 
+        // The functions' environment goes in a file (`--env-file`), so cargo-lambda itself
+        // runs with its own log level and the file shows what the functions got.
+        let env_path = dir.path.join("functions.env");
+        let env_text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        std::fs::write(&env_path, env_text).map_err(|e| format!("{}: {e}", env_path.display()))?;
         let port = opts.port.unwrap_or_else(free_port);
         let log_path = dir.path.join("cargo-lambda-watch.log");
-        let watch = Watch::spawn(&cargo_lambda, &root, port, &env, &log_path)?;
+        let watch = Watch::spawn(&cargo_lambda, &root, port, &env_path, &log_path)?;
         let base_url = format!("http://127.0.0.1:{port}");
         tl.stack(&format!(
             "cargo lambda watch on {base_url} (pid {}, own process group; function logs: {})",
@@ -214,9 +219,18 @@ impl LocalStack {
             dir,
             watch,
         };
-        stack.wait_listening(tl).await?;
-        stack.warm_up(tl).await?;
-        Ok(stack)
+        let ready = match stack.wait_listening(tl).await {
+            Ok(()) => stack.warm_up(tl).await,
+            Err(e) => Err(e),
+        };
+        match ready {
+            Ok(()) => Ok(stack),
+            Err(e) => {
+                let mut stack = stack;
+                let log = stack.keep_logs();
+                Err(format!("{e}\n(log kept: {})", log.display()))
+            }
+        }
     }
 
     /// Waits until the emulator accepts connections.
@@ -260,9 +274,9 @@ impl LocalStack {
                 _ = tokio::time::sleep(Duration::from_millis(100)) => {
                     self.watch.check()?;
                     tl.waiting(&format!(
-                        "{:5.1} s  starting {} (first invocations)",
+                        "{:5.1} s  starting the {} functions (first invocations)",
                         started.elapsed().as_secs_f64(),
-                        FUNCTIONS.join(", ")
+                        FUNCTIONS.len()
                     ));
                 }
             }
@@ -575,7 +589,7 @@ impl Watch {
         cargo_lambda: &Path,
         root: &Path,
         port: u16,
-        env: &[(String, String)],
+        env_file: &Path,
         log_path: &Path,
     ) -> Result<Watch, String> {
         let log =
@@ -586,8 +600,10 @@ impl Watch {
             .arg(port.to_string())
             // Other people's edits must not restart the functions mid-scenario.
             .arg("--ignore-changes")
+            .arg("--env-file")
+            .arg(env_file)
             .current_dir(root)
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2);

@@ -47,7 +47,8 @@ pub fn sys_id_for(number: &str) -> String {
 }
 
 /// Raises the scenario's incidents, drives the stack until every escalation has ended (or
-/// `timeout`), printing the timeline as it goes, then prints and returns the summary.
+/// `timeout`), printing the timeline as it goes, and returns the summary (for
+/// [`Timeline::summary`]).
 pub async fn play<D: Driver>(
     d: &D,
     name: &str,
@@ -91,7 +92,9 @@ pub async fn play<D: Driver>(
                 Some(e) if !e.status.is_terminal() => {
                     all_done = false;
                     waiting_on.push(match &e.current {
-                        Some(a) => format!("{number}: {} (attempt {})", a.person.name, a.number),
+                        Some(a) => {
+                            format!("{number}: calling {} (attempt {})", a.person.name, a.number)
+                        }
                         None => format!("{number}: next call"),
                     });
                 }
@@ -113,14 +116,11 @@ pub async fn play<D: Driver>(
         }
         if !busy {
             let what = if waiting_on.is_empty() {
-                "ServiceNow updates".to_string()
+                "writing to ServiceNow".to_string()
             } else {
                 waiting_on.join(", ")
             };
-            tl.waiting(&format!(
-                "{:5.1} s  waiting for {what}",
-                tl.elapsed().as_secs_f64()
-            ));
+            tl.waiting(&format!("{:5.1} s  {what}", tl.elapsed().as_secs_f64()));
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -178,7 +178,6 @@ pub async fn play<D: Driver>(
         incidents: results,
         error,
     };
-    tl.summary(&run);
     Ok(run)
 }
 
@@ -222,5 +221,21 @@ impl Driver for Stack {
 
     async fn escalation(&self, sys_id: &str) -> Result<Option<Escalation>, String> {
         Ok(Stack::escalation(self, sys_id).await.map(|s| s.escalation))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sys_id_for;
+
+    #[test]
+    fn every_incident_number_gets_its_own_sys_id() {
+        let a = sys_id_for("INC0010001");
+        let b = sys_id_for("INC0010004");
+        assert_ne!(a, b);
+        for id in [&a, &b, &sys_id_for("INC00100010001000100010001")] {
+            assert_eq!(id.len(), 32, "{id}");
+            assert!(escalation::servicenow::is_sys_id(id), "{id}");
+        }
     }
 }

@@ -23,6 +23,7 @@ async fn run(stack: &LocalStack, tl: &mut Timeline, name: &str) -> RunSummary {
     let run = play(stack, name, &sc, tl, SCENARIO_TIMEOUT)
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}\n{}", stack.log_tail(40)));
+    tl.summary(&run);
     assert_eq!(run.error, None, "{name}: {}", stack.log_tail(40));
     run
 }

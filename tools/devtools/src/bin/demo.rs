@@ -30,6 +30,7 @@ scenarios (scripts/scenarios/): {} (default {DEFAULT_SCENARIO})",
     )
 }
 
+#[derive(Debug)]
 struct RunArgs {
     name: String,
     json: bool,
@@ -112,7 +113,7 @@ async fn main() {
         (name, code) = shutdown_signal() => {
             eprintln!("\n{name}: stopping cargo lambda watch, the functions and the fakes…");
             drop(run);
-            eprintln!("stopped; nothing left running");
+            eprintln!("stopped");
             code
         }
     };
@@ -131,8 +132,10 @@ async fn run_scenario(a: RunArgs, sc: Scenario) -> i32 {
         }
         let stack = Stack::start(StackOptions::default()).await;
         return match play(&stack, &a.name, &sc, &mut tl, a.timeout).await {
-            Ok(run) if run.ok => 0,
-            Ok(_) => 1,
+            Ok(run) => {
+                tl.summary(&run);
+                if run.ok { 0 } else { 1 }
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 1
@@ -159,10 +162,7 @@ async fn run_scenario(a: RunArgs, sc: Scenario) -> i32 {
         Ok(run) if run.ok => 0,
         Ok(_) => 1,
         Err(e) => {
-            eprintln!(
-                "error: {e}\n--- last lines of the function logs ---\n{}",
-                stack.log_tail(30)
-            );
+            eprintln!("error: {e}");
             1
         }
     };
@@ -182,11 +182,14 @@ async fn run_scenario(a: RunArgs, sc: Scenario) -> i32 {
             "stopped {} process(es) (cargo-lambda and the functions); none left",
             pids.len()
         ));
-        code
     } else {
         eprintln!("error: processes still running after the stop: {left:?}");
-        1
     }
+    // The summary comes last, after everything has stopped.
+    if let Ok(run) = &result {
+        tl.summary(run);
+    }
+    if left.is_empty() { code } else { 1 }
 }
 
 /// In-process, the handlers print their CloudWatch metrics (EMF lines) on stdout, as they
@@ -233,5 +236,40 @@ async fn shutdown_signal() -> (&'static str, i32) {
     {
         let _ = tokio::signal::ctrl_c().await;
         ("interrupted", 130)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_default_run_is_the_real_lambda_binaries_on_the_default_scenario() {
+        let r = parse(&[]).unwrap();
+        assert_eq!(r.name, DEFAULT_SCENARIO);
+        assert!(!r.in_process && !r.json);
+        let r = parse(&args(&["nobody-answers", "--json", "--port", "9123"])).unwrap();
+        assert_eq!(r.name, "nobody-answers");
+        assert!(r.json && !r.in_process);
+        assert_eq!(r.port, Some(9123));
+        let r = parse(&args(&["run", "--in-process", "storm", "--timeout", "300"])).unwrap();
+        assert_eq!((r.name.as_str(), r.in_process), ("storm", true));
+        assert_eq!(r.timeout, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        assert!(parse(&args(&["--jsn"])).unwrap_err().contains("--jsn"));
+        assert!(parse(&args(&["a", "b"])).unwrap_err().contains("\"b\""));
+        assert!(
+            parse(&args(&["--port"]))
+                .unwrap_err()
+                .contains("needs a value")
+        );
+        assert!(parse(&args(&["--port", "99999"])).is_err());
     }
 }
