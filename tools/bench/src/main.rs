@@ -11,7 +11,8 @@
 //! `cold,trigger,flow,storm`), `BENCH_BIN_DIR` (the release binaries), `BENCH_WRITE` (`0`
 //! to leave docs/ alone; default: write when every phase ran), `BENCH_COLD_REPS` (3),
 //! `BENCH_TRIGGER_LANES` (8), `BENCH_STORM_AGENTS` (50), `BENCH_STORM_ANSWER_MS` (100),
-//! `BENCH_STORM_TIMEOUT_SECS` (300).
+//! `BENCH_STORM_TIMEOUT_SECS` (150), `BENCH_STORM_MAX_IN_FLIGHT` (64; 0 = no limit), `BENCH_LOG` (a file for the functions' JSON logs and
+//! EMF lines, which otherwise go to /dev/null).
 
 mod cold;
 mod flow;
@@ -66,7 +67,7 @@ fn say(msg: &str) {
 #[tokio::main]
 async fn main() {
     let started = Instant::now();
-    let mut out = sys::divert_stdout();
+    let mut out = sys::divert_stdout(var("BENCH_LOG").map(PathBuf::from).as_deref());
     escalation::handlers::init_logging();
     let load_before = sys::load_average();
     let endpoint = var("MOTO_ENDPOINT")
@@ -99,7 +100,8 @@ async fn main() {
     let trigger_lanes: usize = number("BENCH_TRIGGER_LANES", 8);
     let storm_agents: usize = number("BENCH_STORM_AGENTS", 50);
     let storm_answer_ms: u64 = number("BENCH_STORM_ANSWER_MS", 100);
-    let storm_timeout = Duration::from_secs(number("BENCH_STORM_TIMEOUT_SECS", 300));
+    let storm_timeout = Duration::from_secs(number("BENCH_STORM_TIMEOUT_SECS", 150));
+    let storm_in_flight: usize = number("BENCH_STORM_MAX_IN_FLIGHT", 64);
     let default_concurrency = escalation::config::Config::from_map(
         &[
             ("TWILIO_FLOW_SID", "FW0123456789abcdef0123456789abcdef"),
@@ -221,6 +223,7 @@ async fn main() {
             storm_window,
             storm_agents,
             storm_answer_ms,
+            storm_in_flight,
             storm_timeout,
         )
         .await;

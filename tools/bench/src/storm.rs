@@ -20,6 +20,10 @@ pub struct StormRun {
     pub agents: usize,
     pub answer_ms: u64,
     pub busy_retry_secs: u32,
+    /// Triggers handled at once (0: no limit).
+    pub max_in_flight: usize,
+    /// How long the bench waited after the last trigger answered.
+    pub timeout: Duration,
     pub create_limit: u32,
     /// First trigger sent → last trigger answered.
     pub trigger_span: Duration,
@@ -81,6 +85,7 @@ pub async fn run(
     window: Duration,
     agents: usize,
     answer_ms: u64,
+    max_in_flight: usize,
     timeout: Duration,
 ) -> StormRun {
     let busy_retry_secs = 2;
@@ -105,7 +110,7 @@ pub async fn run(
     }
 
     // The event source mappings and the schedule: one Kinesis poller (one shard), two SQS
-    // pollers, the sweeper every 2 s.
+    // pollers, the sweeper every 5 s.
     let stop = Arc::new(AtomicBool::new(false));
     let sweeps = Arc::new(AtomicUsize::new(0));
     // What the sweeps did, summed: [dialled, redriven, ended, errors].
@@ -135,7 +140,7 @@ pub async fn run(
         let (s, stop, sweeps, swept) = (stack.clone(), stop.clone(), sweeps.clone(), swept.clone());
         pumps.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                tokio::time::sleep(Duration::from_secs(2)).await;
+                tokio::time::sleep(Duration::from_secs(5)).await;
                 if let Ok(r) = s.app.sweep(escalation::clock::now_ms()).await {
                     sweeps.fetch_add(1, Ordering::Relaxed);
                     let mut t = swept.lock().unwrap();
@@ -154,13 +159,23 @@ pub async fn run(
     let ids: Vec<String> = (0..incidents).map(|_| crate::rig::sys_id()).collect();
     let t0 = Instant::now();
     let start = tokio::time::Instant::now();
+    // At most `max_in_flight` triggers are handled at once (a reserved concurrency): without
+    // a cap, hundreds of handlers waiting for the create rate limit open so many
+    // connections that moto stops accepting them (connect timeouts, answered 503).
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(if max_in_flight == 0 {
+        tokio::sync::Semaphore::MAX_PERMITS
+    } else {
+        max_in_flight
+    }));
     let mut triggers = Vec::new();
     for (i, id) in ids.iter().enumerate() {
-        let (s, id) = (stack.clone(), id.clone());
+        let (s, id, in_flight) = (stack.clone(), id.clone(), in_flight.clone());
         let at = start + window.mul_f64(i as f64 / incidents.max(1) as f64);
         triggers.push(tokio::spawn(async move {
             tokio::time::sleep_until(at).await;
+            // Answer time counts from the incident's arrival, waiting for a slot included.
             let t = Instant::now();
+            let _slot = in_flight.acquire().await.expect("semaphore");
             let (status, _) = s
                 .trigger(
                     &id,
@@ -353,6 +368,8 @@ pub async fn run(
         agents,
         answer_ms,
         busy_retry_secs,
+        max_in_flight,
+        timeout,
         create_limit,
         trigger_span,
         settled,

@@ -30,15 +30,24 @@ pub fn reap_max_rss_kib(pid: u32) -> Option<u64> {
 }
 
 /// The library prints EMF metrics and JSON logs on stdout, as Lambda wants. During the
-/// bench they go to /dev/null (their cost still counts); the table goes to the real stdout,
-/// which this returns.
-pub fn divert_stdout() -> File {
+/// bench they go to /dev/null, or to the file `log` (their cost still counts); the table
+/// goes to the real stdout, which this returns.
+pub fn divert_stdout(log: Option<&std::path::Path>) -> File {
+    use std::os::unix::ffi::OsStrExt;
+    let target = match log {
+        Some(p) => std::ffi::CString::new(p.as_os_str().as_bytes()).expect("log path"),
+        None => c"/dev/null".to_owned(),
+    };
     // SAFETY: plain fd juggling on fds we own; the duplicate is wrapped in a File once.
     unsafe {
         let saved = libc::dup(1);
         assert!(saved >= 0, "dup(1) failed");
-        let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
-        assert!(null >= 0, "open /dev/null failed");
+        let null = libc::open(
+            target.as_ptr(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC,
+            0o644,
+        );
+        assert!(null >= 0, "cannot open the log file");
         assert!(libc::dup2(null, 1) >= 0, "dup2 failed");
         libc::close(null);
         File::from_raw_fd(saved)
