@@ -147,7 +147,26 @@ const MAX_CALL_OVERRUN_MS: u64 = 5 * 60 * 1000;
 /// by a crashed invocation and is placed; a younger one is being placed by its writer.
 pub const REDRIVE_AFTER_MS: u64 = 2_000;
 
+/// How long a dialer holds an attempt (see [`Escalation::claim_dial`]): nobody else places
+/// that call meanwhile. It must outlast [`CREATE_BUDGET`] (a create request that is
+/// still in flight when the lease runs out could ring the phone a second time) and is
+/// what a crashed dialer costs: its call is placed this much later, by the sweeper.
+pub const DIAL_LEASE_MS: u64 = 30_000;
+
+/// The create request, retries included, is given up after this long (the lease is
+/// released and the attempt left for the next try). Its tries are bounded by the HTTP
+/// client's 10 s timeout, so nothing is in flight when the lease ends.
+pub const CREATE_BUDGET: Duration = Duration::from_secs(20);
+
 const MAX_CONFLICT_RETRIES: usize = 5;
+
+/// What became of a claim on the current attempt.
+enum Claim {
+    /// Ours until `until`: place the call.
+    Ours { stored: Stored, until: u64 },
+    /// Someone else is placing it, placed it, or the escalation moved on.
+    Theirs { stored: Stored, reason: String },
+}
 /// A dial loop never runs away: at most this many un-placed calls are skipped in one go.
 const MAX_SKIPS_PER_DIAL: usize = 64;
 
@@ -220,26 +239,56 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
         self.dial_at(stored, now_ms()).await
     }
 
-    /// [`App::dial`] at a given time. An attempt waiting for busy people (`not_before` in
-    /// the future) is left for the sweeper.
+    /// [`App::dial`] at a given time (the sweeper passes its own clock; time spent here is
+    /// added to it). An attempt waiting for busy people (`not_before` in the future) is
+    /// left for the sweeper; one that another dialer holds (see [`Escalation::claim_dial`])
+    /// is left to that dialer.
     pub async fn dial_at(&self, mut stored: Stored, now: u64) -> Result<Stored, EngineError> {
+        let entered = std::time::Instant::now();
+        let clock = || now + entered.elapsed().as_millis() as u64;
         for _ in 0..MAX_SKIPS_PER_DIAL {
-            let esc = &stored.escalation;
-            let Some(attempt) = esc.current.clone().filter(|a| a.phase == Phase::Dialing) else {
+            let Some(attempt) = stored
+                .escalation
+                .current
+                .clone()
+                .filter(|a| a.phase == Phase::Dialing)
+            else {
                 return Ok(stored);
             };
-            if attempt.not_before.is_some_and(|t| t > now) {
+            if attempt.not_before.is_some_and(|t| t > now) || attempt.is_leased(clock()) {
                 return Ok(stored);
             }
+            // The rate-limit wait comes before the claim, so the lease covers the request.
+            self.studio.reserve_create().await;
+            let until = match self.claim(stored, attempt.number, clock()).await? {
+                Claim::Ours { stored: s, until } => {
+                    stored = s;
+                    until
+                }
+                Claim::Theirs { stored, reason } => {
+                    tracing::info!(escalation_id = %stored.escalation.id, attempt = attempt.number,
+                        %reason, "not placing this call: another invocation has it");
+                    return Ok(stored);
+                }
+            };
+            let esc = &stored.escalation;
             let log_target = attempt.person.phone.masked();
-            let outcome = match self
-                .studio
-                .create_execution(&self.execution_for(esc, &attempt))
-                .await
-            {
+            let created = tokio::time::timeout(
+                CREATE_BUDGET,
+                self.studio
+                    .create_execution(&self.execution_for(esc, &attempt)),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(TwilioError::Transport(format!(
+                    "no execution created within {} s",
+                    CREATE_BUDGET.as_secs()
+                )))
+            });
+            let outcome = match created {
                 Ok(exec) => {
                     return self
-                        .record_execution(stored, attempt.number, &exec.sid, now)
+                        .record_execution(stored, attempt.number, &exec.sid, clock())
                         .await;
                 }
                 Err(TwilioError::Conflict {
@@ -250,7 +299,7 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
                         Some(p) if p.escalation_id == esc.id && p.attempt == attempt.number => {
                             tracing::info!(escalation_id = %esc.id, execution = %sid, "adopting our own active execution (409)");
                             return self
-                                .record_execution(stored, attempt.number, &sid, now)
+                                .record_execution(stored, attempt.number, &sid, clock())
                                 .await;
                         }
                         _ => {
@@ -269,12 +318,13 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
                 }
                 Err(e) => {
                     crate::metrics::count("engine", "TwilioErrors", 1);
+                    self.release(stored, attempt.number, until).await;
                     return Err(e.into());
                 }
             };
             let mut next = stored.escalation.clone();
             let t = next
-                .on_call_ended(attempt.number, None, outcome, now)
+                .on_call_ended(attempt.number, None, outcome, clock())
                 .expect("the current attempt accepts its own outcome");
             self.queue.enqueue(std::slice::from_ref(&t.update)).await?;
             let version = self.store.save(&next, stored.version).await?;
@@ -289,6 +339,57 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
             }
         }
         Err(EngineError::Contention)
+    }
+
+    /// Save a lease on the current attempt (conditional on the version): of two dialers
+    /// racing for one attempt, exactly one gets it.
+    async fn claim(
+        &self,
+        mut stored: Stored,
+        attempt: u32,
+        now: u64,
+    ) -> Result<Claim, EngineError> {
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let mut next = stored.escalation.clone();
+            if let Err(ignored) = next.claim_dial(attempt, now, DIAL_LEASE_MS) {
+                return Ok(Claim::Theirs {
+                    stored,
+                    reason: ignored.to_string(),
+                });
+            }
+            match self.store.save(&next, stored.version).await {
+                Ok(version) => {
+                    return Ok(Claim::Ours {
+                        stored: Stored {
+                            escalation: next,
+                            version,
+                        },
+                        until: now + DIAL_LEASE_MS,
+                    });
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    stored = self
+                        .store
+                        .load(&next.incident.sys_id)
+                        .await?
+                        .ok_or(StoreError::Corrupt("escalation vanished".into()))?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Contention)
+    }
+
+    /// Give the lease back after a failed create, so the retry (redelivery, the
+    /// trigger's next call, the sweeper) need not wait for it to run out. Best effort.
+    async fn release(&self, stored: Stored, attempt: u32, until: u64) {
+        let mut next = stored.escalation.clone();
+        if next.release_dial(attempt, until)
+            && let Err(e) = self.store.save(&next, stored.version).await
+        {
+            tracing::warn!(escalation_id = %next.id, error = %e,
+                "could not release the dial lease; the attempt is retried when it runs out");
+        }
     }
 
     async fn record_execution(
@@ -392,6 +493,7 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
                     // written just now: then its writer is placing it at this moment.
                     let abandoned = stored.escalation.current.as_ref().is_some_and(|a| {
                         a.phase == Phase::Dialing
+                            && !a.is_leased(now)
                             && now.saturating_sub(a.started_at) >= REDRIVE_AFTER_MS
                     });
                     if abandoned {

@@ -196,6 +196,17 @@ pub struct Attempt {
     /// Not to be dialled before this time (waiting for busy people to finish a call).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_before: Option<u64>,
+    /// A dialer (trigger, flow-events, sweeper) holds the right to place this call until
+    /// this time: nobody else may place it meanwhile. See [`Escalation::claim_dial`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dial_lease_until: Option<u64>,
+}
+
+impl Attempt {
+    /// Another dialer holds an unexpired lease on this call.
+    pub fn is_leased(&self, now: u64) -> bool {
+        self.dial_lease_until.is_some_and(|until| until > now)
+    }
 }
 
 /// A finished call, kept for the timeline.
@@ -260,6 +271,10 @@ pub enum Ignored {
         event_sid: String,
         current_sid: String,
     },
+    #[error("attempt {attempt} is not waiting to be dialled")]
+    NotDialing { attempt: u32 },
+    #[error("attempt {attempt} is being dialled by another invocation (lease until {until})")]
+    Leased { attempt: u32, until: u64 },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -406,7 +421,54 @@ impl Escalation {
             execution_sid: None,
             started_at: now,
             not_before,
+            dial_lease_until: None,
         });
+    }
+
+    /// Take the right to place the current attempt's call for `lease_ms`. Whoever wants to
+    /// call Twilio saves this first (a conditional write on the version): of two dialers
+    /// racing for the same attempt, one wins the write and the other sees the lease, so the
+    /// call is placed once. A dialer that dies leaves the lease to expire; then the sweeper
+    /// (or a redelivered event) may claim the attempt. Refused when the attempt is not the
+    /// current one, is no longer DIALING, or someone else's lease has not expired.
+    pub fn claim_dial(&mut self, attempt: u32, now: u64, lease_ms: u64) -> Result<(), Ignored> {
+        if self.status.is_terminal() {
+            return Err(Ignored::Finished(self.status));
+        }
+        let current_number = self.current.as_ref().map(|a| a.number);
+        let current = self
+            .current
+            .as_mut()
+            .filter(|a| a.number == attempt)
+            .ok_or(Ignored::NotCurrent {
+                event_attempt: attempt,
+                current: current_number,
+            })?;
+        if current.phase != Phase::Dialing {
+            return Err(Ignored::NotDialing { attempt });
+        }
+        if let Some(until) = current.dial_lease_until.filter(|u| *u > now) {
+            return Err(Ignored::Leased { attempt, until });
+        }
+        current.dial_lease_until = Some(now + lease_ms);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Give a lease back (the dialer failed before Twilio created a call), so the next
+    /// try need not wait for it to expire. Only the holder's own lease is released.
+    pub fn release_dial(&mut self, attempt: u32, until: u64) -> bool {
+        match self.current.as_mut() {
+            Some(a)
+                if a.number == attempt
+                    && a.phase == Phase::Dialing
+                    && a.dial_lease_until == Some(until) =>
+            {
+                a.dial_lease_until = None;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Record the Studio execution SID for the current attempt (DIALING → CALLING).
@@ -434,6 +496,7 @@ impl Escalation {
         }
         current.execution_sid = Some(sid.to_string());
         current.phase = Phase::Calling;
+        current.dial_lease_until = None;
         self.updated_at = now;
         Ok(())
     }
@@ -653,7 +716,11 @@ impl Escalation {
         let a = self.current.as_ref()?;
         match (&a.phase, &a.execution_sid) {
             (Phase::Dialing, _) => {
-                let due = a.not_before.unwrap_or(a.started_at + grace_ms);
+                // Never while another dialer's lease runs: it may be sending the create.
+                let due = a
+                    .not_before
+                    .unwrap_or(a.started_at + grace_ms)
+                    .max(a.dial_lease_until.unwrap_or(0));
                 (now >= due).then_some(SweepAction::Dial)
             }
             (Phase::Calling, Some(sid)) => {

@@ -81,6 +81,14 @@ pub struct NewExecution {
 
 /// The Studio operations the escalation needs.
 pub trait Studio: Send + Sync {
+    /// Wait for a slot under the account's execution-create rate limit. The engine calls
+    /// this before it claims an attempt, so that a dialer's lease covers the request and
+    /// not the wait in the queue. Adapters without a limit need not implement it.
+    fn reserve_create(&self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+    /// Create an execution. The first try uses the slot taken by
+    /// [`Studio::reserve_create`]; retries take slots of their own.
     fn create_execution(
         &self,
         new: &NewExecution,
@@ -221,11 +229,18 @@ pub fn error_from(status: u16, retry_after: Option<Duration>, body: &[u8]) -> Tw
 }
 
 impl Studio for StudioClient {
+    async fn reserve_create(&self) {
+        self.create_limit.acquire().await;
+    }
+
     async fn create_execution(&self, new: &NewExecution) -> Result<Execution, TwilioError> {
         let params = new.parameters.to_string();
+        let tries = std::sync::atomic::AtomicUsize::new(0);
         self.retry
             .run(|| async {
-                self.create_limit.acquire().await;
+                if tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed) > 0 {
+                    self.create_limit.acquire().await;
+                }
                 let form = [
                     ("To", new.to.as_str()),
                     ("From", new.from.as_str()),

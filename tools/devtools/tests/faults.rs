@@ -250,6 +250,9 @@ struct CrashingStudio {
 }
 
 impl Studio for CrashingStudio {
+    async fn reserve_create(&self) {
+        self.inner.reserve_create().await
+    }
     async fn create_execution(
         &self,
         new: &NewExecution,
@@ -335,8 +338,15 @@ async fn a_trigger_killed_around_the_twilio_call_ends_in_exactly_one_call() {
         let expected_before = usize::from(at == Crash::AfterCreate);
         assert_eq!(stack.twilio.executions().len(), expected_before);
 
-        // Recovery: the sweeper's next run, once the grace period has passed.
-        let report = stack.app.sweep(now() + 31_000).await.unwrap();
+        // Recovery: the sweeper's next run, once the dead invocation's lease has run out
+        // (it had claimed the attempt before calling Twilio).
+        let early = stack.app.sweep(now() + 1_000).await.unwrap();
+        assert_eq!(early.dialled, 0, "the dead invocation's lease still runs");
+        let report = stack
+            .app
+            .sweep(now() + escalation::app::DIAL_LEASE_MS + 1_000)
+            .await
+            .unwrap();
         assert_eq!(report.dialled, 1);
         stack.settle(&[&id], Duration::from_secs(30)).await;
         assert_eq!(dialled(&stack), [ALICE], "exactly one call after recovery");
@@ -385,16 +395,119 @@ async fn flow_events_killed_before_the_next_call_places_it_once_on_redelivery() 
     assert_eq!(dialled(&stack), [ALICE]);
 
     // Kinesis redelivers the batch once the failed invocation is over: the event is now
-    // stale, and the never-placed call to Bob is placed, once.
+    // stale. The dead invocation had claimed Bob's call before calling Twilio, and from
+    // outside it cannot be told from a slow one, so nobody dials under its lease...
     tokio::time::sleep(Duration::from_millis(
         escalation::app::REDRIVE_AFTER_MS + 100,
     ))
     .await;
     let resp = stack.invoke_flow_events(batch.clone()).await;
     assert_eq!(resp["batchItemFailures"], json!([]));
+    assert_eq!(dialled(&stack), [ALICE], "not under a running lease");
+    // ...and once it has run out, the sweeper places the call, once.
+    let report = stack
+        .app
+        .sweep(now() + escalation::app::DIAL_LEASE_MS + 1_000)
+        .await
+        .unwrap();
+    assert_eq!(report.dialled, 1);
     let resp = stack.invoke_flow_events(batch).await;
     assert_eq!(resp["batchItemFailures"], json!([]));
     assert_eq!(dialled(&stack), [ALICE, BOB], "Bob called exactly once");
+}
+
+/// A Studio adapter whose rate-limit slot is held back until the test opens the gate, like
+/// a trigger queued behind a storm of creates at Twilio's 20 per second.
+struct GatedStudio {
+    inner: StudioClient,
+    gate: Arc<tokio::sync::Semaphore>,
+    waiting: Arc<tokio::sync::Notify>,
+}
+
+impl Studio for GatedStudio {
+    async fn reserve_create(&self) {
+        self.waiting.notify_one();
+        self.gate.acquire().await.expect("gate").forget();
+        self.inner.reserve_create().await
+    }
+    async fn create_execution(
+        &self,
+        new: &NewExecution,
+    ) -> Result<escalation::twilio::Execution, TwilioError> {
+        self.inner.create_execution(new).await
+    }
+    async fn fetch_execution(
+        &self,
+        sid: &str,
+    ) -> Result<escalation::twilio::Execution, TwilioError> {
+        self.inner.fetch_execution(sid).await
+    }
+    async fn fetch_context(&self, sid: &str) -> Result<ExecutionContext, TwilioError> {
+        self.inner.fetch_context(sid).await
+    }
+    async fn end_execution(&self, sid: &str) -> Result<escalation::twilio::Execution, TwilioError> {
+        self.inner.end_execution(sid).await
+    }
+}
+
+/// The storm's duplicate: a trigger waits so long for a create slot that the sweeper finds
+/// its attempt past the grace period and places the call; the call is answered and over
+/// before the trigger's turn comes. The trigger must not call a second time.
+#[tokio::test]
+async fn a_trigger_held_up_by_the_rate_limit_does_not_call_after_the_sweeper_did() {
+    let stack = Stack::start(StackOptions::default()).await;
+    stack.twilio.script(ALICE, vec![press("1")]);
+    let id = sys_id(9);
+    stack.sn.add_incident(&id, "INC0030009", "Storm", "1");
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let waiting = Arc::new(tokio::sync::Notify::new());
+    let a = &stack.app;
+    let app = Arc::new(App {
+        config: a.config.clone(),
+        roster: a.roster.clone(),
+        key: a.key.clone(),
+        store: a.store.clone(),
+        studio: GatedStudio {
+            inner: a.studio.clone(),
+            gate: gate.clone(),
+            waiting: waiting.clone(),
+        },
+        queue: a.queue.clone(),
+        sn: a.sn.clone(),
+    });
+    let body = json!({"sys_id": id, "number": "INC0030009", "short_description": "Storm", "priority": "1"}).to_string();
+    let req =
+        lambda_http::request::from_str(&stack.signed_event(&body, "application/json").to_string())
+            .unwrap();
+    let run = tokio::spawn(async move { escalation::handlers::trigger::handle(&*app, req).await });
+    waiting.notified().await;
+    assert_eq!(
+        stack
+            .escalation(&id)
+            .await
+            .unwrap()
+            .escalation
+            .current
+            .unwrap()
+            .phase,
+        Phase::Dialing
+    );
+
+    // The grace period passes while the trigger waits: the sweeper places the call, and
+    // Alice answers and accepts.
+    let report = stack.app.sweep(now() + 31_000).await.unwrap();
+    assert_eq!(report.dialled, 1);
+    stack.settle(&[&id], Duration::from_secs(30)).await;
+    assert_eq!(
+        stack.escalation(&id).await.unwrap().escalation.status,
+        Status::Accepted
+    );
+
+    // Now the trigger gets its slot.
+    gate.add_permits(1);
+    let resp = run.await.unwrap().expect("the trigger answers");
+    assert!(resp.status().is_success(), "{:?}", resp.status());
+    assert_eq!(dialled(&stack), [ALICE], "exactly one call");
 }
 
 #[tokio::test]

@@ -38,9 +38,9 @@ pub async fn handle<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow
         .map_err(|e| format!("not a Kinesis event (check the event source mapping): {e}"))?;
     let mut response = KinesisEventResponse::default();
     let mut counts = [0usize; 5];
-    // Up to FLOW_EVENTS_CONCURRENCY records at once (Twilio creates are rate-limited in the
-    // client); results come back in record order, and the handler returns only when every
-    // record's work is done (the demo returned before its requests finished).
+    // Up to FLOW_EVENTS_CONCURRENCY relevant records at once (Twilio creates are
+    // rate-limited in the client); the handler returns only when every record's work is
+    // done (the demo returned before its requests finished).
     // Decode and filter everything first (cheap, no I/O); the same event twice in one batch
     // is applied once, so copies never race each other.
     let mut seen = std::collections::HashSet::new();
@@ -57,19 +57,31 @@ pub async fn handle<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow
             })
         })
         .collect();
-    let pending: Vec<_> = prepared
-        .into_iter()
-        .map(|p| async move {
-            match p {
-                Ok(relevant) => apply(app, &relevant).await,
-                Err(outcome) => outcome,
+    // Only relevant records take a slot: with a window over all records in order, the
+    // skipped ones (most of a batch) would hold slots until the slow record before them
+    // finished, and the effective concurrency would fall to a fraction of the setting.
+    let mut outcomes: Vec<Option<RecordOutcome>> = Vec::with_capacity(prepared.len());
+    let mut relevant = Vec::new();
+    for (i, p) in prepared.into_iter().enumerate() {
+        match p {
+            Ok(r) => {
+                relevant.push((i, r));
+                outcomes.push(None);
             }
-        })
-        .collect();
-    let outcomes: Vec<RecordOutcome> = stream::iter(pending)
-        .buffered(app.config.flow_events_concurrency as usize)
+            Err(outcome) => outcomes.push(Some(outcome)),
+        }
+    }
+    let applied: Vec<(usize, RecordOutcome)> = stream::iter(relevant)
+        .map(|(i, r)| async move { (i, apply(app, &r).await) })
+        .buffer_unordered(app.config.flow_events_concurrency.max(1) as usize)
         .collect()
         .await;
+    for (i, outcome) in applied {
+        outcomes[i] = Some(outcome);
+    }
+    let outcomes = outcomes
+        .into_iter()
+        .map(|o| o.expect("every record has an outcome"));
     for (record, outcome) in batch.records.iter().zip(outcomes) {
         let i = match &outcome {
             RecordOutcome::Applied(_) => 0,
