@@ -29,7 +29,7 @@ passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ p
 failed=$(grep -Eo '^test result: .* ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
 rm -f "$log"
 echo "==> demo scenarios (the README's first command must keep working)"
-for scenario in accept-first nobody-answers; do
+for scenario in accept-first nobody-answers inbound; do
     cargo run --quiet --locked --bin demo -- "$scenario" --in-process --json >/dev/null
     echo "demo $scenario: ok"
 done

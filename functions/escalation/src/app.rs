@@ -341,31 +341,25 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
         Err(EngineError::Contention)
     }
 
-    /// Save a lease on the current attempt (conditional on the version): of two dialers
-    /// racing for one attempt, exactly one gets it.
-    async fn claim(
+    /// Apply `change` and save it, conditional on the version; on a conflict, reload and
+    /// apply it again to what is there now. `Ok(Err(..))`: `change` refused the latest
+    /// state (returned with it).
+    async fn save_change(
         &self,
         mut stored: Stored,
-        attempt: u32,
-        now: u64,
-    ) -> Result<Claim, EngineError> {
+        change: impl Fn(&mut Escalation) -> Result<(), crate::domain::Ignored>,
+    ) -> Result<Result<Stored, (Stored, crate::domain::Ignored)>, EngineError> {
         for _ in 0..MAX_CONFLICT_RETRIES {
             let mut next = stored.escalation.clone();
-            if let Err(ignored) = next.claim_dial(attempt, now, DIAL_LEASE_MS) {
-                return Ok(Claim::Theirs {
-                    stored,
-                    reason: ignored.to_string(),
-                });
+            if let Err(ignored) = change(&mut next) {
+                return Ok(Err((stored, ignored)));
             }
             match self.store.save(&next, stored.version).await {
                 Ok(version) => {
-                    return Ok(Claim::Ours {
-                        stored: Stored {
-                            escalation: next,
-                            version,
-                        },
-                        until: now + DIAL_LEASE_MS,
-                    });
+                    return Ok(Ok(Stored {
+                        escalation: next,
+                        version,
+                    }));
                 }
                 Err(StoreError::Conflict { .. }) => {
                     stored = self
@@ -378,6 +372,26 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
             }
         }
         Err(EngineError::Contention)
+    }
+
+    /// Save a lease on the current attempt (conditional on the version): of two dialers
+    /// racing for one attempt, exactly one gets it.
+    async fn claim(&self, stored: Stored, attempt: u32, now: u64) -> Result<Claim, EngineError> {
+        Ok(
+            match self
+                .save_change(stored, |e| e.claim_dial(attempt, now, DIAL_LEASE_MS))
+                .await?
+            {
+                Ok(stored) => Claim::Ours {
+                    stored,
+                    until: now + DIAL_LEASE_MS,
+                },
+                Err((stored, ignored)) => Claim::Theirs {
+                    stored,
+                    reason: ignored.to_string(),
+                },
+            },
+        )
     }
 
     /// Give the lease back after a failed create, so the retry (redelivery, the
@@ -394,17 +408,23 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
 
     async fn record_execution(
         &self,
-        mut stored: Stored,
+        stored: Stored,
         attempt: u32,
         sid: &str,
         now: u64,
     ) -> Result<Stored, EngineError> {
-        for _ in 0..MAX_CONFLICT_RETRIES {
-            let mut next = stored.escalation.clone();
-            if let Err(ignored) = next.record_execution(attempt, sid, now) {
-                // The escalation moved on while we dialled (e.g. the call already ended and was
-                // processed, or a sweeper took over). Don't leave a stray call ringing.
-                tracing::warn!(escalation_id = %next.id, execution = %sid, reason = %ignored,
+        match self
+            .save_change(stored, |e| e.record_execution(attempt, sid, now))
+            .await?
+        {
+            Ok(stored) => {
+                tracing::info!(escalation_id = %stored.escalation.id, attempt, execution = %sid, "call placed");
+                Ok(stored)
+            }
+            Err((stored, ignored)) => {
+                // The escalation moved on while we dialled (e.g. the call already ended and
+                // was processed). Don't leave a stray call ringing.
+                tracing::warn!(escalation_id = %stored.escalation.id, execution = %sid, reason = %ignored,
                     "execution created for an attempt that is no longer current; ending it");
                 if stored
                     .escalation
@@ -416,27 +436,9 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
                 {
                     tracing::warn!(execution = %sid, error = %e, "could not end stray execution");
                 }
-                return Ok(stored);
-            }
-            match self.store.save(&next, stored.version).await {
-                Ok(version) => {
-                    tracing::info!(escalation_id = %next.id, attempt, execution = %sid, "call placed");
-                    return Ok(Stored {
-                        escalation: next,
-                        version,
-                    });
-                }
-                Err(StoreError::Conflict { .. }) => {
-                    stored = self
-                        .store
-                        .load(&next.incident.sys_id)
-                        .await?
-                        .ok_or(StoreError::Corrupt("escalation vanished".into()))?;
-                }
-                Err(e) => return Err(e.into()),
+                Ok(stored)
             }
         }
-        Err(EngineError::Contention)
     }
 
     /// Apply the end of a Studio execution: read its context, move the escalation on,

@@ -425,6 +425,21 @@ impl Escalation {
         });
     }
 
+    /// The current attempt if it is number `attempt` and the escalation is still going.
+    fn live_attempt(&mut self, attempt: u32) -> Result<&mut Attempt, Ignored> {
+        if self.status.is_terminal() {
+            return Err(Ignored::Finished(self.status));
+        }
+        let current_number = self.current.as_ref().map(|a| a.number);
+        self.current
+            .as_mut()
+            .filter(|a| a.number == attempt)
+            .ok_or(Ignored::NotCurrent {
+                event_attempt: attempt,
+                current: current_number,
+            })
+    }
+
     /// Take the right to place the current attempt's call for `lease_ms`. Whoever wants to
     /// call Twilio saves this first (a conditional write on the version): of two dialers
     /// racing for the same attempt, one wins the write and the other sees the lease, so the
@@ -432,18 +447,7 @@ impl Escalation {
     /// (or a redelivered event) may claim the attempt. Refused when the attempt is not the
     /// current one, is no longer DIALING, or someone else's lease has not expired.
     pub fn claim_dial(&mut self, attempt: u32, now: u64, lease_ms: u64) -> Result<(), Ignored> {
-        if self.status.is_terminal() {
-            return Err(Ignored::Finished(self.status));
-        }
-        let current_number = self.current.as_ref().map(|a| a.number);
-        let current = self
-            .current
-            .as_mut()
-            .filter(|a| a.number == attempt)
-            .ok_or(Ignored::NotCurrent {
-                event_attempt: attempt,
-                current: current_number,
-            })?;
+        let current = self.live_attempt(attempt)?;
         if current.phase != Phase::Dialing {
             return Err(Ignored::NotDialing { attempt });
         }
@@ -474,18 +478,7 @@ impl Escalation {
     /// Record the Studio execution SID for the current attempt (DIALING → CALLING).
     /// Idempotent for the same SID.
     pub fn record_execution(&mut self, attempt: u32, sid: &str, now: u64) -> Result<(), Ignored> {
-        if self.status.is_terminal() {
-            return Err(Ignored::Finished(self.status));
-        }
-        let current_number = self.current.as_ref().map(|a| a.number);
-        let current = self
-            .current
-            .as_mut()
-            .filter(|a| a.number == attempt)
-            .ok_or(Ignored::NotCurrent {
-                event_attempt: attempt,
-                current: current_number,
-            })?;
+        let current = self.live_attempt(attempt)?;
         if let Some(existing) = &current.execution_sid
             && existing != sid
         {

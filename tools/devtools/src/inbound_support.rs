@@ -148,10 +148,15 @@ impl Reply {
 
     /// The first `action` of a `<Gather>`, `<Record>` or `<Dial>`.
     pub fn action(&self) -> String {
+        self.try_action()
+            .unwrap_or_else(|| panic!("no action in {}", self.body))
+    }
+
+    /// Where Twilio posts next (`<Gather>`, `<Record>` or `<Dial>` action), if anywhere.
+    pub fn try_action(&self) -> Option<String> {
         ["Gather", "Record", "Dial"]
             .iter()
             .find_map(|e| self.attrs(e, "action").into_iter().next())
-            .unwrap_or_else(|| panic!("no action in {}", self.body))
     }
 }
 

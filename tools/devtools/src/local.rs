@@ -1,9 +1,10 @@
 //! The local stack with the real Lambda binaries: `cargo lambda watch` (the Lambda runtime
-//! emulator) runs incident-trigger, flow-events, incident-updater and escalation-sweeper
-//! against moto server and the ServiceNow and Twilio fakes (served from this process).
-//! Pollers stand in for the Kinesis and SQS event source mappings and invoke the
+//! emulator) runs incident-trigger, flow-events, incident-updater, escalation-sweeper and
+//! voice-inbound against moto server and the ServiceNow and Twilio fakes (served from this
+//! process). Pollers stand in for the Kinesis and SQS event source mappings and invoke the
 //! functions through the emulator's Invoke API; the trigger is called through its
-//! function URL, signed like the ServiceNow business rule.
+//! function URL, signed like the ServiceNow business rule, and voice-inbound through its
+//! function URL, signed like Twilio's webhooks.
 //!
 //! `cargo lambda watch` runs in its own process group; the functions it starts run in
 //! sessions of their own. [`LocalStack::stop`] (and dropping the stack) asks it to stop,
@@ -11,6 +12,7 @@
 
 use crate::aws::{Resources, create_resources, sdk_config};
 use crate::esm::{KinesisPoller, SqsPoller};
+use crate::inbound_support::{AUTH_TOKEN, Reply};
 use crate::play::Driver;
 use crate::stack::{
     ACCOUNT_SID, API_KEY_SECRET, API_KEY_SID, FLOW_SID, FROM_NUMBER, HMAC_KEY_B64, SN_PASSWORD,
@@ -33,8 +35,9 @@ pub const TRIGGER: &str = "incident-trigger";
 pub const FLOW_EVENTS: &str = "flow-events";
 pub const UPDATER: &str = "incident-updater";
 pub const SWEEPER: &str = "escalation-sweeper";
+pub const VOICE_INBOUND: &str = "voice-inbound";
 /// The Lambda binaries the local stack runs (each is its own package under functions/).
-pub const FUNCTIONS: [&str; 4] = [TRIGGER, FLOW_EVENTS, UPDATER, SWEEPER];
+pub const FUNCTIONS: [&str; 5] = [TRIGGER, FLOW_EVENTS, UPDATER, SWEEPER, VOICE_INBOUND];
 
 /// How to get cargo-lambda, for error messages.
 pub const INSTALL_HINT: &str = "install it into the project venv and put that first on PATH:
@@ -156,6 +159,15 @@ impl LocalStack {
         let dir = RunDir::create(&prefix)?;
         let roster_path = dir.path.join("agent_list.json");
         std::fs::write(&roster_path, &opts.roster_json).map_err(|e| format!("roster: {e}"))?;
+        // The escalation line, for the roster above (voice-inbound).
+        let inbound_path = dir.path.join("inbound.json");
+        std::fs::write(
+            &inbound_path,
+            crate::inbound_support::test_config().to_string(),
+        )
+        .map_err(|e| format!("inbound config: {e}"))?;
+        let port = opts.port.unwrap_or_else(free_port);
+        let base_url = format!("http://127.0.0.1:{port}");
         let mut env: Vec<(String, String)> = [
             ("TWILIO_FLOW_SID", FLOW_SID.to_string()),
             ("TWILIO_FROM_NUMBER", FROM_NUMBER.to_string()),
@@ -165,6 +177,12 @@ impl LocalStack {
             ("SERVICENOW_INSTANCE_URL", sn.base_url()),
             ("TWILIO_STUDIO_BASE_URL", twilio.base_url()),
             ("ROSTER_PATH", roster_path.display().to_string()),
+            ("INBOUND_CONFIG_PATH", inbound_path.display().to_string()),
+            // What voice-inbound signs and hands out to Twilio: its function URL here.
+            (
+                "PUBLIC_BASE_URL",
+                format!("{base_url}/lambda-url/{VOICE_INBOUND}"),
+            ),
             ("AWS_ENDPOINT_URL", moto.clone()),
             ("AWS_ACCESS_KEY_ID", "test".into()),
             ("AWS_SECRET_ACCESS_KEY", "test".into()),
@@ -185,10 +203,8 @@ impl LocalStack {
         let env_path = dir.path.join("functions.env");
         let env_text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
         std::fs::write(&env_path, env_text).map_err(|e| format!("{}: {e}", env_path.display()))?;
-        let port = opts.port.unwrap_or_else(free_port);
         let log_path = dir.path.join("cargo-lambda-watch.log");
         let watch = Watch::spawn(&cargo_lambda, &root, port, &env_path, &log_path)?;
-        let base_url = format!("http://127.0.0.1:{port}");
         tl.stack(&format!(
             "cargo lambda watch on {base_url} (pid {}, own process group; function logs: {})",
             watch.pid,
@@ -265,6 +281,7 @@ impl LocalStack {
                 self.first_invocation(FLOW_EVENTS),
                 self.first_invocation(UPDATER),
                 self.first_invocation(SWEEPER),
+                self.first_invocation(VOICE_INBOUND),
             )
         };
         tokio::pin!(all);
@@ -282,9 +299,9 @@ impl LocalStack {
             }
         };
         tl.clear_waiting();
-        let (a, b, c, d) = results;
+        let (a, b, c, d, e) = results;
         let mut ready = Vec::new();
-        for r in [a, b, c, d] {
+        for r in [a, b, c, d, e] {
             let (name, secs) = r.map_err(|e| self.watch.explain(&e))?;
             ready.push(format!("{name} {secs:.1} s"));
         }
@@ -298,19 +315,21 @@ impl LocalStack {
         function: &'static str,
     ) -> Result<(&'static str, f64), String> {
         let started = Instant::now();
-        if function == TRIGGER {
-            // A GET: the trigger answers 405 without touching anything.
+        if function == TRIGGER || function == VOICE_INBOUND {
+            // A plain GET touches nothing: the trigger answers 405 (not POST), voice-inbound
+            // 403 (not signed by Twilio).
+            let expected = if function == TRIGGER { 405 } else { 403 };
             let resp = self
                 .http
-                .get(self.url_of(TRIGGER))
+                .get(self.url_of(function))
                 .timeout(FIRST_INVOKE_TIMEOUT)
                 .send()
                 .await
-                .map_err(|e| format!("{TRIGGER}: {e}"))?;
+                .map_err(|e| format!("{function}: {e}"))?;
             let status = resp.status().as_u16();
-            if status != 405 {
+            if status != expected {
                 return Err(format!(
-                    "{TRIGGER} answered {status} to a GET (expected 405): {}",
+                    "{function} answered {status} to a GET (expected {expected}): {}",
                     resp.text().await.unwrap_or_default()
                 ));
             }
@@ -368,6 +387,22 @@ impl LocalStack {
             .map_err(|e| format!("{function} answered non-JSON ({e}): {text}"))
     }
 
+    /// Awaits an HTTP call to `function`, checking meanwhile that cargo-lambda and its
+    /// functions are alive (a dead one would never answer).
+    async fn watched(
+        &self,
+        function: &str,
+        call: impl Future<Output = reqwest::Result<reqwest::Response>>,
+    ) -> Result<reqwest::Response, String> {
+        tokio::pin!(call);
+        loop {
+            tokio::select! {
+                r = &mut call => return r.map_err(|e| self.watch.explain(&format!("{function}: {e}"))),
+                _ = tokio::time::sleep(Duration::from_millis(250)) => self.watch.check()?,
+            }
+        }
+    }
+
     /// Sends the business rule's request to the trigger's function URL: JSON body, signed
     /// with `X-Signature-Timestamp` and `X-Signature`.
     pub async fn post_trigger(&self, body: &str) -> Result<(u16, Value), String> {
@@ -382,13 +417,7 @@ impl LocalStack {
             .body(body.to_string())
             .timeout(INVOKE_TIMEOUT)
             .send();
-        tokio::pin!(call);
-        let resp = loop {
-            tokio::select! {
-                r = &mut call => break r.map_err(|e| self.watch.explain(&format!("{TRIGGER}: {e}")))?,
-                _ = tokio::time::sleep(Duration::from_millis(250)) => self.watch.check()?,
-            }
-        };
+        let resp = self.watched(TRIGGER, call).await?;
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
         Ok((
@@ -489,6 +518,44 @@ impl Driver for LocalStack {
             .await
             .map(|s| s.map(|s| s.escalation))
             .map_err(|e| e.to_string())
+    }
+
+    async fn webhook(&self, url: &str, params: &[(&str, &str)]) -> Result<Reply, String> {
+        let url = if url.starts_with("http") {
+            url.to_string()
+        } else {
+            format!(
+                "{}/{}",
+                self.url_of(VOICE_INBOUND).trim_end_matches('/'),
+                url.trim_start_matches('/')
+            )
+        };
+        let pairs: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let signature = escalation::twilio_webhook::sign(AUTH_TOKEN, &url, &pairs);
+        let call = self
+            .http
+            .post(&url)
+            .header("x-twilio-signature", signature)
+            .form(&pairs)
+            .timeout(INVOKE_TIMEOUT)
+            .send();
+        let resp = self.watched(VOICE_INBOUND, call).await?;
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = resp.text().await.unwrap_or_default();
+        Ok(Reply {
+            status,
+            content_type,
+            body,
+        })
     }
 }
 

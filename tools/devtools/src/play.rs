@@ -2,10 +2,11 @@
 //!
 //! The same loop drives both stacks through [`Driver`]: the local stack of real Lambda
 //! binaries under `cargo lambda watch` ([`crate::local::LocalStack`]) and the in-process
-//! stack of handlers ([`crate::stack::Stack`]).
+//! stack of handlers ([`crate::inbound_support::InboundStack`]: [`crate::stack::Stack`]
+//! plus voice-inbound's handler).
 
-use crate::scenario::Scenario;
-use crate::stack::Stack;
+use crate::inbound_support::{InboundStack, LINE, Reply, call_params, recording_url};
+use crate::scenario::{InboundCall, Scenario};
 use crate::timeline::{IncidentResult, RunSummary, Timeline, sn_incident};
 use escalation::domain::{CallOutcome, Escalation, Status};
 use escalation_fakes::servicenow::ServiceNowHandle;
@@ -37,6 +38,15 @@ pub trait Driver {
     /// One run of the sweeper.
     async fn sweep(&self) -> Result<(), String>;
     async fn escalation(&self, sys_id: &str) -> Result<Option<Escalation>, String>;
+    /// Posts a Twilio webhook to voice-inbound, form-encoded and signed as Twilio signs
+    /// it. `url`: a path on the function URL, or a URL the function handed out.
+    async fn webhook(&self, url: &str, params: &[(&str, &str)]) -> Result<Reply, String> {
+        let _ = (url, params);
+        Err(format!(
+            "the {} stack does not run voice-inbound; use --in-process",
+            self.mode()
+        ))
+    }
 }
 
 /// A stable sys_id for an incident number (32 hex digits), so scenarios never collide.
@@ -62,6 +72,10 @@ pub async fn play<D: Driver>(
     }
     tl.restart_clock();
     let mut incidents = Vec::new();
+    for (n, call) in sc.calls.iter().enumerate() {
+        let (sys_id, number) = phone_in(d, n, call, tl).await?;
+        incidents.push((sys_id, number, 201));
+    }
     for inc in &sc.incidents {
         let sys_id = sys_id_for(&inc.number);
         d.sn()
@@ -181,18 +195,119 @@ pub async fn play<D: Driver>(
     Ok(run)
 }
 
-/// The in-process stack: the same handlers, called as functions.
-impl Driver for Stack {
+/// One call to the escalation line, as Twilio would make it: the caller picks "report",
+/// the team, leaves a message and confirms; then Twilio's transcription arrives. Returns
+/// the incident ServiceNow created for the call (sys_id, number).
+async fn phone_in<D: Driver>(
+    d: &D,
+    n: usize,
+    call: &InboundCall,
+    tl: &mut Timeline,
+) -> Result<(String, String), String> {
+    let call_sid = format!("CA{:032x}", 0xca11_0000 + n);
+    let rec = format!("RE{:032x}", 0x2ec0_0000 + n);
+    let url = recording_url(&rec);
+    let secs = call.message_secs.to_string();
+    let caller = escalation::phone::E164::parse(&call.from)
+        .map_err(|e| e.to_string())?
+        .masked();
+    let params = |extra: &[(&'static str, &str)]| -> Vec<(String, String)> {
+        call_params(&call_sid, &call.from, LINE, extra)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let step = |reply: &Reply| -> Result<String, String> {
+        reply.try_action().ok_or_else(|| {
+            format!(
+                "the line ended the call early (HTTP {}): {}",
+                reply.status,
+                reply.said()
+            )
+        })
+    };
+    async fn post<D: Driver>(d: &D, url: &str, p: Vec<(String, String)>) -> Result<Reply, String> {
+        let pairs: Vec<(&str, &str)> = p.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        d.webhook(url, &pairs).await
+    }
+    let who = format!("call from {caller}");
+    let menu = post(d, "/voice", params(&[])).await?;
+    tl.phone(&who, &menu.said(), Some("1"));
+    let teams = post(d, &step(&menu)?, params(&[("Digits", "1")])).await?;
+    tl.phone(&who, &teams.said(), Some(&call.team));
+    let record = post(d, &step(&teams)?, params(&[("Digits", &call.team)])).await?;
+    let transcribe = record
+        .attrs("Record", "transcribeCallback")
+        .into_iter()
+        .next();
+    // The prompt before <Record> (what follows it is said only if nothing was recorded).
+    let prompt = record.texts("Say").into_iter().next().unwrap_or_default();
+    tl.phone(&who, &prompt, Some(&format!("a {secs} s message, then #")));
+    let confirm = post(
+        d,
+        &step(&record)?,
+        params(&[
+            ("RecordingSid", &rec),
+            ("RecordingUrl", &url),
+            ("RecordingDuration", &secs),
+            ("Digits", "#"),
+        ]),
+    )
+    .await?;
+    tl.phone(&who, &confirm.said(), Some("1"));
+    let done = post(d, &step(&confirm)?, params(&[("Digits", "1")])).await?;
+    tl.phone(&who, &done.said(), None);
+    let incident = d
+        .sn()
+        .incidents_where("correlation_id", &call_sid)
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("no incident was created for the call: {}", done.said()))?;
+    let text = |k: &str| {
+        incident
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let (sys_id, number) = (text("sys_id"), text("number"));
+    if let (Some(cb), Some(words)) = (transcribe, &call.transcript) {
+        let reply = post(
+            d,
+            &cb,
+            params(&[
+                ("RecordingSid", &rec),
+                ("RecordingUrl", &url),
+                ("TranscriptionSid", &format!("TR{:032x}", 0x7c00_0000 + n)),
+                ("TranscriptionStatus", "completed"),
+                ("TranscriptionText", words),
+                ("CallStatus", "completed"),
+            ]),
+        )
+        .await?;
+        if reply.status != 200 {
+            return Err(format!(
+                "the transcription callback got HTTP {}",
+                reply.status
+            ));
+        }
+    }
+    Ok((sys_id, number))
+}
+
+/// The in-process stack (the same handlers, called as functions) plus the escalation line
+/// (voice-inbound's handler).
+impl Driver for InboundStack {
     fn mode(&self) -> &'static str {
         "in-process handlers"
     }
 
     fn sn(&self) -> &ServiceNowHandle {
-        &self.sn
+        &self.stack.sn
     }
 
     fn twilio(&self) -> &TwilioHandle {
-        &self.twilio
+        &self.stack.twilio
     }
 
     async fn trigger(
@@ -202,17 +317,21 @@ impl Driver for Stack {
         short_description: &str,
         priority: &str,
     ) -> Result<(u16, Value), String> {
-        Ok(Stack::trigger(self, sys_id, number, short_description, priority).await)
+        Ok(self
+            .stack
+            .trigger(sys_id, number, short_description, priority)
+            .await)
     }
 
     async fn pump(&self) -> Result<bool, String> {
-        let k = self.pump_kinesis().await.is_some();
-        let s = self.pump_sqs().await.is_some();
+        let k = self.stack.pump_kinesis().await.is_some();
+        let s = self.stack.pump_sqs().await.is_some();
         Ok(k || s)
     }
 
     async fn sweep(&self) -> Result<(), String> {
-        self.app
+        self.stack
+            .app
             .sweep(escalation::clock::now_ms())
             .await
             .map(|_| ())
@@ -220,7 +339,11 @@ impl Driver for Stack {
     }
 
     async fn escalation(&self, sys_id: &str) -> Result<Option<Escalation>, String> {
-        Ok(Stack::escalation(self, sys_id).await.map(|s| s.escalation))
+        Ok(self.stack.escalation(sys_id).await.map(|s| s.escalation))
+    }
+
+    async fn webhook(&self, url: &str, params: &[(&str, &str)]) -> Result<Reply, String> {
+        Ok(self.post(url, params).await)
     }
 }
 

@@ -13,8 +13,27 @@ pub struct Scenario {
     /// `ACCEPTED`, `EXHAUSTED`, or `TERMINAL` (every incident ends, whichever way).
     pub expect: String,
     pub incidents: Vec<ScenarioIncident>,
+    /// People who phone the escalation line (voice-inbound) and report an incident, which
+    /// then escalates like any other.
+    #[serde(default)]
+    pub calls: Vec<InboundCall>,
     /// Phone number (E.164) → the agent's behaviour on successive calls.
     pub agents: BTreeMap<String, Vec<AgentStep>>,
+}
+
+/// A call to the escalation line: menu 1 (report), a team, a recorded message, confirm.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboundCall {
+    /// The caller's number (E.164); the line admits people on the roster.
+    pub from: String,
+    /// The team's digit in the line's menu.
+    pub team: String,
+    /// Length of the recorded message in seconds.
+    pub message_secs: u32,
+    /// What Twilio's transcription of the message says (a work note on the incident).
+    #[serde(default)]
+    pub transcript: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,6 +81,17 @@ pub fn load(name: &str) -> Result<Scenario, String> {
             "{}: expect must be ACCEPTED, EXHAUSTED or TERMINAL",
             path.display()
         ));
+    }
+    for call in &s.calls {
+        escalation::phone::E164::parse(&call.from)
+            .map_err(|e| format!("{}: calls: from: {e}", path.display()))?;
+        if !(call.team.len() == 1 && call.team.bytes().all(|b| (b'1'..=b'9').contains(&b))) {
+            return Err(format!(
+                "{}: calls: team {:?} must be one digit 1-9",
+                path.display(),
+                call.team
+            ));
+        }
     }
     for phone in s.agents.keys() {
         escalation::phone::E164::parse(phone)

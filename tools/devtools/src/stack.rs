@@ -98,6 +98,7 @@ pub fn secret_json() -> String {
         "servicenow_username": SN_USER,
         "servicenow_password": SN_PASSWORD,
         "trigger_hmac_key": HMAC_KEY_B64,
+        "twilio_auth_token": crate::inbound_support::AUTH_TOKEN,
     })
     .to_string()
 }

@@ -171,6 +171,22 @@ impl Timeline {
         );
     }
 
+    /// One turn of a call to the escalation line: what the caller heard, then what they
+    /// did (`None`: the line hung up).
+    pub fn phone(&mut self, who: &str, heard: &str, did: Option<&str>) {
+        let text = match did {
+            Some(d) => format!("hears \"{heard}\" → {d}"),
+            None => format!("hears \"{heard}\" (the line hangs up)"),
+        };
+        self.event_at(
+            None,
+            who,
+            "inbound",
+            text,
+            json!({"heard": heard, "did": did}),
+        );
+    }
+
     /// Prints what happened to one incident since the last look: calls placed, calls
     /// ended, and writes ServiceNow received.
     pub fn observe(

@@ -242,26 +242,41 @@ enum Crash {
     AfterCreate,
 }
 
-/// A Studio adapter that dies once at the chosen point, like a Lambda killed mid-call.
-struct CrashingStudio {
+/// The real Studio client with faults of a Lambda's life: it can die once at a chosen point
+/// (killed mid-call), and its rate-limit slot can be held back until a gate opens (queued
+/// behind a storm of creates at Twilio's 20 per second).
+struct TestStudio {
     inner: StudioClient,
-    at: Crash,
-    armed: AtomicBool,
+    crash: Option<(Crash, AtomicBool)>,
+    /// (gate, told when a dialer starts waiting at it)
+    gate: Option<(Arc<tokio::sync::Semaphore>, Arc<tokio::sync::Notify>)>,
 }
 
-impl Studio for CrashingStudio {
+impl TestStudio {
+    fn crash_now(&self, at: Crash) -> bool {
+        self.crash
+            .as_ref()
+            .is_some_and(|(c, armed)| *c == at && armed.swap(false, Ordering::SeqCst))
+    }
+}
+
+impl Studio for TestStudio {
     async fn reserve_create(&self) {
+        if let Some((gate, waiting)) = &self.gate {
+            waiting.notify_one();
+            gate.acquire().await.expect("gate").forget();
+        }
         self.inner.reserve_create().await
     }
     async fn create_execution(
         &self,
         new: &NewExecution,
     ) -> Result<escalation::twilio::Execution, TwilioError> {
-        if self.at == Crash::BeforeCreate && self.armed.swap(false, Ordering::SeqCst) {
+        if self.crash_now(Crash::BeforeCreate) {
             panic!("injected crash: killed after writing DIALING, before calling Twilio");
         }
         let exec = self.inner.create_execution(new).await?;
-        if self.at == Crash::AfterCreate && self.armed.swap(false, Ordering::SeqCst) {
+        if self.crash_now(Crash::AfterCreate) {
             panic!(
                 "injected crash: killed after Twilio created the call, before the SID was recorded"
             );
@@ -282,27 +297,32 @@ impl Studio for CrashingStudio {
     }
 }
 
-type CrashApp = App<
+type TestApp = App<
     escalation::store::DynamoStore,
-    CrashingStudio,
+    TestStudio,
     escalation::outbox::SqsQueue,
     escalation::servicenow::SnClient,
 >;
 
-fn crashing_app(stack: &Stack, at: Crash) -> Arc<CrashApp> {
+/// The stack's app with `studio` in place of its Studio client.
+fn app_with(stack: &Stack, studio: impl FnOnce(StudioClient) -> TestStudio) -> Arc<TestApp> {
     let a = &stack.app;
     Arc::new(App {
         config: a.config.clone(),
         roster: a.roster.clone(),
         key: a.key.clone(),
         store: a.store.clone(),
-        studio: CrashingStudio {
-            inner: a.studio.clone(),
-            at,
-            armed: AtomicBool::new(true),
-        },
+        studio: studio(a.studio.clone()),
         queue: a.queue.clone(),
         sn: a.sn.clone(),
+    })
+}
+
+fn crashing_app(stack: &Stack, at: Crash) -> Arc<TestApp> {
+    app_with(stack, |inner| TestStudio {
+        inner,
+        crash: Some((at, AtomicBool::new(true))),
+        gate: None,
     })
 }
 
@@ -416,40 +436,6 @@ async fn flow_events_killed_before_the_next_call_places_it_once_on_redelivery() 
     assert_eq!(dialled(&stack), [ALICE, BOB], "Bob called exactly once");
 }
 
-/// A Studio adapter whose rate-limit slot is held back until the test opens the gate, like
-/// a trigger queued behind a storm of creates at Twilio's 20 per second.
-struct GatedStudio {
-    inner: StudioClient,
-    gate: Arc<tokio::sync::Semaphore>,
-    waiting: Arc<tokio::sync::Notify>,
-}
-
-impl Studio for GatedStudio {
-    async fn reserve_create(&self) {
-        self.waiting.notify_one();
-        self.gate.acquire().await.expect("gate").forget();
-        self.inner.reserve_create().await
-    }
-    async fn create_execution(
-        &self,
-        new: &NewExecution,
-    ) -> Result<escalation::twilio::Execution, TwilioError> {
-        self.inner.create_execution(new).await
-    }
-    async fn fetch_execution(
-        &self,
-        sid: &str,
-    ) -> Result<escalation::twilio::Execution, TwilioError> {
-        self.inner.fetch_execution(sid).await
-    }
-    async fn fetch_context(&self, sid: &str) -> Result<ExecutionContext, TwilioError> {
-        self.inner.fetch_context(sid).await
-    }
-    async fn end_execution(&self, sid: &str) -> Result<escalation::twilio::Execution, TwilioError> {
-        self.inner.end_execution(sid).await
-    }
-}
-
 /// The storm's duplicate: a trigger waits so long for a create slot that the sweeper finds
 /// its attempt past the grace period and places the call; the call is answered and over
 /// before the trigger's turn comes. The trigger must not call a second time.
@@ -461,19 +447,10 @@ async fn a_trigger_held_up_by_the_rate_limit_does_not_call_after_the_sweeper_did
     stack.sn.add_incident(&id, "INC0030009", "Storm", "1");
     let gate = Arc::new(tokio::sync::Semaphore::new(0));
     let waiting = Arc::new(tokio::sync::Notify::new());
-    let a = &stack.app;
-    let app = Arc::new(App {
-        config: a.config.clone(),
-        roster: a.roster.clone(),
-        key: a.key.clone(),
-        store: a.store.clone(),
-        studio: GatedStudio {
-            inner: a.studio.clone(),
-            gate: gate.clone(),
-            waiting: waiting.clone(),
-        },
-        queue: a.queue.clone(),
-        sn: a.sn.clone(),
+    let app = app_with(&stack, |inner| TestStudio {
+        inner,
+        crash: None,
+        gate: Some((gate.clone(), waiting.clone())),
     });
     let body = json!({"sys_id": id, "number": "INC0030009", "short_description": "Storm", "priority": "1"}).to_string();
     let req =

@@ -58,8 +58,8 @@ async fn scenarios_run_on_the_real_lambda_binaries_under_cargo_lambda_watch() {
         .unwrap_or_else(|e| panic!("the local stack did not start: {e}"));
     let running = stack.processes();
     assert!(
-        running.len() >= 5,
-        "cargo-lambda and the four functions run as processes: {running:?}"
+        running.len() >= 6,
+        "cargo-lambda and the five functions run as processes: {running:?}"
     );
 
     // accept-first: Alice presses 1 on the first call.
@@ -116,9 +116,29 @@ async fn scenarios_run_on_the_real_lambda_binaries_under_cargo_lambda_watch() {
     assert!(notes[6].contains("NOBODY ACCEPTED"), "{}", notes[6]);
     assert_eq!(stack.queue_depth().await, 0, "every update was applied");
 
+    // inbound: Carol phones the escalation line (voice-inbound through its function URL,
+    // signed as Twilio signs), reports a problem; the incident it files escalates.
+    let inbound = run(&stack, &mut tl, "inbound").await;
+    assert!(inbound.ok, "{inbound:#?}");
+    let r = &inbound.incidents[0];
+    assert_eq!(r.status, Some(Status::Accepted));
+    assert_eq!(r.accepted_by.as_deref(), Some("Bob Agent"));
+    assert_eq!(dialled(&stack, &r.sys_id), [ALICE, BOB]);
+    let incident = stack.sn.incident(&r.sys_id).unwrap();
+    assert_eq!(field(&incident, "caller_id"), user_sys_id("carol.manager"));
+    assert_eq!(field(&incident, "contact_type"), "phone");
+    assert_eq!(field(&incident, "assigned_to"), user_sys_id("bob.agent"));
+    let notes = stack.sn.work_notes(&r.sys_id);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("refusing connections since ten o'clock")),
+        "the transcription is a work note: {notes:#?}"
+    );
+
     // Nothing outlives the stack: cargo-lambda and every function process are gone.
     let stopped = stack.stop();
-    assert!(stopped.len() >= 5, "{stopped:?}");
+    assert!(stopped.len() >= 6, "{stopped:?}");
     let left: Vec<u32> = stopped.into_iter().filter(|p| proc::alive(*p)).collect();
     assert!(left.is_empty(), "still running after stop: {left:?}");
 }

@@ -111,6 +111,16 @@ impl ServiceNowHandle {
         lock(&self.inner.db).get(INCIDENT, sys_id).cloned()
     }
 
+    /// The incidents whose `field` is `value` (e.g. `correlation_id`), oldest first.
+    pub fn incidents_where(&self, field: &str, value: &str) -> Vec<Map<String, Value>> {
+        lock(&self.inner.db)
+            .rows(INCIDENT)
+            .iter()
+            .filter(|r| r.get(field).and_then(Value::as_str) == Some(value))
+            .cloned()
+            .collect()
+    }
+
     /// The stored user row, if any.
     pub fn user(&self, sys_id: &str) -> Option<Map<String, Value>> {
         lock(&self.inner.db).get(SYS_USER, sys_id).cloned()
@@ -363,6 +373,12 @@ impl Db {
         if table == INCIDENT && str_field(&row, "number").is_none_or(str::is_empty) {
             let n = self.next_incident_number();
             row.insert("number".into(), n.into());
+        } else if let Some(n) = str_field(&row, "number")
+            .and_then(|n| n.strip_prefix("INC"))
+            .and_then(|d| d.parse::<u32>().ok())
+        {
+            // Numbers stay unique, as on an instance: the next new incident gets a later one.
+            self.next_number = self.next_number.max(n.saturating_add(1));
         }
         let rows = self.tables.entry(table).or_default();
         match rows

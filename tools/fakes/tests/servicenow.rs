@@ -440,3 +440,28 @@ async fn control_routes() {
         .expect("request");
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn created_incidents_never_reuse_a_seeded_number() {
+    let (sn, http) = fake().await;
+    sn.add_incident(
+        "0123456789abcdef0123456789abcdef",
+        "INC0010001",
+        "Seeded",
+        "1",
+    );
+    let resp = http
+        .post(url(&sn, "/api/now/table/incident"))
+        .basic_auth(USER, Some(PASS))
+        .header("Accept", "application/json")
+        .json(&json!({"short_description": "Reported by phone"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let created = body(resp).await["result"].clone();
+    assert_eq!(created["number"], "INC0010002");
+    let found = sn.incidents_where("short_description", "Reported by phone");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["sys_id"], created["sys_id"]);
+}

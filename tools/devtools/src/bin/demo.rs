@@ -7,10 +7,11 @@
 //! the same handlers as functions in this process instead (quicker, no cargo-lambda).
 //! `plan` is the dry run: who would be called, in what order; no calls, no writes.
 
+use escalation_devtools::inbound_support::{InboundStack, test_config};
 use escalation_devtools::local::{LocalOptions, LocalStack, find_cargo_lambda};
 use escalation_devtools::play::play;
 use escalation_devtools::scenario::{self, Scenario};
-use escalation_devtools::stack::{Stack, StackOptions};
+use escalation_devtools::stack::StackOptions;
 use escalation_devtools::timeline::Timeline;
 use std::time::Duration;
 
@@ -130,7 +131,8 @@ async fn run_scenario(a: RunArgs, sc: Scenario) -> i32 {
         if let Some(stdout) = divert_handler_stdout() {
             tl = tl.with_output(Box::new(stdout));
         }
-        let stack = Stack::start(StackOptions::default()).await;
+        // The stack plus the escalation line (voice-inbound), for scenarios with calls.
+        let stack = InboundStack::start_with(test_config(), StackOptions::default()).await;
         return match play(&stack, &a.name, &sc, &mut tl, a.timeout).await {
             Ok(run) => {
                 tl.summary(&run);
