@@ -85,7 +85,7 @@ ARN_ROLE='^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$'
 need AWS_REGION '^[a-z]{2}(-[a-z]+)+-[0-9]$' 'an AWS region such as eu-west-1'
 need FUNCTION_PREFIX '^[A-Za-z0-9_-]{1,40}$' 'a name prefix of letters, digits, - and _ (at most 40)'
 need LAMBDA_ROLE_ARN "$ARN_ROLE" 'an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)'
-for k in TRIGGER_ROLE_ARN FLOW_EVENTS_ROLE_ARN UPDATER_ROLE_ARN SWEEPER_ROLE_ARN; do
+for k in TRIGGER_ROLE_ARN FLOW_EVENTS_ROLE_ARN UPDATER_ROLE_ARN SWEEPER_ROLE_ARN VOICE_INBOUND_ROLE_ARN; do
     optional "$k" "$ARN_ROLE" 'an IAM role ARN'
 done
 optional LOG_RETENTION_DAYS '^(1|3|5|7|14|30|60|90|120|150|180|365|400|545|731|1096|1827|2192|2557|2922|3288|3653)$' 'a CloudWatch retention (1, 3, 5, 7, 14, 30, 60, 90, ... days)'
@@ -106,6 +106,7 @@ optional MAX_BUSY_RETRIES '^[0-9]+$' 'a number'
 optional SWEEP_GRACE_SECS '^[0-9]+$' 'a number of seconds'
 optional FALLBACK_GROUP '^[0-9a-fA-F]{32}$' 'a sys_id (32 hex digits)'
 optional ESCALATE_PRIORITIES '^ *[1-5] *(, *[1-5] *)*$' 'a list of priorities such as 1,2'
+optional PUBLIC_BASE_URL '^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^ ]*)?$' 'an https:// URL (the custom domain Twilio calls voice-inbound on)'
 if [ "${#problems[@]}" -gt 0 ]; then
     echo "$PROG: $config has problems:" >&2
     printf '  %s\n' "${problems[@]}" >&2
@@ -121,6 +122,7 @@ FUNCTIONS=(
     "flow-events|FLOW_EVENTS_ROLE_ARN|30|Twilio Studio execution events (Kinesis) -> outcome, next call, ServiceNow updates"
     "incident-updater|UPDATER_ROLE_ARN|30|SQS outbox -> ServiceNow Table API"
     "escalation-sweeper|SWEEPER_ROLE_ARN|55|Every minute: re-drive attempts whose execution.ended event never came"
+    "voice-inbound|VOICE_INBOUND_ROLE_ARN|20|Twilio voice/SMS webhooks of the escalation number -> IVR (TwiML), incidents, escalations"
 )
 ENV_KEYS=(TWILIO_FLOW_SID TWILIO_FROM_NUMBER ESCALATIONS_TABLE SN_UPDATES_QUEUE_URL SECRETS_ARN
     SERVICENOW_INSTANCE_URL RING_TIMEOUT_SECS MAX_REDIALS ROUNDS BUSY_RETRY_SECS MAX_BUSY_RETRIES
@@ -192,6 +194,9 @@ for entry in "${FUNCTIONS[@]}"; do
     if [ "$bin" = escalation-sweeper ]; then
         echo "SWEEP_GRACE_SECS=${CFG[SWEEP_GRACE_SECS]:-30}" >>"$env_file"
     fi
+    if [ "$bin" = voice-inbound ] && [ -n "${CFG[PUBLIC_BASE_URL]:-}" ]; then
+        echo "PUBLIC_BASE_URL=${CFG[PUBLIC_BASE_URL]}" >>"$env_file"
+    fi
     echo "==> $name" >&2
     if [ "$dry_run" = 1 ]; then
         sed 's/^/  env: /' "$env_file"
@@ -202,21 +207,28 @@ for entry in "${FUNCTIONS[@]}"; do
         --tag app=servicenow-phone-escalation "$name"
 done
 
-# ---- 3. the trigger's public URL (the HMAC is checked in code) ----------------------------
+# ---- 3. public function URLs: the trigger (HMAC checked in code) and voice-inbound
+# (X-Twilio-Signature checked in code) -------------------------------------------------------
+public_url() {
+    local fn=$1 url policy
+    url=$(query awsr lambda get-function-url-config --function-name "$fn" --query FunctionUrl --output text)
+    if [ -z "$url" ] || [ "$url" = None ]; then
+        run aws --region "$REGION" lambda create-function-url-config --function-name "$fn" --auth-type NONE
+    fi
+    policy=$(query awsr lambda get-policy --function-name "$fn" --query Policy --output text)
+    if ! grep -q '"FunctionURLAllowPublicAccess"' <<<"$policy"; then
+        run aws --region "$REGION" lambda add-permission --function-name "$fn" --statement-id FunctionURLAllowPublicAccess \
+            --action lambda:InvokeFunctionUrl --principal '*' --function-url-auth-type NONE
+    fi
+    if ! grep -q '"FunctionURLInvokeAllowPublicAccess"' <<<"$policy"; then
+        run aws --region "$REGION" lambda add-permission --function-name "$fn" --statement-id FunctionURLInvokeAllowPublicAccess \
+            --action lambda:InvokeFunction --principal '*' --invoked-via-function-url
+    fi
+}
 trigger="$PREFIX-incident-trigger"
-url=$(query awsr lambda get-function-url-config --function-name "$trigger" --query FunctionUrl --output text)
-if [ -z "$url" ] || [ "$url" = None ]; then
-    run aws --region "$REGION" lambda create-function-url-config --function-name "$trigger" --auth-type NONE
-fi
-policy=$(query awsr lambda get-policy --function-name "$trigger" --query Policy --output text)
-if ! grep -q '"FunctionURLAllowPublicAccess"' <<<"$policy"; then
-    run aws --region "$REGION" lambda add-permission --function-name "$trigger" --statement-id FunctionURLAllowPublicAccess \
-        --action lambda:InvokeFunctionUrl --principal '*' --function-url-auth-type NONE
-fi
-if ! grep -q '"FunctionURLInvokeAllowPublicAccess"' <<<"$policy"; then
-    run aws --region "$REGION" lambda add-permission --function-name "$trigger" --statement-id FunctionURLInvokeAllowPublicAccess \
-        --action lambda:InvokeFunction --principal '*' --invoked-via-function-url
-fi
+inbound="$PREFIX-voice-inbound"
+public_url "$trigger"
+public_url "$inbound"
 
 # ---- 4. event source mappings (as in template.yaml) ---------------------------------------
 # mapping FUNCTION SOURCE_ARN SETTINGS...: create, or update the existing one.
@@ -271,4 +283,6 @@ if [ "$dry_run" = 1 ]; then
 else
     url=$(awsr lambda get-function-url-config --function-name "$trigger" --query FunctionUrl --output text)
     echo "$PROG: deployed. Trigger URL (ServiceNow property x_escalation.trigger_url): $url"
+    url=$(awsr lambda get-function-url-config --function-name "$inbound" --query FunctionUrl --output text)
+    echo "$PROG: voice-inbound URL (the Twilio number's webhooks: ${url}voice and ${url}sms, docs/INBOUND.md): $url"
 fi

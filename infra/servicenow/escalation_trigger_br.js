@@ -90,7 +90,10 @@
         number: valueOrNull('number') || '',
         short_description: valueOrNull('short_description') || '',
         priority: valueOrNull('priority') || '',
-        assignment_group: valueOrNull('assignment_group')
+        assignment_group: valueOrNull('assignment_group'),
+        // A fresh id per send: two sends in the same second (a quick priority change and a
+        // re-send) sign different bytes, so the trigger never takes one for a replay.
+        event_id: String(gs.generateGUID())
     });
     // Unix time in seconds (getNumericValue() is milliseconds since the epoch, UTC).
     var timestamp = String(Math.floor(new GlideDateTime().getNumericValue() / 1000));

@@ -127,6 +127,19 @@ fn the_rules_signature_is_the_one_the_trigger_accepts() {
         Ok(now_secs)
     );
     assert_eq!(key.sign(timestamp, body.as_bytes()), signature);
+    // Every send carries its own event_id, so two sends in the same second never share a
+    // signature (the trigger would refuse the second as a replay).
+    let again = run_rule(&config(
+        properties(),
+        now,
+        json!({"status": 200, "body": "{}"}),
+    ));
+    let again = &again["requests"][0];
+    assert_eq!(again["headers"]["X-Signature-Timestamp"], timestamp);
+    assert_ne!(again["headers"]["X-Signature"].as_str(), Some(signature));
+    let id = |b: &str| serde_json::from_str::<Value>(b).unwrap()["event_id"].clone();
+    assert_eq!(id(body).as_str().map(str::len), Some(32), "{body}");
+    assert_ne!(id(body), id(again["body"].as_str().unwrap()));
     // And the check bites: another body, timestamp or key does not pass.
     let tampered = body.replace("INC0010042", "INC0010043");
     assert_eq!(

@@ -149,6 +149,7 @@ fn deploy_cargo_lambda_dry_run_wires_what_the_template_wires() {
         "flow-events",
         "incident-updater",
         "escalation-sweeper",
+        "voice-inbound",
     ] {
         let line = stdout
             .lines()
@@ -194,9 +195,25 @@ fn deploy_cargo_lambda_dry_run_wires_what_the_template_wires() {
         sqs.contains("--function-response-types ReportBatchItemFailures"),
         "{sqs}"
     );
-    assert!(stdout.contains("create-function-url-config --function-name phone-escalation-incident-trigger --auth-type NONE"));
-    assert!(stdout.contains("--action lambda:InvokeFunctionUrl"));
-    assert!(stdout.contains("--invoked-via-function-url"));
+    for public in ["incident-trigger", "voice-inbound"] {
+        assert!(
+            stdout.contains(&format!(
+                "create-function-url-config --function-name phone-escalation-{public} --auth-type NONE"
+            )),
+            "{public} gets a public function URL:\n{stdout}"
+        );
+        for permission in [
+            "--action lambda:InvokeFunctionUrl",
+            "--invoked-via-function-url",
+        ] {
+            assert!(
+                stdout.lines().any(|l| l.contains("add-permission")
+                    && l.contains(&format!("phone-escalation-{public} "))
+                    && l.contains(permission)),
+                "{public}: {permission}\n{stdout}"
+            );
+        }
+    }
     assert!(
         stdout.contains(r"--schedule-expression rate\(1\ minute\)"),
         "{stdout}"
@@ -210,7 +227,7 @@ fn deploy_cargo_lambda_dry_run_wires_what_the_template_wires() {
     );
     assert_eq!(
         stdout.matches("env: TWILIO_FLOW_SID=").count(),
-        4,
+        5,
         "{stdout}"
     );
     assert!(stderr.contains("dry run: nothing was changed"), "{stderr}");

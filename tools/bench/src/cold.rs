@@ -25,11 +25,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-pub const BINARIES: [&str; 4] = [
+pub const BINARIES: [&str; 5] = [
     "incident-trigger",
     "flow-events",
     "incident-updater",
     "escalation-sweeper",
+    "voice-inbound",
 ];
 
 #[derive(Debug, Clone)]
@@ -200,9 +201,39 @@ async fn cold_run(
     })
 }
 
+/// The first webhook of a call to the bundled escalation line from the roster's second
+/// agent, as a function-URL event signed with the secret's `twilio_auth_token`.
+fn inbound_call(roster: &escalation::roster::Roster, rep: usize) -> Result<Value, String> {
+    use escalation_devtools::inbound_support::{AUTH_TOKEN, InboundStack, call_params};
+    let path = escalation_devtools::local::workspace_root().join("assets/inbound.json");
+    let config: Value = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .ok_or_else(|| format!("cannot read {}", path.display()))?;
+    let line = config["numbers"][0]["number"]
+        .as_str()
+        .ok_or("assets/inbound.json has no number")?;
+    let caller = roster.agents.last().ok_or("empty roster")?.phone.as_str();
+    let call_sid = format!("CA{:032x}", 0xc01d_0000 + rep);
+    let url = "https://inbound0123.lambda-url.us-east-1.on.aws/voice";
+    let pairs: Vec<(String, String)> = call_params(&call_sid, caller, line, &[])
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let body = serde_urlencoded::to_string(&pairs).map_err(|e| e.to_string())?;
+    let signature = escalation::twilio_webhook::sign(AUTH_TOKEN, url, &pairs);
+    Ok(InboundStack::event(
+        url,
+        "POST",
+        &body,
+        "application/x-www-form-urlencoded",
+        Some(&signature),
+    ))
+}
+
 /// `reps` cold starts of every binary, each with a meaningful first invocation: the trigger
 /// starts an escalation, flow-events applies its (completed) call, the updater writes an
-/// acceptance to the incident, the sweeper sweeps.
+/// acceptance to the incident, the sweeper sweeps, voice-inbound answers a call with its menu.
 pub async fn run(rig: &Rig, bin_dir: &Path, reps: usize) -> Result<Vec<ColdRun>, String> {
     let twilio = twilio_fake(20, false).await;
     let roster = escalation::roster::Roster::bundled().map_err(|e| e.to_string())?;
@@ -323,6 +354,22 @@ pub async fn run(rig: &Rig, bin_dir: &Path, reps: usize) -> Result<Vec<ColdRun>,
         let r = cold_run(bin_dir, "escalation-sweeper", &env, event, &rig.dir).await?;
         if r.response.get("checked").is_none() {
             return Err(format!("escalation-sweeper answered {}", r.response));
+        }
+        runs.push(r);
+
+        // voice-inbound: someone on the roster rings the escalation line (the bundled
+        // assets/inbound.json); the signed webhook gets the menu back.
+        let r = cold_run(
+            bin_dir,
+            "voice-inbound",
+            &env,
+            inbound_call(&roster, rep)?,
+            &rig.dir,
+        )
+        .await?;
+        let twiml = r.response["body"].as_str().unwrap_or("");
+        if r.response["statusCode"] != 200 || !twiml.contains("<Gather") {
+            return Err(format!("voice-inbound answered {}", r.response));
         }
         runs.push(r);
     }

@@ -611,8 +611,12 @@ once with `Lambda-Runtime-Aws-Request-Id`, `Lambda-Runtime-Deadline-Ms` and
 spawned with `AWS_LAMBDA_RUNTIME_API` and the functions' environment. Boot includes the
 Secrets Manager fetch from moto. The first invocations do real work: the trigger starts an
 escalation, flow-events applies that call's end, the updater writes an acceptance to the
-incident (user lookup, PATCH), the sweeper sweeps. Peak RSS is the child's `ru_maxrss`
-from `wait4`. Lambda's own sandbox start-up (microVM, download of the zip) is not included.
+incident (user lookup, PATCH), the sweeper sweeps, voice-inbound checks a signed call
+webhook and answers with its menu (TwiML). Peak RSS is the child's `ru_maxrss` from `wait4`.
+Lambda's own sandbox start-up (microVM, download of the zip) is not included. This emulator
+is the bench's own (it times the first response to the microsecond); `cargo lambda watch`,
+which the demo and the local stack test use, adds its own start-up and a `cargo run` per
+function.
 
 **Storm.** The in-process stack (`escalation_devtools::stack::Stack`: moto, both fakes, the
 real handlers fed by the event-source stand-ins; Twilio fake rate limit 20/s as Studio's)

@@ -31,6 +31,7 @@ const gs = {
     warn(m) { out.logs.push(['warn', String(m)]); },
     error(m) { out.logs.push(['error', String(m)]); },
     getUserName() { return 'admin'; },
+    generateGUID() { return crypto.randomBytes(16).toString('hex'); },
 };
 
 function GlideDateTime() {}
