@@ -418,7 +418,10 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
             .await?
         {
             Ok(stored) => {
-                tracing::info!(escalation_id = %stored.escalation.id, attempt, execution = %sid, "call placed");
+                let esc = &stored.escalation;
+                let to = esc.current.as_ref().map(|a| a.person.phone.masked());
+                tracing::info!(escalation_id = %esc.id, incident = %esc.incident.number, attempt,
+                    to = to.as_deref().unwrap_or("-"), execution = %sid, "call placed");
                 Ok(stored)
             }
             Err((stored, ignored)) => {

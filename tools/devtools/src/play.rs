@@ -146,11 +146,18 @@ pub async fn play<D: Driver>(
         let esc = d.escalation(&sys_id).await?;
         let (sn_state, sn_assigned_to) = sn_incident(d.sn(), &sys_id);
         let status = esc.as_ref().map(|e| e.status);
+        let accepted_by = esc
+            .as_ref()
+            .filter(|e| e.status == Status::Accepted)
+            .and_then(|e| e.accepted_by.clone());
         let as_promised = match (sc.expect.as_str(), status) {
             (_, None) => false,
             ("TERMINAL", Some(s)) => s.is_terminal(),
             (want, Some(s)) => serde_json::to_value(s).is_ok_and(|v| v == want),
-        };
+        } && sc
+            .accepted_by
+            .as_ref()
+            .is_none_or(|who| accepted_by.as_ref() == Some(who));
         let accepted = esc.as_ref().and_then(|e| {
             e.history
                 .iter()
@@ -165,10 +172,7 @@ pub async fn play<D: Driver>(
             sn_work_notes: d.sn().work_notes(&sys_id).len(),
             trigger_status,
             status,
-            accepted_by: esc
-                .as_ref()
-                .filter(|e| e.status == Status::Accepted)
-                .and_then(|e| e.accepted_by.clone()),
+            accepted_by,
             ms_to_accept: accepted,
             ms_to_outcome: esc.as_ref().and_then(|e| {
                 e.history
@@ -183,12 +187,15 @@ pub async fn play<D: Driver>(
             sys_id,
         });
     }
+    let calls_placed = results.iter().map(|r| r.calls_placed).sum();
     let run = RunSummary {
         scenario: name.to_string(),
         mode: d.mode().to_string(),
-        expect: sc.expect.clone(),
-        ok: error.is_none() && results.iter().all(|r| r.as_promised),
-        calls_placed: results.iter().map(|r| r.calls_placed).sum(),
+        expect: sc.promise(),
+        ok: error.is_none()
+            && results.iter().all(|r| r.as_promised)
+            && sc.calls_placed.is_none_or(|n| n == calls_placed),
+        calls_placed,
         incidents: results,
         error,
     };

@@ -12,6 +12,12 @@ pub struct Scenario {
     pub description: String,
     /// `ACCEPTED`, `EXHAUSTED`, or `TERMINAL` (every incident ends, whichever way).
     pub expect: String,
+    /// Who accepts every incident, when the scenario promises it.
+    #[serde(default)]
+    pub accepted_by: Option<String>,
+    /// How many calls the scenario places in all, when it promises that.
+    #[serde(default)]
+    pub calls_placed: Option<usize>,
     pub incidents: Vec<ScenarioIncident>,
     /// People who phone the escalation line (voice-inbound) and report an incident, which
     /// then escalates like any other.
@@ -34,6 +40,23 @@ pub struct InboundCall {
     /// What Twilio's transcription of the message says (a work note on the incident).
     #[serde(default)]
     pub transcript: Option<String>,
+}
+
+impl Scenario {
+    /// What the scenario promises, in words: `ACCEPTED by Bob Agent, 2 calls placed`.
+    pub fn promise(&self) -> String {
+        let mut p = self.expect.clone();
+        if let Some(who) = &self.accepted_by {
+            p.push_str(&format!(" by {who}"));
+        }
+        if let Some(n) = self.calls_placed {
+            p.push_str(&format!(
+                ", {n} call{} placed",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        p
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -330,11 +330,13 @@ fn crashing_app(stack: &Stack, at: Crash) -> Arc<TestApp> {
 async fn a_trigger_killed_around_the_twilio_call_ends_in_exactly_one_call() {
     for at in [Crash::BeforeCreate, Crash::AfterCreate] {
         let stack = Stack::start(StackOptions::default()).await;
+        // Alice keeps the first call open long enough for the re-dial to meet it (409, adopted)
+        // even on a slow machine.
         stack.twilio.script(
             ALICE,
             vec![AgentStep::Press {
                 digit: "1".into(),
-                after_ms: 300,
+                after_ms: 3_000,
             }],
         );
         let id = sys_id(if at == Crash::BeforeCreate { 2 } else { 3 });

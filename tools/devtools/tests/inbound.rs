@@ -1390,3 +1390,351 @@ async fn public_base_url_is_what_gets_signed_and_handed_out() {
         .unwrap();
     assert_eq!(resp.status(), 403);
 }
+
+// ---------------------------------------------------------------------------------------
+// Dead ends: every one says what happened
+
+#[tokio::test]
+async fn texts_that_cannot_be_filed_say_why() {
+    let t = InboundStack::start(test_config()).await;
+    let said = |r: &Reply| r.texts("Message").join(" ");
+
+    // A number this line is not configured for.
+    let r = t
+        .post(
+            "/sms",
+            &sms_params(&sid("SM", 30), ALICE, "+15550107777", "db down"),
+        )
+        .await;
+    assert_eq!(said(&r), "This number does not take incident reports.");
+
+    // No usable MessageSid.
+    let r = t
+        .post("/sms", &sms_params("not-a-sid", ALICE, LINE, "db down"))
+        .await;
+    assert!(said(&r).contains("could not be processed"), "{}", r.body);
+
+    // A sender not on the roster while ServiceNow cannot be asked who it is.
+    t.stack.sn.inject(FaultRule {
+        method: Some("GET".into()),
+        path_contains: Some("/table/sys_user".into()),
+        status: 503,
+        times: 50,
+        ..FaultRule::default()
+    });
+    let r = t
+        .post(
+            "/sms",
+            &sms_params(&sid("SM", 31), "+15550100042", LINE, "db down"),
+        )
+        .await;
+    assert!(
+        said(&r).contains("your number cannot be checked right now"),
+        "{}",
+        r.body
+    );
+    t.stack.sn.clear_faults();
+
+    // ServiceNow refuses to create the incident.
+    t.stack.sn.inject(FaultRule {
+        method: Some("POST".into()),
+        path_contains: Some("/table/incident".into()),
+        status: 500,
+        times: 50,
+        ..FaultRule::default()
+    });
+    let r = t
+        .post("/sms", &sms_params(&sid("SM", 32), ALICE, LINE, "db down"))
+        .await;
+    assert!(
+        said(&r).contains("the incident could not be created"),
+        "{}",
+        r.body
+    );
+    t.stack.sn.clear_faults();
+    assert!(created(&t, &sid("SM", 32)).await.is_none());
+    assert!(t.stack.twilio.executions().is_empty(), "nobody was called");
+
+    // The incident is filed but Twilio refuses every call: the sender is told to call the
+    // service desk as well, and the incident exists.
+    t.stack.twilio.inject(FaultRule {
+        method: Some("POST".into()),
+        path_contains: Some("/Executions".into()),
+        status: 500,
+        times: 50,
+        ..FaultRule::default()
+    });
+    let msg = sid("SM", 33);
+    let r = t
+        .post("/sms", &sms_params(&msg, ALICE, LINE, "db down"))
+        .await;
+    assert!(
+        said(&r).contains(
+            "The automatic call-out could not be started, so please also call the service desk."
+        ),
+        "{}",
+        r.body
+    );
+    assert!(
+        said(&r).contains("Your report is incident INC"),
+        "{}",
+        r.body
+    );
+    assert!(created(&t, &msg).await.is_some());
+}
+
+#[tokio::test]
+async fn a_text_for_a_team_that_does_not_escalate_is_filed_without_calls() {
+    let mut config = test_config();
+    config["numbers"][0]["sms"]["group"] = 2.into(); // Network: P5
+    let t = InboundStack::start(config).await;
+    let msg = sid("SM", 34);
+    let r = t
+        .post(
+            "/sms",
+            &sms_params(&msg, ALICE, LINE, "wifi slow on floor 3"),
+        )
+        .await;
+    assert_eq!(
+        r.texts("Message"),
+        [
+            "Thank you. Your report is incident INC0010001 for the Network team. The team will pick it up."
+        ]
+    );
+    let (sys_id, _) = created(&t, &msg).await.expect("incident");
+    assert!(t.stack.escalation(&sys_id).await.is_none(), "no escalation");
+    assert!(t.stack.twilio.executions().is_empty(), "no calls");
+}
+
+#[tokio::test]
+async fn confirmation_limits_send_the_message_instead_of_looping() {
+    let t = InboundStack::start(test_config()).await;
+    let call = sid("CA", 30);
+    let (mut confirm, _) = record_report(&t, &call, ALICE, "1", &sid("RE", 300), "9").await;
+    // Three re-recordings are allowed; the fourth "2" sends the last message.
+    for n in 1..=3u64 {
+        let again = answer(&t, &confirm, &call, ALICE, &[("Digits", "2")]).await;
+        assert!(
+            again.said().contains("let's record it again"),
+            "{}",
+            again.body
+        );
+        let rec = sid("RE", 300 + n);
+        confirm = answer(
+            &t,
+            &again,
+            &call,
+            ALICE,
+            &[
+                ("RecordingSid", &rec),
+                ("RecordingUrl", &recording_url(&rec)),
+                ("RecordingDuration", "9"),
+            ],
+        )
+        .await;
+    }
+    let done = answer(&t, &confirm, &call, ALICE, &[("Digits", "2")]).await;
+    assert!(
+        done.said()
+            .contains("You have recorded the message several times; the last one is being sent."),
+        "{}",
+        done.body
+    );
+    assert!(
+        done.said().contains("Your report is incident"),
+        "{}",
+        done.body
+    );
+    let posts = incident_posts(&t);
+    assert_eq!(posts.len(), 1);
+    assert!(
+        posts[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains(&recording_url(&sid("RE", 303)))
+    );
+
+    // Wrong keys at the confirmation: after the third the message is sent.
+    let call = sid("CA", 31);
+    let (mut r, _) = record_report(&t, &call, BOB, "1", &sid("RE", 310), "9").await;
+    for _ in 0..2 {
+        r = answer(&t, &r, &call, BOB, &[("Digits", "7")]).await;
+        assert!(
+            r.said().contains("Sorry, that is not an option."),
+            "{}",
+            r.body
+        );
+    }
+    let done = answer(&t, &r, &call, BOB, &[("Digits", "7")]).await;
+    assert!(
+        done.said().contains("Your message is being sent."),
+        "{}",
+        done.body
+    );
+    assert!(
+        done.said().contains("Your report is incident"),
+        "{}",
+        done.body
+    );
+    assert_eq!(incident_posts(&t).len(), 2);
+}
+
+#[tokio::test]
+async fn a_recording_callback_without_a_usable_recording_asks_again() {
+    let t = InboundStack::start(test_config()).await;
+    let call = sid("CA", 32);
+    let menu = ring(&t, &call, ALICE, LINE).await;
+    let teams = answer(&t, &menu, &call, ALICE, &[("Digits", "1")]).await;
+    let record = answer(&t, &teams, &call, ALICE, &[("Digits", "1")]).await;
+    let r = answer(
+        &t,
+        &record,
+        &call,
+        ALICE,
+        &[
+            ("RecordingSid", "RE-garbage"),
+            ("RecordingUrl", "http://example.com/not-twilio"),
+            ("RecordingDuration", "12"),
+        ],
+    )
+    .await;
+    assert!(
+        r.said().contains("Sorry, the recording did not work."),
+        "{}",
+        r.body
+    );
+    assert!(r.has("Record"), "asked to record again: {}", r.body);
+    assert!(incident_posts(&t).is_empty());
+}
+
+#[tokio::test]
+async fn an_empty_pin_is_named_and_three_misses_end_the_call() {
+    let t = InboundStack::start(test_config()).await;
+    let call = sid("CA", 33);
+    let from = "+266696687";
+    let mut r = ring(&t, &call, from, PIN_LINE).await;
+    r = t
+        .post(
+            &r.action(),
+            &call_params(&call, from, PIN_LINE, &[("Digits", "")]),
+        )
+        .await;
+    assert!(r.said().contains("No PIN was entered."), "{}", r.body);
+    r = t
+        .post(
+            &r.action(),
+            &call_params(&call, from, PIN_LINE, &[("Digits", "0000")]),
+        )
+        .await;
+    assert!(r.said().contains("That PIN is not correct."), "{}", r.body);
+    r = t
+        .post(
+            &r.action(),
+            &call_params(&call, from, PIN_LINE, &[("Digits", "9999")]),
+        )
+        .await;
+    assert!(r.said().contains("That PIN is not correct."), "{}", r.body);
+    assert_hangs_up(&r);
+    assert!(incident_posts(&t).is_empty());
+}
+
+#[tokio::test]
+async fn a_step_reached_without_its_call_state_ends_politely() {
+    let t = InboundStack::start(test_config()).await;
+    let call = sid("CA", 34);
+    // Signed, but not a URL this line handed out: no admitted caller in the state.
+    for step in ["/voice/menu", "/voice/confirm", "/voice/dialed"] {
+        let r = t
+            .post(step, &call_params(&call, ALICE, LINE, &[("Digits", "1")]))
+            .await;
+        assert_eq!(r.status, 200, "{step}");
+        assert!(
+            r.said().contains(
+                "Sorry, something went wrong and this call cannot continue. Please call again."
+            ),
+            "{step}: {}",
+            r.body
+        );
+        assert_hangs_up(&r);
+    }
+    // An admitted caller whose confirmation carries no recording.
+    let menu = ring(&t, &call, ALICE, LINE).await;
+    let teams = answer(&t, &menu, &call, ALICE, &[("Digits", "1")]).await;
+    let record = answer(&t, &teams, &call, ALICE, &[("Digits", "1")]).await;
+    let confirm_url = record.action().replace("/voice/recorded", "/voice/confirm");
+    let r = t
+        .post(
+            &confirm_url,
+            &call_params(&call, ALICE, LINE, &[("Digits", "1")]),
+        )
+        .await;
+    assert!(r.said().contains("something went wrong"), "{}", r.body);
+    assert!(incident_posts(&t).is_empty());
+}
+
+#[tokio::test]
+async fn put_through_without_a_key_or_without_servicenow_still_explains_itself() {
+    let t = InboundStack::start(test_config()).await;
+    let call = sid("CA", 35);
+    let menu = ring(&t, &call, ALICE, LINE).await;
+    let teams = answer(&t, &menu, &call, ALICE, &[("Digits", "2")]).await;
+    let dial = answer(&t, &teams, &call, ALICE, &[("Digits", "1")]).await;
+    let whisper_url = dial.attrs("Number", "url")[0].clone();
+    let leg = sid("CA", 3500);
+    let leg_params = call_params(
+        &leg,
+        LINE,
+        BOB,
+        &[
+            ("Direction", "outbound-dial"),
+            ("ParentCallSid", &call),
+            ("CallStatus", "in-progress"),
+        ],
+    );
+    let whisper = t.post(&whisper_url, &leg_params).await;
+
+    // The gather's action with no digit (a machine, or Bob said nothing): not taken.
+    let mut silent = leg_params.clone();
+    silent.push(("Digits", ""));
+    let r = t.post(&whisper.action(), &silent).await;
+    assert_eq!(r.said(), "No key was pressed. Goodbye.");
+    assert_hangs_up(&r);
+    assert!(
+        incident_posts(&t).is_empty(),
+        "nothing filed for a call not taken"
+    );
+
+    // Bob presses a key while ServiceNow refuses new incidents: he is connected anyway and
+    // told to record the call himself.
+    t.stack.sn.inject(FaultRule {
+        method: Some("POST".into()),
+        path_contains: Some("/table/incident".into()),
+        status: 500,
+        times: 100,
+        ..FaultRule::default()
+    });
+    let mut key = leg_params.clone();
+    key.push(("Digits", "1"));
+    let r = t.post(&whisper.action(), &key).await;
+    assert_eq!(
+        r.said(),
+        "Connecting you now. The incident could not be created automatically, so please record this call in ServiceNow."
+    );
+    assert!(!r.has("Hangup"), "the call is still connected");
+    // The call ends; the caller hears goodbye even though there is no incident to note it on.
+    let ended = answer(
+        &t,
+        &dial,
+        &call,
+        ALICE,
+        &[
+            ("DialCallStatus", "completed"),
+            ("DialCallSid", &leg),
+            ("DialCallDuration", "40"),
+            ("DialBridged", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(ended.said(), "The call has ended. Goodbye.");
+    assert!(created(&t, &call).await.is_none());
+}

@@ -136,9 +136,69 @@ async fn scenarios_run_on_the_real_lambda_binaries_under_cargo_lambda_watch() {
         "the transcription is a work note: {notes:#?}"
     );
 
+    // What the five functions logged while playing all of the above: structured JSON, with
+    // the incident and escalation named, no phone number in full, no secret.
+    let log = stack.log_tail(usize::MAX);
+    check_logs(&log);
+
     // Nothing outlives the stack: cargo-lambda and every function process are gone.
     let stopped = stack.stop();
     assert!(stopped.len() >= 6, "{stopped:?}");
     let left: Vec<u32> = stopped.into_iter().filter(|p| proc::alive(*p)).collect();
     assert!(left.is_empty(), "still running after stop: {left:?}");
+}
+
+/// The functions' log lines (cargo-lambda prefixes nothing; its own lines are not JSON).
+fn check_logs(log: &str) {
+    use escalation_devtools::inbound_support::AUTH_TOKEN;
+    use escalation_devtools::stack::{API_KEY_SECRET, FROM_NUMBER, HMAC_KEY_B64, SN_PASSWORD};
+    for secret in [API_KEY_SECRET, SN_PASSWORD, HMAC_KEY_B64, AUTH_TOKEN] {
+        assert!(!log.contains(secret), "a secret is in the logs");
+    }
+    for number in [ALICE, BOB, CAROL, FROM_NUMBER] {
+        let digits = number.trim_start_matches('+');
+        assert!(
+            !log.contains(digits),
+            "{number} in full in the logs: {}",
+            log.lines().find(|l| l.contains(digits)).unwrap_or_default()
+        );
+    }
+    let events: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("level").is_some())
+        .collect();
+    assert!(
+        events.len() > 50,
+        "the functions log JSON lines: {} found",
+        events.len()
+    );
+    let field = |v: &Value, k: &str| {
+        v.get(k)
+            .or_else(|| v.get("fields").and_then(|f| f.get(k)))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    // Every call placed names its escalation; the masked number is what appears.
+    let placed: Vec<&Value> = events
+        .iter()
+        .filter(|v| field(v, "message").as_deref() == Some("call placed"))
+        .collect();
+    assert!(!placed.is_empty(), "no 'call placed' line");
+    for v in &placed {
+        assert!(
+            field(v, "escalation_id").is_some_and(|id| id.starts_with("ESC-")),
+            "{v}"
+        );
+    }
+    assert!(
+        events
+            .iter()
+            .any(|v| field(v, "incident").is_some_and(|n| n.starts_with("INC"))),
+        "incident numbers are logged as a field"
+    );
+    assert!(
+        log.contains("+1******0001"),
+        "masked numbers are what gets logged"
+    );
 }
