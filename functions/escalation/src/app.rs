@@ -158,6 +158,9 @@ pub const DIAL_LEASE_MS: u64 = 30_000;
 /// client's 10 s timeout, so nothing is in flight when the lease ends.
 pub const CREATE_BUDGET: Duration = Duration::from_secs(20);
 
+/// How far before an attempt began the orphan search looks (clock skew, second rounding).
+const ORPHAN_SEARCH_SLACK_MS: u64 = 60_000;
+
 const MAX_CONFLICT_RETRIES: usize = 5;
 
 /// What became of a claim on the current attempt.
@@ -273,6 +276,26 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
             };
             let esc = &stored.escalation;
             let log_target = attempt.person.phone.masked();
+            // Someone claimed this call before us and never recorded one: they may have died
+            // after Twilio created it. Look for that execution before calling again.
+            let claims = esc.current.as_ref().map_or(0, |a| a.dial_claims);
+            if claims > 1 {
+                match self.find_orphan(esc, &attempt).await {
+                    Ok(Some(sid)) => {
+                        tracing::warn!(escalation_id = %esc.id, attempt = attempt.number, execution = %sid,
+                            to = %log_target, "adopting the execution an earlier dialer created but never recorded");
+                        return self
+                            .record_execution(stored, attempt.number, &sid, clock())
+                            .await;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        crate::metrics::count("engine", "TwilioErrors", 1);
+                        self.release(stored, attempt.number, until).await;
+                        return Err(e.into());
+                    }
+                }
+            }
             let created = tokio::time::timeout(
                 CREATE_BUDGET,
                 self.studio
@@ -339,6 +362,32 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
             }
         }
         Err(EngineError::Contention)
+    }
+
+    /// The execution an earlier dialer created for `attempt`, if Twilio has one: executions
+    /// of the flow since the attempt began, to this person, carrying our escalation id and
+    /// attempt number.
+    async fn find_orphan(
+        &self,
+        esc: &Escalation,
+        attempt: &Attempt,
+    ) -> Result<Option<String>, TwilioError> {
+        // Twilio's filter has one-second resolution; allow for clocks a little apart.
+        let since = attempt.started_at.saturating_sub(ORPHAN_SEARCH_SLACK_MS);
+        let to = attempt.person.phone.as_str();
+        for exec in self.studio.list_executions(since).await? {
+            if exec.contact_channel_address.as_deref() != Some(to) {
+                continue;
+            }
+            let ctx = self.studio.fetch_context(&exec.sid).await?;
+            if ctx
+                .params()
+                .is_some_and(|p| p.escalation_id == esc.id && p.attempt == attempt.number)
+            {
+                return Ok(Some(exec.sid));
+            }
+        }
+        Ok(None)
     }
 
     /// Apply `change` and save it, conditional on the version; on a conflict, reload and

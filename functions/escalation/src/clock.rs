@@ -23,6 +23,19 @@ pub fn format_utc(ms: u64) -> String {
     )
 }
 
+/// `2026-11-21T10:02:11Z`: ISO 8601 in UTC, as Twilio's `DateCreatedFrom` filter takes it.
+pub fn format_iso8601(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -50,6 +63,13 @@ pub fn human_duration(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso8601_for_twilio_filters() {
+        assert_eq!(format_iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_iso8601(1_795_255_200_999), "2026-11-21T10:00:00Z");
+        assert_eq!(format_iso8601(951_782_400_000), "2000-02-29T00:00:00Z");
+    }
 
     #[test]
     fn formats_known_instants() {

@@ -200,6 +200,14 @@ pub struct Attempt {
     /// this time: nobody else may place it meanwhile. See [`Escalation::claim_dial`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dial_lease_until: Option<u64>,
+    /// How many times a dialer has claimed this call. More than one means an earlier dialer
+    /// may have had Twilio create the execution and died before recording it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dial_claims: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Attempt {
@@ -422,6 +430,7 @@ impl Escalation {
             started_at: now,
             not_before,
             dial_lease_until: None,
+            dial_claims: 0,
         });
     }
 
@@ -455,6 +464,7 @@ impl Escalation {
             return Err(Ignored::Leased { attempt, until });
         }
         current.dial_lease_until = Some(now + lease_ms);
+        current.dial_claims += 1;
         self.updated_at = now;
         Ok(())
     }

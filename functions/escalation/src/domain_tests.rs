@@ -621,12 +621,15 @@ fn only_one_dialer_wins_the_lease_on_an_attempt() {
     );
     assert!(first.current.as_ref().unwrap().is_leased(t0 + 30_009));
     assert!(!first.current.as_ref().unwrap().is_leased(t0 + 30_010));
-    // An expired lease (its holder died) can be taken over.
+    assert_eq!(first.current.as_ref().unwrap().dial_claims, 1);
+    // An expired lease (its holder died) can be taken over; the count says someone tried
+    // before, so the new holder looks for a call the dead one may have placed.
     second.claim_dial(1, t0 + 30_010, 30_000).unwrap();
     assert_eq!(
         second.current.as_ref().unwrap().dial_lease_until,
         Some(t0 + 60_010)
     );
+    assert_eq!(second.current.as_ref().unwrap().dial_claims, 2);
 }
 
 #[test]
@@ -668,6 +671,11 @@ fn a_released_lease_frees_the_attempt_but_only_the_holder_releases() {
     assert!(e.current.as_ref().unwrap().is_leased(t0 + 1));
     assert!(e.release_dial(1, t0 + 30_000));
     e.claim_dial(1, t0 + 2, 30_000).unwrap();
+    assert_eq!(
+        e.current.as_ref().unwrap().dial_claims,
+        2,
+        "a released claim still counts: its create may have reached Twilio"
+    );
 }
 
 #[test]

@@ -97,6 +97,12 @@ pub trait Studio: Send + Sync {
         &self,
         sid: &str,
     ) -> impl Future<Output = Result<Execution, TwilioError>> + Send;
+    /// The flow's executions created at or after `from_ms` (every page, at most
+    /// [`MAX_LIST_PAGES`]).
+    fn list_executions(
+        &self,
+        from_ms: u64,
+    ) -> impl Future<Output = Result<Vec<Execution>, TwilioError>> + Send;
     fn fetch_context(
         &self,
         sid: &str,
@@ -106,6 +112,9 @@ pub trait Studio: Send + Sync {
         sid: &str,
     ) -> impl Future<Output = Result<Execution, TwilioError>> + Send;
 }
+
+/// Pages of executions read by one [`Studio::list_executions`] (200 each).
+pub const MAX_LIST_PAGES: usize = 10;
 
 #[derive(Clone)]
 pub struct StudioClient {
@@ -256,6 +265,35 @@ impl Studio for StudioClient {
         self.retry
             .run(|| self.send(self.http.get(self.url(&format!("/{sid}")))))
             .await
+    }
+
+    async fn list_executions(&self, from_ms: u64) -> Result<Vec<Execution>, TwilioError> {
+        #[derive(Deserialize)]
+        struct Page {
+            executions: Vec<Execution>,
+            #[serde(default)]
+            meta: Option<Meta>,
+        }
+        #[derive(Deserialize)]
+        struct Meta {
+            next_page_url: Option<String>,
+        }
+        let mut url = format!(
+            "{}?DateCreatedFrom={}&PageSize=200",
+            self.url(""),
+            crate::clock::format_iso8601(from_ms)
+        );
+        let mut all = Vec::new();
+        for _ in 0..MAX_LIST_PAGES {
+            let page: Page = self.retry.run(|| self.send(self.http.get(&url))).await?;
+            all.extend(page.executions);
+            match page.meta.and_then(|m| m.next_page_url) {
+                // Our credentials go only to the Studio host we were configured with.
+                Some(next) if next.starts_with(&format!("{}/", self.base_url)) => url = next,
+                _ => break,
+            }
+        }
+        Ok(all)
     }
 
     async fn fetch_context(&self, sid: &str) -> Result<ExecutionContext, TwilioError> {

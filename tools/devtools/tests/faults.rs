@@ -289,6 +289,12 @@ impl Studio for TestStudio {
     ) -> Result<escalation::twilio::Execution, TwilioError> {
         self.inner.fetch_execution(sid).await
     }
+    async fn list_executions(
+        &self,
+        from_ms: u64,
+    ) -> Result<Vec<escalation::twilio::Execution>, TwilioError> {
+        self.inner.list_executions(from_ms).await
+    }
     async fn fetch_context(&self, sid: &str) -> Result<ExecutionContext, TwilioError> {
         self.inner.fetch_context(sid).await
     }
@@ -330,13 +336,11 @@ fn crashing_app(stack: &Stack, at: Crash) -> Arc<TestApp> {
 async fn a_trigger_killed_around_the_twilio_call_ends_in_exactly_one_call() {
     for at in [Crash::BeforeCreate, Crash::AfterCreate] {
         let stack = Stack::start(StackOptions::default()).await;
-        // Alice keeps the first call open long enough for the re-dial to meet it (409, adopted)
-        // even on a slow machine.
         stack.twilio.script(
             ALICE,
             vec![AgentStep::Press {
                 digit: "1".into(),
-                after_ms: 3_000,
+                after_ms: 300,
             }],
         );
         let id = sys_id(if at == Crash::BeforeCreate { 2 } else { 3 });
@@ -436,6 +440,66 @@ async fn flow_events_killed_before_the_next_call_places_it_once_on_redelivery() 
     let resp = stack.invoke_flow_events(batch).await;
     assert_eq!(resp["batchItemFailures"], json!([]));
     assert_eq!(dialled(&stack), [ALICE, BOB], "Bob called exactly once");
+}
+
+/// The window 409 adoption cannot close: the invocation dies after Twilio created the call,
+/// the call is over before anyone looks again, and its flow-end event is late. The next
+/// dialer finds the call among the flow's executions and adopts it instead of calling again.
+#[tokio::test]
+async fn a_call_placed_by_a_dead_invocation_and_already_over_is_adopted_not_repeated() {
+    let stack = Stack::start(StackOptions::default()).await;
+    stack.twilio.script(ALICE, vec![press("1")]);
+    let id = sys_id(10);
+    stack.sn.add_incident(&id, "INC0030010", "Crash", "1");
+    let body = json!({"sys_id": id, "number": "INC0030010", "short_description": "Crash", "priority": "1"}).to_string();
+    let req =
+        lambda_http::request::from_str(&stack.signed_event(&body, "application/json").to_string())
+            .unwrap();
+    let app = crashing_app(&stack, Crash::AfterCreate);
+    let run = tokio::spawn(async move { escalation::handlers::trigger::handle(&*app, req).await });
+    assert!(run.await.unwrap_err().is_panic(), "the invocation died");
+    // Alice answered and pressed 1; the call is over at Twilio. Its event is not delivered yet.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while stack
+        .twilio
+        .executions()
+        .iter()
+        .any(|e| e.status == "active")
+    {
+        assert!(std::time::Instant::now() < deadline, "the call never ended");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        stack
+            .escalation(&id)
+            .await
+            .unwrap()
+            .escalation
+            .current
+            .unwrap()
+            .phase,
+        Phase::Dialing,
+        "the SID was never recorded"
+    );
+
+    let report = stack
+        .app
+        .sweep(now() + escalation::app::DIAL_LEASE_MS + 1_000)
+        .await
+        .unwrap();
+    assert_eq!(report.dialled, 1);
+    assert_eq!(dialled(&stack), [ALICE], "adopted, not called again");
+    let esc = stack.escalation(&id).await.unwrap().escalation;
+    let first = stack.twilio.executions()[0].sid.clone();
+    assert_eq!(
+        esc.current.as_ref().unwrap().execution_sid.as_deref(),
+        Some(first.as_str())
+    );
+    // The late event arrives and finishes the escalation as usual.
+    stack.settle(&[&id], Duration::from_secs(30)).await;
+    let esc = stack.escalation(&id).await.unwrap().escalation;
+    assert_eq!(esc.status, Status::Accepted);
+    assert_eq!(dialled(&stack), [ALICE]);
 }
 
 /// The storm's duplicate: a trigger waits so long for a create slot that the sweeper finds

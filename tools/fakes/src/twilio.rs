@@ -844,6 +844,21 @@ impl Inner {
         {
             return invalid("Status must be one of: active, ended");
         }
+        // DateCreatedFrom (inclusive) and DateCreatedTo (exclusive), ISO 8601.
+        let mut window = [None, None];
+        for (i, name) in ["DateCreatedFrom", "DateCreatedTo"].iter().enumerate() {
+            if let Some(v) = param(&q, name) {
+                match util::parse_iso(v) {
+                    Some(ms) => window[i] = Some(ms),
+                    None => {
+                        return invalid(&format!(
+                            "{name} must be an ISO 8601 date-time such as 2026-11-21T10:00:00Z"
+                        ));
+                    }
+                }
+            }
+        }
+        let [from, to] = window;
         let page_size = param(&q, "PageSize")
             .and_then(|v| v.parse::<usize>().ok())
             .unwrap_or(50)
@@ -857,6 +872,8 @@ impl Inner {
             .iter()
             .rev()
             .filter(|e| status.is_none_or(|s| e.status.as_str() == s))
+            .filter(|e| from.is_none_or(|f| e.created_ms / 1000 * 1000 >= f))
+            .filter(|e| to.is_none_or(|t| e.created_ms / 1000 * 1000 < t))
             .collect();
         let items: Vec<Value> = matching
             .iter()
@@ -866,7 +883,12 @@ impl Inner {
             .collect();
         let has_next = matching.len() > (page + 1) * page_size;
         let base = format!("{}{}", self.base_url, inc.path);
-        let status_q = status.map(|s| format!("Status={s}&")).unwrap_or_default();
+        let mut status_q = status.map(|s| format!("Status={s}&")).unwrap_or_default();
+        for name in ["DateCreatedFrom", "DateCreatedTo"] {
+            if let Some(v) = param(&q, name) {
+                status_q.push_str(&format!("{name}={v}&"));
+            }
+        }
         let page_url = |p: usize| format!("{base}?{status_q}PageSize={page_size}&Page={p}");
         util::json(
             200,

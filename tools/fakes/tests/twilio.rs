@@ -578,3 +578,66 @@ async fn faults_and_control_routes() {
         "3"
     );
 }
+
+#[tokio::test]
+async fn list_filters_by_creation_time() {
+    let fx = Fx::start(false).await;
+    assert_eq!(
+        fx.create("+15550100001", None).await.status(),
+        StatusCode::CREATED
+    );
+    let created = json_of(fx.get("").await).await["executions"][0]["date_created"]
+        .as_str()
+        .expect("date_created")
+        .to_string();
+    // From its own creation second (inclusive): listed; with an offset meaning the same
+    // instant: listed; from the next second: not; before its second (exclusive): not.
+    let count = |v: &Value| v["executions"].as_array().map_or(0, Vec::len);
+    let from = json_of(fx.get(&format!("?DateCreatedFrom={created}")).await).await;
+    assert_eq!(count(&from), 1, "{from}");
+    assert!(
+        from["meta"]["url"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("DateCreatedFrom={created}"))
+    );
+    let (date, time) = created.trim_end_matches('Z').split_once('T').unwrap();
+    let hour: u32 = time[..2].parse().unwrap();
+    let shifted = format!("{date}T{:02}{}+00:00", hour, &time[2..]);
+    assert_eq!(
+        count(
+            &json_of(
+                fx.get(&format!(
+                    "?DateCreatedFrom={}",
+                    with_offset.replace('+', "%2B")
+                ))
+                .await
+            )
+            .await
+        ),
+        1
+    );
+    let secs: u32 = time[6..8].parse().unwrap();
+    if secs < 59 {
+        let later = format!("{date}T{}{:02}Z", &time[..6], secs + 1);
+        assert_eq!(
+            count(&json_of(fx.get(&format!("?DateCreatedFrom={later}")).await).await),
+            0
+        );
+    }
+    assert_eq!(
+        count(&json_of(fx.get(&format!("?DateCreatedTo={created}")).await).await),
+        0
+    );
+    // A malformed date is a 400 in Twilio's envelope.
+    let resp = fx.get("?DateCreatedFrom=yesterday").await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body = json_of(resp).await;
+    assert_eq!(body["code"], 20001);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("DateCreatedFrom")
+    );
+}
