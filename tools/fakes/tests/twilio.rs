@@ -603,7 +603,7 @@ async fn list_filters_by_creation_time() {
     );
     let (date, time) = created.trim_end_matches('Z').split_once('T').unwrap();
     let hour: u32 = time[..2].parse().unwrap();
-    let shifted = format!("{date}T{:02}{}+00:00", hour, &time[2..]);
+    let with_offset = format!("{date}T{:02}{}+00:00", hour, &time[2..]);
     assert_eq!(
         count(
             &json_of(
