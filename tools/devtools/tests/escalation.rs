@@ -3,6 +3,7 @@
 //! SQS messages into incident-updater, and assertions on what ServiceNow and Twilio received.
 
 use escalation::domain::{CallOutcome, Status};
+use escalation::store::EscalationStore;
 use escalation_devtools::stack::{ALICE, BOB, CAROL, FLOW_SID, Stack, StackOptions, user_sys_id};
 use escalation_fakes::twilio::AgentStep;
 use serde_json::{Value, json};
@@ -504,6 +505,60 @@ async fn a_redelivered_update_is_not_written_twice() {
     let resp = stack.invoke_updater(again).await;
     assert_eq!(resp["batchItemFailures"], json!([]));
     assert_eq!(stack.sn.work_notes(&id).len(), 1);
+}
+
+/// The updater died after ServiceNow took the PATCH and before it recorded the update as
+/// applied: the redelivery finds the note by its `(ref <key>)` in the incident's work notes
+/// and does not write it again.
+#[tokio::test]
+async fn an_update_whose_mark_was_lost_is_found_in_the_work_notes() {
+    let stack = Stack::start(StackOptions {
+        auto_end: false,
+        ..Default::default()
+    })
+    .await;
+    let id = sys_id(13);
+    stack.trigger(&id, "INC0010013", "Mail", "1").await;
+    let batch = stack_sqs_batch(&stack).await;
+    let resp = stack.invoke_updater(batch.clone()).await;
+    assert_eq!(resp["batchItemFailures"], json!([]));
+    assert_eq!(stack.sn.work_notes(&id).len(), 1);
+    // The crash: the mark never made it.
+    let update: Value =
+        serde_json::from_str(batch["Records"][0]["body"].as_str().unwrap()).unwrap();
+    let mark = format!("upd#{}", update["key"].as_str().unwrap());
+    aws_sdk_dynamodb::Client::new(&stack.sdk)
+        .delete_item()
+        .table_name(&stack.resources.table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(mark.clone()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(!stack.app.store.has_mark(&mark).await.unwrap());
+    stack.sn.clear_requests();
+
+    let mut again = batch.clone();
+    again["Records"][0]["attributes"]["ApproximateReceiveCount"] = json!("2");
+    let resp = stack.invoke_updater(again).await;
+    assert_eq!(resp["batchItemFailures"], json!([]));
+    assert_eq!(stack.sn.work_notes(&id).len(), 1, "not written twice");
+    assert!(
+        stack.sn.requests().iter().all(|r| r.method == "GET"),
+        "only the look-up reached ServiceNow: {:?}",
+        stack
+            .sn
+            .requests()
+            .iter()
+            .map(|r| (&r.method, &r.path))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        stack.app.store.has_mark(&mark).await.unwrap(),
+        "the mark is written now"
+    );
 }
 
 async fn stack_sqs_batch(stack: &Stack) -> Value {
