@@ -280,7 +280,10 @@ impl Stack {
     }
 
     /// One Kinesis batch delivered the way a bad day delivers it: every record `copies`
-    /// times, in a shuffled order (seeded, so a failure can be replayed).
+    /// times, in a shuffled order, cut into batches of random sizes that run as concurrent
+    /// invocations (so copies of one event meet in different invocations at once, not only
+    /// within one). Seeded, so a failure can be replayed. The answer merges every
+    /// invocation's `batchItemFailures`.
     pub async fn pump_kinesis_chaos(&self, copies: usize, seed: u64) -> Option<(Value, Value)> {
         let mut k = self.kinesis.lock().await;
         let batch = k.next_batch().await?;
@@ -290,8 +293,28 @@ impl Stack {
             .flatten()
             .flat_map(|r| std::iter::repeat_n(r.clone(), copies))
             .collect();
-        fastrand::Rng::with_seed(seed).shuffle(&mut records);
-        let resp = self.invoke_flow_events(json!({ "Records": records })).await;
+        let mut rng = fastrand::Rng::with_seed(seed);
+        rng.shuffle(&mut records);
+        let mut chunks = Vec::new();
+        while !records.is_empty() {
+            let n = rng.usize(1..=records.len());
+            chunks.push(records.drain(..n).collect::<Vec<_>>());
+        }
+        let answers = futures::future::join_all(
+            chunks
+                .into_iter()
+                .map(|c| self.invoke_flow_events(json!({ "Records": c }))),
+        )
+        .await;
+        let mut failures: Vec<Value> = Vec::new();
+        for a in answers {
+            for f in a["batchItemFailures"].as_array().into_iter().flatten() {
+                if !failures.contains(f) {
+                    failures.push(f.clone());
+                }
+            }
+        }
+        let resp = json!({ "batchItemFailures": failures });
         k.ack(&batch, &resp);
         Some((batch, resp))
     }
