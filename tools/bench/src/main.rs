@@ -134,7 +134,8 @@ async fn main() {
 
     if has("cold") {
         say(&format!(
-            "cold start: {cold_reps} × 4 binaries from {}",
+            "cold start: {cold_reps} × {} binaries from {}",
+            cold::BINARIES.len(),
             bin_dir.display()
         ));
         results.artifacts = cold::artifacts(

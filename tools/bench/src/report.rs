@@ -42,17 +42,12 @@ fn ratio(a: Duration, b: Duration) -> String {
     }
 }
 
-/// How many Context waits overlapped on average: `relevant × latency` divided by the time
-/// the latency added to the batch (against the 0 ms run with the same concurrency).
-pub fn effective_concurrency(f: &FlowRun, all: &[FlowRun]) -> Option<f64> {
-    if f.latency_ms == 0 {
-        return None;
-    }
-    let base = all
-        .iter()
-        .find(|g| g.concurrency == f.concurrency && g.latency_ms == 0)?;
-    let added = f.wall.checked_sub(base.wall)?.as_secs_f64();
-    (added > 0.0).then(|| f.relevant as f64 * f.latency_ms as f64 / 1e3 / added)
+/// How many Context waits were in flight on average over the batch: `relevant × latency`
+/// divided by the batch wall time. At most `concurrency`; it falls short by what the rest
+/// of the work (moto round trips) adds. `None` without injected latency.
+pub fn effective_concurrency(f: &FlowRun) -> Option<f64> {
+    let wall = f.wall.as_secs_f64();
+    (f.latency_ms > 0 && wall > 0.0).then(|| f.relevant as f64 * f.latency_ms as f64 / 1e3 / wall)
 }
 
 fn check(ok: bool) -> &'static str {
@@ -98,7 +93,7 @@ pub fn tables(r: &Results) -> String {
                     human(f.ideal())
                 },
                 ratio(f.wall, f.ideal()),
-                effective_concurrency(f, &r.flow).map_or("—".into(), sig3),
+                effective_concurrency(f).map_or("—".into(), sig3),
                 f.failures + f.relevant.saturating_sub(f.context_gets),
             );
         }
@@ -538,7 +533,7 @@ pub fn markdown(r: &Results, ctx: &Context) -> String {
     );
     let _ = writeln!(
         s,
-        "- Load average (1/5/15 min) before / after: {} / {} (a shared machine: other builds ran meanwhile, so absolute times are noisy)",
+        "- Load average (1/5/15 min) before / after: {} / {} (other load on the machine makes absolute times noisy; compare ratios)",
         ctx.load_before, ctx.load_after
     );
     let _ = writeln!(
@@ -593,7 +588,10 @@ on a fresh thread, best of five passes.
 on the Twilio fake's Context GET. The ideal is `relevant / concurrency × latency`: only the
 Context GET is slowed, so a perfect handler would overlap those waits `concurrency` at a
 time and spend nothing else. The ratio shows what the rest (moto round trips, serial parts)
-adds; at 0 ms the ideal is zero and the wall time is the floor set by moto.
+adds; at 0 ms the ideal is zero and the wall time is the floor set by moto (one Python
+process: more concurrent requests make that floor higher, not lower). **Effective
+concurrency** is `relevant × latency / wall time`: how many Context waits were in flight on
+average over the whole batch; `concurrency` is its ceiling.
 
 **incident-trigger latency.** Signed function-URL events (HMAC over `timestamp.body`) go to
 `handlers::trigger::handle`: signature check, replay mark (conditional PutItem), escalation
@@ -671,12 +669,13 @@ mod tests {
 
     #[test]
     fn ideal_and_effective_concurrency() {
-        let runs = [run(8, 0, 1000), run(8, 50, 1625), run(1, 50, 6000)];
+        let runs = [run(8, 0, 1000), run(8, 50, 625), run(1, 50, 10_000)];
         assert_eq!(runs[1].ideal(), Duration::from_millis(625));
-        // 100 × 50 ms of waiting added 625 ms: 8 waits overlapped.
-        assert_eq!(effective_concurrency(&runs[1], &runs), Some(8.0));
-        assert_eq!(effective_concurrency(&runs[0], &runs), None);
-        assert_eq!(effective_concurrency(&runs[2], &runs), None, "no 0 ms run");
+        // 100 × 50 ms of waiting in a 625 ms batch: 8 waits in flight all along.
+        assert_eq!(effective_concurrency(&runs[1]), Some(8.0));
+        assert_eq!(effective_concurrency(&runs[0]), None, "no latency injected");
+        // 5 s of waiting in a 10 s batch: one wait in flight half the time.
+        assert_eq!(effective_concurrency(&runs[2]), Some(0.5));
     }
 
     #[test]
