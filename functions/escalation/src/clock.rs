@@ -12,27 +12,24 @@ pub fn now_ms() -> u64 {
 
 /// `2026-11-21 10:02:11 UTC` for notes (ServiceNow shows UTC date-times in this style).
 pub fn format_utc(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    let (date, time) = date_time(ms);
+    format!("{date} {time} UTC")
 }
 
 /// `2026-11-21T10:02:11Z`: ISO 8601 in UTC, as Twilio's `DateCreatedFrom` filter takes it.
 pub fn format_iso8601(ms: u64) -> String {
+    let (date, time) = date_time(ms);
+    format!("{date}T{time}Z")
+}
+
+/// (`YYYY-MM-DD`, `hh:mm:ss`) in UTC.
+fn date_time(ms: u64) -> (String, String) {
     let secs = ms / 1000;
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
+    (
+        format!("{y:04}-{m:02}-{d:02}"),
+        format!("{:02}:{:02}:{:02}", rem / 3600, (rem % 3600) / 60, rem % 60),
     )
 }
 

@@ -332,6 +332,57 @@ fn crashing_app(stack: &Stack, at: Crash) -> Arc<TestApp> {
     })
 }
 
+type TriggerRun =
+    tokio::task::JoinHandle<Result<lambda_http::Response<lambda_http::Body>, lambda_http::Error>>;
+
+/// A new P1 incident and the business rule's signed request for it, handled by `app` on a
+/// task of its own (a panic there is a killed invocation).
+fn spawn_trigger(stack: &Stack, app: Arc<TestApp>, id: &str, number: &str) -> TriggerRun {
+    stack.sn.add_incident(id, number, "Crash", "1");
+    let body =
+        json!({"sys_id": id, "number": number, "short_description": "Crash", "priority": "1"})
+            .to_string();
+    let req =
+        lambda_http::request::from_str(&stack.signed_event(&body, "application/json").to_string())
+            .unwrap();
+    tokio::spawn(async move { escalation::handlers::trigger::handle(&*app, req).await })
+}
+
+/// Wait until no call is active at Twilio (the simulated agents have done their part).
+async fn calls_over(stack: &Stack) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while stack
+        .twilio
+        .executions()
+        .iter()
+        .any(|e| e.status == "active")
+    {
+        assert!(std::time::Instant::now() < deadline, "a call never ended");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The sweeper's run once a dead invocation's dial lease has run out.
+async fn sweep_after_lease(stack: &Stack) -> escalation::app::SweepReport {
+    stack
+        .app
+        .sweep(now() + escalation::app::DIAL_LEASE_MS + 1_000)
+        .await
+        .unwrap()
+}
+
+/// The phase of the escalation's current attempt.
+async fn phase(stack: &Stack, id: &str) -> Phase {
+    stack
+        .escalation(id)
+        .await
+        .unwrap()
+        .escalation
+        .current
+        .unwrap()
+        .phase
+}
+
 #[tokio::test]
 async fn a_trigger_killed_around_the_twilio_call_ends_in_exactly_one_call() {
     for at in [Crash::BeforeCreate, Crash::AfterCreate] {
@@ -344,15 +395,7 @@ async fn a_trigger_killed_around_the_twilio_call_ends_in_exactly_one_call() {
             }],
         );
         let id = sys_id(if at == Crash::BeforeCreate { 2 } else { 3 });
-        stack.sn.add_incident(&id, "INC0030003", "Crash", "1");
-        let body = json!({"sys_id": id, "number": "INC0030003", "short_description": "Crash", "priority": "1"}).to_string();
-        let req = lambda_http::request::from_str(
-            &stack.signed_event(&body, "application/json").to_string(),
-        )
-        .unwrap();
-        let app = crashing_app(&stack, at);
-        let run =
-            tokio::spawn(async move { escalation::handlers::trigger::handle(&*app, req).await });
+        let run = spawn_trigger(&stack, crashing_app(&stack, at), &id, "INC0030003");
         assert!(run.await.unwrap_err().is_panic(), "the invocation died");
 
         let stuck = stack.escalation(&id).await.unwrap().escalation;
@@ -368,11 +411,7 @@ async fn a_trigger_killed_around_the_twilio_call_ends_in_exactly_one_call() {
         // (it had claimed the attempt before calling Twilio).
         let early = stack.app.sweep(now() + 1_000).await.unwrap();
         assert_eq!(early.dialled, 0, "the dead invocation's lease still runs");
-        let report = stack
-            .app
-            .sweep(now() + escalation::app::DIAL_LEASE_MS + 1_000)
-            .await
-            .unwrap();
+        let report = sweep_after_lease(&stack).await;
         assert_eq!(report.dialled, 1);
         stack.settle(&[&id], Duration::from_secs(30)).await;
         assert_eq!(dialled(&stack), [ALICE], "exactly one call after recovery");
@@ -431,11 +470,7 @@ async fn flow_events_killed_before_the_next_call_places_it_once_on_redelivery() 
     assert_eq!(resp["batchItemFailures"], json!([]));
     assert_eq!(dialled(&stack), [ALICE], "not under a running lease");
     // ...and once it has run out, the sweeper places the call, once.
-    let report = stack
-        .app
-        .sweep(now() + escalation::app::DIAL_LEASE_MS + 1_000)
-        .await
-        .unwrap();
+    let report = sweep_after_lease(&stack).await;
     assert_eq!(report.dialled, 1);
     let resp = stack.invoke_flow_events(batch).await;
     assert_eq!(resp["batchItemFailures"], json!([]));
@@ -450,43 +485,22 @@ async fn a_call_placed_by_a_dead_invocation_and_already_over_is_adopted_not_repe
     let stack = Stack::start(StackOptions::default()).await;
     stack.twilio.script(ALICE, vec![press("1")]);
     let id = sys_id(10);
-    stack.sn.add_incident(&id, "INC0030010", "Crash", "1");
-    let body = json!({"sys_id": id, "number": "INC0030010", "short_description": "Crash", "priority": "1"}).to_string();
-    let req =
-        lambda_http::request::from_str(&stack.signed_event(&body, "application/json").to_string())
-            .unwrap();
-    let app = crashing_app(&stack, Crash::AfterCreate);
-    let run = tokio::spawn(async move { escalation::handlers::trigger::handle(&*app, req).await });
+    let run = spawn_trigger(
+        &stack,
+        crashing_app(&stack, Crash::AfterCreate),
+        &id,
+        "INC0030010",
+    );
     assert!(run.await.unwrap_err().is_panic(), "the invocation died");
     // Alice answered and pressed 1; the call is over at Twilio. Its event is not delivered yet.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while stack
-        .twilio
-        .executions()
-        .iter()
-        .any(|e| e.status == "active")
-    {
-        assert!(std::time::Instant::now() < deadline, "the call never ended");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    calls_over(&stack).await;
     assert_eq!(
-        stack
-            .escalation(&id)
-            .await
-            .unwrap()
-            .escalation
-            .current
-            .unwrap()
-            .phase,
+        phase(&stack, &id).await,
         Phase::Dialing,
         "the SID was never recorded"
     );
 
-    let report = stack
-        .app
-        .sweep(now() + escalation::app::DIAL_LEASE_MS + 1_000)
-        .await
-        .unwrap();
+    let report = sweep_after_lease(&stack).await;
     assert_eq!(report.dialled, 1);
     assert_eq!(dialled(&stack), [ALICE], "adopted, not called again");
     let esc = stack.escalation(&id).await.unwrap().escalation;
@@ -510,7 +524,6 @@ async fn a_trigger_held_up_by_the_rate_limit_does_not_call_after_the_sweeper_did
     let stack = Stack::start(StackOptions::default()).await;
     stack.twilio.script(ALICE, vec![press("1")]);
     let id = sys_id(9);
-    stack.sn.add_incident(&id, "INC0030009", "Storm", "1");
     let gate = Arc::new(tokio::sync::Semaphore::new(0));
     let waiting = Arc::new(tokio::sync::Notify::new());
     let app = app_with(&stack, |inner| TestStudio {
@@ -518,23 +531,9 @@ async fn a_trigger_held_up_by_the_rate_limit_does_not_call_after_the_sweeper_did
         crash: None,
         gate: Some((gate.clone(), waiting.clone())),
     });
-    let body = json!({"sys_id": id, "number": "INC0030009", "short_description": "Storm", "priority": "1"}).to_string();
-    let req =
-        lambda_http::request::from_str(&stack.signed_event(&body, "application/json").to_string())
-            .unwrap();
-    let run = tokio::spawn(async move { escalation::handlers::trigger::handle(&*app, req).await });
+    let run = spawn_trigger(&stack, app, &id, "INC0030009");
     waiting.notified().await;
-    assert_eq!(
-        stack
-            .escalation(&id)
-            .await
-            .unwrap()
-            .escalation
-            .current
-            .unwrap()
-            .phase,
-        Phase::Dialing
-    );
+    assert_eq!(phase(&stack, &id).await, Phase::Dialing);
 
     // The grace period passes while the trigger waits: the sweeper places the call, and
     // Alice answers and accepts.
@@ -561,16 +560,7 @@ async fn a_flow_end_event_that_never_arrives_is_finished_by_the_sweeper() {
     let id = sys_id(5);
     stack.trigger(&id, "INC0030005", "Lost events", "1").await;
     // The call ends at Twilio, but Event Streams never delivers: nobody pumps Kinesis.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while stack
-        .twilio
-        .executions()
-        .iter()
-        .any(|e| e.status == "active")
-    {
-        assert!(std::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    calls_over(&stack).await;
     let early = stack.app.sweep(now()).await.unwrap();
     assert_eq!(
         (early.redriven, early.dialled),

@@ -105,6 +105,87 @@ async fn record_report(
     (confirm, transcribe_url)
 }
 
+/// The caller recorded `secs` seconds as recording `rec`: Twilio posts it to `reply`'s action.
+async fn recorded(
+    t: &InboundStack,
+    reply: &Reply,
+    call: &str,
+    from: &str,
+    rec: &str,
+    secs: &str,
+) -> Reply {
+    let url = recording_url(rec);
+    answer(
+        t,
+        reply,
+        call,
+        from,
+        &[
+            ("RecordingSid", rec),
+            ("RecordingUrl", &url),
+            ("RecordingDuration", secs),
+        ],
+    )
+    .await
+}
+
+/// Alice's put-through call to the leg `leg` was bridged and has ended after `secs` seconds:
+/// Twilio posts the `<Dial>` result.
+async fn bridged_call_ended(
+    t: &InboundStack,
+    dial: &Reply,
+    call: &str,
+    leg: &str,
+    secs: &str,
+) -> Reply {
+    answer(
+        t,
+        dial,
+        call,
+        ALICE,
+        &[
+            ("DialCallStatus", "completed"),
+            ("DialCallSid", leg),
+            ("DialCallDuration", secs),
+            ("DialBridged", "true"),
+        ],
+    )
+    .await
+}
+
+/// A fake answering `status` to every `method` request on a path containing `path`, for as
+/// long as a test needs (until `clear_faults`).
+fn down(method: &str, path: &str, status: u16) -> FaultRule {
+    FaultRule {
+        method: Some(method.into()),
+        path_contains: Some(path.into()),
+        status,
+        times: 1_000,
+        ..FaultRule::default()
+    }
+}
+
+/// Ring, choose "put through" and team `team`: the `<Dial>` that comes back.
+async fn put_through(t: &InboundStack, call: &str, from: &str, team: &str) -> Reply {
+    let menu = ring(t, call, from, LINE).await;
+    let teams = answer(t, &menu, call, from, &[("Digits", "2")]).await;
+    answer(t, &teams, call, from, &[("Digits", team)]).await
+}
+
+/// Twilio's parameters on the called person's leg `leg` of the put-through `parent`.
+fn leg_params<'a>(leg: &'a str, parent: &'a str, to: &'a str) -> Vec<(&'a str, &'a str)> {
+    call_params(
+        leg,
+        LINE,
+        to,
+        &[
+            ("Direction", "outbound-dial"),
+            ("ParentCallSid", parent),
+            ("CallStatus", "in-progress"),
+        ],
+    )
+}
+
 /// Twilio's transcription of one recording.
 struct Transcript<'a> {
     recording: &'a str,
@@ -534,18 +615,7 @@ async fn record_again_and_too_short_recordings() {
 
     // One second: too short, asked again.
     let short = sid("RE", 40);
-    let r = answer(
-        &t,
-        &record,
-        &call,
-        ALICE,
-        &[
-            ("RecordingSid", &short),
-            ("RecordingUrl", &recording_url(&short)),
-            ("RecordingDuration", "1"),
-        ],
-    )
-    .await;
+    let r = recorded(&t, &record, &call, ALICE, &short, "1").await;
     assert!(
         r.said().contains("That message was too short."),
         "{}",
@@ -555,18 +625,7 @@ async fn record_again_and_too_short_recordings() {
 
     // A first message, then "record it again".
     let first = sid("RE", 41);
-    let confirm = answer(
-        &t,
-        &r,
-        &call,
-        ALICE,
-        &[
-            ("RecordingSid", &first),
-            ("RecordingUrl", &recording_url(&first)),
-            ("RecordingDuration", "8"),
-        ],
-    )
-    .await;
+    let confirm = recorded(&t, &r, &call, ALICE, &first, "8").await;
     let again = answer(&t, &confirm, &call, ALICE, &[("Digits", "2")]).await;
     assert!(
         again.said().contains("All right, let's record it again."),
@@ -593,18 +652,7 @@ async fn record_again_and_too_short_recordings() {
 
     // A wrong key at the confirmation is explained; then the second message is sent.
     let second = sid("RE", 42);
-    let confirm = answer(
-        &t,
-        &again,
-        &call,
-        ALICE,
-        &[
-            ("RecordingSid", &second),
-            ("RecordingUrl", &recording_url(&second)),
-            ("RecordingDuration", "30"),
-        ],
-    )
-    .await;
+    let confirm = recorded(&t, &again, &call, ALICE, &second, "30").await;
     let wrong = answer(&t, &confirm, &call, ALICE, &[("Digits", "7")]).await;
     assert!(wrong.said().contains("Sorry, that is not an option."));
     let done = answer(&t, &wrong, &call, ALICE, &[("Digits", "1")]).await;
@@ -735,18 +783,7 @@ async fn hanging_up_after_the_message_files_it() {
     let record = answer(&t, &teams, &call, BOB, &[("Digits", "1")]).await;
     let transcribe_url = record.attrs("Record", "transcribeCallback")[0].clone();
     let rec = sid("RE", 71);
-    let confirm = answer(
-        &t,
-        &record,
-        &call,
-        BOB,
-        &[
-            ("RecordingSid", &rec),
-            ("RecordingUrl", &recording_url(&rec)),
-            ("RecordingDuration", "25"),
-        ],
-    )
-    .await;
+    let confirm = recorded(&t, &record, &call, BOB, &rec, "25").await;
     assert!(confirm.has("Gather"));
     assert!(created(&t, &call).await.is_none());
     let r = transcription(
@@ -780,13 +817,7 @@ async fn servicenow_down_is_explained_to_the_caller() {
     let call = sid("CA", 8);
     let rec = sid("RE", 8);
     let (confirm, _) = record_report(&t, &call, ALICE, "1", &rec, "12").await;
-    t.stack.sn.inject(FaultRule {
-        method: Some("POST".into()),
-        path_contains: Some("/table/incident".into()),
-        status: 500,
-        times: 20,
-        ..FaultRule::default()
-    });
+    t.stack.sn.inject(down("POST", "/table/incident", 500));
     let done = answer(&t, &confirm, &call, ALICE, &[("Digits", "1")]).await;
     assert!(
         done.said().contains("Sorry, the incident could not be created because the service desk system did not answer. Your message was recorded."),
@@ -797,13 +828,7 @@ async fn servicenow_down_is_explained_to_the_caller() {
     t.stack.sn.clear_faults();
 
     // A caller who is not on the roster cannot be checked while ServiceNow is down.
-    t.stack.sn.inject(FaultRule {
-        method: Some("GET".into()),
-        path_contains: Some("/table/sys_user".into()),
-        status: 503,
-        times: 20,
-        ..FaultRule::default()
-    });
+    t.stack.sn.inject(down("GET", "/table/sys_user", 503));
     let r = ring(&t, &sid("CA", 81), "+15550100042", LINE).await;
     assert!(
         r.said().contains("your number cannot be checked right now"),
@@ -1007,9 +1032,7 @@ async fn a_pin_line_admits_withheld_numbers_with_the_pin() {
 async fn put_through_connects_the_first_person_who_takes_the_call() {
     let t = InboundStack::start(test_config()).await;
     let call = sid("CA", 15);
-    let menu = ring(&t, &call, ALICE, LINE).await;
-    let teams = answer(&t, &menu, &call, ALICE, &[("Digits", "2")]).await;
-    let dial = answer(&t, &teams, &call, ALICE, &[("Digits", "1")]).await;
+    let dial = put_through(&t, &call, ALICE, "1").await;
     assert!(
         dial.said()
             .contains("Putting you through to the Database team. Calling Bob Agent. Please hold."),
@@ -1024,16 +1047,7 @@ async fn put_through_connects_the_first_person_who_takes_the_call() {
 
     // Bob's leg: the announcement gathers a key, so voicemail cannot take the call.
     let leg = sid("CA", 1500);
-    let whisper_params = call_params(
-        &leg,
-        LINE,
-        BOB,
-        &[
-            ("Direction", "outbound-dial"),
-            ("ParentCallSid", &call),
-            ("CallStatus", "in-progress"),
-        ],
-    );
+    let whisper_params = leg_params(&leg, &call, BOB);
     let whisper = t.post(&whisper_url, &whisper_params).await;
     assert!(
         whisper.said().contains("This is the IT escalation line. Alice Agent is calling for the Database team. Press any key to take the call."),
@@ -1074,19 +1088,7 @@ async fn put_through_connects_the_first_person_who_takes_the_call() {
     );
 
     // The call ends: the caller hears goodbye; the incident notes how long it lasted.
-    let ended = answer(
-        &t,
-        &dial,
-        &call,
-        ALICE,
-        &[
-            ("DialCallStatus", "completed"),
-            ("DialCallSid", &leg),
-            ("DialCallDuration", "95"),
-            ("DialBridged", "true"),
-        ],
-    )
-    .await;
+    let ended = bridged_call_ended(&t, &dial, &call, &leg, "95").await;
     assert_eq!(ended.said(), "The call has ended. Goodbye.");
     let notes = t.stack.sn.work_notes(&sys_id);
     assert!(
@@ -1110,9 +1112,7 @@ async fn put_through_moves_on_and_ends_in_voicemail() {
     let t = InboundStack::start(test_config()).await;
     t.stack.twilio.script(ALICE, vec![press("1")]);
     let call = sid("CA", 16);
-    let menu = ring(&t, &call, ALICE, LINE).await;
-    let teams = answer(&t, &menu, &call, ALICE, &[("Digits", "2")]).await;
-    let bob = answer(&t, &teams, &call, ALICE, &[("Digits", "1")]).await;
+    let bob = put_through(&t, &call, ALICE, "1").await;
     assert_eq!(bob.texts("Number"), [BOB]);
 
     let carol = answer(
@@ -1158,18 +1158,7 @@ async fn put_through_moves_on_and_ends_in_voicemail() {
     assert!(incident_posts(&t).is_empty());
 
     let rec = sid("RE", 16);
-    let confirm = answer(
-        &t,
-        &vm,
-        &call,
-        ALICE,
-        &[
-            ("RecordingSid", &rec),
-            ("RecordingUrl", &recording_url(&rec)),
-            ("RecordingDuration", "18"),
-        ],
-    )
-    .await;
+    let confirm = recorded(&t, &vm, &call, ALICE, &rec, "18").await;
     let done = answer(&t, &confirm, &call, ALICE, &[("Digits", "1")]).await;
     assert!(
         done.said()
@@ -1203,9 +1192,7 @@ async fn put_through_never_calls_the_caller_and_stops_at_max_people() {
     let t = InboundStack::start(test_config()).await;
     // Bob calls for the Database team (Bob, Carol): only Carol is called.
     let call = sid("CA", 17);
-    let menu = ring(&t, &call, BOB, LINE).await;
-    let teams = answer(&t, &menu, &call, BOB, &[("Digits", "2")]).await;
-    let dial = answer(&t, &teams, &call, BOB, &[("Digits", "1")]).await;
+    let dial = put_through(&t, &call, BOB, "1").await;
     assert_eq!(dial.texts("Number"), [CAROL]);
     let vm = answer(&t, &dial, &call, BOB, &[("DialCallStatus", "busy")]).await;
     assert!(
@@ -1243,9 +1230,7 @@ async fn put_through_never_calls_the_caller_and_stops_at_max_people() {
 async fn caller_hanging_up_during_put_through_files_nothing() {
     let t = InboundStack::start(test_config()).await;
     let call = sid("CA", 19);
-    let menu = ring(&t, &call, ALICE, LINE).await;
-    let teams = answer(&t, &menu, &call, ALICE, &[("Digits", "2")]).await;
-    let dial = answer(&t, &teams, &call, ALICE, &[("Digits", "1")]).await;
+    let dial = put_through(&t, &call, ALICE, "1").await;
     let r = answer(
         &t,
         &dial,
@@ -1415,13 +1400,7 @@ async fn texts_that_cannot_be_filed_say_why() {
     assert!(said(&r).contains("could not be processed"), "{}", r.body);
 
     // A sender not on the roster while ServiceNow cannot be asked who it is.
-    t.stack.sn.inject(FaultRule {
-        method: Some("GET".into()),
-        path_contains: Some("/table/sys_user".into()),
-        status: 503,
-        times: 50,
-        ..FaultRule::default()
-    });
+    t.stack.sn.inject(down("GET", "/table/sys_user", 503));
     let r = t
         .post(
             "/sms",
@@ -1436,13 +1415,7 @@ async fn texts_that_cannot_be_filed_say_why() {
     t.stack.sn.clear_faults();
 
     // ServiceNow refuses to create the incident.
-    t.stack.sn.inject(FaultRule {
-        method: Some("POST".into()),
-        path_contains: Some("/table/incident".into()),
-        status: 500,
-        times: 50,
-        ..FaultRule::default()
-    });
+    t.stack.sn.inject(down("POST", "/table/incident", 500));
     let r = t
         .post("/sms", &sms_params(&sid("SM", 32), ALICE, LINE, "db down"))
         .await;
@@ -1457,13 +1430,7 @@ async fn texts_that_cannot_be_filed_say_why() {
 
     // The incident is filed but Twilio refuses every call: the sender is told to call the
     // service desk as well, and the incident exists.
-    t.stack.twilio.inject(FaultRule {
-        method: Some("POST".into()),
-        path_contains: Some("/Executions".into()),
-        status: 500,
-        times: 50,
-        ..FaultRule::default()
-    });
+    t.stack.twilio.inject(down("POST", "/Executions", 500));
     let msg = sid("SM", 33);
     let r = t
         .post("/sms", &sms_params(&msg, ALICE, LINE, "db down"))
@@ -1520,18 +1487,7 @@ async fn confirmation_limits_send_the_message_instead_of_looping() {
             again.body
         );
         let rec = sid("RE", 300 + n);
-        confirm = answer(
-            &t,
-            &again,
-            &call,
-            ALICE,
-            &[
-                ("RecordingSid", &rec),
-                ("RecordingUrl", &recording_url(&rec)),
-                ("RecordingDuration", "9"),
-            ],
-        )
-        .await;
+        confirm = recorded(&t, &again, &call, ALICE, &rec, "9").await;
     }
     let done = answer(&t, &confirm, &call, ALICE, &[("Digits", "2")]).await;
     assert!(
@@ -1613,27 +1569,19 @@ async fn an_empty_pin_is_named_and_three_misses_end_the_call() {
     let call = sid("CA", 33);
     let from = "+266696687";
     let mut r = ring(&t, &call, from, PIN_LINE).await;
-    r = t
-        .post(
-            &r.action(),
-            &call_params(&call, from, PIN_LINE, &[("Digits", "")]),
-        )
-        .await;
-    assert!(r.said().contains("No PIN was entered."), "{}", r.body);
-    r = t
-        .post(
-            &r.action(),
-            &call_params(&call, from, PIN_LINE, &[("Digits", "0000")]),
-        )
-        .await;
-    assert!(r.said().contains("That PIN is not correct."), "{}", r.body);
-    r = t
-        .post(
-            &r.action(),
-            &call_params(&call, from, PIN_LINE, &[("Digits", "9999")]),
-        )
-        .await;
-    assert!(r.said().contains("That PIN is not correct."), "{}", r.body);
+    for (pin, said) in [
+        ("", "No PIN was entered."),
+        ("0000", "That PIN is not correct."),
+        ("9999", "That PIN is not correct."),
+    ] {
+        r = t
+            .post(
+                &r.action(),
+                &call_params(&call, from, PIN_LINE, &[("Digits", pin)]),
+            )
+            .await;
+        assert!(r.said().contains(said), "{pin:?}: {}", r.body);
+    }
     assert_hangs_up(&r);
     assert!(incident_posts(&t).is_empty());
 }
@@ -1676,21 +1624,10 @@ async fn a_step_reached_without_its_call_state_ends_politely() {
 async fn put_through_without_a_key_or_without_servicenow_still_explains_itself() {
     let t = InboundStack::start(test_config()).await;
     let call = sid("CA", 35);
-    let menu = ring(&t, &call, ALICE, LINE).await;
-    let teams = answer(&t, &menu, &call, ALICE, &[("Digits", "2")]).await;
-    let dial = answer(&t, &teams, &call, ALICE, &[("Digits", "1")]).await;
+    let dial = put_through(&t, &call, ALICE, "1").await;
     let whisper_url = dial.attrs("Number", "url")[0].clone();
     let leg = sid("CA", 3500);
-    let leg_params = call_params(
-        &leg,
-        LINE,
-        BOB,
-        &[
-            ("Direction", "outbound-dial"),
-            ("ParentCallSid", &call),
-            ("CallStatus", "in-progress"),
-        ],
-    );
+    let leg_params = leg_params(&leg, &call, BOB);
     let whisper = t.post(&whisper_url, &leg_params).await;
 
     // The gather's action with no digit (a machine, or Bob said nothing): not taken.
@@ -1706,13 +1643,7 @@ async fn put_through_without_a_key_or_without_servicenow_still_explains_itself()
 
     // Bob presses a key while ServiceNow refuses new incidents: he is connected anyway and
     // told to record the call himself.
-    t.stack.sn.inject(FaultRule {
-        method: Some("POST".into()),
-        path_contains: Some("/table/incident".into()),
-        status: 500,
-        times: 100,
-        ..FaultRule::default()
-    });
+    t.stack.sn.inject(down("POST", "/table/incident", 500));
     let mut key = leg_params.clone();
     key.push(("Digits", "1"));
     let r = t.post(&whisper.action(), &key).await;
@@ -1722,19 +1653,7 @@ async fn put_through_without_a_key_or_without_servicenow_still_explains_itself()
     );
     assert!(!r.has("Hangup"), "the call is still connected");
     // The call ends; the caller hears goodbye even though there is no incident to note it on.
-    let ended = answer(
-        &t,
-        &dial,
-        &call,
-        ALICE,
-        &[
-            ("DialCallStatus", "completed"),
-            ("DialCallSid", &leg),
-            ("DialCallDuration", "40"),
-            ("DialBridged", "true"),
-        ],
-    )
-    .await;
+    let ended = bridged_call_ended(&t, &dial, &call, &leg, "40").await;
     assert_eq!(ended.said(), "The call has ended. Goodbye.");
     assert!(created(&t, &call).await.is_none());
 }
