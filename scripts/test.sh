@@ -2,7 +2,7 @@
 # Runs every check and test: the SAM template (cfn-lint, sam validate, translated lint, and
 # broken copies that must fail), formatting, clippy, unit tests, end-to-end scenarios through
 # the real handlers against moto server and the fakes, the local stack under cargo lambda
-# watch, two demo scenarios, and the arm64 release build of every Lambda.
+# watch, every demo scenario in-process, and the arm64 release build of every Lambda.
 # Installs moto into .venv on first use; starts and stops moto itself.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
