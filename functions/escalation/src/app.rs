@@ -289,11 +289,7 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
                             .await;
                     }
                     Ok(None) => {}
-                    Err(e) => {
-                        crate::metrics::count("engine", "TwilioErrors", 1);
-                        self.release(stored, attempt.number, until).await;
-                        return Err(e.into());
-                    }
+                    Err(e) => return Err(self.give_up(stored, attempt.number, until, e).await),
                 }
             }
             let created = tokio::time::timeout(
@@ -319,7 +315,7 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
                 }) => {
                     let ctx = self.studio.fetch_context(&sid).await?;
                     match ctx.params() {
-                        Some(p) if p.escalation_id == esc.id && p.attempt == attempt.number => {
+                        Some(p) if p.is_for(&esc.id, attempt.number) => {
                             tracing::info!(escalation_id = %esc.id, execution = %sid, "adopting our own active execution (409)");
                             return self
                                 .record_execution(stored, attempt.number, &sid, clock())
@@ -339,11 +335,7 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
                     tracing::error!(escalation_id = %esc.id, to = %log_target, error = %e, "Twilio refused the call");
                     CallOutcome::Unreachable(e.to_string())
                 }
-                Err(e) => {
-                    crate::metrics::count("engine", "TwilioErrors", 1);
-                    self.release(stored, attempt.number, until).await;
-                    return Err(e.into());
-                }
+                Err(e) => return Err(self.give_up(stored, attempt.number, until, e).await),
             };
             let mut next = stored.escalation.clone();
             let t = next
@@ -382,7 +374,7 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
             let ctx = self.studio.fetch_context(&exec.sid).await?;
             if ctx
                 .params()
-                .is_some_and(|p| p.escalation_id == esc.id && p.attempt == attempt.number)
+                .is_some_and(|p| p.is_for(&esc.id, attempt.number))
             {
                 return Ok(Some(exec.sid));
             }
@@ -443,16 +435,25 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
         )
     }
 
-    /// Give the lease back after a failed create, so the retry (redelivery, the
-    /// trigger's next call, the sweeper) need not wait for it to run out. Best effort.
-    async fn release(&self, stored: Stored, attempt: u32, until: u64) {
+    /// Twilio failed while we held the dial lease: count it and give the lease back, so
+    /// the retry (redelivery, the trigger's next call, the sweeper) need not wait for it to
+    /// run out (best effort).
+    async fn give_up(
+        &self,
+        stored: Stored,
+        attempt: u32,
+        until: u64,
+        e: TwilioError,
+    ) -> EngineError {
+        crate::metrics::count("engine", "TwilioErrors", 1);
         let mut next = stored.escalation.clone();
         if next.release_dial(attempt, until)
-            && let Err(e) = self.store.save(&next, stored.version).await
+            && let Err(err) = self.store.save(&next, stored.version).await
         {
-            tracing::warn!(escalation_id = %next.id, error = %e,
+            tracing::warn!(escalation_id = %next.id, error = %err,
                 "could not release the dial lease; the attempt is retried when it runs out");
         }
+        e.into()
     }
 
     async fn record_execution(
@@ -547,7 +548,6 @@ impl<S: EscalationStore, T: Studio, Q: UpdateQueue, N: ServiceNow> App<S, T, Q, 
                     // written just now: then its writer is placing it at this moment.
                     let abandoned = stored.escalation.current.as_ref().is_some_and(|a| {
                         a.phase == Phase::Dialing
-                            && !a.is_leased(now)
                             && now.saturating_sub(a.started_at) >= REDRIVE_AFTER_MS
                     });
                     if abandoned {

@@ -346,6 +346,13 @@ pub struct ExecutionParams {
     pub attempt: u32,
 }
 
+impl ExecutionParams {
+    /// Whether the execution was started for this attempt of this escalation.
+    pub fn is_for(&self, escalation_id: &str, attempt: u32) -> bool {
+        self.escalation_id == escalation_id && self.attempt == attempt
+    }
+}
+
 /// The `context` of an execution (notes/twilio.md §2.5).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExecutionContext(pub Value);

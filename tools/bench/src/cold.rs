@@ -204,7 +204,7 @@ async fn cold_run(
 /// The first webhook of a call to the bundled escalation line from the roster's second
 /// agent, as a function-URL event signed with the secret's `twilio_auth_token`.
 fn inbound_call(roster: &escalation::roster::Roster, rep: usize) -> Result<Value, String> {
-    use escalation_devtools::inbound_support::{AUTH_TOKEN, InboundStack, call_params};
+    use escalation_devtools::inbound_support::{InboundStack, call_params};
     let path = escalation_devtools::local::workspace_root().join("assets/inbound.json");
     let config: Value = std::fs::read_to_string(&path)
         .ok()
@@ -215,19 +215,9 @@ fn inbound_call(roster: &escalation::roster::Roster, rep: usize) -> Result<Value
         .ok_or("assets/inbound.json has no number")?;
     let caller = roster.agents.last().ok_or("empty roster")?.phone.as_str();
     let call_sid = format!("CA{:032x}", 0xc01d_0000 + rep);
-    let url = "https://inbound0123.lambda-url.us-east-1.on.aws/voice";
-    let pairs: Vec<(String, String)> = call_params(&call_sid, caller, line, &[])
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let body = serde_urlencoded::to_string(&pairs).map_err(|e| e.to_string())?;
-    let signature = escalation::twilio_webhook::sign(AUTH_TOKEN, url, &pairs);
-    Ok(InboundStack::event(
-        url,
-        "POST",
-        &body,
-        "application/x-www-form-urlencoded",
-        Some(&signature),
+    Ok(InboundStack::signed_webhook(
+        "https://inbound0123.lambda-url.us-east-1.on.aws/voice",
+        &call_params(&call_sid, caller, line, &[]),
     ))
 }
 
