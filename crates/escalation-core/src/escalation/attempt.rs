@@ -1,0 +1,56 @@
+//! One call: the attempt in progress, and the record kept once it is over.
+
+use crate::model::{CallOutcome, ExecutionSid, ListKind, Person};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Phase {
+    /// Written before the call is placed: a crash here must not lead to two calls.
+    Dialing,
+    /// The call was placed; its execution SID is recorded.
+    Calling,
+}
+
+/// The call in progress. Read-only outside the aggregate: every change goes through
+/// [`super::Escalation`]'s methods.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    /// 1-based, unique within the escalation.
+    pub number: u32,
+    pub list: ListKind,
+    pub position: usize,
+    pub round: u32,
+    pub person: Person,
+    pub phase: Phase,
+    pub execution_sid: Option<ExecutionSid>,
+    pub started_at: u64,
+    /// Not to be dialled before this time (waiting for busy people to finish a call).
+    pub not_before: Option<u64>,
+    /// A dialer (trigger, flow-events, sweeper) holds the right to place this call until
+    /// this time: nobody else may place it meanwhile.
+    pub dial_lease_until: Option<u64>,
+    /// How many times a dialer has claimed this call. More than one means an earlier dialer
+    /// may have placed the call and died before recording it.
+    pub dial_claims: u32,
+}
+
+impl Attempt {
+    /// Another dialer holds an unexpired lease on this call.
+    pub fn is_leased(&self, now: u64) -> bool {
+        self.dial_lease_until.is_some_and(|until| until > now)
+    }
+}
+
+/// A finished call, kept for the timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptRecord {
+    pub number: u32,
+    pub list: ListKind,
+    pub name: String,
+    pub masked_phone: String,
+    pub execution_sid: Option<String>,
+    pub outcome: CallOutcome,
+    pub started_at: u64,
+    pub ended_at: u64,
+}

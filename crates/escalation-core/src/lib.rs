@@ -1,0 +1,24 @@
+//! The escalation engine of the ServiceNow phone escalation product.
+//!
+//! Pure: no AWS SDK, HTTP client or Lambda runtime. Time is passed in; every outside
+//! capability is a port (`ports`) that the adapters crate implements for AWS, Twilio and
+//! ServiceNow, and `testing` implements in memory.
+//!
+//! - `model`: identifiers, phone numbers, the incident, the roster, call outcomes.
+//! - `escalation`: the aggregate and every rule of the walk.
+//! - `notes`: the wording of every work note.
+//! - `update`: writes to the incident.
+//! - `ports`: what the engine needs from outside.
+//! - `usecase`: start, dial, call ended, sweep, apply update, replay guard.
+
+pub mod escalation;
+pub mod model;
+pub mod notes;
+pub mod ports;
+pub mod roster_source;
+pub mod time;
+pub mod update;
+pub mod usecase;
+
+#[cfg(feature = "testing")]
+pub mod testing;

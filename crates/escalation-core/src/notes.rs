@@ -1,0 +1,138 @@
+//! Every word the product writes into an incident's work notes, in one place. The rules
+//! decide what happened; this module says it.
+
+use crate::model::{CallOutcome, ListKind, Person};
+use crate::time::{format_utc, human_duration};
+
+/// The prefix of every note of one escalation.
+pub fn tag(escalation_id: &str) -> String {
+    format!("[Phone escalation {escalation_id}]")
+}
+
+/// The text that identifies an update among the incident's work notes (appended by the
+/// updater, searched for before a retried write).
+pub fn reference(key: &str) -> String {
+    format!("(ref {key})")
+}
+
+fn names(people: &[Person]) -> String {
+    people
+        .iter()
+        .map(|p| format!("{} ({})", p.name, p.phone.masked()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The first note: who will be called, in which order.
+pub fn started(
+    escalation_id: &str,
+    priority: &str,
+    agents: &[Person],
+    escalation: &[Person],
+    rounds: u32,
+) -> String {
+    format!(
+        "{} Phone escalation started for priority {priority}. Agents: {}; then escalation list: {}{}. Press 1 accepts, 2 passes, 3 escalates.",
+        tag(escalation_id),
+        names(agents),
+        names(escalation),
+        if rounds > 1 {
+            format!(", repeated for {rounds} rounds")
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// What happened on one call.
+pub struct CallFacts<'a> {
+    pub escalation_id: &'a str,
+    pub attempt: u32,
+    pub list: ListKind,
+    pub person: &'a Person,
+    pub outcome: &'a CallOutcome,
+    pub execution_sid: Option<&'a str>,
+    pub duration_ms: u64,
+}
+
+/// "Attempt 2: called agent Bob (+1******0002) — pressed 2 (pass to the next agent). …"
+pub fn attempt(f: &CallFacts<'_>) -> String {
+    format!(
+        "{} Attempt {}: {} {} {} ({}) — {}. Twilio execution {}; {}.",
+        tag(f.escalation_id),
+        f.attempt,
+        if f.outcome.was_placed() {
+            "called"
+        } else {
+            "could not call"
+        },
+        f.list.label(),
+        f.person.name,
+        f.person.phone.masked(),
+        outcome(f.outcome),
+        f.execution_sid.unwrap_or("none"),
+        human_duration(f.duration_ms),
+    )
+}
+
+pub fn accepted(name: &str, at_ms: u64, since_start_ms: u64) -> String {
+    format!(
+        " ACCEPTED by {name} at {}, {} after the escalation started.",
+        format_utc(at_ms),
+        human_duration(since_start_ms)
+    )
+}
+
+pub fn busy_retry(busy: usize, wait_secs: u32, retry: u32, max_retries: u32) -> String {
+    format!(
+        " {busy} of the people to call {} on other escalation calls; calling them again in {wait_secs} s (busy retry {retry} of {max_retries}).",
+        if busy == 1 { "was" } else { "were" },
+    )
+}
+
+pub fn exhausted(calls: usize, people: usize, rounds: u32, fallback_group: Option<&str>) -> String {
+    format!(
+        " NOBODY ACCEPTED: {calls} calls to {people} people over {rounds} round(s) without an answer that accepted.{} Please assign this incident by hand.",
+        match fallback_group {
+            Some(g) => format!(" Reassigned to fallback group {g}."),
+            None => String::new(),
+        }
+    )
+}
+
+pub fn redial(name: &str, redial: u32) -> String {
+    format!(" Calling {name} again (redial {redial}).")
+}
+
+pub fn next(list: ListKind, person: &Person) -> String {
+    format!(
+        " Next: {} {} ({}).",
+        list.label(),
+        person.name,
+        person.phone.masked()
+    )
+}
+
+/// Added by the updater when a person's ServiceNow user does not exist.
+pub fn user_not_found(user: &str) -> String {
+    format!(
+        " Note: roster user {user:?} was not found in ServiceNow (sys_user), so assigned_to was not set."
+    )
+}
+
+/// How a call ended, in words.
+pub fn outcome(outcome: &CallOutcome) -> String {
+    match outcome {
+        CallOutcome::Accepted => "pressed 1 (accept)".into(),
+        CallOutcome::Passed => "pressed 2 (pass to the next agent)".into(),
+        CallOutcome::Escalated => "pressed 3 (escalate)".into(),
+        CallOutcome::InvalidKey(k) => format!("pressed {k:?}, which is not an option"),
+        CallOutcome::NoKeypress => "answered but pressed no key".into(),
+        CallOutcome::NoAnswer => "no answer".into(),
+        CallOutcome::Busy => "line busy".into(),
+        CallOutcome::Failed => "call failed".into(),
+        CallOutcome::Machine => "answered by a machine".into(),
+        CallOutcome::Unreachable(why) => format!("could not be dialled ({why})"),
+        CallOutcome::OnAnotherCall => "already on another escalation call".into(),
+    }
+}

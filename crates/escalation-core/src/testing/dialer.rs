@@ -1,0 +1,266 @@
+//! A telephony side scripted per phone number: what happens when a call is placed, and how
+//! the call ends.
+
+use crate::model::{CallOutcome, ExecutionSid};
+use crate::ports::{
+    CallParams, CallReport, CallRequest, CallState, DialResult, Dialer, TelephonyError,
+    TelephonyErrorKind,
+};
+use async_trait::async_trait;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+/// What happens to one call placed to a number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlaceScript {
+    /// The call is placed and is over: its end reads `outcome` (the event is the test's to
+    /// deliver).
+    Ends(CallOutcome),
+    /// The call is placed and still rings until the test calls [`ScriptedDialer::finish`].
+    Rings(CallOutcome),
+    /// The person is on another escalation's call.
+    OnAnotherCall,
+    /// The number cannot be called.
+    Unreachable(String),
+    /// The request fails; no call is placed.
+    Fails(TelephonyErrorKind),
+    /// The call is placed, but the answer is lost (a timeout after the call was created).
+    PlacedAnswerLost(CallOutcome),
+}
+
+/// A call the engine placed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlacedCall {
+    pub sid: ExecutionSid,
+    pub call: CallRequest,
+    pub outcome: CallOutcome,
+    pub active: bool,
+    /// The telephony side no longer knows it.
+    pub gone: bool,
+}
+
+#[derive(Default)]
+struct State {
+    scripts: HashMap<String, VecDeque<PlaceScript>>,
+    placed: Vec<PlacedCall>,
+    requests: usize,
+    reserved: usize,
+    ended_by_engine: Vec<ExecutionSid>,
+    failing_reports: usize,
+}
+
+#[derive(Default)]
+pub struct ScriptedDialer(Mutex<State>);
+
+fn unavailable(message: &str) -> TelephonyError {
+    TelephonyError {
+        kind: TelephonyErrorKind::Unavailable,
+        message: message.to_string(),
+    }
+}
+
+impl ScriptedDialer {
+    /// What the next calls to `number` do, in order. Without a script, a call ends
+    /// unanswered.
+    pub fn script(&self, number: &str, steps: impl IntoIterator<Item = PlaceScript>) {
+        self.0
+            .lock()
+            .unwrap()
+            .scripts
+            .entry(number.to_string())
+            .or_default()
+            .extend(steps);
+    }
+
+    pub fn placed(&self) -> Vec<PlacedCall> {
+        self.0.lock().unwrap().placed.clone()
+    }
+
+    /// The SIDs of calls placed to `number`.
+    pub fn calls_to(&self, number: &str) -> Vec<ExecutionSid> {
+        self.placed()
+            .into_iter()
+            .filter(|p| p.call.person.phone.as_str() == number)
+            .map(|p| p.sid)
+            .collect()
+    }
+
+    pub fn last_sid(&self) -> Option<ExecutionSid> {
+        self.placed().last().map(|p| p.sid.clone())
+    }
+
+    /// Requests to place a call, placed or not.
+    pub fn requests(&self) -> usize {
+        self.0.lock().unwrap().requests
+    }
+
+    /// Slots taken under the call rate.
+    pub fn reserved(&self) -> usize {
+        self.0.lock().unwrap().reserved
+    }
+
+    /// Calls the engine ended.
+    pub fn ended_by_engine(&self) -> Vec<ExecutionSid> {
+        self.0.lock().unwrap().ended_by_engine.clone()
+    }
+
+    /// A ringing call ends.
+    pub fn finish(&self, sid: &ExecutionSid) {
+        if let Some(p) = self
+            .0
+            .lock()
+            .unwrap()
+            .placed
+            .iter_mut()
+            .find(|p| &p.sid == sid)
+        {
+            p.active = false;
+        }
+    }
+
+    /// The telephony side forgets a call (it answers "not found" from now on).
+    pub fn forget(&self, sid: &ExecutionSid) {
+        if let Some(p) = self
+            .0
+            .lock()
+            .unwrap()
+            .placed
+            .iter_mut()
+            .find(|p| &p.sid == sid)
+        {
+            p.gone = true;
+        }
+    }
+
+    /// The next `n` reads of how a call ended fail.
+    pub fn fail_reports(&self, n: usize) {
+        self.0.lock().unwrap().failing_reports = n;
+    }
+
+    fn record(
+        &self,
+        state: &mut State,
+        call: &CallRequest,
+        outcome: CallOutcome,
+        active: bool,
+    ) -> ExecutionSid {
+        let sid =
+            ExecutionSid::parse(&format!("FN{:032x}", state.placed.len() + 1)).expect("valid SID");
+        state.placed.push(PlacedCall {
+            sid: sid.clone(),
+            call: call.clone(),
+            outcome,
+            active,
+            gone: false,
+        });
+        sid
+    }
+}
+
+#[async_trait]
+impl Dialer for ScriptedDialer {
+    async fn reserve(&self) {
+        self.0.lock().unwrap().reserved += 1;
+    }
+
+    async fn place(&self, call: &CallRequest) -> Result<DialResult, TelephonyError> {
+        let mut state = self.0.lock().unwrap();
+        state.requests += 1;
+        let to = call.person.phone.as_str().to_string();
+        // A call for this very attempt that is still ringing: the telephony side refuses a
+        // second one for the same person and names it.
+        if let Some(p) = state
+            .placed
+            .iter()
+            .find(|p| p.active && !p.gone && p.call.person.phone == call.person.phone)
+        {
+            return Ok(
+                if p.call.escalation_id == call.escalation_id && p.call.attempt == call.attempt {
+                    DialResult::AlreadyOurs(p.sid.clone())
+                } else {
+                    DialResult::OnAnotherCall
+                },
+            );
+        }
+        let step = state
+            .scripts
+            .get_mut(&to)
+            .and_then(VecDeque::pop_front)
+            .unwrap_or(PlaceScript::Ends(CallOutcome::NoAnswer));
+        Ok(match step {
+            PlaceScript::Ends(outcome) => {
+                DialResult::Placed(self.record(&mut state, call, outcome, false))
+            }
+            PlaceScript::Rings(outcome) => {
+                DialResult::Placed(self.record(&mut state, call, outcome, true))
+            }
+            PlaceScript::OnAnotherCall => DialResult::OnAnotherCall,
+            PlaceScript::Unreachable(why) => DialResult::Unreachable(why),
+            PlaceScript::Fails(kind) => {
+                return Err(TelephonyError {
+                    kind,
+                    message: "injected telephony fault".into(),
+                });
+            }
+            PlaceScript::PlacedAnswerLost(outcome) => {
+                self.record(&mut state, call, outcome, true);
+                return Err(unavailable("no answer to the create request"));
+            }
+        })
+    }
+
+    async fn find_placed(
+        &self,
+        call: &CallRequest,
+    ) -> Result<Option<ExecutionSid>, TelephonyError> {
+        Ok(self
+            .placed()
+            .into_iter()
+            .find(|p| {
+                !p.gone
+                    && p.call.escalation_id == call.escalation_id
+                    && p.call.attempt == call.attempt
+                    && p.call.person.phone == call.person.phone
+            })
+            .map(|p| p.sid))
+    }
+
+    async fn report(&self, sid: &ExecutionSid) -> Result<Option<CallReport>, TelephonyError> {
+        let mut state = self.0.lock().unwrap();
+        if state.failing_reports > 0 {
+            state.failing_reports -= 1;
+            return Err(unavailable("injected telephony fault"));
+        }
+        Ok(state
+            .placed
+            .iter()
+            .find(|p| &p.sid == sid && !p.gone)
+            .map(|p| CallReport {
+                params: Some(CallParams {
+                    escalation_id: p.call.escalation_id.clone(),
+                    sys_id: p.call.incident.sys_id.clone(),
+                    attempt: p.call.attempt,
+                }),
+                outcome: p.outcome.clone(),
+            }))
+    }
+
+    async fn state(&self, sid: &ExecutionSid) -> Result<CallState, TelephonyError> {
+        let state = self.0.lock().unwrap();
+        Ok(match state.placed.iter().find(|p| &p.sid == sid) {
+            None => CallState::Gone,
+            Some(p) if p.gone => CallState::Gone,
+            Some(p) if p.active => CallState::Active,
+            Some(_) => CallState::Ended,
+        })
+    }
+
+    async fn end(&self, sid: &ExecutionSid) -> Result<(), TelephonyError> {
+        let mut state = self.0.lock().unwrap();
+        state.ended_by_engine.push(sid.clone());
+        if let Some(p) = state.placed.iter_mut().find(|p| &p.sid == sid) {
+            p.active = false;
+        }
+        Ok(())
+    }
+}

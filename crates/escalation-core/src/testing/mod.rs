@@ -1,0 +1,139 @@
+//! In-memory adapters for fast tests of every use case: no moto, no HTTP, no sleeping.
+//!
+//! [`Memory`] bundles one of each; [`Memory::engine`] wires them into an [`Engine`]. The
+//! dialer is scripted per phone number; the clock moves only when a test moves it.
+
+mod dialer;
+mod servicenow;
+mod store;
+
+pub use dialer::{PlaceScript, PlacedCall, ScriptedDialer};
+pub use servicenow::{MemoryServiceNow, PatchFault, WrittenPatch};
+pub use store::{MemoryMarks, MemoryOutbox, MemoryRepo};
+
+use crate::model::Roster;
+use crate::ports::{Clock, Metric, Metrics};
+use crate::roster_source::FixedRoster;
+use crate::usecase::{Engine, Ports, ReplayGuard, Settings, UpdateApplier};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A clock that moves only when told to.
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicU64);
+
+impl ManualClock {
+    pub fn at(ms: u64) -> Self {
+        ManualClock(AtomicU64::new(ms))
+    }
+    pub fn set(&self, ms: u64) {
+        self.0.store(ms, Ordering::SeqCst);
+    }
+    pub fn advance(&self, ms: u64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Every metric reported, in order: (dimension, metric, value). The dimension is the
+/// incident's number for incident metrics and the function for counters.
+#[derive(Debug, Default)]
+pub struct RecordingMetrics(Mutex<Vec<(String, Metric, f64)>>);
+
+impl RecordingMetrics {
+    pub fn all(&self) -> Vec<(String, Metric, f64)> {
+        self.0.lock().unwrap().clone()
+    }
+    /// The sum of one metric's values.
+    pub fn total(&self, metric: Metric) -> f64 {
+        self.all()
+            .iter()
+            .filter(|(_, m, _)| *m == metric)
+            .map(|(_, _, v)| v)
+            .sum()
+    }
+}
+
+impl Metrics for RecordingMetrics {
+    fn incident(&self, incident: &crate::model::Incident, values: &[(Metric, f64)]) {
+        let mut all = self.0.lock().unwrap();
+        for (m, v) in values {
+            all.push((incident.number.clone(), *m, *v));
+        }
+    }
+    fn count(&self, function: &str, metric: Metric, n: usize) {
+        if n > 0 {
+            self.0
+                .lock()
+                .unwrap()
+                .push((function.to_string(), metric, n as f64));
+        }
+    }
+}
+
+/// One of each in-memory adapter.
+pub struct Memory {
+    pub repo: Arc<MemoryRepo>,
+    pub marks: Arc<MemoryMarks>,
+    pub outbox: Arc<MemoryOutbox>,
+    pub dialer: Arc<ScriptedDialer>,
+    pub servicenow: Arc<MemoryServiceNow>,
+    pub metrics: Arc<RecordingMetrics>,
+    pub clock: Arc<ManualClock>,
+    pub roster: Roster,
+}
+
+/// The instant tests start at: 2026-11-21 10:00:00 UTC.
+pub const T0: u64 = 1_795_255_200_000;
+
+impl Memory {
+    pub fn new(roster: Roster) -> Memory {
+        Memory {
+            repo: Arc::default(),
+            marks: Arc::default(),
+            outbox: Arc::default(),
+            dialer: Arc::default(),
+            servicenow: Arc::default(),
+            metrics: Arc::default(),
+            clock: Arc::new(ManualClock::at(T0)),
+            roster,
+        }
+    }
+
+    pub fn ports(&self) -> Ports {
+        Ports {
+            repo: self.repo.clone(),
+            marks: self.marks.clone(),
+            outbox: self.outbox.clone(),
+            dialer: self.dialer.clone(),
+            roster: Arc::new(FixedRoster(self.roster.clone())),
+            metrics: self.metrics.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    pub fn engine(&self, settings: Settings) -> Engine {
+        Engine::new(self.ports(), settings)
+    }
+
+    pub fn applier(&self) -> UpdateApplier {
+        UpdateApplier::new(
+            self.marks.clone(),
+            self.servicenow.clone(),
+            self.metrics.clone(),
+        )
+    }
+
+    pub fn replay_guard(&self) -> ReplayGuard {
+        ReplayGuard::new(self.marks.clone(), 660)
+    }
+
+    pub fn now(&self) -> u64 {
+        self.clock.now_ms()
+    }
+}

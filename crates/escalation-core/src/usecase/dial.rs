@@ -1,0 +1,172 @@
+//! Dial: place the current attempt's call exactly once.
+//!
+//! The attempt was written DIALING before this runs, so a crash leaves a trace to resume
+//! from. The dialer waits for a slot under the call rate, claims the attempt's lease
+//! (nobody else dials it meanwhile), looks for a call an earlier dead dialer may have
+//! placed, places the call, and records it. A call that cannot be placed (the person is on
+//! another escalation's call, the number is unreachable) ends the attempt at once and the
+//! walk moves on, up to [`MAX_SKIPS_PER_DIAL`] people in one go.
+
+use super::{Engine, EngineError};
+use crate::escalation::{DIAL_LEASE_MS, DialDue, Next};
+use crate::model::{CallOutcome, ExecutionSid};
+use crate::ports::{DialResult, Metric, Stored, TelephonyError};
+
+/// A dial loop never runs away: at most this many un-placed calls are skipped in one go.
+const MAX_SKIPS_PER_DIAL: usize = 64;
+
+impl Engine {
+    /// Place the call for the current attempt if it is still DIALING.
+    pub async fn dial(&self, stored: Stored) -> Result<Stored, EngineError> {
+        self.dial_at(stored, self.now()).await
+    }
+
+    /// [`Engine::dial`] at a given time (the sweeper passes its own; time spent here is
+    /// added to it). An attempt waiting for busy people (until after `now`) is left for the
+    /// sweeper; one that another dialer holds is left to that dialer.
+    pub async fn dial_at(&self, mut stored: Stored, now: u64) -> Result<Stored, EngineError> {
+        let entered = self.now();
+        let clock = || now + self.now().saturating_sub(entered);
+        for _ in 0..MAX_SKIPS_PER_DIAL {
+            let DialDue::Now(attempt) = stored.escalation.dial_due(now, clock()) else {
+                return Ok(stored);
+            };
+            let n = attempt.number;
+            // The rate-limit wait comes before the claim, so the lease covers the request.
+            self.ports.dialer.reserve().await;
+            let until = match self
+                .commit(stored, |e| e.claim_dial(n, clock(), DIAL_LEASE_MS))
+                .await?
+            {
+                Ok((s, until)) => {
+                    stored = s;
+                    until
+                }
+                Err((s, reason)) => {
+                    tracing::info!(escalation_id = %s.escalation.id(), attempt = n,
+                        %reason, "not placing this call: another invocation has it");
+                    return Ok(s);
+                }
+            };
+            let call = stored.escalation.call_request(&attempt);
+            let to = attempt.person.phone.masked();
+            // Someone claimed this call before us and never recorded one: they may have died
+            // after the call was placed. Look for it before calling again.
+            if stored.escalation.claimed_before() {
+                match self.ports.dialer.find_placed(&call).await {
+                    Ok(Some(sid)) => {
+                        tracing::warn!(escalation_id = %call.escalation_id, attempt = n, execution = %sid,
+                            to = %to, "adopting the execution an earlier dialer created but never recorded");
+                        return self.record_execution(stored, n, &sid, clock()).await;
+                    }
+                    Ok(None) => {}
+                    Err(e) => return Err(self.give_up(stored, n, until, e).await),
+                }
+            }
+            let outcome = match self.ports.dialer.place(&call).await {
+                Ok(DialResult::Placed(sid)) => {
+                    return self.record_execution(stored, n, &sid, clock()).await;
+                }
+                Ok(DialResult::AlreadyOurs(sid)) => {
+                    tracing::info!(escalation_id = %call.escalation_id, execution = %sid,
+                        "adopting our own active execution (409)");
+                    return self.record_execution(stored, n, &sid, clock()).await;
+                }
+                Ok(DialResult::OnAnotherCall) => {
+                    tracing::warn!(escalation_id = %call.escalation_id, to = %to,
+                        "agent is on another escalation's call (409)");
+                    CallOutcome::OnAnotherCall
+                }
+                Ok(DialResult::Unreachable(why)) => {
+                    tracing::error!(escalation_id = %call.escalation_id, to = %to, error = %why,
+                        "Twilio refused the call");
+                    CallOutcome::Unreachable(why)
+                }
+                Err(e) => return Err(self.give_up(stored, n, until, e).await),
+            };
+            match self
+                .commit(stored, |e| {
+                    e.on_call_ended(n, None, outcome.clone(), clock())
+                })
+                .await?
+            {
+                Ok((s, t)) => {
+                    self.observe(&s.escalation, &t);
+                    stored = s;
+                    if let Next::Done(status) = t.next {
+                        tracing::warn!(escalation_id = %stored.escalation.id(), ?status,
+                            "escalation finished without a call");
+                        return Ok(stored);
+                    }
+                }
+                Err((s, _)) => return Ok(s),
+            }
+        }
+        Err(EngineError::Contention)
+    }
+
+    /// Placing the call failed while we held the lease: count it and give the lease back,
+    /// so the retry (redelivery, the trigger's next request, the sweeper) need not wait for
+    /// it to run out (best effort).
+    async fn give_up(
+        &self,
+        stored: Stored,
+        attempt: u32,
+        until: u64,
+        e: TelephonyError,
+    ) -> EngineError {
+        self.ports.metrics.count("engine", Metric::TwilioErrors, 1);
+        let id = stored.escalation.id().clone();
+        let released = self
+            .commit(stored, |esc| {
+                if esc.release_dial(attempt, until) {
+                    Ok(())
+                } else {
+                    Err(crate::escalation::Ignored::Leased { attempt, until })
+                }
+            })
+            .await;
+        if let Err(err) = released {
+            tracing::warn!(escalation_id = %id, error = %err,
+                "could not release the dial lease; the attempt is retried when it runs out");
+        }
+        e.into()
+    }
+
+    async fn record_execution(
+        &self,
+        stored: Stored,
+        attempt: u32,
+        sid: &ExecutionSid,
+        now: u64,
+    ) -> Result<Stored, EngineError> {
+        match self
+            .commit(stored, |e| e.record_execution(attempt, sid, now))
+            .await?
+        {
+            Ok((stored, ())) => {
+                let esc = &stored.escalation;
+                let to = esc.current().map(|a| a.person.phone.masked());
+                tracing::info!(escalation_id = %esc.id(), incident = %esc.incident().number, attempt,
+                    to = to.as_deref().unwrap_or("-"), execution = %sid, "call placed");
+                Ok(stored)
+            }
+            Err((stored, ignored)) => {
+                // The escalation moved on while we dialled (e.g. the call already ended and
+                // was processed). Don't leave a stray call ringing.
+                tracing::warn!(escalation_id = %stored.escalation.id(), execution = %sid, reason = %ignored,
+                    "execution created for an attempt that is no longer current; ending it");
+                let ours = stored
+                    .escalation
+                    .current()
+                    .and_then(|a| a.execution_sid.as_ref());
+                if ours != Some(sid)
+                    && let Err(e) = self.ports.dialer.end(sid).await
+                {
+                    tracing::warn!(execution = %sid, error = %e, "could not end stray execution");
+                }
+                Ok(stored)
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The use cases, written once against the ports: start an escalation, place a call, apply
+//! the end of a call, sweep what the event path left behind (the [`Engine`]); write a
+//! queued update to the incident ([`UpdateApplier`]); refuse a replayed trigger
+//! ([`ReplayGuard`]).
+//!
+//! - `commit`: the one way a state change is saved.
+//! - `start`, `dial`, `call_ended`, `sweep`: the engine's steps.
+//! - `apply_update`, `replay`: the updater's and the trigger's guards.
+
+mod apply_update;
+mod call_ended;
+mod commit;
+mod dial;
+mod replay;
+mod start;
+mod sweep;
+
+pub use apply_update::{Applied, UPDATE_MARK_TTL_SECS, UpdateApplier, UpdateError};
+pub use call_ended::{EVENT_MARK_TTL_SECS, EventOutcome, EventResult};
+pub use replay::{Replay, ReplayGuard};
+pub use sweep::SweepReport;
+
+use crate::escalation::{Escalation, Next, Policy, Status, Transition};
+use crate::model::SysId;
+use crate::ports::{
+    Clock, Dialer, EscalationRepo, Marks, Metric, Metrics, Outbox, OutboxError, RepoError,
+    RosterSource, RosterUnavailable, Stored, TelephonyError,
+};
+use std::sync::Arc;
+
+/// The adapters the engine works with.
+#[derive(Clone)]
+pub struct Ports {
+    pub repo: Arc<dyn EscalationRepo>,
+    pub marks: Arc<dyn Marks>,
+    pub outbox: Arc<dyn Outbox>,
+    pub dialer: Arc<dyn Dialer>,
+    pub roster: Arc<dyn RosterSource>,
+    pub metrics: Arc<dyn Metrics>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The engine's settings, from the deployment's configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// Tunables given to every new escalation.
+    pub policy: Policy,
+    /// Incident priorities that start an escalation ("1" to "5").
+    pub priorities: Vec<String>,
+    /// The sweeper leaves an attempt alone this long past its due time.
+    pub sweep_grace_secs: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            policy: Policy::default(),
+            priorities: vec!["1".into(), "2".into()],
+            sweep_grace_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error(transparent)]
+    Telephony(#[from] TelephonyError),
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+    #[error(transparent)]
+    NobodyToCall(#[from] RosterUnavailable),
+    #[error("escalation kept changing under us; giving up for now")]
+    Contention,
+}
+
+/// Moves escalations forward: the trigger, flow-events, the sweeper and the inbound line
+/// all go through it.
+#[derive(Clone)]
+pub struct Engine {
+    ports: Ports,
+    settings: Settings,
+}
+
+impl Engine {
+    pub fn new(ports: Ports, settings: Settings) -> Engine {
+        Engine { ports, settings }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Whether an incident of this priority is escalated.
+    pub fn escalates(&self, priority: &str) -> bool {
+        self.settings.priorities.iter().any(|p| p == priority)
+    }
+
+    /// The escalation of an incident, if it has one.
+    pub async fn find(&self, sys_id: &SysId) -> Result<Option<Stored>, EngineError> {
+        Ok(self.ports.repo.load(sys_id).await?)
+    }
+
+    fn now(&self) -> u64 {
+        self.ports.clock.now_ms()
+    }
+
+    /// Metrics for a transition that was saved: one attempt, and the outcome if final.
+    fn observe(&self, esc: &Escalation, t: &Transition) {
+        let mut values = vec![(Metric::Attempts, 1.0)];
+        match t.next {
+            Next::Done(Status::Accepted) => {
+                values.push((Metric::Accepts, 1.0));
+                let tta = esc.updated_at().saturating_sub(esc.created_at()) as f64;
+                values.push((Metric::TimeToAccept, tta));
+            }
+            Next::Done(Status::Exhausted) => values.push((Metric::Exhausted, 1.0)),
+            _ => {}
+        }
+        self.ports.metrics.incident(esc.incident(), &values);
+    }
+}

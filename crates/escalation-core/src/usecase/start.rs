@@ -1,0 +1,45 @@
+//! Start: the escalation of one incident, made durable once, and its first call.
+
+use super::{Engine, EngineError};
+use crate::escalation::Escalation;
+use crate::model::{EscalationId, Incident};
+use crate::ports::{Created, Stored};
+
+impl Engine {
+    /// Create the escalation for an incident (or find the existing one: an incident is
+    /// escalated once) and place the first call. Returns the stored escalation and whether
+    /// it is new.
+    pub async fn start(&self, incident: Incident) -> Result<(Stored, bool), EngineError> {
+        let roster = self.ports.roster.roster_for(&incident).await?;
+        let (esc, started) = Escalation::start(
+            EscalationId::generate(),
+            incident,
+            roster,
+            self.settings.policy.clone(),
+            self.now(),
+        );
+        match self.ports.repo.create(&esc).await? {
+            Created::New(stored) => {
+                tracing::info!(escalation_id = %esc.id(), incident = %esc.incident().number, "escalation created");
+                self.ports.outbox.enqueue(&[started]).await?;
+                Ok((self.dial(stored).await?, true))
+            }
+            Created::Existing(stored) => {
+                let existing = &stored.escalation;
+                tracing::info!(escalation_id = %existing.id(), incident = %existing.incident().number,
+                    "escalation already exists for this incident; not calling again");
+                // A first call never placed (the telephony side was down when the escalation
+                // started): place it now. Safe: the lease and the adoption of an already
+                // running call keep it to one call.
+                if existing.first_call_pending() {
+                    self.ports
+                        .outbox
+                        .enqueue(&[existing.started_note()])
+                        .await?;
+                    return Ok((self.dial(stored).await?, false));
+                }
+                Ok((stored, false))
+            }
+        }
+    }
+}

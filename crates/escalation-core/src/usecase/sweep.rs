@@ -1,0 +1,112 @@
+//! Sweep: finish what the event path left behind. Attempts stuck in DIALING are placed
+//! (the lease and the adoption of a running call keep this exactly-once); calls overdue in
+//! CALLING are looked up and finished as if their flow-end event had arrived. Idempotent
+//! with the event path: whichever applies an attempt's end first wins, the other is
+//! ignored.
+
+use super::{Engine, EngineError};
+use crate::escalation::{Next, SweepAction};
+use crate::model::{CallOutcome, ExecutionSid};
+use crate::ports::{CallState, Stored};
+
+/// A call still active this long past ring timeout + grace is ended by the sweeper (the
+/// flow's gather and confirmation take well under a minute).
+const MAX_CALL_OVERRUN_MS: u64 = 5 * 60 * 1000;
+
+/// What one sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    /// Active escalations looked at.
+    pub checked: usize,
+    /// DIALING attempts placed (never placed, or a busy wait over).
+    pub dialled: usize,
+    /// Calls whose flow-end event never came, finished from the telephony side.
+    pub redriven: usize,
+    /// Calls still active long past their time, ended and finished.
+    pub ended: usize,
+    /// Calls still running within their allowance: left alone.
+    pub still_active: usize,
+    /// Escalations that could not be handled this time (retried next sweep).
+    pub errors: usize,
+}
+
+impl Engine {
+    pub async fn sweep(&self, now: u64) -> Result<SweepReport, EngineError> {
+        let grace_ms = u64::from(self.settings.sweep_grace_secs) * 1000;
+        let mut report = SweepReport::default();
+        for stored in self.ports.repo.active().await? {
+            report.checked += 1;
+            let id = stored.escalation.id().clone();
+            let Some(action) = stored.escalation.sweep_action(now, grace_ms) else {
+                continue;
+            };
+            let result = match action {
+                SweepAction::Dial => {
+                    tracing::warn!(escalation_id = %id, "sweeper: placing a call that was never placed");
+                    self.dial_at(stored, now).await.map(|_| report.dialled += 1)
+                }
+                SweepAction::CheckExecution { sid, overdue_ms } => {
+                    self.sweep_call(stored, &sid, overdue_ms, now, &mut report)
+                        .await
+                }
+            };
+            if let Err(e) = result {
+                tracing::error!(escalation_id = %id, error = %e,
+                    "sweeper could not finish this escalation; next sweep retries");
+                report.errors += 1;
+            }
+        }
+        tracing::info!(?report, "sweep done");
+        Ok(report)
+    }
+
+    async fn sweep_call(
+        &self,
+        stored: Stored,
+        sid: &ExecutionSid,
+        overdue_ms: u64,
+        now: u64,
+        report: &mut SweepReport,
+    ) -> Result<(), EngineError> {
+        let id = stored.escalation.id().clone();
+        match self.ports.dialer.state(sid).await? {
+            CallState::Active if overdue_ms < MAX_CALL_OVERRUN_MS => {
+                report.still_active += 1;
+                Ok(())
+            }
+            state @ (CallState::Active | CallState::Ended) => {
+                if state == CallState::Active {
+                    tracing::warn!(escalation_id = %id, execution = %sid, "sweeper: ending an execution that overran");
+                    self.ports.dialer.end(sid).await?;
+                    report.ended += 1;
+                } else {
+                    tracing::warn!(escalation_id = %id, execution = %sid,
+                        "sweeper: flow-end event never applied; finishing from Twilio");
+                    report.redriven += 1;
+                }
+                self.on_execution_ended_at(sid.as_str(), now)
+                    .await
+                    .map(|_| ())
+            }
+            CallState::Gone => {
+                // The telephony side no longer knows the call: count it as a failed call and
+                // move on.
+                let attempt = stored.escalation.current().map_or(0, |a| a.number);
+                let Ok((stored, t)) = self
+                    .commit(stored, |e| {
+                        e.on_call_ended(attempt, Some(sid), CallOutcome::Failed, now)
+                    })
+                    .await?
+                else {
+                    return Ok(());
+                };
+                self.observe(&stored.escalation, &t);
+                report.redriven += 1;
+                if t.next == Next::Dial {
+                    self.dial_at(stored, now).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
