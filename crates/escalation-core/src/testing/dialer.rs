@@ -9,6 +9,7 @@ use crate::ports::{
 use async_trait::async_trait;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use std::task::{Poll, Waker};
 
 /// What happens to one call placed to a number.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,6 +27,15 @@ pub enum PlaceScript {
     Fails(TelephonyErrorKind),
     /// The call is placed, but the answer is lost (a timeout after the call was created).
     PlacedAnswerLost(CallOutcome),
+    /// The invocation is killed (a panic) after it claimed the call and before the request
+    /// left: no call is placed and the claim's lease stays until it runs out.
+    DiesBeforePlacing,
+    /// The call is placed and rings, then the invocation is killed (a panic) before it
+    /// records the call: the lease stays and the call is known only to the telephony side.
+    DiesAfterPlacing(CallOutcome),
+    /// The call is placed and rings, and the answer to the request is slow: the dialer
+    /// waits for it until the test calls [`ScriptedDialer::release`].
+    Held(CallOutcome),
 }
 
 /// A call the engine placed.
@@ -47,6 +57,12 @@ struct State {
     reserved: usize,
     ended_by_engine: Vec<ExecutionSid>,
     failing_reports: usize,
+    /// Calls someone else started on the flow (no escalation parameters).
+    foreign: Vec<(ExecutionSid, CallOutcome)>,
+    /// Dialers waiting for the answer to a held request, and answers released to them.
+    held: usize,
+    released: usize,
+    wakers: Vec<Waker>,
 }
 
 #[derive(Default)]
@@ -132,9 +148,110 @@ impl ScriptedDialer {
         }
     }
 
+    /// A call someone else started on the same flow (say, a test run from the console),
+    /// already over: it carries none of our parameters.
+    pub fn foreign_call(&self, outcome: CallOutcome) -> ExecutionSid {
+        let mut state = self.0.lock().unwrap();
+        let sid = ExecutionSid::parse(&format!("FN{:032x}", 0xf0_0000 + state.foreign.len()))
+            .expect("valid SID");
+        state.foreign.push((sid.clone(), outcome));
+        sid
+    }
+
+    /// How many dialers wait for the answer to a held request.
+    pub fn held(&self) -> usize {
+        self.0.lock().unwrap().held
+    }
+
+    /// The answer to one held request arrives.
+    pub fn release(&self) {
+        let mut state = self.0.lock().unwrap();
+        state.released += 1;
+        state.wakers.drain(..).for_each(Waker::wake);
+    }
+
+    async fn wait_for_release(&self) {
+        std::future::poll_fn(|cx| {
+            let mut state = self.0.lock().unwrap();
+            if state.released > 0 {
+                state.released -= 1;
+                state.held -= 1;
+                Poll::Ready(())
+            } else {
+                state.wakers.push(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
     /// The next `n` reads of how a call ended fail.
     pub fn fail_reports(&self, n: usize) {
         self.0.lock().unwrap().failing_reports = n;
+    }
+
+    /// Place a call now; `true`: the answer is held until [`ScriptedDialer::release`].
+    fn place_now(&self, call: &CallRequest) -> (Result<DialResult, TelephonyError>, bool) {
+        let mut state = self.0.lock().unwrap();
+        state.requests += 1;
+        let to = call.person.phone.as_str().to_string();
+        // A call for this very attempt that is still ringing: the telephony side refuses a
+        // second one for the same person and names it.
+        if let Some(p) = state
+            .placed
+            .iter()
+            .find(|p| p.active && !p.gone && p.call.person.phone == call.person.phone)
+        {
+            let refused =
+                if p.call.escalation_id == call.escalation_id && p.call.attempt == call.attempt {
+                    DialResult::AlreadyOurs(p.sid.clone())
+                } else {
+                    DialResult::OnAnotherCall
+                };
+            return (Ok(refused), false);
+        }
+        let step = state
+            .scripts
+            .get_mut(&to)
+            .and_then(VecDeque::pop_front)
+            .unwrap_or(PlaceScript::Ends(CallOutcome::NoAnswer));
+        let placed = match step {
+            PlaceScript::Ends(outcome) => {
+                DialResult::Placed(self.record(&mut state, call, outcome, false))
+            }
+            PlaceScript::Rings(outcome) => {
+                DialResult::Placed(self.record(&mut state, call, outcome, true))
+            }
+            PlaceScript::Held(outcome) => {
+                let sid = self.record(&mut state, call, outcome, true);
+                state.held += 1;
+                return (Ok(DialResult::Placed(sid)), true);
+            }
+            PlaceScript::OnAnotherCall => DialResult::OnAnotherCall,
+            PlaceScript::Unreachable(why) => DialResult::Unreachable(why),
+            PlaceScript::Fails(kind) => {
+                let e = TelephonyError {
+                    kind,
+                    message: "injected telephony fault".into(),
+                };
+                return (Err(e), false);
+            }
+            PlaceScript::PlacedAnswerLost(outcome) => {
+                self.record(&mut state, call, outcome, true);
+                return (Err(unavailable("no answer to the create request")), false);
+            }
+            // The lock is released first: a killed invocation leaves no poisoned state.
+            PlaceScript::DiesBeforePlacing => {
+                drop(state);
+                panic!("injected crash: killed after the claim, before placing the call");
+            }
+            PlaceScript::DiesAfterPlacing(outcome) => {
+                self.record(&mut state, call, outcome, true);
+                drop(state);
+                panic!("injected crash: killed after placing the call, before recording it");
+            }
+        };
+        (Ok(placed), false)
     }
 
     fn record(
@@ -164,49 +281,11 @@ impl Dialer for ScriptedDialer {
     }
 
     async fn place(&self, call: &CallRequest) -> Result<DialResult, TelephonyError> {
-        let mut state = self.0.lock().unwrap();
-        state.requests += 1;
-        let to = call.person.phone.as_str().to_string();
-        // A call for this very attempt that is still ringing: the telephony side refuses a
-        // second one for the same person and names it.
-        if let Some(p) = state
-            .placed
-            .iter()
-            .find(|p| p.active && !p.gone && p.call.person.phone == call.person.phone)
-        {
-            return Ok(
-                if p.call.escalation_id == call.escalation_id && p.call.attempt == call.attempt {
-                    DialResult::AlreadyOurs(p.sid.clone())
-                } else {
-                    DialResult::OnAnotherCall
-                },
-            );
+        let (result, held) = self.place_now(call);
+        if held {
+            self.wait_for_release().await;
         }
-        let step = state
-            .scripts
-            .get_mut(&to)
-            .and_then(VecDeque::pop_front)
-            .unwrap_or(PlaceScript::Ends(CallOutcome::NoAnswer));
-        Ok(match step {
-            PlaceScript::Ends(outcome) => {
-                DialResult::Placed(self.record(&mut state, call, outcome, false))
-            }
-            PlaceScript::Rings(outcome) => {
-                DialResult::Placed(self.record(&mut state, call, outcome, true))
-            }
-            PlaceScript::OnAnotherCall => DialResult::OnAnotherCall,
-            PlaceScript::Unreachable(why) => DialResult::Unreachable(why),
-            PlaceScript::Fails(kind) => {
-                return Err(TelephonyError {
-                    kind,
-                    message: "injected telephony fault".into(),
-                });
-            }
-            PlaceScript::PlacedAnswerLost(outcome) => {
-                self.record(&mut state, call, outcome, true);
-                return Err(unavailable("no answer to the create request"));
-            }
-        })
+        result
     }
 
     async fn find_placed(
@@ -230,6 +309,12 @@ impl Dialer for ScriptedDialer {
         if state.failing_reports > 0 {
             state.failing_reports -= 1;
             return Err(unavailable("injected telephony fault"));
+        }
+        if let Some((_, outcome)) = state.foreign.iter().find(|(s, _)| s == sid) {
+            return Ok(Some(CallReport {
+                params: None,
+                outcome: outcome.clone(),
+            }));
         }
         Ok(state
             .placed
