@@ -59,7 +59,10 @@ fn the_walk_writes_the_notes_the_previous_release_wrote() {
         policy,
         t0,
     );
-    assert_same(&started, include_str!("fixtures/previous_release/started_update.json"));
+    assert_same(
+        &started,
+        include_str!("fixtures/previous_release/started_update.json"),
+    );
     e.claim_dial(1, t0 + 10, 30_000).unwrap();
     e.record_execution(1, &sid(1), t0 + 500).unwrap();
     e.on_call_ended(1, Some(&sid(1)), CallOutcome::NoAnswer, t0 + 31_000)
@@ -77,11 +80,17 @@ fn the_walk_writes_the_notes_the_previous_release_wrote() {
     let t = e
         .on_call_ended(4, Some(&sid(4)), CallOutcome::Passed, t0 + 100_000)
         .unwrap();
-    assert_same(&t.update, include_str!("fixtures/previous_release/attempt4_update.json"));
+    assert_same(
+        &t.update,
+        include_str!("fixtures/previous_release/attempt4_update.json"),
+    );
     e.claim_dial(5, t0 + 131_000, 30_000).unwrap();
     e.record_execution(5, &sid(5), t0 + 131_500).unwrap();
     let t = e
         .on_call_ended(5, Some(&sid(5)), CallOutcome::Accepted, t0 + 150_000)
         .unwrap();
-    assert_same(&t.update, include_str!("fixtures/previous_release/accept_update.json"));
+    assert_same(
+        &t.update,
+        include_str!("fixtures/previous_release/accept_update.json"),
+    );
 }

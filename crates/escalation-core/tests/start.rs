@@ -1,0 +1,145 @@
+//! Start: an incident is escalated once, its plan noted once, its first call placed once,
+//! however often the trigger is repeated and whatever was down the first time.
+
+mod support;
+
+use async_trait::async_trait;
+use escalation_core::escalation::{Phase, Status};
+use escalation_core::model::{Incident, Roster};
+use escalation_core::ports::{Metric, RosterSource, RosterUnavailable, TelephonyErrorKind};
+use escalation_core::testing::PlaceScript;
+use escalation_core::usecase::{Engine, EngineError, Settings};
+use std::sync::Arc;
+use support::*;
+
+#[tokio::test]
+async fn an_escalated_incident_gets_its_plan_noted_and_its_first_agent_called() {
+    let s = Scenario::new();
+    let (stored, new) = s.start(1).await;
+    assert!(new);
+    let esc = &stored.escalation;
+    assert_eq!(esc.status(), Status::Active);
+    let first = esc.current().unwrap();
+    assert_eq!(
+        (first.number, first.person.name.as_str()),
+        (1, "Alice Agent")
+    );
+    assert_eq!(first.phase, Phase::Calling);
+    assert_eq!(first.execution_sid.as_ref(), Some(&s.call(0)));
+    assert_eq!(s.dialled(), [ALICE]);
+
+    assert_eq!(s.queued_for(1), ["started"]);
+    let started = s.queued(&format!("{}:started", esc.id())).work_note;
+    assert!(
+        started.contains(
+            "Agents: Alice Agent (+1******0001), Bob Agent (+1******0002); then escalation list: Carol Manager (+1******0003). Press 1 accepts, 2 passes, 3 escalates."
+        ),
+        "{started}"
+    );
+    assert!(!started.contains(ALICE), "no full numbers");
+}
+
+#[tokio::test]
+async fn a_repeated_trigger_answers_with_the_same_escalation_and_calls_nobody_again() {
+    let s = Scenario::new();
+    s.script(ALICE, [press("1")]);
+    let (first, new) = s.start(2).await;
+    let (second, again) = s.start(2).await;
+    assert!(new && !again);
+    assert_eq!(first.escalation.id(), second.escalation.id());
+    s.settle().await;
+
+    let (after, again) = s.start(2).await;
+    assert!(!again);
+    assert_eq!(after.escalation.status(), Status::Accepted);
+    assert_eq!(after.escalation.accepted_by(), Some("Alice Agent"));
+    assert_eq!(s.dialled(), [ALICE], "exactly one call");
+    let notes = s.write_notes(2).await;
+    let started = notes
+        .iter()
+        .filter(|n| n.contains("Phone escalation started"));
+    assert_eq!(started.count(), 1, "{notes:#?}");
+}
+
+#[tokio::test]
+async fn a_first_call_that_could_not_be_placed_is_placed_by_the_repeated_trigger_once() {
+    let s = Scenario::new();
+    s.script(ALICE, [PlaceScript::Fails(TelephonyErrorKind::Unavailable)]);
+    let down = s.engine.start(incident(3)).await;
+    assert!(matches!(down, Err(EngineError::Telephony(_))), "{down:?}");
+    assert!(s.dialled().is_empty());
+    let waiting = s.esc(3).current().unwrap().clone();
+    assert_eq!(
+        waiting.phase,
+        Phase::Dialing,
+        "the escalation was recorded before the call"
+    );
+    assert_eq!(waiting.dial_lease_until, None, "and its lease given back");
+    assert_eq!(s.metric(Metric::TwilioErrors), 1.0);
+
+    let (stored, new) = s.start(3).await;
+    assert!(!new);
+    assert_eq!(
+        s.dialled(),
+        [ALICE],
+        "the stalled first call is placed on resend"
+    );
+    assert_eq!(stored.escalation.current().unwrap().phase, Phase::Calling);
+    s.start(3).await;
+    assert_eq!(s.dialled(), [ALICE], "and only once");
+    assert_eq!(s.write_notes(3).await.len(), 1, "the plan is noted once");
+}
+
+#[tokio::test]
+async fn when_the_update_queue_is_down_at_start_the_repeated_trigger_notes_the_plan_and_calls() {
+    let s = Scenario::new();
+    s.m.outbox.fail(1);
+    let down = s.engine.start(incident(4)).await;
+    assert!(matches!(down, Err(EngineError::Outbox(_))), "{down:?}");
+    assert!(s.dialled().is_empty(), "no call before its plan is queued");
+    assert!(s.m.outbox.all().is_empty());
+
+    let (_, new) = s.start(4).await;
+    assert!(!new);
+    assert_eq!(s.queued_for(4), ["started"]);
+    assert_eq!(s.dialled(), [ALICE]);
+}
+
+struct NobodyOnCall;
+
+#[async_trait]
+impl RosterSource for NobodyOnCall {
+    async fn roster_for(&self, _: &Incident) -> Result<Roster, RosterUnavailable> {
+        Err(RosterUnavailable("the roster could not be read".into()))
+    }
+}
+
+#[tokio::test]
+async fn an_incident_nobody_can_be_called_for_is_not_recorded() {
+    let s = Scenario::new();
+    let ports = escalation_core::usecase::Ports {
+        roster: Arc::new(NobodyOnCall),
+        ..s.m.ports()
+    };
+    let engine = Engine::new(ports, Settings::default());
+    let result = engine.start(incident(5)).await;
+    assert!(
+        matches!(result, Err(EngineError::NobodyToCall(_))),
+        "{result:?}"
+    );
+    assert!(s.m.repo.get(&sys_id(5)).is_none());
+    assert!(s.m.outbox.all().is_empty() && s.dialled().is_empty());
+}
+
+#[tokio::test]
+async fn only_the_configured_priorities_escalate() {
+    let s = Scenario::new();
+    assert!(s.engine.escalates("1") && s.engine.escalates("2"));
+    assert!(!s.engine.escalates("3") && !s.engine.escalates("4"));
+    let p1_only = Settings {
+        priorities: vec!["1".into()],
+        ..Settings::default()
+    };
+    let engine = s.m.engine(p1_only);
+    assert!(engine.escalates("1") && !engine.escalates("2"));
+}
