@@ -1,11 +1,8 @@
 //! incident-updater: SQS consumer that writes queued updates to the ServiceNow incident.
-use escalation::handlers::{boot, updater};
+use escalation_lambda::boot;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let app = boot().await?;
-    lambda_runtime::run(lambda_runtime::service_fn(move |ev| {
-        updater::handle(app, ev)
-    }))
-    .await
+    let updater = boot::updater().await?;
+    lambda_runtime::run(lambda_runtime::service_fn(move |ev| updater.handle(ev))).await
 }

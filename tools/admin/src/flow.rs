@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 /// Outgoing-call widget the Lambdas read `AnsweredBy`/`CallStatus` from
-/// (`escalation::twilio::CALL_WIDGET`).
+/// (`escalation_adapters::twilio::contract::CALL_WIDGET`).
 pub const CALL_WIDGET: &str = "call_agent";
-/// Gather widget the Lambdas read `Digits` from (`escalation::twilio::GATHER_WIDGET`).
+/// Gather widget the Lambdas read `Digits` from (`escalation_adapters::twilio::contract::GATHER_WIDGET`).
 pub const GATHER_WIDGET: &str = "gather_digit";
 
 /// A problem with the flow file, before Twilio is asked anything.

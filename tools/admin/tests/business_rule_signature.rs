@@ -1,6 +1,6 @@
 //! The ServiceNow business rule (infra/servicenow/escalation_trigger_br.js), run under node
 //! with stand-ins for the Glide APIs (tests/support/business_rule_harness.js), signs its
-//! request exactly as the incident-trigger Lambda checks it (escalation::signature, DESIGN §5):
+//! request exactly as the incident-trigger Lambda checks it (escalation_adapters::signing):
 //! base64 HMAC-SHA256 with the base64-decoded key over `timestamp + "." + body`, timestamp
 //! in unix seconds. The body is one the trigger parses.
 //!
@@ -13,8 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use escalation::handlers::trigger::parse_body;
-use escalation::signature::{SignatureError, SigningKey};
+use escalation_adapters::signing::{SignatureError, SigningKey};
+use escalation_lambda::handlers::trigger::parse_body;
 use serde_json::{Value, json};
 
 const TRIGGER_URL: &str = "https://abc123.lambda-url.eu-west-1.on.aws/";

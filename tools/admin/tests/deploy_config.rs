@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use escalation::config::{Config, Secrets};
+use escalation_lambda::config::{EngineConfig, UpdaterConfig};
 
 fn repo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -68,8 +68,11 @@ fn the_template_sets_every_variable_the_lambdas_require() {
             (n.clone(), value)
         })
         .collect();
-    if let Err(e) = Config::from_map(&env) {
+    if let Err(e) = EngineConfig::from_map(&env) {
         panic!("template.yaml's Globals miss something the Lambdas need: {e}");
+    }
+    if let Err(e) = UpdaterConfig::from_map(&env) {
+        panic!("template.yaml's Globals miss something incident-updater needs: {e}");
     }
     // The sweeper's own variable is set on the sweeper.
     let template = read("template.yaml");
@@ -83,8 +86,11 @@ fn the_template_sets_every_variable_the_lambdas_require() {
 
 #[test]
 fn the_path_b_example_configures_the_lambdas_completely() {
-    if let Err(e) = Config::from_map(&example_env()) {
+    if let Err(e) = EngineConfig::from_map(&example_env()) {
         panic!("infra/aws/cargo-lambda.env.example is incomplete: {e}");
+    }
+    if let Err(e) = UpdaterConfig::from_map(&example_env()) {
+        panic!("infra/aws/cargo-lambda.env.example is incomplete for incident-updater: {e}");
     }
 }
 
@@ -111,9 +117,25 @@ fn the_templates_secret_has_every_field_the_lambdas_read() {
         filled, json,
         "trigger_hmac_key placeholder not found in {json}"
     );
-    if let Err(e) = Secrets::parse("template", &filled) {
-        panic!("the template's secret placeholder does not match what the Lambdas read: {e}");
+    let secret: serde_json::Value =
+        serde_json::from_str(&filled).expect("the template's secret is JSON");
+    for field in [
+        "twilio_account_sid",
+        "twilio_api_key_sid",
+        "twilio_api_key_secret",
+        "servicenow_username",
+        "servicenow_password",
+        "trigger_hmac_key",
+        "twilio_auth_token",
+    ] {
+        assert!(
+            secret.get(field).is_some_and(serde_json::Value::is_string),
+            "the template's secret placeholder lacks {field}, which the Lambdas read: {json}"
+        );
     }
+    let secrets = escalation_adapters::secrets::Secrets::parse("template", &filled)
+        .expect("the template's secret parses");
+    assert!(secrets.signing_key().is_ok());
 }
 
 // ---- scripts --------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 //! scripts/send_test_trigger.sh signs its request the way the trigger checks it: the request
-//! that reaches a local HTTP listener verifies with escalation::signature and parses as a
+//! that reaches a local HTTP listener verifies with escalation_adapters::signing and parses as a
 //! trigger body. Needs bash, openssl and curl (present on developer machines and in CI).
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -10,8 +10,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use escalation::handlers::trigger::parse_body;
-use escalation::signature::SigningKey;
+use escalation_adapters::signing::SigningKey;
+use escalation_lambda::handlers::trigger::parse_body;
 
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/send_test_trigger.sh")
@@ -130,7 +130,7 @@ fn the_request_on_the_wire_verifies_and_parses() {
     assert_eq!(incident.number, "INC0020001");
     assert_eq!(incident.priority, "2");
     assert_eq!(incident.short_description, "Disk \"full\" on db1 \\ urgent");
-    assert_eq!(incident.sys_id.len(), 32);
+    assert_eq!(incident.sys_id.as_str().len(), 32);
 }
 
 #[test]

@@ -30,11 +30,11 @@ fn next<'a>(s: &'a Value, event: &str) -> Option<&'a str> {
 fn widget_names_are_the_ones_the_lambdas_read() {
     assert_eq!(
         escalation_admin::flow::CALL_WIDGET,
-        escalation::twilio::CALL_WIDGET
+        escalation_adapters::twilio::contract::CALL_WIDGET
     );
     assert_eq!(
         escalation_admin::flow::GATHER_WIDGET,
-        escalation::twilio::GATHER_WIDGET
+        escalation_adapters::twilio::contract::GATHER_WIDGET
     );
 }
 

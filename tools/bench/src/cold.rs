@@ -16,7 +16,8 @@ use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use escalation::domain::SnUpdate;
+use escalation_core::model::{EscalationId, SysId};
+use escalation_core::update::{IncidentState, IncidentUpdate};
 use escalation_devtools::stack::user_sys_id;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -93,7 +94,7 @@ async fn runtime_api(State(emu): State<Arc<Emu>>, req: Request) -> Response {
             let next = emu.event.lock().unwrap().take();
             match next {
                 Some((id, event)) => {
-                    let deadline = escalation::clock::now_ms() + 30_000;
+                    let deadline = escalation_adapters::clock::now_ms() + 30_000;
                     let mut h = HeaderMap::new();
                     let hv = |s: &str| HeaderValue::from_str(s).expect("header");
                     h.insert("lambda-runtime-aws-request-id", hv(&id));
@@ -203,7 +204,7 @@ async fn cold_run(
 
 /// The first webhook of a call to the bundled escalation line from the roster's second
 /// agent, as a function-URL event signed with the secret's `twilio_auth_token`.
-fn inbound_call(roster: &escalation::roster::Roster, rep: usize) -> Result<Value, String> {
+fn inbound_call(roster: &escalation_core::model::Roster, rep: usize) -> Result<Value, String> {
     use escalation_devtools::inbound_support::{InboundStack, call_params};
     let path = escalation_devtools::local::workspace_root().join("assets/inbound.json");
     let config: Value = std::fs::read_to_string(&path)
@@ -226,7 +227,7 @@ fn inbound_call(roster: &escalation::roster::Roster, rep: usize) -> Result<Value
 /// acceptance to the incident, the sweeper sweeps, voice-inbound answers a call with its menu.
 pub async fn run(rig: &Rig, bin_dir: &Path, reps: usize) -> Result<Vec<ColdRun>, String> {
     let twilio = twilio_fake(20, false).await;
-    let roster = escalation::roster::Roster::bundled().map_err(|e| e.to_string())?;
+    let roster = escalation_adapters::roster_file::bundled().map_err(|e| e.to_string())?;
     let first = roster.agents[0].clone();
     twilio.script(first.phone.as_str(), press_1(0));
     if let Some(u) = &first.sn_user {
@@ -298,20 +299,20 @@ pub async fn run(rig: &Rig, bin_dir: &Path, reps: usize) -> Result<Vec<ColdRun>,
         runs.push(r);
 
         // incident-updater: the acceptance (work note, state, assigned_to).
-        let update = SnUpdate {
+        let update = IncidentUpdate {
             key: format!("{escalation_id}:attempt:1"),
-            sys_id: id.clone(),
+            sys_id: SysId::parse(&id).map_err(|e| e.to_string())?,
             incident_number: number.clone(),
-            escalation_id: escalation_id.clone(),
+            escalation_id: EscalationId::new(escalation_id.clone()),
             work_note: "Attempt 1: accepted (bench cold start).".into(),
-            state: Some("2".into()),
+            state: Some(IncidentState::InProgress),
             assign_to: first.sn_user.clone(),
             assignment_group: None,
         };
         let message = json!({
             "messageId": uuid::Uuid::new_v4().to_string(),
             "receiptHandle": "bench",
-            "body": serde_json::to_string(&update).expect("update JSON"),
+            "body": escalation_adapters::aws::sqs::encode(&update),
             "attributes": {"ApproximateReceiveCount": "1", "MessageGroupId": id,
                            "SentTimestamp": "1795255200000", "SenderId": "bench",
                            "ApproximateFirstReceiveTimestamp": "1795255200000"},

@@ -12,8 +12,7 @@
 use crate::rig::{Rig, lane_phone, press_1, sys_id, twilio_fake};
 use crate::sys::thread_cpu;
 use base64::Engine;
-use escalation::cloudevent::{KinesisBatch, decode};
-use escalation::handlers::{flow_events, trigger};
+use escalation_adapters::twilio::event_stream::{EXECUTION_ENDED, KinesisBatch, decode};
 use escalation_fakes::FaultRule;
 use escalation_fakes::twilio::TwilioHandle;
 use lambda_runtime::{Context, LambdaEvent};
@@ -109,7 +108,7 @@ async fn live_escalations(rig: &Rig, twilio: &TwilioHandle, n: usize) -> Vec<Val
                 ("TWILIO_CREATES_PER_SEC", "1000".into()),
             ],
         );
-        apps.push(rig.app(&env).await);
+        apps.push(rig.functions(&env).await);
     }
     let per_lane = n.div_ceil(lanes);
     let work = apps.iter().enumerate().map(|(lane, app)| async move {
@@ -121,7 +120,7 @@ async fn live_escalations(rig: &Rig, twilio: &TwilioHandle, n: usize) -> Vec<Val
             }
             let event = rig.trigger_event(&sys_id(), &format!("INC{:07}", lane * per_lane + i));
             let req = lambda_http::request::from_str(&event.to_string()).expect("URL event");
-            let resp = trigger::handle(app, req).await.expect("trigger");
+            let resp = app.trigger.handle(req).await.expect("trigger");
             assert_eq!(resp.status().as_u16(), 202, "setup trigger refused");
             // The lane's agent has exactly one active execution: the one just created.
             let sid = twilio
@@ -226,15 +225,12 @@ pub async fn run(
     let endpoint = rig.endpoint.clone();
     let (wall, cpu, response) = on_own_thread(move || async move {
         let rig_env = env;
-        let config = escalation::config::Config::from_map(&rig_env).expect("config");
-        let sdk = escalation_devtools::aws::sdk_config(&endpoint).await;
-        let app =
-            escalation::app::AwsApp::build(config, &sdk, escalation::retry::RetryPolicy::default())
-                .await
-                .expect("app");
+        let app = crate::rig::functions(&endpoint, &rig_env).await;
         let cpu0 = thread_cpu();
         let t0 = Instant::now();
-        let resp = flow_events::handle(&app, LambdaEvent::new(payload, Context::default()))
+        let resp = app
+            .flow_events
+            .handle(LambdaEvent::new(payload, Context::default()))
             .await
             .expect("flow-events handler");
         let wall = t0.elapsed();
@@ -300,7 +296,7 @@ pub async fn lower_bound(
     .await;
     let (records, cpu) = decode_only;
     // The handler on the records it skips: what a record that is not for us costs.
-    let ended = escalation::cloudevent::EXECUTION_ENDED;
+    let ended = EXECUTION_ENDED;
     let skipped: Vec<Value> = event_for_skip["Records"]
         .as_array()
         .into_iter()
@@ -319,17 +315,14 @@ pub async fn lower_bound(
     let skipped_records = skipped.len();
     let skipped_event = json!({ "Records": skipped });
     let skipped_cpu = on_own_thread(move || async move {
-        let config = escalation::config::Config::from_map(&env).expect("config");
-        let sdk = escalation_devtools::aws::sdk_config(&endpoint).await;
-        let app =
-            escalation::app::AwsApp::build(config, &sdk, escalation::retry::RetryPolicy::default())
-                .await
-                .expect("app");
+        let app = crate::rig::functions(&endpoint, &env).await;
         let mut best = Duration::MAX;
         for _ in 0..passes.max(1) {
             let input = skipped_event.clone();
             let cpu0 = thread_cpu();
-            let resp = flow_events::handle(&app, LambdaEvent::new(input, Context::default()))
+            let resp = app
+                .flow_events
+                .handle(LambdaEvent::new(input, Context::default()))
                 .await
                 .expect("flow-events handler");
             std::hint::black_box(resp);

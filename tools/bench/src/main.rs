@@ -68,7 +68,7 @@ fn say(msg: &str) {
 async fn main() {
     let started = Instant::now();
     let mut out = sys::divert_stdout(var("BENCH_LOG").map(PathBuf::from).as_deref());
-    escalation::handlers::init_logging();
+    escalation_lambda::boot::init_logging();
     let load_before = sys::load_average();
     let endpoint = var("MOTO_ENDPOINT")
         .or_else(|| var("AWS_ENDPOINT_URL"))
@@ -102,7 +102,7 @@ async fn main() {
     let storm_answer_ms: u64 = number("BENCH_STORM_ANSWER_MS", 100);
     let storm_timeout = Duration::from_secs(number("BENCH_STORM_TIMEOUT_SECS", 150));
     let storm_in_flight: usize = number("BENCH_STORM_MAX_IN_FLIGHT", 64);
-    let default_concurrency = escalation::config::Config::from_map(
+    let default_concurrency = escalation_lambda::config::flow_events_concurrency(
         &[
             ("TWILIO_FLOW_SID", "FW0123456789abcdef0123456789abcdef"),
             ("TWILIO_FROM_NUMBER", "+15550109999"),
@@ -115,8 +115,7 @@ async fn main() {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect(),
     )
-    .expect("default config")
-    .flow_events_concurrency;
+    .expect("default config");
 
     let rig = Arc::new(rig::Rig::start(&endpoint).await);
     let mut results = Results {
@@ -241,7 +240,7 @@ async fn main() {
         let chart_file = "bench-batch-time.svg".to_string();
         let docs = root.join("docs");
         let ctx = Context {
-            date: escalation::clock::format_utc(escalation::clock::now_ms()),
+            date: escalation_core::time::format_utc(escalation_adapters::clock::now_ms()),
             machine: sys::machine(),
             load_before,
             load_after: sys::load_average(),

@@ -2,10 +2,8 @@
 //! Uses the same constants and secret as `escalation_devtools::stack`, so the binaries
 //! and the in-process handlers see exactly what the local stack gives them.
 
-use escalation::app::AwsApp;
-use escalation::config::Config;
-use escalation::retry::RetryPolicy;
-use escalation::signature::SigningKey;
+use escalation_adapters::retry::RetryPolicy;
+use escalation_adapters::signing::SigningKey;
 use escalation_devtools::aws::{Resources, create_resources, sdk_config};
 use escalation_devtools::stack::{
     ACCOUNT_SID, API_KEY_SECRET, API_KEY_SID, FLOW_SID, FROM_NUMBER, HMAC_KEY_B64, SN_PASSWORD,
@@ -13,12 +11,22 @@ use escalation_devtools::stack::{
 };
 use escalation_fakes::servicenow::{ServiceNowFake, ServiceNowHandle};
 use escalation_fakes::twilio::{AgentStep, EventSink, TwilioFake, TwilioFakeConfig, TwilioHandle};
+use escalation_lambda::config::EngineConfig;
+use escalation_lambda::handlers::{FlowEvents, Trigger};
+use escalation_lambda::wiring::{Aws, EngineParts};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+/// The functions that move escalations, built as the Lambda `boot` builds them.
+pub struct Functions {
+    pub parts: EngineParts,
+    pub trigger: Trigger,
+    pub flow_events: FlowEvents,
+}
 
 pub struct Rig {
     pub endpoint: String,
@@ -84,15 +92,11 @@ impl Rig {
         path
     }
 
-    /// Build the app the way the Lambda `boot` does (secret from Secrets Manager), with the
-    /// production retry policy. Call it on the runtime that will use it: its HTTP clients
-    /// keep their connections on that runtime.
-    pub async fn app(&self, env: &HashMap<String, String>) -> AwsApp {
-        let config = Config::from_map(env).expect("bench config");
-        let sdk = sdk_config(&self.endpoint).await;
-        AwsApp::build(config, &sdk, RetryPolicy::default())
-            .await
-            .expect("app")
+    /// Build the functions the way the Lambda `boot` does (secret from Secrets Manager),
+    /// with the production retry policy. Call it on the runtime that will use it: its HTTP
+    /// clients keep their connections on that runtime.
+    pub async fn functions(&self, env: &HashMap<String, String>) -> Functions {
+        functions(&self.endpoint, env).await
     }
 
     /// Wait (up to 2 min) until the consumer has emptied the update queue.
@@ -113,7 +117,7 @@ impl Rig {
             "priority": "1", "assignment_group": null,
         })
         .to_string();
-        let ts = (escalation::clock::now_ms() / 1000).to_string();
+        let ts = (escalation_adapters::clock::now_ms() / 1000).to_string();
         let sig = self.key.sign(&ts, body.as_bytes());
         url_event(&body, &ts, &sig)
     }
@@ -240,4 +244,20 @@ pub fn repo_root() -> PathBuf {
         .join("../..")
         .canonicalize()
         .unwrap_or_else(|_| PathBuf::from("."))
+}
+
+/// [`Rig::functions`] for a moto endpoint and an environment.
+pub async fn functions(endpoint: &str, env: &HashMap<String, String>) -> Functions {
+    let config = EngineConfig::from_map(env).expect("bench config");
+    let sdk = sdk_config(endpoint).await;
+    let aws = Aws::load(sdk, &config.secrets_arn, RetryPolicy::default())
+        .await
+        .expect("secret");
+    let parts = EngineParts::build(&config, &aws).expect("engine");
+    let concurrency = escalation_lambda::config::flow_events_concurrency(env).expect("concurrency");
+    Functions {
+        trigger: parts.trigger(&aws).expect("trigger"),
+        flow_events: parts.flow_events(&config.flow_sid, concurrency),
+        parts,
+    }
 }

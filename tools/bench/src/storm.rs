@@ -4,7 +4,7 @@
 //! nobody on two calls at once, Studio creates within the configured rate.
 
 use crate::stats::{max_in_window, max_overlap, parse_iso_millis, percentile};
-use escalation::domain::Status;
+use escalation_core::escalation::Status;
 use escalation_devtools::stack::{Stack, StackOptions};
 use escalation_fakes::twilio::AgentStep;
 use serde_json::{Value, json};
@@ -97,7 +97,7 @@ pub async fn run(
         })
         .await,
     );
-    let create_limit = stack.app.config.twilio_creates_per_sec;
+    let create_limit = stack.parts.dialer.client().create_rate();
     let answer = vec![AgentStep::Press {
         digit: "1".into(),
         after_ms: answer_ms,
@@ -141,7 +141,7 @@ pub async fn run(
         pumps.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 tokio::time::sleep(Duration::from_secs(5)).await;
-                if let Ok(r) = s.app.sweep(escalation::clock::now_ms()).await {
+                if let Ok(r) = s.engine.sweep(escalation_adapters::clock::now_ms()).await {
                     sweeps.fetch_add(1, Ordering::Relaxed);
                     let mut t = swept.lock().unwrap();
                     for (i, n) in [r.dialled, r.redriven, r.ended, r.errors]
@@ -206,7 +206,7 @@ pub async fn run(
             if stack
                 .escalation(id)
                 .await
-                .is_some_and(|e| e.escalation.status.is_terminal())
+                .is_some_and(|e| e.escalation.status().is_terminal())
             {
                 done.push(id.clone());
             }
@@ -245,28 +245,28 @@ pub async fn run(
         let esc = stored.escalation;
         let written = stack.sn.work_notes(id);
         notes += written.len();
-        let mut keys = vec![format!("{}:started", esc.id)];
+        let mut keys = vec![format!("{}:started", esc.id())];
         keys.extend(
-            esc.history
+            esc.history()
                 .iter()
-                .map(|h| format!("{}:attempt:{}", esc.id, h.number)),
+                .map(|h| format!("{}:attempt:{}", esc.id(), h.number)),
         );
         let missing = keys
             .iter()
             .filter(|k| !written.iter().any(|n| n.contains(&format!("(ref {k})"))))
             .count();
         missing_notes += missing;
-        match esc.status {
+        match esc.status() {
             Status::Accepted => {
                 accepted += 1;
                 to_accept.push(Duration::from_millis(
-                    esc.updated_at.saturating_sub(esc.created_at),
+                    esc.updated_at().saturating_sub(esc.created_at()),
                 ));
             }
             Status::Exhausted => exhausted += 1,
             Status::Active => not_terminal += 1,
         }
-        if esc.status == Status::Active || missing > 0 {
+        if esc.status() == Status::Active || missing > 0 {
             lost += 1;
         }
     }
@@ -301,7 +301,7 @@ pub async fn run(
                 format!(
                     "{} to {} at +{} ms",
                     e.sid,
-                    escalation::phone::E164::parse(&e.to)
+                    escalation_core::model::E164::parse(&e.to)
                         .map(|p| p.masked())
                         .unwrap_or_default(),
                     e.created_at_ms - t_start
@@ -315,7 +315,7 @@ pub async fn run(
             .unwrap_or_default();
         let recorded = stack.escalation(&sys_id).await.and_then(|s| {
             s.escalation
-                .history
+                .history()
                 .iter()
                 .find(|h| u64::from(h.number) == *attempt)
                 .map(|h| format!("{:?} {:?}", h.execution_sid, h.outcome))
@@ -340,7 +340,7 @@ pub async fn run(
             ))
         })
         .collect();
-    let now = escalation::clock::now_ms();
+    let now = escalation_adapters::clock::now_ms();
     let mut per_agent: HashMap<String, Vec<(u64, u64)>> = HashMap::new();
     for e in &executions {
         let end = ended.get(&e.sid).copied().unwrap_or(now);

@@ -11,7 +11,6 @@
 use crate::flow::on_own_thread;
 use crate::rig::{Rig, lane_phone, press_1, sys_id, twilio_fake};
 use crate::sys::thread_cpu;
-use escalation::handlers::trigger;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -52,15 +51,18 @@ pub async fn run(rig: Arc<Rig>, requests: usize, lanes: usize) -> TriggerRun {
                     ("TWILIO_CREATES_PER_SEC", "1000".into()),
                 ],
             );
-            apps.push(rig.app(&env).await);
+            apps.push(rig.functions(&env).await);
         }
         // Reference round trip to moto from this thread (connections warm).
         let mut gets = Vec::new();
         for _ in 0..200 {
             let t = Instant::now();
-            let _ = escalation::store::EscalationStore::has_mark(&apps[0].store, "bench#probe")
-                .await
-                .expect("moto GetItem");
+            let _ = escalation_core::ports::Marks::has(
+                &*apps[0].parts.repo,
+                &escalation_core::ports::Mark::Event("bench#probe".into()),
+            )
+            .await
+            .expect("moto GetItem");
             gets.push(t.elapsed());
         }
         let moto_get_p50 = crate::stats::percentile(&gets, 50.0);
@@ -84,7 +86,7 @@ pub async fn run(rig: Arc<Rig>, requests: usize, lanes: usize) -> TriggerRun {
                     let req =
                         lambda_http::request::from_str(&event.to_string()).expect("URL event");
                     let t = Instant::now();
-                    let resp = trigger::handle(app, req).await.expect("trigger");
+                    let resp = app.trigger.handle(req).await.expect("trigger");
                     out.push((t.elapsed(), resp.status().as_u16(), client_cpu));
                 }
                 out

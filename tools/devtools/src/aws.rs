@@ -61,17 +61,23 @@ pub async fn create_resources(sdk: &SdkConfig, prefix: &str, secret_json: &str) 
     ddb.create_table()
         .table_name(&table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr(escalation::store::KEY, ScalarAttributeType::S))
         .attribute_definitions(attr(
-            escalation::store::ACTIVE_ATTRIBUTE,
+            escalation_adapters::aws::dynamo::KEY,
+            ScalarAttributeType::S,
+        ))
+        .attribute_definitions(attr(
+            escalation_adapters::aws::dynamo::ACTIVE_ATTRIBUTE,
             ScalarAttributeType::S,
         ))
         .attribute_definitions(attr("updated_at", ScalarAttributeType::N))
-        .key_schema(key(escalation::store::KEY, KeyType::Hash))
+        .key_schema(key(escalation_adapters::aws::dynamo::KEY, KeyType::Hash))
         .global_secondary_indexes(
             GlobalSecondaryIndex::builder()
-                .index_name(escalation::store::ACTIVE_INDEX)
-                .key_schema(key(escalation::store::ACTIVE_ATTRIBUTE, KeyType::Hash))
+                .index_name(escalation_adapters::aws::dynamo::ACTIVE_INDEX)
+                .key_schema(key(
+                    escalation_adapters::aws::dynamo::ACTIVE_ATTRIBUTE,
+                    KeyType::Hash,
+                ))
                 .key_schema(key("updated_at", KeyType::Range))
                 .projection(
                     Projection::builder()
@@ -88,7 +94,7 @@ pub async fn create_resources(sdk: &SdkConfig, prefix: &str, secret_json: &str) 
         .table_name(&table)
         .time_to_live_specification(
             TimeToLiveSpecification::builder()
-                .attribute_name(escalation::store::TTL_ATTRIBUTE)
+                .attribute_name(escalation_adapters::aws::dynamo::TTL_ATTRIBUTE)
                 .enabled(true)
                 .build()
                 .unwrap(),

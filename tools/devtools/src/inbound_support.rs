@@ -4,16 +4,14 @@
 //! `X-Twilio-Signature`), with small helpers to read the TwiML that comes back.
 
 use crate::stack::{FROM_NUMBER, Stack, StackOptions};
-use escalation::app::AwsApp;
-use escalation::handlers::inbound;
-use escalation::inbound::Inbound;
-use escalation::inbound::config::InboundConfig;
-use escalation::outbox::SqsQueue;
-use escalation::servicenow::SnClient;
-use escalation::store::DynamoStore;
-use escalation::twilio::StudioClient;
-use escalation::twilio_webhook;
+use escalation_adapters::clock::SystemClock;
+use escalation_adapters::servicenow::SnClient;
+use escalation_inbound::Inbound;
+use escalation_inbound::config::InboundConfig;
+use escalation_inbound::webhook_signature as twilio_webhook;
+use escalation_lambda::handlers::inbound;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// The auth token the test webhooks are signed with.
 pub const AUTH_TOKEN: &str = "local-twilio-auth-token-0123456789";
@@ -173,23 +171,33 @@ impl InboundStack {
 
     pub async fn start_with(config: Value, opts: StackOptions) -> InboundStack {
         let stack = Stack::start(opts).await;
-        let config = InboundConfig::from_json(&config.to_string(), &stack.app.roster)
+        let config = InboundConfig::from_json(&config.to_string(), &stack.parts.roster)
             .expect("test inbound config");
         InboundStack { stack, config }
     }
 
     /// The handler's context, as `voice-inbound` builds it (without `PUBLIC_BASE_URL`).
-    pub fn inbound(&self) -> Inbound<'_, DynamoStore, StudioClient, SqsQueue, SnClient> {
+    pub fn inbound(&self) -> Inbound {
+        let parts = &self.stack.parts;
         Inbound {
-            app: &self.stack.app,
-            config: &self.config,
-            auth_token: AUTH_TOKEN,
+            engine: self.stack.engine.clone(),
+            directory: Arc::new(self.servicenow()),
+            marks: parts.repo.clone(),
+            outbox: parts.outbox.clone(),
+            clock: Arc::new(SystemClock),
+            roster: parts.roster.clone(),
+            config: self.config.clone(),
+            auth_token: AUTH_TOKEN.to_string(),
             public_base_url: None,
         }
     }
 
-    pub fn app(&self) -> &AwsApp {
-        &self.stack.app
+    /// The ServiceNow client the functions use.
+    pub fn servicenow(&self) -> SnClient {
+        self.stack
+            .aws
+            .servicenow(&self.stack.sn.base_url())
+            .expect("ServiceNow client")
     }
 
     /// A function-URL event (payload 2.0) for `url` with a form body of `params`, signed
@@ -241,12 +249,19 @@ impl InboundStack {
         })
     }
 
-    /// Run the handler on a raw function-URL event.
+    /// Run the handler on a raw function-URL event, then let the update queue's consumer
+    /// write what the webhook queued (as the event source mapping would, moments later).
     pub async fn send(&self, event: &Value) -> Reply {
+        self.send_to(&self.inbound(), event).await
+    }
+
+    /// [`InboundStack::send`] with a handler context of the test's own.
+    pub async fn send_to(&self, line: &Inbound, event: &Value) -> Reply {
         let req = lambda_http::request::from_str(&event.to_string()).expect("function URL event");
-        let resp = inbound::handle(&self.inbound(), req)
+        let resp = inbound::handle(line, req)
             .await
             .expect("the handler never errs");
+        while self.stack.pump_sqs().await.is_some() {}
         Reply {
             status: resp.status().as_u16(),
             content_type: resp

@@ -19,9 +19,11 @@ use crate::stack::{
     SN_USER, TEST_ROSTER, secret_json, user_sys_id,
 };
 use crate::timeline::Timeline;
-use escalation::domain::Escalation;
-use escalation::signature::{SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER};
-use escalation::store::{DynamoStore, EscalationStore};
+use escalation_adapters::aws::DynamoRepo;
+use escalation_adapters::signing::{SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER};
+use escalation_core::escalation::Escalation;
+use escalation_core::model::SysId;
+use escalation_core::ports::EscalationRepo;
 use escalation_fakes::servicenow::{ServiceNowFake, ServiceNowHandle};
 use escalation_fakes::twilio::{EventSink, TwilioFake, TwilioFakeConfig, TwilioHandle};
 use serde_json::{Value, json};
@@ -104,7 +106,7 @@ pub struct LocalStack {
     pub base_url: String,
     key: SigningKey,
     http: reqwest::Client,
-    store: DynamoStore,
+    store: DynamoRepo,
     kinesis: tokio::sync::Mutex<KinesisPoller>,
     sqs: SqsPoller,
     dir: RunDir,
@@ -130,7 +132,7 @@ impl LocalStack {
         let prefix = format!("l{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let resources = create_resources(&sdk, &prefix, &secret_json()).await;
         let sn = ServiceNowFake::start(SN_USER, SN_PASSWORD).await;
-        let roster = escalation::roster::Roster::from_json(&opts.roster_json)
+        let roster = escalation_core::model::Roster::from_json(&opts.roster_json)
             .map_err(|e| format!("roster: {e}"))?;
         for p in roster.agents.iter().chain(&roster.escalation) {
             if let Some(u) = &p.sn_user {
@@ -222,7 +224,7 @@ impl LocalStack {
         .await;
         let sqs = SqsPoller::new(aws_sdk_sqs::Client::new(&sdk), &resources.queue_url).await;
         let stack = LocalStack {
-            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &resources.table),
+            store: DynamoRepo::new(aws_sdk_dynamodb::Client::new(&sdk), &resources.table),
             key: SigningKey::from_base64(HMAC_KEY_B64).map_err(|e| e.to_string())?,
             sn,
             twilio,
@@ -406,7 +408,7 @@ impl LocalStack {
     /// Sends the business rule's request to the trigger's function URL: JSON body, signed
     /// with `X-Signature-Timestamp` and `X-Signature`.
     pub async fn post_trigger(&self, body: &str) -> Result<(u16, Value), String> {
-        let ts = (escalation::clock::now_ms() / 1000).to_string();
+        let ts = (escalation_adapters::clock::now_ms() / 1000).to_string();
         let signature = self.key.sign(&ts, body.as_bytes());
         let call = self
             .http
@@ -513,8 +515,9 @@ impl Driver for LocalStack {
     }
 
     async fn escalation(&self, sys_id: &str) -> Result<Option<Escalation>, String> {
+        let sys_id = SysId::parse(sys_id).map_err(|e| e.to_string())?;
         self.store
-            .load(sys_id)
+            .load(&sys_id)
             .await
             .map(|s| s.map(|s| s.escalation))
             .map_err(|e| e.to_string())
@@ -534,7 +537,7 @@ impl Driver for LocalStack {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let signature = escalation::twilio_webhook::sign(AUTH_TOKEN, &url, &pairs);
+        let signature = escalation_inbound::webhook_signature::sign(AUTH_TOKEN, &url, &pairs);
         let call = self
             .http
             .post(&url)

@@ -24,7 +24,7 @@ pub fn dry_run(args: &[String], json_out: bool) -> Result<(), String> {
             v.parse().map_err(|_| format!("{k}={v:?} is not a number"))
         })
     };
-    let policy = escalation::domain::Policy {
+    let policy = escalation_core::escalation::Policy {
         max_redials: env("MAX_REDIALS", 1)?,
         rounds: env("ROUNDS", 1)?.max(1),
         ring_timeout_secs: env("RING_TIMEOUT_SECS", 30)?,
@@ -38,8 +38,8 @@ pub fn dry_run(args: &[String], json_out: bool) -> Result<(), String> {
         .cloned()
         .or_else(|| std::env::var("ROSTER_PATH").ok());
     let roster = match &roster_path {
-        Some(p) => escalation::roster::Roster::load(std::path::Path::new(p)),
-        None => escalation::roster::Roster::bundled(),
+        Some(p) => escalation_adapters::roster_file::load(std::path::Path::new(p)),
+        None => escalation_adapters::roster_file::bundled(),
     }
     .map_err(|e| e.to_string())?;
     let number = opts
@@ -53,7 +53,7 @@ pub fn dry_run(args: &[String], json_out: bool) -> Result<(), String> {
         .split(',')
         .map(|p| p.trim().to_string())
         .collect();
-    let calls = escalation::domain::plan(&roster, &policy);
+    let calls = escalation_core::escalation::plan(&roster, &policy);
     if json_out {
         for (i, c) in calls.iter().enumerate() {
             println!(
@@ -106,7 +106,7 @@ pub fn dry_run(args: &[String], json_out: bool) -> Result<(), String> {
     println!(
         "If nobody answers: {} calls, about {} of ringing, then EXHAUSTED{}.",
         calls.len(),
-        escalation::clock::human_duration(
+        escalation_core::time::human_duration(
             calls.len() as u64 * u64::from(policy.ring_timeout_secs) * 1000
         ),
         policy

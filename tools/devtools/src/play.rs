@@ -8,7 +8,8 @@
 use crate::inbound_support::{InboundStack, LINE, Reply, call_params, recording_url};
 use crate::scenario::{InboundCall, Scenario};
 use crate::timeline::{IncidentResult, RunSummary, Timeline, sn_incident};
-use escalation::domain::{CallOutcome, Escalation, Status};
+use escalation_core::escalation::{Escalation, Status};
+use escalation_core::model::CallOutcome;
 use escalation_fakes::servicenow::ServiceNowHandle;
 use escalation_fakes::twilio::TwilioHandle;
 use serde_json::Value;
@@ -80,7 +81,7 @@ pub async fn play<D: Driver>(
         let sys_id = sys_id_for(&inc.number);
         d.sn()
             .add_incident(&sys_id, &inc.number, &inc.short_description, &inc.priority);
-        let sent_ms = escalation::clock::now_ms();
+        let sent_ms = escalation_adapters::clock::now_ms();
         let (status, body) = d
             .trigger(&sys_id, &inc.number, &inc.short_description, &inc.priority)
             .await?;
@@ -103,9 +104,9 @@ pub async fn play<D: Driver>(
             let esc = d.escalation(sys_id).await?;
             tl.observe(number, sys_id, esc.as_ref(), d.sn());
             match &esc {
-                Some(e) if !e.status.is_terminal() => {
+                Some(e) if !e.status().is_terminal() => {
                     all_done = false;
-                    waiting_on.push(match &e.current {
+                    waiting_on.push(match e.current() {
                         Some(a) => {
                             format!("{number}: calling {} (attempt {})", a.person.name, a.number)
                         }
@@ -145,11 +146,11 @@ pub async fn play<D: Driver>(
     for (sys_id, number, trigger_status) in incidents {
         let esc = d.escalation(&sys_id).await?;
         let (sn_state, sn_assigned_to) = sn_incident(d.sn(), &sys_id);
-        let status = esc.as_ref().map(|e| e.status);
+        let status = esc.as_ref().map(|e| e.status());
         let accepted_by = esc
             .as_ref()
-            .filter(|e| e.status == Status::Accepted)
-            .and_then(|e| e.accepted_by.clone());
+            .filter(|e| e.status() == Status::Accepted)
+            .and_then(|e| e.accepted_by().map(str::to_string));
         let as_promised = match (sc.expect.as_str(), status) {
             (_, None) => false,
             ("TERMINAL", Some(s)) => s.is_terminal(),
@@ -159,10 +160,10 @@ pub async fn play<D: Driver>(
             .as_ref()
             .is_none_or(|who| accepted_by.as_ref() == Some(who));
         let accepted = esc.as_ref().and_then(|e| {
-            e.history
+            e.history()
                 .iter()
                 .find(|h| h.outcome == CallOutcome::Accepted)
-                .map(|h| h.ended_at.saturating_sub(e.created_at))
+                .map(|h| h.ended_at.saturating_sub(e.created_at()))
         });
         results.push(IncidentResult {
             calls_placed: executions
@@ -175,11 +176,11 @@ pub async fn play<D: Driver>(
             accepted_by,
             ms_to_accept: accepted,
             ms_to_outcome: esc.as_ref().and_then(|e| {
-                e.history
+                e.history()
                     .last()
-                    .map(|h| h.ended_at.saturating_sub(e.created_at))
+                    .map(|h| h.ended_at.saturating_sub(e.created_at()))
             }),
-            attempts: esc.as_ref().map_or(0, |e| e.history.len()),
+            attempts: esc.as_ref().map_or(0, |e| e.history().len()),
             sn_state,
             sn_assigned_to,
             as_promised,
@@ -215,7 +216,7 @@ async fn phone_in<D: Driver>(
     let rec = format!("RE{:032x}", 0x2ec0_0000 + n);
     let url = recording_url(&rec);
     let secs = call.message_secs.to_string();
-    let caller = escalation::phone::E164::parse(&call.from)
+    let caller = escalation_core::model::E164::parse(&call.from)
         .map_err(|e| e.to_string())?
         .masked();
     let params = |extra: &[(&'static str, &str)]| -> Vec<(String, String)> {
@@ -338,8 +339,8 @@ impl Driver for InboundStack {
 
     async fn sweep(&self) -> Result<(), String> {
         self.stack
-            .app
-            .sweep(escalation::clock::now_ms())
+            .engine
+            .sweep(escalation_adapters::clock::now_ms())
             .await
             .map(|_| ())
             .map_err(|e| format!("sweep: {e}"))
@@ -365,7 +366,7 @@ mod tests {
         assert_ne!(a, b);
         for id in [&a, &b, &sys_id_for("INC00100010001000100010001")] {
             assert_eq!(id.len(), 32, "{id}");
-            assert!(escalation::servicenow::is_sys_id(id), "{id}");
+            assert!(escalation_core::model::SysId::is_valid(id), "{id}");
         }
     }
 }

@@ -106,7 +106,7 @@ pub fn load(name: &str) -> Result<Scenario, String> {
         ));
     }
     for call in &s.calls {
-        escalation::phone::E164::parse(&call.from)
+        escalation_core::model::E164::parse(&call.from)
             .map_err(|e| format!("{}: calls: from: {e}", path.display()))?;
         if !(call.team.len() == 1 && call.team.bytes().all(|b| (b'1'..=b'9').contains(&b))) {
             return Err(format!(
@@ -117,7 +117,7 @@ pub fn load(name: &str) -> Result<Scenario, String> {
         }
     }
     for phone in s.agents.keys() {
-        escalation::phone::E164::parse(phone)
+        escalation_core::model::E164::parse(phone)
             .map_err(|e| format!("{}: agents: {e}", path.display()))?;
     }
     Ok(s)

@@ -5,15 +5,18 @@
 use crate::aws::{Resources, create_resources, moto_endpoint, sdk_config};
 use crate::esm::{KinesisPoller, SqsPoller};
 use aws_lambda_events::event::sqs::SqsEvent;
-use base64::Engine;
-use escalation::app::AwsApp;
-use escalation::config::Config;
-use escalation::handlers::{flow_events, trigger, updater};
-use escalation::retry::RetryPolicy;
-use escalation::signature::SigningKey;
-use escalation::store::{EscalationStore, Stored};
+use base64::Engine as _;
+use escalation_adapters::clock::now_ms;
+use escalation_adapters::retry::RetryPolicy;
+use escalation_adapters::signing::SigningKey;
+use escalation_core::model::{Roster, SysId};
+use escalation_core::ports::{EscalationRepo, Stored};
+use escalation_core::usecase::Engine;
 use escalation_fakes::servicenow::{ServiceNowFake, ServiceNowHandle};
 use escalation_fakes::twilio::{EventSink, TwilioFake, TwilioFakeConfig, TwilioHandle};
+use escalation_lambda::config::{EngineConfig, UpdaterConfig};
+use escalation_lambda::handlers::{FlowEvents, Sweeper, Trigger, Updater};
+use escalation_lambda::wiring::{self, Aws, EngineParts};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -71,7 +74,16 @@ impl Default for StackOptions {
 }
 
 pub struct Stack {
-    pub app: AwsApp,
+    /// The engine's adapters (on moto and the fakes), to build variants of the functions.
+    pub parts: EngineParts,
+    /// The engine the functions share (as one container would).
+    pub engine: Engine,
+    pub trigger: Trigger,
+    pub flow_events: FlowEvents,
+    pub updater: Updater,
+    pub sweeper: Sweeper,
+    /// The SDK configuration, the secret and the HTTP client the functions were built from.
+    pub aws: Aws,
     pub sn: ServiceNowHandle,
     pub twilio: TwilioHandle,
     pub resources: Resources,
@@ -110,8 +122,8 @@ impl Stack {
         let resources = create_resources(&sdk, &prefix, &secret_json()).await;
 
         let sn = ServiceNowFake::start(SN_USER, SN_PASSWORD).await;
-        let roster = escalation::roster::Roster::from_json(&opts.roster_json).expect("test roster");
-        for p in roster.agents.iter().chain(&roster.escalation) {
+        let roster = Roster::from_json(&opts.roster_json).expect("test roster");
+        for p in roster.people() {
             if let Some(u) = &p.sn_user {
                 sn.add_user(&user_sys_id(u), u, &p.name, p.phone.as_str());
             }
@@ -151,10 +163,18 @@ impl Stack {
         for (k, v) in opts.env {
             env.insert(k.to_string(), v);
         }
-        let config = Config::from_map(&env).expect("stack config");
-        let app = AwsApp::build(config, &sdk, RetryPolicy::fast())
+        let config = EngineConfig::from_map(&env).expect("stack config");
+        let aws = Aws::load(sdk.clone(), &config.secrets_arn, RetryPolicy::fast())
             .await
-            .expect("app");
+            .expect("secret");
+        let parts = EngineParts::build(&config, &aws).expect("engine");
+        let concurrency =
+            escalation_lambda::config::flow_events_concurrency(&env).expect("concurrency");
+        let updater = wiring::updater(
+            &UpdaterConfig::from_map(&env).expect("updater config"),
+            &aws,
+        )
+        .expect("updater");
         let kinesis = KinesisPoller::new(
             aws_sdk_kinesis::Client::new(&sdk),
             &resources.stream_name,
@@ -163,7 +183,13 @@ impl Stack {
         .await;
         let sqs = SqsPoller::new(aws_sdk_sqs::Client::new(&sdk), &resources.queue_url).await;
         Stack {
-            app,
+            engine: parts.engine(),
+            trigger: parts.trigger(&aws).expect("trigger"),
+            flow_events: parts.flow_events(FLOW_SID, concurrency),
+            sweeper: parts.sweeper(),
+            updater,
+            parts,
+            aws,
             sn,
             twilio,
             key: SigningKey::from_base64(HMAC_KEY_B64).unwrap(),
@@ -229,7 +255,7 @@ impl Stack {
 
     /// A POST signed with the shared key, timestamp now.
     pub fn signed_event(&self, body: &str, content_type: &str) -> Value {
-        let ts = (escalation::clock::now_ms() / 1000).to_string();
+        let ts = (now_ms() / 1000).to_string();
         let sig = self.key.sign(&ts, body.as_bytes());
         self.url_event(
             "POST",
@@ -245,9 +271,7 @@ impl Stack {
     /// Run the incident-trigger handler on a function-URL event; returns status and JSON.
     pub async fn invoke_trigger(&self, event: &Value) -> (u16, Value) {
         let req = lambda_http::request::from_str(&event.to_string()).expect("function URL event");
-        let resp = trigger::handle(&self.app, req)
-            .await
-            .expect("handler never errs");
+        let resp = self.trigger.handle(req).await.expect("handler never errs");
         let status = resp.status().as_u16();
         let body: &[u8] = resp.body().as_ref();
         (status, serde_json::from_slice(body).unwrap_or(Value::Null))
@@ -255,7 +279,9 @@ impl Stack {
 
     /// Run flow-events on a Kinesis event; returns the response JSON.
     pub async fn invoke_flow_events(&self, event: Value) -> Value {
-        let resp = flow_events::handle(&self.app, LambdaEvent::new(event, Context::default()))
+        let resp = self
+            .flow_events
+            .handle(LambdaEvent::new(event, Context::default()))
             .await
             .expect("flow-events");
         serde_json::to_value(resp).unwrap()
@@ -264,7 +290,9 @@ impl Stack {
     /// Run incident-updater on an SQS event; returns the response JSON.
     pub async fn invoke_updater(&self, event: Value) -> Value {
         let ev: SqsEvent = serde_json::from_value(event).expect("SQS event");
-        let resp = updater::handle(&self.app, LambdaEvent::new(ev, Context::default()))
+        let resp = self
+            .updater
+            .handle(LambdaEvent::new(ev, Context::default()))
             .await
             .expect("updater");
         serde_json::to_value(resp).unwrap()
@@ -327,12 +355,11 @@ impl Stack {
             "account": "123456789012", "time": "2026-11-21T10:00:00Z", "region": "us-east-1",
             "resources": ["arn:aws:events:us-east-1:123456789012:rule/escalation-sweeper"], "detail": {}
         });
-        let report = escalation::handlers::sweeper::handle(
-            &self.app,
-            LambdaEvent::new(event, Context::default()),
-        )
-        .await
-        .expect("sweeper");
+        let report = self
+            .sweeper
+            .handle(LambdaEvent::new(event, Context::default()))
+            .await
+            .expect("sweeper");
         serde_json::to_value(report).unwrap()
     }
 
@@ -358,7 +385,8 @@ impl Stack {
     }
 
     pub async fn escalation(&self, sys_id: &str) -> Option<Stored> {
-        self.app.store.load(sys_id).await.expect("load")
+        let sys_id = SysId::parse(sys_id).expect("a sys_id");
+        self.parts.repo.load(&sys_id).await.expect("load")
     }
 
     /// Drive both event sources until every listed incident's escalation is terminal and
@@ -374,7 +402,7 @@ impl Stack {
                     let done = self
                         .escalation(id)
                         .await
-                        .is_some_and(|e| e.escalation.status.is_terminal());
+                        .is_some_and(|e| e.escalation.status().is_terminal());
                     all_done &= done;
                 }
                 if all_done && self.sqs.depth().await == 0 {
@@ -406,7 +434,12 @@ async fn futures_states(stack: &Stack, sys_ids: &[&str]) -> Vec<Value> {
             stack
                 .escalation(id)
                 .await
-                .map(|s| serde_json::to_value(s.escalation).unwrap())
+                .map(|s| {
+                    escalation_adapters::aws::doc::to_json(&s.escalation)
+                        .ok()
+                        .and_then(|d| serde_json::from_str(&d).ok())
+                        .unwrap_or(Value::Null)
+                })
                 .unwrap_or(Value::Null),
         );
     }

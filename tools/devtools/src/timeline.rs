@@ -5,7 +5,7 @@
 //! Used by both ways of running a scenario (`demo`, real Lambda binaries under
 //! `cargo lambda watch`, and `demo --in-process`), so they read the same.
 
-use escalation::domain::{Escalation, Phase, Status};
+use escalation_core::escalation::{Escalation, Phase, Status};
 use escalation_fakes::servicenow::ServiceNowHandle;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -85,7 +85,7 @@ impl Timeline {
             json,
             out: None,
             start: Instant::now(),
-            start_ms: escalation::clock::now_ms(),
+            start_ms: escalation_adapters::clock::now_ms(),
             progress: Progress::new(progress && std::io::stderr().is_terminal()),
             seen: HashMap::new(),
         }
@@ -104,7 +104,7 @@ impl Timeline {
     /// Time is shown relative to this moment (the first trigger of a scenario).
     pub fn restart_clock(&mut self) {
         self.start = Instant::now();
-        self.start_ms = escalation::clock::now_ms();
+        self.start_ms = escalation_adapters::clock::now_ms();
     }
 
     pub fn elapsed(&self) -> Duration {
@@ -198,7 +198,7 @@ impl Timeline {
     ) {
         let mut seen = self.seen.remove(sys_id).unwrap_or_default();
         if let Some(esc) = esc {
-            for h in esc.history.iter().skip(seen.calls) {
+            for h in esc.history().iter().skip(seen.calls) {
                 let digit = h.outcome.digit().map(str::to_string);
                 self.event_at(
                     Some(h.ended_at),
@@ -217,8 +217,8 @@ impl Timeline {
                 );
                 seen.dialled = seen.dialled.max(h.number);
             }
-            seen.calls = esc.history.len();
-            if let Some(a) = &esc.current
+            seen.calls = esc.history().len();
+            if let Some(a) = esc.current()
                 && a.phase == Phase::Calling
                 && a.number > seen.dialled
             {

@@ -2,8 +2,9 @@
 //! incident-trigger, Kinesis records (written by the Twilio fake to moto) into flow-events,
 //! SQS messages into incident-updater, and assertions on what ServiceNow and Twilio received.
 
-use escalation::domain::{CallOutcome, Status};
-use escalation::store::EscalationStore;
+use escalation_core::escalation::Status;
+use escalation_core::model::CallOutcome;
+use escalation_core::ports::{Mark, Marks};
 use escalation_devtools::stack::{ALICE, BOB, CAROL, FLOW_SID, Stack, StackOptions, user_sys_id};
 use escalation_fakes::twilio::AgentStep;
 use serde_json::{Value, json};
@@ -88,8 +89,8 @@ async fn accept_on_first_call() {
     assert_eq!(created.parameters["attempt"], 1);
 
     let esc = stack.escalation(&id).await.unwrap().escalation;
-    assert_eq!(esc.status, Status::Accepted);
-    assert_eq!(esc.accepted_by.as_deref(), Some("Alice Agent"));
+    assert_eq!(esc.status(), Status::Accepted);
+    assert_eq!(esc.accepted_by(), Some("Alice Agent"));
 
     let incident = stack.sn.incident(&id).unwrap();
     assert_eq!(incident["state"], "2", "In Progress");
@@ -168,8 +169,8 @@ async fn escalate_goes_to_the_escalation_list() {
 
     assert_eq!(dialled(&stack), [ALICE, CAROL], "Bob is skipped after 3");
     let esc = stack.escalation(&id).await.unwrap().escalation;
-    assert_eq!(esc.accepted_by.as_deref(), Some("Carol Manager"));
-    assert_eq!(esc.history[0].outcome, CallOutcome::Escalated);
+    assert_eq!(esc.accepted_by(), Some("Carol Manager"));
+    assert_eq!(esc.history()[0].outcome, CallOutcome::Escalated);
     assert_eq!(
         stack.sn.incident(&id).unwrap()["assigned_to"],
         user_sys_id("carol.manager")
@@ -199,7 +200,7 @@ async fn nobody_answers_exhausts_with_a_note() {
         "one redial each, then the next"
     );
     let esc = stack.escalation(&id).await.unwrap().escalation;
-    assert_eq!(esc.status, Status::Exhausted);
+    assert_eq!(esc.status(), Status::Exhausted);
     let notes = stack.sn.work_notes(&id);
     assert_eq!(notes.len(), 7, "{notes:#?}");
     assert!(notes[6].contains("NOBODY ACCEPTED"), "{}", notes[6]);
@@ -232,7 +233,7 @@ async fn machine_busy_and_hangup_are_redialled_then_passed() {
     stack.settle(&[&id], SETTLE).await;
     assert_eq!(dialled(&stack), [ALICE, ALICE, BOB, BOB]);
     let esc = stack.escalation(&id).await.unwrap().escalation;
-    let outcomes: Vec<_> = esc.history.iter().map(|h| h.outcome.clone()).collect();
+    let outcomes: Vec<_> = esc.history().iter().map(|h| h.outcome.clone()).collect();
     assert_eq!(
         outcomes,
         [
@@ -327,8 +328,8 @@ async fn duplicate_and_out_of_order_kinesis_records() {
 
     assert_eq!(dialled(&stack), [ALICE, BOB], "no call placed twice");
     let esc = stack.escalation(&id).await.unwrap().escalation;
-    assert_eq!(esc.status, Status::Accepted);
-    assert_eq!(esc.history.len(), 2);
+    assert_eq!(esc.status(), Status::Accepted);
+    assert_eq!(esc.history().len(), 2);
     let notes = stack.sn.work_notes(&id);
     assert_eq!(
         notes.len(),
@@ -383,7 +384,7 @@ async fn garbage_records_are_skipped_and_the_rest_processed() {
     while stack.pump_sqs().await.is_some() {}
     let esc = stack.escalation(&id).await.unwrap().escalation;
     assert_eq!(
-        esc.status,
+        esc.status(),
         Status::Accepted,
         "the good record after the garbage was processed"
     );
@@ -526,18 +527,20 @@ async fn an_update_whose_mark_was_lost_is_found_in_the_work_notes() {
     // The crash: the mark never made it.
     let update: Value =
         serde_json::from_str(batch["Records"][0]["body"].as_str().unwrap()).unwrap();
-    let mark = format!("upd#{}", update["key"].as_str().unwrap());
+    let mark = Mark::Update(update["key"].as_str().unwrap().to_string());
     aws_sdk_dynamodb::Client::new(&stack.sdk)
         .delete_item()
         .table_name(&stack.resources.table)
         .key(
             "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(mark.clone()),
+            aws_sdk_dynamodb::types::AttributeValue::S(escalation_adapters::aws::dynamo::mark_key(
+                &mark,
+            )),
         )
         .send()
         .await
         .unwrap();
-    assert!(!stack.app.store.has_mark(&mark).await.unwrap());
+    assert!(!stack.parts.repo.has(&mark).await.unwrap());
     stack.sn.clear_requests();
 
     let mut again = batch.clone();
@@ -556,7 +559,7 @@ async fn an_update_whose_mark_was_lost_is_found_in_the_work_notes() {
             .collect::<Vec<_>>()
     );
     assert!(
-        stack.app.store.has_mark(&mark).await.unwrap(),
+        stack.parts.repo.has(&mark).await.unwrap(),
         "the mark is written now"
     );
 }

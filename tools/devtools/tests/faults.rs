@@ -2,12 +2,17 @@
 //! outages, Lambdas killed mid-flight, and flow-end events that never arrive. Every test
 //! counts calls placed (duplicates must be 0) and notes written (lost must be 0).
 
-use escalation::app::App;
-use escalation::domain::{Phase, Status};
-use escalation::twilio::{ExecutionContext, NewExecution, Studio, StudioClient, TwilioError};
+use escalation_adapters::twilio::StudioDialer;
+use escalation_core::escalation::{DIAL_LEASE_MS, Phase, REDRIVE_AFTER_MS, Status};
+use escalation_core::model::ExecutionSid;
+use escalation_core::ports::{
+    CallReport, CallRequest, CallState, DialResult, Dialer, TelephonyError,
+};
+use escalation_core::usecase::{Engine, Ports, SweepReport};
 use escalation_devtools::stack::{ALICE, BOB, CAROL, Stack, StackOptions, user_sys_id};
 use escalation_fakes::fault::FaultRule;
 use escalation_fakes::twilio::AgentStep;
+use escalation_lambda::handlers::{FlowEvents, Trigger};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,7 +36,7 @@ fn dialled(stack: &Stack) -> Vec<String> {
 }
 
 fn now() -> u64 {
-    escalation::clock::now_ms()
+    escalation_adapters::clock::now_ms()
 }
 
 /// Drive the stack with every Kinesis batch tripled and shuffled until `id` is terminal.
@@ -46,7 +51,7 @@ async fn settle_chaotically(stack: &Stack, id: &str, seed: u64) {
             let done = stack
                 .escalation(id)
                 .await
-                .is_some_and(|e| e.escalation.status.is_terminal());
+                .is_some_and(|e| e.escalation.status().is_terminal());
             if done && stack.pump_sqs().await.is_none() {
                 return;
             }
@@ -101,7 +106,7 @@ async fn every_record_delivered_three_times_shuffled_gives_the_same_outcome() {
             "seed {seed}: 0 duplicate calls"
         );
         let esc = stack.escalation(&id).await.unwrap().escalation;
-        assert_eq!(esc.status, expect_status, "seed {seed}");
+        assert_eq!(esc.status(), expect_status, "seed {seed}");
         let notes = stack.sn.work_notes(&id);
         assert_eq!(
             notes.len(),
@@ -187,7 +192,7 @@ async fn a_long_servicenow_outage_loses_no_update_and_does_not_stop_calls() {
         let done = stack
             .escalation(&id)
             .await
-            .is_some_and(|e| e.escalation.status == Status::Accepted);
+            .is_some_and(|e| e.escalation.status() == Status::Accepted);
         let queued = escalation_devtools::esm::queue_depth(
             &aws_sdk_sqs::Client::new(&stack.sdk),
             &stack.resources.queue_url,
@@ -242,17 +247,17 @@ enum Crash {
     AfterCreate,
 }
 
-/// The real Studio client with faults of a Lambda's life: it can die once at a chosen point
+/// The real dialer with faults of a Lambda's life: it can die once at a chosen point
 /// (killed mid-call), and its rate-limit slot can be held back until a gate opens (queued
 /// behind a storm of creates at Twilio's 20 per second).
-struct TestStudio {
-    inner: StudioClient,
+struct TestDialer {
+    inner: Arc<StudioDialer>,
     crash: Option<(Crash, AtomicBool)>,
     /// (gate, told when a dialer starts waiting at it)
     gate: Option<(Arc<tokio::sync::Semaphore>, Arc<tokio::sync::Notify>)>,
 }
 
-impl TestStudio {
+impl TestDialer {
     fn crash_now(&self, at: Crash) -> bool {
         self.crash
             .as_ref()
@@ -260,72 +265,55 @@ impl TestStudio {
     }
 }
 
-impl Studio for TestStudio {
-    async fn reserve_create(&self) {
+#[async_trait::async_trait]
+impl Dialer for TestDialer {
+    async fn reserve(&self) {
         if let Some((gate, waiting)) = &self.gate {
             waiting.notify_one();
             gate.acquire().await.expect("gate").forget();
         }
-        self.inner.reserve_create().await
+        self.inner.reserve().await
     }
-    async fn create_execution(
-        &self,
-        new: &NewExecution,
-    ) -> Result<escalation::twilio::Execution, TwilioError> {
+    async fn place(&self, call: &CallRequest) -> Result<DialResult, TelephonyError> {
         if self.crash_now(Crash::BeforeCreate) {
             panic!("injected crash: killed after writing DIALING, before calling Twilio");
         }
-        let exec = self.inner.create_execution(new).await?;
+        let placed = self.inner.place(call).await?;
         if self.crash_now(Crash::AfterCreate) {
             panic!(
                 "injected crash: killed after Twilio created the call, before the SID was recorded"
             );
         }
-        Ok(exec)
+        Ok(placed)
     }
-    async fn fetch_execution(
+    async fn find_placed(
         &self,
-        sid: &str,
-    ) -> Result<escalation::twilio::Execution, TwilioError> {
-        self.inner.fetch_execution(sid).await
+        call: &CallRequest,
+    ) -> Result<Option<ExecutionSid>, TelephonyError> {
+        self.inner.find_placed(call).await
     }
-    async fn list_executions(
-        &self,
-        from_ms: u64,
-    ) -> Result<Vec<escalation::twilio::Execution>, TwilioError> {
-        self.inner.list_executions(from_ms).await
+    async fn report(&self, sid: &ExecutionSid) -> Result<Option<CallReport>, TelephonyError> {
+        self.inner.report(sid).await
     }
-    async fn fetch_context(&self, sid: &str) -> Result<ExecutionContext, TwilioError> {
-        self.inner.fetch_context(sid).await
+    async fn state(&self, sid: &ExecutionSid) -> Result<CallState, TelephonyError> {
+        self.inner.state(sid).await
     }
-    async fn end_execution(&self, sid: &str) -> Result<escalation::twilio::Execution, TwilioError> {
-        self.inner.end_execution(sid).await
+    async fn end(&self, sid: &ExecutionSid) -> Result<(), TelephonyError> {
+        self.inner.end(sid).await
     }
 }
 
-type TestApp = App<
-    escalation::store::DynamoStore,
-    TestStudio,
-    escalation::outbox::SqsQueue,
-    escalation::servicenow::SnClient,
->;
-
-/// The stack's app with `studio` in place of its Studio client.
-fn app_with(stack: &Stack, studio: impl FnOnce(StudioClient) -> TestStudio) -> Arc<TestApp> {
-    let a = &stack.app;
-    Arc::new(App {
-        config: a.config.clone(),
-        roster: a.roster.clone(),
-        key: a.key.clone(),
-        store: a.store.clone(),
-        studio: studio(a.studio.clone()),
-        queue: a.queue.clone(),
-        sn: a.sn.clone(),
-    })
+/// The stack's engine with `dialer` in place of its Twilio dialer.
+fn engine_with(stack: &Stack, dialer: impl FnOnce(Arc<StudioDialer>) -> TestDialer) -> Engine {
+    let ports = Ports {
+        dialer: Arc::new(dialer(stack.parts.dialer.clone())),
+        ..stack.parts.ports()
+    };
+    Engine::new(ports, stack.parts.settings.clone())
 }
 
-fn crashing_app(stack: &Stack, at: Crash) -> Arc<TestApp> {
-    app_with(stack, |inner| TestStudio {
+fn crashing_engine(stack: &Stack, at: Crash) -> Engine {
+    engine_with(stack, |inner| TestDialer {
         inner,
         crash: Some((at, AtomicBool::new(true))),
         gate: None,
@@ -335,9 +323,9 @@ fn crashing_app(stack: &Stack, at: Crash) -> Arc<TestApp> {
 type TriggerRun =
     tokio::task::JoinHandle<Result<lambda_http::Response<lambda_http::Body>, lambda_http::Error>>;
 
-/// A new P1 incident and the business rule's signed request for it, handled by `app` on a
-/// task of its own (a panic there is a killed invocation).
-fn spawn_trigger(stack: &Stack, app: Arc<TestApp>, id: &str, number: &str) -> TriggerRun {
+/// A new P1 incident and the business rule's signed request for it, handled by a trigger
+/// with `engine` on a task of its own (a panic there is a killed invocation).
+fn spawn_trigger(stack: &Stack, engine: Engine, id: &str, number: &str) -> TriggerRun {
     stack.sn.add_incident(id, number, "Crash", "1");
     let body =
         json!({"sys_id": id, "number": number, "short_description": "Crash", "priority": "1"})
@@ -345,7 +333,11 @@ fn spawn_trigger(stack: &Stack, app: Arc<TestApp>, id: &str, number: &str) -> Tr
     let req =
         lambda_http::request::from_str(&stack.signed_event(&body, "application/json").to_string())
             .unwrap();
-    tokio::spawn(async move { escalation::handlers::trigger::handle(&*app, req).await })
+    let trigger = Trigger {
+        engine,
+        ..stack.trigger.clone()
+    };
+    tokio::spawn(async move { trigger.handle(req).await })
 }
 
 /// Wait until no call is active at Twilio (the simulated agents have done their part).
@@ -363,10 +355,10 @@ async fn calls_over(stack: &Stack) {
 }
 
 /// The sweeper's run once a dead invocation's dial lease has run out.
-async fn sweep_after_lease(stack: &Stack) -> escalation::app::SweepReport {
+async fn sweep_after_lease(stack: &Stack) -> SweepReport {
     stack
-        .app
-        .sweep(now() + escalation::app::DIAL_LEASE_MS + 1_000)
+        .engine
+        .sweep(now() + DIAL_LEASE_MS + 1_000)
         .await
         .unwrap()
 }
@@ -378,7 +370,7 @@ async fn phase(stack: &Stack, id: &str) -> Phase {
         .await
         .unwrap()
         .escalation
-        .current
+        .current()
         .unwrap()
         .phase
 }
@@ -395,12 +387,12 @@ async fn a_trigger_killed_around_the_twilio_call_ends_in_exactly_one_call() {
             }],
         );
         let id = sys_id(if at == Crash::BeforeCreate { 2 } else { 3 });
-        let run = spawn_trigger(&stack, crashing_app(&stack, at), &id, "INC0030003");
+        let run = spawn_trigger(&stack, crashing_engine(&stack, at), &id, "INC0030003");
         assert!(run.await.unwrap_err().is_panic(), "the invocation died");
 
         let stuck = stack.escalation(&id).await.unwrap().escalation;
         assert_eq!(
-            stuck.current.as_ref().unwrap().phase,
+            stuck.current().unwrap().phase,
             Phase::Dialing,
             "DIALING was written first"
         );
@@ -409,15 +401,15 @@ async fn a_trigger_killed_around_the_twilio_call_ends_in_exactly_one_call() {
 
         // Recovery: the sweeper's next run, once the dead invocation's lease has run out
         // (it had claimed the attempt before calling Twilio).
-        let early = stack.app.sweep(now() + 1_000).await.unwrap();
+        let early = stack.engine.sweep(now() + 1_000).await.unwrap();
         assert_eq!(early.dialled, 0, "the dead invocation's lease still runs");
         let report = sweep_after_lease(&stack).await;
         assert_eq!(report.dialled, 1);
         stack.settle(&[&id], Duration::from_secs(30)).await;
         assert_eq!(dialled(&stack), [ALICE], "exactly one call after recovery");
         let esc = stack.escalation(&id).await.unwrap().escalation;
-        assert_eq!(esc.status, Status::Accepted);
-        assert_eq!(esc.history.len(), 1);
+        assert_eq!(esc.status(), Status::Accepted);
+        assert_eq!(esc.history().len(), 1);
     }
 }
 
@@ -444,28 +436,29 @@ async fn flow_events_killed_before_the_next_call_places_it_once_on_redelivery() 
         .collect();
     let batch = json!({ "Records": records });
 
-    let app = crashing_app(&stack, Crash::BeforeCreate);
+    let flow_events = FlowEvents {
+        engine: crashing_engine(&stack, Crash::BeforeCreate),
+        ..stack.flow_events.clone()
+    };
     let event = batch.clone();
     let run = tokio::spawn(async move {
-        escalation::handlers::flow_events::handle(
-            &*app,
-            lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()),
-        )
-        .await
+        flow_events
+            .handle(lambda_runtime::LambdaEvent::new(
+                event,
+                lambda_runtime::Context::default(),
+            ))
+            .await
     });
     assert!(run.await.unwrap_err().is_panic());
     let stuck = stack.escalation(&id).await.unwrap().escalation;
-    assert_eq!(stuck.current.as_ref().unwrap().person.name, "Bob Agent");
-    assert_eq!(stuck.current.as_ref().unwrap().phase, Phase::Dialing);
+    assert_eq!(stuck.current().unwrap().person.name, "Bob Agent");
+    assert_eq!(stuck.current().unwrap().phase, Phase::Dialing);
     assert_eq!(dialled(&stack), [ALICE]);
 
     // Kinesis redelivers the batch once the failed invocation is over: the event is now
     // stale. The dead invocation had claimed Bob's call before calling Twilio, and from
     // outside it cannot be told from a slow one, so nobody dials under its lease...
-    tokio::time::sleep(Duration::from_millis(
-        escalation::app::REDRIVE_AFTER_MS + 100,
-    ))
-    .await;
+    tokio::time::sleep(Duration::from_millis(REDRIVE_AFTER_MS + 100)).await;
     let resp = stack.invoke_flow_events(batch.clone()).await;
     assert_eq!(resp["batchItemFailures"], json!([]));
     assert_eq!(dialled(&stack), [ALICE], "not under a running lease");
@@ -487,7 +480,7 @@ async fn a_call_placed_by_a_dead_invocation_and_already_over_is_adopted_not_repe
     let id = sys_id(10);
     let run = spawn_trigger(
         &stack,
-        crashing_app(&stack, Crash::AfterCreate),
+        crashing_engine(&stack, Crash::AfterCreate),
         &id,
         "INC0030010",
     );
@@ -506,13 +499,17 @@ async fn a_call_placed_by_a_dead_invocation_and_already_over_is_adopted_not_repe
     let esc = stack.escalation(&id).await.unwrap().escalation;
     let first = stack.twilio.executions()[0].sid.clone();
     assert_eq!(
-        esc.current.as_ref().unwrap().execution_sid.as_deref(),
+        esc.current()
+            .unwrap()
+            .execution_sid
+            .as_ref()
+            .map(ExecutionSid::as_str),
         Some(first.as_str())
     );
     // The late event arrives and finishes the escalation as usual.
     stack.settle(&[&id], Duration::from_secs(30)).await;
     let esc = stack.escalation(&id).await.unwrap().escalation;
-    assert_eq!(esc.status, Status::Accepted);
+    assert_eq!(esc.status(), Status::Accepted);
     assert_eq!(dialled(&stack), [ALICE]);
 }
 
@@ -526,22 +523,22 @@ async fn a_trigger_held_up_by_the_rate_limit_does_not_call_after_the_sweeper_did
     let id = sys_id(9);
     let gate = Arc::new(tokio::sync::Semaphore::new(0));
     let waiting = Arc::new(tokio::sync::Notify::new());
-    let app = app_with(&stack, |inner| TestStudio {
+    let engine = engine_with(&stack, |inner| TestDialer {
         inner,
         crash: None,
         gate: Some((gate.clone(), waiting.clone())),
     });
-    let run = spawn_trigger(&stack, app, &id, "INC0030009");
+    let run = spawn_trigger(&stack, engine, &id, "INC0030009");
     waiting.notified().await;
     assert_eq!(phase(&stack, &id).await, Phase::Dialing);
 
     // The grace period passes while the trigger waits: the sweeper places the call, and
     // Alice answers and accepts.
-    let report = stack.app.sweep(now() + 31_000).await.unwrap();
+    let report = stack.engine.sweep(now() + 31_000).await.unwrap();
     assert_eq!(report.dialled, 1);
     stack.settle(&[&id], Duration::from_secs(30)).await;
     assert_eq!(
-        stack.escalation(&id).await.unwrap().escalation.status,
+        stack.escalation(&id).await.unwrap().escalation.status(),
         Status::Accepted
     );
 
@@ -561,7 +558,7 @@ async fn a_flow_end_event_that_never_arrives_is_finished_by_the_sweeper() {
     stack.trigger(&id, "INC0030005", "Lost events", "1").await;
     // The call ends at Twilio, but Event Streams never delivers: nobody pumps Kinesis.
     calls_over(&stack).await;
-    let early = stack.app.sweep(now()).await.unwrap();
+    let early = stack.engine.sweep(now()).await.unwrap();
     assert_eq!(
         (early.redriven, early.dialled),
         (0, 0),
@@ -569,7 +566,7 @@ async fn a_flow_end_event_that_never_arrives_is_finished_by_the_sweeper() {
     );
 
     // Ring timeout (30 s) + grace (30 s) later, the sweeper finishes the attempt.
-    let report = stack.app.sweep(now() + 61_000).await.unwrap();
+    let report = stack.engine.sweep(now() + 61_000).await.unwrap();
     assert_eq!(report.redriven, 1, "{report:?}");
     assert_eq!(dialled(&stack), [ALICE, BOB], "and moved on to Bob");
     while stack
@@ -580,11 +577,11 @@ async fn a_flow_end_event_that_never_arrives_is_finished_by_the_sweeper() {
     {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let report = stack.app.sweep(now() + 122_000).await.unwrap();
+    let report = stack.engine.sweep(now() + 122_000).await.unwrap();
     assert_eq!(report.redriven, 1);
     while stack.pump_sqs().await.is_some() {}
     let esc = stack.escalation(&id).await.unwrap().escalation;
-    assert_eq!(esc.status, Status::Accepted);
+    assert_eq!(esc.status(), Status::Accepted);
     assert_eq!(stack.sn.work_notes(&id).len(), 3);
 
     // The late events finally arrive: all ignored, nothing happens twice.
@@ -605,10 +602,14 @@ async fn a_call_that_overruns_is_ended_and_the_walk_goes_on() {
     stack.trigger(&id, "INC0030006", "Stuck call", "1").await;
     let first = stack.twilio.executions()[0].sid.clone();
     // Still active after ring timeout + grace: left alone.
-    let r = stack.app.sweep(now() + 70_000).await.unwrap();
+    let r = stack.engine.sweep(now() + 70_000).await.unwrap();
     assert_eq!(r.still_active, 1);
     // Five minutes later still active: ended at Twilio and treated as a failed call.
-    let r = stack.app.sweep(now() + 60_000 + 6 * 60_000).await.unwrap();
+    let r = stack
+        .engine
+        .sweep(now() + 60_000 + 6 * 60_000)
+        .await
+        .unwrap();
     assert_eq!(r.ended, 1, "{r:?}");
     let ended = stack
         .twilio
@@ -671,8 +672,8 @@ async fn an_agent_busy_on_another_escalation_is_skipped_then_retried() {
     assert_eq!(dialled(&stack), [ALICE, BOB]);
     let esc = stack.escalation(&two).await.unwrap().escalation;
     assert_eq!(
-        esc.history[0].outcome,
-        escalation::domain::CallOutcome::OnAnotherCall
+        esc.history()[0].outcome,
+        escalation_core::model::CallOutcome::OnAnotherCall
     );
     // Bob and Carol pass; Alice is still busy, so incident 2 waits for her.
     for who in [BOB, CAROL] {
@@ -688,18 +689,18 @@ async fn an_agent_busy_on_another_escalation_is_skipped_then_retried() {
     }
     let esc = stack.escalation(&two).await.unwrap().escalation;
     assert_eq!(
-        esc.status,
+        esc.status(),
         Status::Active,
         "not exhausted while Alice may free up"
     );
-    let waiting = esc.current.unwrap();
+    let waiting = esc.current().unwrap();
     assert_eq!(waiting.person.name, "Alice Agent");
     assert!(waiting.not_before.is_some());
     // Alice accepts incident 1 and hangs up; after the wait the sweeper calls her for incident 2.
     let sid = stack.twilio.executions()[0].sid.clone();
     stack.twilio.complete(&sid).await.unwrap();
     stack.pump_kinesis().await;
-    let report = stack.app.sweep(now() + 31_000).await.unwrap();
+    let report = stack.engine.sweep(now() + 31_000).await.unwrap();
     assert_eq!(report.dialled, 1, "{report:?}");
     let to_alice: Vec<_> = dialled(&stack).into_iter().filter(|n| n == ALICE).collect();
     assert_eq!(to_alice.len(), 2, "Alice: once per incident");

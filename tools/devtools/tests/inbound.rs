@@ -3,8 +3,7 @@
 //! moto and the fakes. Each test follows the TwiML it gets back (the `action` URLs) the way
 //! Twilio would, and checks what the caller hears and what ServiceNow received.
 
-use escalation::domain::Status;
-use escalation::twilio_webhook;
+use escalation_core::escalation::Status;
 use escalation_devtools::inbound_support::{
     AUTH_TOKEN, BASE, DB_GROUP, InboundStack, LINE, PIN, PIN_LINE, Reply, call_params,
     recording_url, sid, sms_params, test_config,
@@ -12,6 +11,7 @@ use escalation_devtools::inbound_support::{
 use escalation_devtools::stack::{ALICE, BOB, CAROL, user_sys_id};
 use escalation_fakes::FaultRule;
 use escalation_fakes::twilio::AgentStep;
+use escalation_inbound::webhook_signature as twilio_webhook;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -37,13 +37,11 @@ fn incident_posts(t: &InboundStack) -> Vec<Value> {
 
 /// sys_id of the incident created for `correlation`, via the Table API like any client.
 async fn created(t: &InboundStack, correlation: &str) -> Option<(String, String)> {
-    use escalation::servicenow::ServiceNow;
-    t.app()
-        .sn
+    t.servicenow()
         .find_incident_by_correlation(correlation)
         .await
         .unwrap()
-        .map(|r| (r.sys_id, r.number))
+        .map(|r| (r.sys_id.to_string(), r.number))
 }
 
 fn assert_hangs_up(r: &Reply) {
@@ -529,12 +527,12 @@ async fn report_creates_the_incident_and_escalates_through_the_normal_engine() {
         .await
         .expect("escalation started")
         .escalation;
-    assert_eq!(esc.incident.number, "INC0010001");
-    assert_eq!(esc.incident.priority, "1");
-    assert_eq!(esc.incident.assignment_group.as_deref(), Some(DB_GROUP));
+    assert_eq!(esc.incident().number, "INC0010001");
+    assert_eq!(esc.incident().priority, "1");
+    assert_eq!(esc.incident().assignment_group.as_deref(), Some(DB_GROUP));
     t.stack.settle(&[&sys_id], SETTLE).await;
     let esc = t.stack.escalation(&sys_id).await.unwrap().escalation;
-    assert_eq!(esc.status, Status::Accepted);
+    assert_eq!(esc.status(), Status::Accepted);
     assert_eq!(t.stack.twilio.executions()[0].to, ALICE);
 
     // Twilio's transcription becomes a work note; a repeat of the same callback does not.
@@ -1182,7 +1180,12 @@ async fn put_through_moves_on_and_ends_in_voicemail() {
     let (sys_id, _) = created(&t, &call).await.unwrap();
     t.stack.settle(&[&sys_id], SETTLE).await;
     assert_eq!(
-        t.stack.escalation(&sys_id).await.unwrap().escalation.status,
+        t.stack
+            .escalation(&sys_id)
+            .await
+            .unwrap()
+            .escalation
+            .status(),
         Status::Accepted
     );
 }
@@ -1279,7 +1282,12 @@ async fn a_text_from_an_allowed_sender_opens_an_incident() {
     let (sys_id, _) = created(&t, &msg).await.unwrap();
     t.stack.settle(&[&sys_id], SETTLE).await;
     assert_eq!(
-        t.stack.escalation(&sys_id).await.unwrap().escalation.status,
+        t.stack
+            .escalation(&sys_id)
+            .await
+            .unwrap()
+            .escalation
+            .status(),
         Status::Accepted
     );
 
@@ -1330,8 +1338,8 @@ async fn texts_from_unknown_senders_and_empty_texts_are_refused_with_a_reply() {
 async fn public_base_url_is_what_gets_signed_and_handed_out() {
     let t = InboundStack::start(test_config()).await;
     let base = "https://esc.example.com/inbound";
-    let inbound = escalation::inbound::Inbound {
-        public_base_url: Some(base),
+    let inbound = escalation_inbound::Inbound {
+        public_base_url: Some(base.to_string()),
         ..t.inbound()
     };
     let call = sid("CA", 25);
@@ -1351,7 +1359,7 @@ async fn public_base_url_is_what_gets_signed_and_handed_out() {
         Some(&sig),
     );
     let req = lambda_http::request::from_str(&event.to_string()).unwrap();
-    let resp = escalation::handlers::inbound::handle(&inbound, req)
+    let resp = escalation_lambda::handlers::inbound::handle(&inbound, req)
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
@@ -1370,7 +1378,7 @@ async fn public_base_url_is_what_gets_signed_and_handed_out() {
         Some(&sig),
     );
     let req = lambda_http::request::from_str(&event.to_string()).unwrap();
-    let resp = escalation::handlers::inbound::handle(&inbound, req)
+    let resp = escalation_lambda::handlers::inbound::handle(&inbound, req)
         .await
         .unwrap();
     assert_eq!(resp.status(), 403);

@@ -7,7 +7,7 @@
 //! Needs cargo-lambda on PATH (scripts/test.sh installs it into .venv and puts .venv/bin on
 //! PATH) and MOTO_ENDPOINT. Without cargo-lambda this test fails, saying how to install it.
 
-use escalation::domain::Status;
+use escalation_core::escalation::Status;
 use escalation_devtools::local::{LocalOptions, LocalStack, find_cargo_lambda, proc};
 use escalation_devtools::play::{play, sys_id_for};
 use escalation_devtools::scenario;

@@ -12,7 +12,7 @@ fn body() -> String {
 }
 
 fn now() -> i64 {
-    (escalation::clock::now_ms() / 1000) as i64
+    (escalation_adapters::clock::now_ms() / 1000) as i64
 }
 
 /// A request signed with `ts` and an explicit signature.
@@ -42,9 +42,10 @@ async fn bad_signatures_are_refused_with_401() {
     let b = body();
     let ts = now();
     let good = stack.key.sign(&ts.to_string(), b.as_bytes());
-    let other_key =
-        escalation::signature::SigningKey::from_base64("b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXkh")
-            .unwrap();
+    let other_key = escalation_adapters::signing::SigningKey::from_base64(
+        "b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXkh",
+    )
+    .unwrap();
     let cases = vec![
         (
             "wrong key",
@@ -214,8 +215,8 @@ async fn twilio_down_at_trigger_time_answers_503_and_a_resend_places_the_call() 
         .await
         .expect("escalation recorded before the call");
     assert_eq!(
-        esc.escalation.current.unwrap().phase,
-        escalation::domain::Phase::Dialing
+        esc.escalation.current().unwrap().phase,
+        escalation_core::escalation::Phase::Dialing
     );
 
     stack.twilio.clear_faults();

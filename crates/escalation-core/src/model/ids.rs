@@ -112,6 +112,11 @@ macro_rules! string_like {
                 self.0 == *other
             }
         }
+        impl PartialEq<String> for $t {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
     )*};
 }
 string_like!(SysId, ExecutionSid, EscalationId);

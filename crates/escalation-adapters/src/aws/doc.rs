@@ -1,0 +1,193 @@
+//! The escalation as stored in the table's `doc` attribute: JSON in the layout every
+//! release so far has written. Fields added by later releases have defaults here, so a
+//! document written by an earlier release loads and continues; a document written now is
+//! byte for byte what the previous release would have written for the same state.
+
+use escalation_core::escalation::{
+    Attempt, AttemptRecord, Cursor, Escalation, Phase, Policy, Slot, Snapshot, Status,
+};
+use escalation_core::model::{EscalationId, ExecutionSid, Incident, ListKind, Person, Roster};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+#[derive(Serialize, Deserialize)]
+struct EscalationDoc {
+    id: EscalationId,
+    incident: Incident,
+    roster: Roster,
+    policy: PolicyDoc,
+    status: Status,
+    cursor: Cursor,
+    current: Option<AttemptDoc>,
+    history: Vec<AttemptRecord>,
+    accepted_by: Option<String>,
+    created_at: u64,
+    updated_at: u64,
+    #[serde(default)]
+    busy: Vec<Slot>,
+    #[serde(default)]
+    busy_pass: Option<VecDeque<Slot>>,
+    #[serde(default)]
+    busy_retries: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PolicyDoc {
+    max_redials: u32,
+    rounds: u32,
+    ring_timeout_secs: u32,
+    #[serde(default)]
+    fallback_group: Option<String>,
+    #[serde(default = "default_busy_retry_secs")]
+    busy_retry_secs: u32,
+    #[serde(default = "default_max_busy_retries")]
+    max_busy_retries: u32,
+}
+
+fn default_busy_retry_secs() -> u32 {
+    Policy::default().busy_retry_secs
+}
+
+fn default_max_busy_retries() -> u32 {
+    Policy::default().max_busy_retries
+}
+
+#[derive(Serialize, Deserialize)]
+struct AttemptDoc {
+    number: u32,
+    list: ListKind,
+    position: usize,
+    round: u32,
+    person: Person,
+    phase: Phase,
+    execution_sid: Option<ExecutionSid>,
+    started_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    not_before: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dial_lease_until: Option<u64>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    dial_claims: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The document for an escalation.
+pub fn to_json(esc: &Escalation) -> Result<String, serde_json::Error> {
+    let s = esc.snapshot().clone();
+    let doc = EscalationDoc {
+        id: s.id,
+        incident: s.incident,
+        roster: s.roster,
+        policy: PolicyDoc {
+            max_redials: s.policy.max_redials,
+            rounds: s.policy.rounds,
+            ring_timeout_secs: s.policy.ring_timeout_secs,
+            fallback_group: s.policy.fallback_group,
+            busy_retry_secs: s.policy.busy_retry_secs,
+            max_busy_retries: s.policy.max_busy_retries,
+        },
+        status: s.status,
+        cursor: s.cursor,
+        current: s.current.map(|a| AttemptDoc {
+            number: a.number,
+            list: a.list,
+            position: a.position,
+            round: a.round,
+            person: a.person,
+            phase: a.phase,
+            execution_sid: a.execution_sid,
+            started_at: a.started_at,
+            not_before: a.not_before,
+            dial_lease_until: a.dial_lease_until,
+            dial_claims: a.dial_claims,
+        }),
+        history: s.history,
+        accepted_by: s.accepted_by,
+        created_at: s.created_at,
+        updated_at: s.updated_at,
+        busy: s.busy,
+        busy_pass: s.busy_pass,
+        busy_retries: s.busy_retries,
+    };
+    serde_json::to_string(&doc)
+}
+
+/// The escalation in a document (of this release or an earlier one).
+pub fn from_json(text: &str) -> Result<Escalation, serde_json::Error> {
+    let d: EscalationDoc = serde_json::from_str(text)?;
+    Ok(Escalation::restore(Snapshot {
+        id: d.id,
+        incident: d.incident,
+        roster: d.roster,
+        policy: Policy {
+            max_redials: d.policy.max_redials,
+            rounds: d.policy.rounds,
+            ring_timeout_secs: d.policy.ring_timeout_secs,
+            fallback_group: d.policy.fallback_group,
+            busy_retry_secs: d.policy.busy_retry_secs,
+            max_busy_retries: d.policy.max_busy_retries,
+        },
+        status: d.status,
+        cursor: d.cursor,
+        current: d.current.map(|a| Attempt {
+            number: a.number,
+            list: a.list,
+            position: a.position,
+            round: a.round,
+            person: a.person,
+            phase: a.phase,
+            execution_sid: a.execution_sid,
+            started_at: a.started_at,
+            not_before: a.not_before,
+            dial_lease_until: a.dial_lease_until,
+            dial_claims: a.dial_claims,
+        }),
+        history: d.history,
+        accepted_by: d.accepted_by,
+        created_at: d.created_at,
+        updated_at: d.updated_at,
+        busy: d.busy,
+        busy_pass: d.busy_pass,
+        busy_retries: d.busy_retries,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Documents written by the previous release (captured from its code).
+    const CALLING: &str =
+        include_str!("../../../escalation-core/tests/fixtures/previous_release/calling.json");
+    const BUSY_WAIT: &str =
+        include_str!("../../../escalation-core/tests/fixtures/previous_release/busy_wait.json");
+    const ACCEPTED: &str =
+        include_str!("../../../escalation-core/tests/fixtures/previous_release/accepted.json");
+    const OLDEST: &str =
+        include_str!("../../../escalation-core/tests/fixtures/previous_release/oldest.json");
+
+    #[test]
+    fn documents_of_the_previous_release_load_and_are_written_back_unchanged() {
+        for doc in [CALLING, BUSY_WAIT, ACCEPTED] {
+            let esc = from_json(doc).unwrap();
+            assert_eq!(to_json(&esc).unwrap(), doc.trim_end());
+        }
+    }
+
+    #[test]
+    fn a_document_from_before_the_busy_wait_and_the_lease_loads_with_defaults() {
+        let esc = from_json(OLDEST).unwrap();
+        let a = esc.current().unwrap();
+        assert_eq!(
+            (a.not_before, a.dial_lease_until, a.dial_claims),
+            (None, None, 0)
+        );
+        assert_eq!(esc.policy().busy_retry_secs, 30);
+        assert_eq!(esc.policy().max_busy_retries, 3);
+        assert_eq!(esc.snapshot().busy_retries, 0);
+        assert_eq!(esc.history().len(), 3);
+    }
+}

@@ -1,0 +1,150 @@
+//! The engine's dialer on Twilio Studio: a call is an execution of the escalation flow.
+//!
+//! Studio refuses a second active execution for the same contact (409, code 20409, naming
+//! the running one): if that execution carries this very attempt's parameters it is ours
+//! (an earlier try created it) and is adopted; otherwise the person is on another
+//! escalation's call. A 400 means Twilio refused this number. Everything else is an
+//! error, retryable or not.
+
+use super::contract::{self, ExecutionContext};
+use super::error::TwilioError;
+use super::studio::{NewExecution, StudioClient};
+use async_trait::async_trait;
+use escalation_core::escalation::CREATE_BUDGET_MS;
+use escalation_core::model::{E164, ExecutionSid};
+use escalation_core::ports::{
+    CallReport, CallRequest, CallState, DialResult, Dialer, TelephonyError,
+};
+use std::time::Duration;
+
+/// How far before an attempt began the orphan search looks (clock skew, and the filter's
+/// one-second resolution).
+const ORPHAN_SEARCH_SLACK_MS: u64 = 60_000;
+
+#[derive(Clone, Debug)]
+pub struct StudioDialer {
+    client: StudioClient,
+    /// The caller ID every call shows.
+    from: E164,
+}
+
+impl StudioDialer {
+    pub fn new(client: StudioClient, from: E164) -> Self {
+        StudioDialer { client, from }
+    }
+
+    pub fn client(&self) -> &StudioClient {
+        &self.client
+    }
+
+    fn sid(text: &str) -> Result<ExecutionSid, TwilioError> {
+        ExecutionSid::parse(text).map_err(|e| TwilioError::Decode {
+            status: 200,
+            detail: e.to_string(),
+        })
+    }
+
+    async fn context(&self, sid: &ExecutionSid) -> Result<ExecutionContext, TwilioError> {
+        self.client.fetch_context(sid).await
+    }
+}
+
+#[async_trait]
+impl Dialer for StudioDialer {
+    async fn reserve(&self) {
+        self.client.reserve_create().await;
+    }
+
+    async fn place(&self, call: &CallRequest) -> Result<DialResult, TelephonyError> {
+        let new = NewExecution {
+            to: call.person.phone.as_str().to_string(),
+            from: self.from.as_str().to_string(),
+            parameters: contract::parameters(call),
+        };
+        let budget = Duration::from_millis(CREATE_BUDGET_MS);
+        let created = tokio::time::timeout(budget, self.client.create_execution(&new))
+            .await
+            .unwrap_or_else(|_| {
+                Err(TwilioError::Transport(format!(
+                    "no execution created within {} s",
+                    budget.as_secs()
+                )))
+            });
+        match created {
+            Ok(exec) => Ok(DialResult::Placed(Self::sid(&exec.sid)?)),
+            Err(TwilioError::Conflict {
+                conflicting_execution_sid,
+            }) => {
+                let sid = Self::sid(&conflicting_execution_sid)?;
+                let ours = self
+                    .context(&sid)
+                    .await?
+                    .params()
+                    .is_some_and(|p| p.is_for(&call.escalation_id, call.attempt));
+                Ok(if ours {
+                    DialResult::AlreadyOurs(sid)
+                } else {
+                    DialResult::OnAnotherCall
+                })
+            }
+            // Twilio refused this number. Other permanent errors (credentials, a missing
+            // flow) would hit everyone alike: they are errors, not a reason to skip people.
+            Err(e @ TwilioError::Api { status: 400, .. }) => {
+                Ok(DialResult::Unreachable(e.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn find_placed(
+        &self,
+        call: &CallRequest,
+    ) -> Result<Option<ExecutionSid>, TelephonyError> {
+        let since = call
+            .attempt_started_at
+            .saturating_sub(ORPHAN_SEARCH_SLACK_MS);
+        let to = call.person.phone.as_str();
+        for exec in self.client.list_executions(since).await? {
+            if exec.contact_channel_address.as_deref() != Some(to) {
+                continue;
+            }
+            let Ok(sid) = ExecutionSid::parse(&exec.sid) else {
+                continue;
+            };
+            if self
+                .context(&sid)
+                .await?
+                .params()
+                .is_some_and(|p| p.is_for(&call.escalation_id, call.attempt))
+            {
+                return Ok(Some(sid));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn report(&self, sid: &ExecutionSid) -> Result<Option<CallReport>, TelephonyError> {
+        match self.context(sid).await {
+            Ok(ctx) => Ok(Some(CallReport {
+                params: ctx.params(),
+                outcome: ctx.outcome(),
+            })),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn state(&self, sid: &ExecutionSid) -> Result<CallState, TelephonyError> {
+        match self.client.fetch_execution(sid).await {
+            Ok(exec) if exec.is_active() => Ok(CallState::Active),
+            Ok(_) => Ok(CallState::Ended),
+            Err(e) if e.is_not_found() => Ok(CallState::Gone),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn end(&self, sid: &ExecutionSid) -> Result<(), TelephonyError> {
+        self.client.end_execution(sid).await?;
+        Ok(())
+    }
+}

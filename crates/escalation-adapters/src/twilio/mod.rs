@@ -1,0 +1,12 @@
+//! Twilio: the Studio REST client, the contract with the escalation flow, the engine's
+//! dialer on top of both, and the decoding of Event Streams records.
+
+pub mod contract;
+pub mod dialer;
+pub mod error;
+pub mod event_stream;
+pub mod studio;
+
+pub use dialer::StudioDialer;
+pub use error::TwilioError;
+pub use studio::StudioClient;

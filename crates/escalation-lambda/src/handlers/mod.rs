@@ -1,0 +1,12 @@
+//! One handler per function: decode the event, call one use case, encode the answer.
+
+pub mod flow_events;
+pub mod inbound;
+pub mod sweeper;
+pub mod trigger;
+pub mod updater;
+
+pub use flow_events::FlowEvents;
+pub use sweeper::Sweeper;
+pub use trigger::Trigger;
+pub use updater::Updater;

@@ -1,0 +1,327 @@
+//! `incident-trigger`: the HTTPS endpoint (Lambda function URL) the ServiceNow business
+//! rule calls. Verifies the HMAC signature, refuses replays, validates the incident, starts
+//! the escalation.
+
+use escalation_adapters::signing::{MAX_SKEW_SECS, SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER};
+use escalation_core::escalation::Status;
+use escalation_core::model::{Incident, SysId};
+use escalation_core::ports::{Clock, Stored};
+use escalation_core::usecase::{Engine, EngineError, Replay, ReplayGuard};
+use lambda_http::http::{Method, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Bodies above this are refused before anything else is read.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Used signatures are remembered longer than the ±300 s skew window.
+pub const REPLAY_MARK_TTL_SECS: u64 = 2 * MAX_SKEW_SECS as u64 + 60;
+
+/// The trigger function: what it needs and nothing more.
+#[derive(Clone)]
+pub struct Trigger {
+    pub engine: Engine,
+    pub key: SigningKey,
+    pub replay: ReplayGuard,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// A request problem, answered with its status and a message (never a secret).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Reject {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+fn reject(status: StatusCode, message: impl Into<String>) -> Reject {
+    Reject {
+        status,
+        message: message.into(),
+    }
+}
+
+fn respond(status: StatusCode, body: Value) -> Response<Body> {
+    let mut resp = Response::new(Body::Text(body.to_string()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+impl Trigger {
+    /// Handle one request. Never returns `Err`: every failure is an HTTP answer.
+    pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
+        let now_secs = (self.clock.now_ms() / 1000) as i64;
+        let incident = match self.check(&req, now_secs).await {
+            Ok(incident) => incident,
+            Err(r) => {
+                tracing::warn!(status = r.status.as_u16(), reason = %r.message, "trigger rejected");
+                let mut resp = respond(r.status, json!({ "error": r.message }));
+                if r.status == StatusCode::METHOD_NOT_ALLOWED {
+                    resp.headers_mut()
+                        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+                }
+                return Ok(resp);
+            }
+        };
+        let number = incident.number.clone();
+        match self.engine.start(incident).await {
+            Ok((stored, new)) => {
+                let status = if new {
+                    StatusCode::ACCEPTED
+                } else {
+                    StatusCode::OK
+                };
+                Ok(respond(status, summary(&stored)))
+            }
+            Err(e) => {
+                tracing::error!(incident = %number, error = %e, "could not start the escalation");
+                let message = match e {
+                    EngineError::Telephony(_) => {
+                        "escalation recorded but the first call could not be placed yet (Twilio unavailable); send the request again to retry"
+                    }
+                    _ => {
+                        "escalation could not be started (storage or queue unavailable); send the request again"
+                    }
+                };
+                Ok(respond(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({ "error": message }),
+                ))
+            }
+        }
+    }
+
+    /// Method, size, signature, replay, then the body: the order matters (no parsing before
+    /// auth).
+    pub async fn check(&self, req: &Request, now_secs: i64) -> Result<Incident, Reject> {
+        if req.method() != Method::POST {
+            return Err(reject(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("method {} not allowed; use POST", req.method()),
+            ));
+        }
+        let body: &[u8] = req.body().as_ref();
+        if body.len() > MAX_BODY_BYTES {
+            return Err(reject(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "body is {} bytes; the limit is {MAX_BODY_BYTES}",
+                    body.len()
+                ),
+            ));
+        }
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+        self.key
+            .verify(
+                header(TIMESTAMP_HEADER),
+                header(SIGNATURE_HEADER),
+                body,
+                now_secs,
+            )
+            .map_err(|e| reject(StatusCode::UNAUTHORIZED, e.to_string()))?;
+        match self
+            .replay
+            .admit(header(SIGNATURE_HEADER).unwrap_or_default())
+            .await
+        {
+            Ok(()) => {}
+            Err(e @ Replay::Replayed) => {
+                return Err(reject(StatusCode::UNAUTHORIZED, e.to_string()));
+            }
+            Err(e @ Replay::Unavailable(_)) => {
+                tracing::error!(error = ?e, "replay check unavailable");
+                return Err(reject(StatusCode::SERVICE_UNAVAILABLE, e.to_string()));
+            }
+        }
+        let content_type = header(header::CONTENT_TYPE.as_str()).unwrap_or("");
+        let incident =
+            parse_body(content_type, body).map_err(|m| reject(StatusCode::BAD_REQUEST, m))?;
+        if !self.engine.escalates(&incident.priority) {
+            return Err(reject(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "priority {} does not escalate (escalating priorities: {})",
+                    incident.priority,
+                    self.engine.settings().priorities.join(", ")
+                ),
+            ));
+        }
+        Ok(incident)
+    }
+}
+
+/// What the business rule gets back (no phone numbers).
+pub fn summary(stored: &Stored) -> Value {
+    let esc = &stored.escalation;
+    json!({
+        "escalation_id": esc.id(),
+        "incident_number": esc.incident().number,
+        "status": esc.status(),
+        "attempt": esc.latest_attempt(),
+        "calling": esc.current().map(|a| a.person.name.clone()),
+        "accepted_by": if esc.status() == Status::Accepted { esc.accepted_by() } else { None },
+    })
+}
+
+/// JSON `{"sys_id","number","short_description","priority","assignment_group"?}`, or the
+/// original demo's form body `sys_id`, `ticket_no`, `short_description` (priority 1).
+pub fn parse_body(content_type: &str, body: &[u8]) -> Result<Incident, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "body is not UTF-8".to_string())?;
+    let ct = content_type.to_ascii_lowercase();
+    let is_form = ct.starts_with("application/x-www-form-urlencoded")
+        || (ct.is_empty() && !text.trim_start().starts_with('{'));
+    let fields: serde_json::Map<String, Value> = if is_form {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(text).map_err(|e| format!("form body is malformed: {e}"))?;
+        let mut map = serde_json::Map::new();
+        for (k, v) in pairs {
+            let k = if k == "ticket_no" {
+                "number".to_string()
+            } else {
+                k
+            };
+            map.entry(k).or_insert(Value::String(v));
+        }
+        map.entry("priority").or_insert(Value::String("1".into()));
+        map
+    } else if ct.is_empty() || ct.starts_with("application/json") {
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => return Err("body must be a JSON object".into()),
+            Err(e) => return Err(format!("body is not valid JSON: {e}")),
+        }
+    } else {
+        return Err(format!(
+            "Content-Type {content_type:?} is not supported; send application/json"
+        ));
+    };
+
+    let string = |name: &str, required: bool| -> Result<Option<String>, String> {
+        match fields.get(name) {
+            None | Some(Value::Null) if required => Err(format!("field `{name}` is required")),
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(_) => Err(format!("field `{name}` must be a string")),
+        }
+    };
+    let sys_id = SysId::parse(&string("sys_id", true)?.unwrap_or_default()).map_err(|_| {
+        "field `sys_id` must be a 32-character hexadecimal ServiceNow sys_id".to_string()
+    })?;
+    let number = string("number", true)?.unwrap_or_default();
+    if number.is_empty()
+        || number.len() > 40
+        || !number
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err("field `number` must be an incident number like INC0010001 (letters, digits, - or _, at most 40)".into());
+    }
+    let short_description = string("short_description", true)?.unwrap_or_default();
+    if short_description.chars().count() > 1000 {
+        return Err("field `short_description` is longer than 1000 characters".into());
+    }
+    let priority = string("priority", true)?.unwrap_or_default();
+    if !matches!(priority.as_str(), "1" | "2" | "3" | "4" | "5") {
+        return Err("field `priority` must be 1 to 5".into());
+    }
+    let assignment_group = string("assignment_group", false)?.filter(|g| !g.is_empty());
+    if assignment_group.as_ref().is_some_and(|g| g.len() > 100) {
+        return Err("field `assignment_group` is longer than 100 characters".into());
+    }
+    Ok(Incident {
+        sys_id,
+        number,
+        short_description,
+        priority,
+        assignment_group,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SYS: &str = "ef43c6d40a0a0b5700c77f9bf387afe3";
+
+    #[test]
+    fn json_body() {
+        let body = format!(
+            r#"{{"sys_id":"{SYS}","number":"INC0010001","short_description":"DB down","priority":1,"assignment_group":"db-team","event_id":"x"}}"#
+        );
+        let i = parse_body("application/json", body.as_bytes()).unwrap();
+        assert_eq!(i.number, "INC0010001");
+        assert_eq!(i.priority, "1");
+        assert_eq!(i.assignment_group.as_deref(), Some("db-team"));
+    }
+
+    #[test]
+    fn demo_form_body() {
+        let body = format!("short_description=Email+is+down&ticket_no=INC0010002&sys_id={SYS}");
+        let i = parse_body("application/x-www-form-urlencoded", body.as_bytes()).unwrap();
+        assert_eq!(i.number, "INC0010002");
+        assert_eq!(i.short_description, "Email is down");
+        assert_eq!(i.priority, "1");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (
+                r#"{"number":"INC1","short_description":"x","priority":"1"}"#.to_string(),
+                "`sys_id` is required",
+            ),
+            (
+                r#"{"sys_id":"nothex","number":"INC1","short_description":"x","priority":"1"}"#
+                    .to_string(),
+                "`sys_id` must be",
+            ),
+            (
+                format!(r#"{{"sys_id":"{SYS}","short_description":"x","priority":"1"}}"#),
+                "`number` is required",
+            ),
+            (
+                format!(
+                    r#"{{"sys_id":"{SYS}","number":"INC 1; drop","short_description":"x","priority":"1"}}"#
+                ),
+                "`number` must be",
+            ),
+            (
+                format!(r#"{{"sys_id":"{SYS}","number":"INC1","priority":"1"}}"#),
+                "`short_description` is required",
+            ),
+            (
+                format!(
+                    r#"{{"sys_id":"{SYS}","number":"INC1","short_description":"x","priority":"9"}}"#
+                ),
+                "`priority` must be 1 to 5",
+            ),
+            (
+                format!(
+                    r#"{{"sys_id":"{SYS}","number":"INC1","short_description":["x"],"priority":"1"}}"#
+                ),
+                "`short_description` must be a string",
+            ),
+            ("[1]".to_string(), "JSON object"),
+            ("{not json".to_string(), "not valid JSON"),
+        ];
+        for (body, expect) in cases {
+            let err = parse_body("application/json", body.as_bytes()).unwrap_err();
+            assert!(err.contains(expect), "{body}: {err}");
+        }
+        assert!(
+            parse_body("text/xml", b"<x/>")
+                .unwrap_err()
+                .contains("Content-Type")
+        );
+        assert!(
+            parse_body("application/json", b"\xff")
+                .unwrap_err()
+                .contains("UTF-8")
+        );
+    }
+}

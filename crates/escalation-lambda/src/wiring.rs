@@ -1,0 +1,159 @@
+//! Building each function from its configuration: the clients it needs, once per
+//! container.
+
+use crate::config::{ConfigError, EngineConfig, UpdaterConfig};
+use crate::handlers::{FlowEvents, Sweeper, Trigger, Updater};
+use escalation_adapters::aws::{DynamoRepo, SqsOutbox};
+use escalation_adapters::clock::SystemClock;
+use escalation_adapters::emf::EmfMetrics;
+use escalation_adapters::retry::RetryPolicy;
+use escalation_adapters::secrets::{Field, Secrets};
+use escalation_adapters::servicenow::SnClient;
+use escalation_adapters::twilio::{StudioClient, StudioDialer};
+use escalation_core::model::Roster;
+use escalation_core::roster_source::FixedRoster;
+use escalation_core::usecase::{Engine, Ports, ReplayGuard, Settings, UpdateApplier};
+use std::sync::Arc;
+
+/// What every function starts from: the AWS SDK configuration (honours
+/// `AWS_ENDPOINT_URL`), the secret, one HTTP client and the retry policy.
+#[derive(Clone)]
+pub struct Aws {
+    pub sdk: aws_config::SdkConfig,
+    pub secrets: Secrets,
+    pub http: reqwest::Client,
+    pub retry: RetryPolicy,
+}
+
+impl Aws {
+    pub async fn load(
+        sdk: aws_config::SdkConfig,
+        secrets_arn: &str,
+        retry: RetryPolicy,
+    ) -> Result<Aws, ConfigError> {
+        let secrets =
+            Secrets::fetch(&aws_sdk_secretsmanager::Client::new(&sdk), secrets_arn).await?;
+        let http = escalation_adapters::http::client().map_err(|e| ConfigError::Invalid {
+            name: "HTTP client",
+            problem: e,
+        })?;
+        Ok(Aws {
+            sdk,
+            secrets,
+            http,
+            retry,
+        })
+    }
+
+    pub fn repo(&self, table: &str) -> Arc<DynamoRepo> {
+        Arc::new(DynamoRepo::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            table,
+        ))
+    }
+
+    /// The ServiceNow client, with the credentials from the secret.
+    pub fn servicenow(&self, instance_url: &str) -> Result<SnClient, ConfigError> {
+        Ok(SnClient::new(
+            self.http.clone(),
+            instance_url,
+            self.secrets.require(Field::ServiceNowUsername)?,
+            self.secrets.require(Field::ServiceNowPassword)?,
+            self.retry.clone(),
+        ))
+    }
+}
+
+/// The engine's adapters for functions that move escalations.
+#[derive(Clone)]
+pub struct EngineParts {
+    pub repo: Arc<DynamoRepo>,
+    pub outbox: Arc<SqsOutbox>,
+    pub dialer: Arc<StudioDialer>,
+    pub roster: Roster,
+    pub settings: Settings,
+}
+
+impl EngineParts {
+    pub fn build(config: &EngineConfig, aws: &Aws) -> Result<EngineParts, ConfigError> {
+        let roster = match &config.roster_path {
+            Some(p) => escalation_adapters::roster_file::load(std::path::Path::new(p)),
+            None => escalation_adapters::roster_file::bundled(),
+        }
+        .map_err(|e| ConfigError::Other(e.to_string()))?;
+        let studio = StudioClient::new(
+            aws.http.clone(),
+            &config.studio_base_url,
+            &config.flow_sid,
+            aws.secrets.require(Field::TwilioApiKeySid)?,
+            aws.secrets.require(Field::TwilioApiKeySecret)?,
+            aws.retry.clone(),
+        )
+        .with_create_rate(config.twilio_creates_per_sec);
+        Ok(EngineParts {
+            repo: aws.repo(&config.table),
+            outbox: Arc::new(SqsOutbox::new(
+                aws_sdk_sqs::Client::new(&aws.sdk),
+                &config.queue_url,
+            )),
+            dialer: Arc::new(StudioDialer::new(studio, config.from_number.clone())),
+            roster,
+            settings: config.settings.clone(),
+        })
+    }
+
+    pub fn ports(&self) -> Ports {
+        Ports {
+            repo: self.repo.clone(),
+            marks: self.repo.clone(),
+            outbox: self.outbox.clone(),
+            dialer: self.dialer.clone(),
+            roster: Arc::new(FixedRoster(self.roster.clone())),
+            metrics: Arc::new(EmfMetrics),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        Engine::new(self.ports(), self.settings.clone())
+    }
+
+    pub fn trigger(&self, aws: &Aws) -> Result<Trigger, ConfigError> {
+        Ok(Trigger {
+            engine: self.engine(),
+            key: aws.secrets.signing_key()?,
+            replay: ReplayGuard::new(
+                self.repo.clone(),
+                crate::handlers::trigger::REPLAY_MARK_TTL_SECS,
+            ),
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    pub fn flow_events(&self, flow_sid: &str, concurrency: u32) -> FlowEvents {
+        FlowEvents {
+            engine: self.engine(),
+            flow_sid: flow_sid.to_string(),
+            concurrency: concurrency as usize,
+            metrics: Arc::new(EmfMetrics),
+        }
+    }
+
+    pub fn sweeper(&self) -> Sweeper {
+        Sweeper {
+            engine: self.engine(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// incident-updater: the marks and ServiceNow, nothing else.
+pub fn updater(config: &UpdaterConfig, aws: &Aws) -> Result<Updater, ConfigError> {
+    Ok(Updater {
+        applier: UpdateApplier::new(
+            aws.repo(&config.table),
+            Arc::new(aws.servicenow(&config.servicenow_url)?),
+            Arc::new(EmfMetrics),
+        ),
+    })
+}
