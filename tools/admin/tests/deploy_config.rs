@@ -29,20 +29,14 @@ fn example_env() -> HashMap<String, String> {
         .collect()
 }
 
-/// Names under `Globals: Function: Environment: Variables:` in template.yaml.
-fn template_globals_env() -> Vec<String> {
-    let template = read("template.yaml");
-    let globals = template
-        .split_once("\nGlobals:")
-        .and_then(|(_, rest)| rest.split_once("\nResources:"))
-        .map(|(g, _)| g)
-        .expect("template.yaml has Globals before Resources");
-    let vars = globals
-        .split_once("Variables:")
-        .map(|(_, v)| v)
-        .expect("Globals has Environment Variables");
+/// Upper-case variable names in the `Variables:` block that starts in `section`.
+fn variables(section: &str) -> Vec<String> {
+    let Some((_, vars)) = section.split_once("Variables:") else {
+        return Vec::new();
+    };
     vars.lines()
-        .filter_map(|l| {
+        .skip(1)
+        .map_while(|l| {
             let (name, _) = l.trim().split_once(':')?;
             (!name.is_empty() && name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
                 .then(|| name.to_owned())
@@ -50,38 +44,87 @@ fn template_globals_env() -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn the_template_sets_every_variable_the_lambdas_require() {
-    let names = template_globals_env();
-    assert!(names.len() >= 6, "{names:?}");
-    let example = example_env();
-    // Only the template's variables, with plausible values (the example's): Config must load.
-    let env: HashMap<String, String> = names
-        .iter()
-        .map(|n| {
-            let value = example.get(n).cloned().unwrap_or_else(|| match n.as_str() {
-                "ESCALATE_PRIORITIES" => "1,2".into(),
-                "RUST_LOG" => "info".into(),
-                "FALLBACK_GROUP" => String::new(),
-                _ => "1".into(),
-            });
-            (n.clone(), value)
-        })
-        .collect();
-    if let Err(e) = EngineConfig::from_map(&env) {
-        panic!("template.yaml's Globals miss something the Lambdas need: {e}");
-    }
-    if let Err(e) = UpdaterConfig::from_map(&env) {
-        panic!("template.yaml's Globals miss something incident-updater needs: {e}");
-    }
-    // The sweeper's own variable is set on the sweeper.
+/// The environment template.yaml gives one function: Globals plus its own variables, with
+/// plausible values (the path-B example's where it has one).
+fn template_env(function: &str) -> HashMap<String, String> {
     let template = read("template.yaml");
-    let sweeper = template
-        .split_once("  EscalationSweeperFunction:")
-        .map(|(_, s)| s)
-        .expect("EscalationSweeperFunction");
-    assert!(sweeper.contains("SWEEP_GRACE_SECS: !Ref SweepGraceSeconds"));
-    assert!(sweeper.contains("Schedule: rate(1 minute)"));
+    let globals = template
+        .split_once("\nGlobals:")
+        .and_then(|(_, rest)| rest.split_once("\nResources:"))
+        .map(|(g, _)| g)
+        .expect("template.yaml has Globals before Resources");
+    let (_, rest) = template
+        .split_once(&format!("\n  {function}:\n"))
+        .unwrap_or_else(|| panic!("template.yaml has no {function}"));
+    // The resource ends where the next top-level resource starts.
+    let end = rest
+        .match_indices("\n  ")
+        .find(|(i, _)| rest[i + 3..].starts_with(|c: char| c.is_ascii_alphabetic()))
+        .map_or(rest.len(), |(i, _)| i);
+    let own = &rest[..end];
+    let example = example_env();
+    variables(globals)
+        .into_iter()
+        .chain(variables(own))
+        .map(|n| {
+            let value = example
+                .get(&n)
+                .cloned()
+                .unwrap_or_else(|| match n.as_str() {
+                    "ESCALATE_PRIORITIES" => "1,2".into(),
+                    "RUST_LOG" => "info".into(),
+                    "FALLBACK_GROUP" | "PUBLIC_BASE_URL" => String::new(),
+                    _ => "1".into(),
+                });
+            (n, value)
+        })
+        .collect()
+}
+
+#[test]
+fn the_template_gives_each_function_exactly_the_variables_it_reads() {
+    let engine_functions = [
+        "IncidentTriggerFunction",
+        "FlowEventsFunction",
+        "EscalationSweeperFunction",
+        "VoiceInboundFunction",
+    ];
+    for function in engine_functions {
+        let env = template_env(function);
+        if let Err(e) = EngineConfig::from_map(&env) {
+            panic!("template.yaml's {function} misses something it needs: {e}");
+        }
+        assert!(
+            !env.contains_key("SERVICENOW_INSTANCE_URL") || function == "VoiceInboundFunction",
+            "{function} never talks to ServiceNow"
+        );
+    }
+    let updater = template_env("IncidentUpdaterFunction");
+    if let Err(e) = UpdaterConfig::from_map(&updater) {
+        panic!("template.yaml's IncidentUpdaterFunction misses something it needs: {e}");
+    }
+    for twilio in [
+        "TWILIO_FLOW_SID",
+        "TWILIO_FROM_NUMBER",
+        "SN_UPDATES_QUEUE_URL",
+    ] {
+        assert!(
+            !updater.contains_key(twilio),
+            "the updater never uses {twilio}"
+        );
+    }
+    assert!(template_env("VoiceInboundFunction").contains_key("SERVICENOW_INSTANCE_URL"));
+    // The tunables of a new escalation go where escalations start.
+    for function in ["IncidentTriggerFunction", "VoiceInboundFunction"] {
+        assert!(
+            template_env(function).contains_key("ESCALATE_PRIORITIES"),
+            "{function}"
+        );
+    }
+    let sweeper = template_env("EscalationSweeperFunction");
+    assert!(sweeper.contains_key("SWEEP_GRACE_SECS"));
+    let template = read("template.yaml");
+    assert!(template.contains("Schedule: rate(1 minute)"));
 }
 
 #[test]
