@@ -16,6 +16,7 @@ pub mod record;
 pub mod servicenow;
 pub mod twilio;
 
+mod traffic;
 mod util;
 
 pub use fault::FaultRule;

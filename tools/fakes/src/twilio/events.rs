@@ -1,5 +1,6 @@
-//! Event Streams side of the Twilio fake: CloudEvents 1.0 envelopes (notes/twilio.md §1.1,
-//! §1.2) and delivery to a Kinesis stream, as a Twilio Kinesis sink would.
+//! Event Streams side of the Twilio fake: the CloudEvents 1.0 envelopes Twilio Event Streams
+//! sends, their emission as executions start and end, and delivery to a Kinesis stream, as a
+//! Twilio Kinesis sink would.
 
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use aws_sdk_kinesis::primitives::Blob;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
+use super::executions::{Execution, Sim, Status};
 use crate::util::{iso_millis, now_ms, sid};
 
 /// Where emitted CloudEvents go (besides [`super::TwilioHandle::events`]).
@@ -107,5 +109,60 @@ async fn put_with_retries(
                 tracing::error!(event_id = id, error = %e, "Kinesis put failed, event dropped");
             }
         }
+    }
+}
+
+impl super::Inner {
+    pub(super) fn source(&self, sid: &str) -> String {
+        format!("/v2/Flows/{}/Executions/{sid}", self.cfg.flow_sid)
+    }
+
+    pub(super) fn execution_event_data(&self, e: &Execution) -> Value {
+        let mut data = json!({
+            "execution_sid": e.sid,
+            "account_sid": self.cfg.account_sid,
+            "flow_sid": self.cfg.flow_sid,
+            "contact_channel_address": e.to,
+            "status": e.status.as_str(),
+            "date_created": iso_millis(e.created_ms),
+            "date_updated": iso_millis(e.updated_ms),
+            "started_by": e.call_sid,
+            "flow_revision": 1,
+        });
+        if let (Status::Ended, Some(obj)) = (e.status, data.as_object_mut()) {
+            obj.insert("ended_reason".into(), "FLOW_END".into());
+        }
+        data
+    }
+
+    /// Records an event and queues it for the sink (under the state lock, so the sink sees
+    /// events in emission order). Every other event carries `data` as a JSON string.
+    pub(super) fn emit(
+        &self,
+        st: &mut Sim,
+        partition_key: &str,
+        event: (&str, String, &str, Value),
+        ack: Option<oneshot::Sender<()>>,
+    ) -> Value {
+        let (event_type, source, schema, data) = event;
+        let as_string = st.events.len() % 2 == 1;
+        let ev = cloud_event(event_type, &source, schema, data, as_string);
+        st.events.push(ev.clone());
+        match &self.sink {
+            Some(tx) => {
+                if tx
+                    .send((partition_key.to_owned(), ev.clone(), ack))
+                    .is_err()
+                {
+                    tracing::error!("Kinesis forwarder is gone; event not delivered");
+                }
+            }
+            None => {
+                if let Some(ack) = ack {
+                    let _ = ack.send(());
+                }
+            }
+        }
+        ev
     }
 }

@@ -1,9 +1,9 @@
-//! Studio v2 Flows on the Twilio fake (notes/twilio.md §2.6, §2.7; specs twilio_studio_v2.json):
+//! Studio v2 Flows on the Twilio fake, as Twilio's Studio v2 API has them:
 //!
 //! * `POST /v2/Flows` (form `FriendlyName`, `Status` `draft|published`, `Definition` as a JSON
 //!   string, `CommitMessage`) → 201 with revision 1;
 //! * `GET /v2/Flows` (paged, key `flows`, `definition`/`valid`/`errors`/`warnings` null as in
-//!   the spec's example);
+//!   Twilio's API reference example);
 //! * `GET /v2/Flows/{FW}`; `POST /v2/Flows/{FW}` (full replace, `Status` required) → 200 with
 //!   the revision + 1; `DELETE /v2/Flows/{FW}` → 204;
 //! * `POST /v2/Flows/Validate` (same form as create) → 200 `{"valid": true}`, or 400 with

@@ -1,0 +1,221 @@
+//! The simulated agents: what the person called does during an execution (scripted per
+//! phone number), and the end of the execution that follows from it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use tokio::sync::oneshot;
+
+use super::Inner;
+use super::events::{EXECUTION_ENDED, EXECUTION_SCHEMA, STEP_ENDED, STEP_SCHEMA};
+use super::executions::Status;
+use crate::util::{self, iso_millis, iso_seconds, lock, now_ms};
+
+/// Name of the outgoing-call widget in the simulated flow's context.
+pub const CALL_WIDGET: &str = "call_agent";
+/// Name of the gather widget in the simulated flow's context.
+pub const GATHER_WIDGET: &str = "gather_digit";
+
+/// What the called agent does during one execution.
+///
+/// JSON form: `{"action": "press", "digit": "1", "after_ms": 200}`, `{"action": "no-answer"}`...
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "action")]
+pub enum AgentStep {
+    /// Answers (human) and presses `digit`.
+    Press {
+        digit: String,
+        #[serde(default)]
+        after_ms: u64,
+    },
+    /// Answers (human), presses nothing; the gather times out.
+    Hangup {
+        #[serde(default)]
+        after_ms: u64,
+    },
+    /// Does not answer (`CallStatus: no-answer`).
+    NoAnswer {
+        #[serde(default)]
+        after_ms: u64,
+    },
+    /// Line busy (`CallStatus: busy`).
+    Busy {
+        #[serde(default)]
+        after_ms: u64,
+    },
+    /// Call fails (`CallStatus: failed`).
+    Failed {
+        #[serde(default)]
+        after_ms: u64,
+    },
+    /// Voicemail picks up (`AnsweredBy: machine_start`).
+    Machine {
+        #[serde(default)]
+        after_ms: u64,
+    },
+}
+
+impl AgentStep {
+    /// Delay before the execution ends with this outcome.
+    pub fn after_ms(&self) -> u64 {
+        match self {
+            AgentStep::Press { after_ms, .. }
+            | AgentStep::Hangup { after_ms }
+            | AgentStep::NoAnswer { after_ms }
+            | AgentStep::Busy { after_ms }
+            | AgentStep::Failed { after_ms }
+            | AgentStep::Machine { after_ms } => *after_ms,
+        }
+    }
+
+    /// `context.widgets` of an execution that ended with this outcome.
+    pub(super) fn widgets(&self, call_sid: &str, to: &str, from: &str) -> Value {
+        let call = |status: &str, answered_by: Option<&str>| {
+            let mut m = Map::new();
+            m.insert("CallSid".into(), call_sid.into());
+            m.insert("CallStatus".into(), status.into());
+            if let Some(a) = answered_by {
+                m.insert("AnsweredBy".into(), a.into());
+            }
+            m.insert("To".into(), to.into());
+            m.insert("From".into(), from.into());
+            Value::Object(m)
+        };
+        match self {
+            AgentStep::Press { digit, .. } => json!({
+                CALL_WIDGET: call("completed", Some("human")),
+                GATHER_WIDGET: {"Digits": digit, "CallStatus": "in-progress"},
+            }),
+            AgentStep::Hangup { .. } => json!({
+                CALL_WIDGET: call("completed", Some("human")),
+                GATHER_WIDGET: {"CallStatus": "in-progress"},
+            }),
+            AgentStep::Machine { .. } => {
+                json!({CALL_WIDGET: call("completed", Some("machine_start"))})
+            }
+            AgentStep::NoAnswer { .. } => json!({CALL_WIDGET: call("no-answer", None)}),
+            AgentStep::Busy { .. } => json!({CALL_WIDGET: call("busy", None)}),
+            AgentStep::Failed { .. } => json!({CALL_WIDGET: call("failed", None)}),
+        }
+    }
+
+    /// (widget that ran last, its transition event, widget type) for the last step.
+    pub(super) fn last_transition(&self) -> (&'static str, &'static str, &'static str) {
+        const GATHER: &str = "gather-input-on-call";
+        const CALL: &str = "make-outgoing-call-v2";
+        match self {
+            AgentStep::Press { .. } => (GATHER_WIDGET, "keypress", GATHER),
+            AgentStep::Hangup { .. } => (GATHER_WIDGET, "timeout", GATHER),
+            AgentStep::Machine { .. } => (CALL_WIDGET, "answered", CALL),
+            AgentStep::NoAnswer { .. } => (CALL_WIDGET, "noAnswer", CALL),
+            AgentStep::Busy { .. } => (CALL_WIDGET, "busy", CALL),
+            AgentStep::Failed { .. } => (CALL_WIDGET, "failed", CALL),
+        }
+    }
+}
+
+pub(super) struct Script {
+    pub(super) steps: Vec<AgentStep>,
+    pub(super) next: usize,
+}
+
+impl Inner {
+    /// Ends an active execution with its scripted outcome (the agent acted).
+    pub(super) async fn finish(&self, sid: &str, wait_for_delivery: bool) -> Option<Value> {
+        let (ack_tx, ack_rx) = oneshot::channel();
+        let ended = {
+            let mut guard = lock(&self.state);
+            let st = &mut *guard;
+            let now = now_ms();
+            let e = st.find_mut(sid).filter(|e| e.status == Status::Active)?;
+            let outcome = e
+                .outcome
+                .clone()
+                .unwrap_or(AgentStep::NoAnswer { after_ms: 0 });
+            e.status = Status::Ended;
+            e.updated_ms = now;
+            e.ended_by = Some("agent");
+            e.widgets = Some(outcome.widgets(&e.call_sid, &e.to, &e.from));
+            let (widget, name, widget_type) = outcome.last_transition();
+            let step_sid = util::sid("FT");
+            let step_url = format!("{}/Steps/{step_sid}", self.execution_url(sid));
+            e.steps.push(json!({
+                "sid": step_sid,
+                "account_sid": self.cfg.account_sid,
+                "flow_sid": self.cfg.flow_sid,
+                "execution_sid": sid,
+                "parent_step_sid": null,
+                "name": name,
+                "context": {},
+                "transitioned_from": widget,
+                "transitioned_to": "Ended",
+                "type": widget_type,
+                "date_created": iso_seconds(now),
+                "date_updated": iso_seconds(now),
+                "url": step_url,
+                "links": {"step_context": format!("{step_url}/Context")},
+            }));
+            let step_data = json!({
+                "account_sid": self.cfg.account_sid,
+                "execution_sid": sid,
+                "flow_sid": self.cfg.flow_sid,
+                "step_sid": step_sid,
+                "parent_step_sid": null,
+                "name": name,
+                "transitioned_from": widget,
+                "transitioned_to": "Ended",
+                "date_created": iso_millis(now),
+            });
+            let end_data = self.execution_event_data(e);
+            let step_source = format!("{}/Steps/{step_sid}", self.source(sid));
+            self.emit(
+                st,
+                sid,
+                (STEP_ENDED, step_source, STEP_SCHEMA, step_data),
+                None,
+            );
+            self.emit(
+                st,
+                sid,
+                (
+                    EXECUTION_ENDED,
+                    self.source(sid),
+                    EXECUTION_SCHEMA,
+                    end_data,
+                ),
+                Some(ack_tx),
+            )
+        };
+        if wait_for_delivery {
+            let _ = ack_rx.await;
+        }
+        Some(ended)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_steps_serde() {
+        let steps: Vec<AgentStep> = serde_json::from_str(
+            r#"[{"action":"press","digit":"1","after_ms":5},{"action":"no-answer"},{"action":"machine"}]"#,
+        )
+        .expect("valid steps");
+        assert_eq!(
+            steps,
+            vec![
+                AgentStep::Press {
+                    digit: "1".into(),
+                    after_ms: 5
+                },
+                AgentStep::NoAnswer { after_ms: 0 },
+                AgentStep::Machine { after_ms: 0 },
+            ]
+        );
+        assert_eq!(
+            serde_json::to_value(AgentStep::Hangup { after_ms: 0 }).expect("serializes"),
+            json!({"action": "hangup", "after_ms": 0})
+        );
+    }
+}
