@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use escalation_core::model::{EscalationId, SysId};
 use escalation_core::update::{IncidentState, IncidentUpdate};
-use escalation_devtools::stack::user_sys_id;
+use escalation_devtools::fixture::user_sys_id;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -336,12 +336,7 @@ pub async fn run(rig: &Rig, bin_dir: &Path, reps: usize) -> Result<Vec<ColdRun>,
         runs.push(r);
 
         // escalation-sweeper: the scheduled event.
-        let event = json!({
-            "version": "0", "id": uuid::Uuid::new_v4().to_string(),
-            "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": "123456789012", "time": "2026-11-21T10:00:00Z", "region": "us-east-1",
-            "resources": ["arn:aws:events:us-east-1:123456789012:rule/escalation-sweeper"], "detail": {}
-        });
+        let event = escalation_devtools::kit::scheduled_event();
         let r = cold_run(bin_dir, "escalation-sweeper", &env, event, &rig.dir).await?;
         if r.response.get("checked").is_none() {
             return Err(format!("escalation-sweeper answered {}", r.response));

@@ -85,7 +85,7 @@ async fn main() {
         .iter()
         .all(|p| phases.iter().any(|q| q == p));
     let write = var("BENCH_WRITE").map_or(all_phases, |v| v != "0");
-    let root = rig::repo_root();
+    let root = escalation_devtools::local::workspace_root();
     let target = var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));

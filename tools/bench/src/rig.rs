@@ -1,22 +1,22 @@
 //! The shared test rig: moto resources, fakes, function environment, signed requests.
-//! Uses the same constants and secret as `escalation_devtools::stack`, so the binaries
+//! Built from `escalation_devtools::fixture` and `escalation_devtools::kit`, so the binaries
 //! and the in-process handlers see exactly what the local stack gives them.
 
 use escalation_adapters::retry::RetryPolicy;
 use escalation_adapters::signing::SigningKey;
 use escalation_devtools::aws::{Resources, create_resources, sdk_config};
-use escalation_devtools::stack::{
-    ACCOUNT_SID, API_KEY_SECRET, API_KEY_SID, FLOW_SID, FROM_NUMBER, HMAC_KEY_B64, SN_PASSWORD,
-    SN_USER, secret_json,
+use escalation_devtools::fixture::{
+    self, HMAC_KEY_B64, SN_PASSWORD, SN_USER, TempDir, secret_json,
 };
+use escalation_devtools::kit;
 use escalation_fakes::servicenow::{ServiceNowFake, ServiceNowHandle};
-use escalation_fakes::twilio::{AgentStep, EventSink, TwilioFake, TwilioFakeConfig, TwilioHandle};
+use escalation_fakes::twilio::{AgentStep, EventSink, TwilioHandle};
 use escalation_lambda::config::EngineConfig;
 use escalation_lambda::handlers::{FlowEvents, Trigger};
 use escalation_lambda::wiring::{Aws, EngineParts};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -37,6 +37,7 @@ pub struct Rig {
     pub sn: ServiceNowHandle,
     pub key: SigningKey,
     pub dir: PathBuf,
+    _dir: TempDir,
 }
 
 impl Rig {
@@ -45,8 +46,7 @@ impl Rig {
         let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let resources = create_resources(&sdk, &prefix, &secret_json()).await;
         let sn = ServiceNowFake::start(SN_USER, SN_PASSWORD).await;
-        let dir = std::env::temp_dir().join(format!("escalation-{prefix}"));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let temp = TempDir::create(&prefix).expect("temp dir");
         let stop_consumer = Arc::new(AtomicBool::new(false));
         tokio::spawn(consume(
             aws_sdk_sqs::Client::new(&sdk),
@@ -60,24 +60,17 @@ impl Rig {
             resources,
             sn,
             key: SigningKey::from_base64(HMAC_KEY_B64).expect("key"),
-            dir,
+            dir: temp.path.clone(),
+            _dir: temp,
         }
     }
 
     /// The functions' environment (as `template.yaml` gives it), pointed at moto and the fakes.
     pub fn env(&self, studio_base_url: &str, extra: &[(&str, String)]) -> HashMap<String, String> {
-        let mut env: HashMap<String, String> = [
-            ("TWILIO_FLOW_SID", FLOW_SID.to_string()),
-            ("TWILIO_FROM_NUMBER", FROM_NUMBER.to_string()),
-            ("ESCALATIONS_TABLE", self.resources.table.clone()),
-            ("SN_UPDATES_QUEUE_URL", self.resources.queue_url.clone()),
-            ("SECRETS_ARN", self.resources.secret_arn.clone()),
-            ("SERVICENOW_INSTANCE_URL", self.sn.base_url()),
-            ("TWILIO_STUDIO_BASE_URL", studio_base_url.to_string()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+        let mut env: HashMap<String, String> =
+            fixture::function_env(&self.resources, &self.sn.base_url(), studio_base_url)
+                .into_iter()
+                .collect();
         for (k, v) in extra {
             env.insert(k.to_string(), v.clone());
         }
@@ -117,16 +110,13 @@ impl Rig {
             "priority": "1", "assignment_group": null,
         })
         .to_string();
-        let ts = (escalation_adapters::clock::now_ms() / 1000).to_string();
-        let sig = self.key.sign(&ts, body.as_bytes());
-        url_event(&body, &ts, &sig)
+        kit::signed_trigger(&self.key, kit::TRIGGER_URL, &body, "application/json").event()
     }
 }
 
 impl Drop for Rig {
     fn drop(&mut self) {
         self.stop_consumer.store(true, Ordering::Relaxed);
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -164,16 +154,7 @@ async fn consume(sqs: aws_sdk_sqs::Client, url: String, stop: Arc<AtomicBool>) {
 
 /// A Twilio fake for the bench: our credentials and flow, no events onto Kinesis.
 pub async fn twilio_fake(rate_limit_per_sec: u32, auto_end: bool) -> TwilioHandle {
-    TwilioFake::start(TwilioFakeConfig {
-        account_sid: ACCOUNT_SID.into(),
-        username: API_KEY_SID.into(),
-        password: API_KEY_SECRET.into(),
-        flow_sid: FLOW_SID.into(),
-        events: EventSink::None,
-        rate_limit_per_sec,
-        auto_end,
-    })
-    .await
+    fixture::twilio_fake(EventSink::None, rate_limit_per_sec, auto_end).await
 }
 
 pub fn press_1(after_ms: u64) -> Vec<AgentStep> {
@@ -204,46 +185,6 @@ pub fn small_roster(first: &str) -> String {
 /// A random incident sys_id (32 hex).
 pub fn sys_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
-}
-
-/// A function-URL event (payload format 2.0) carrying a signed POST.
-pub fn url_event(body: &str, ts: &str, sig: &str) -> Value {
-    json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": "/",
-        "rawQueryString": "",
-        "headers": {
-            "host": "abcdefgh.lambda-url.us-east-1.on.aws",
-            "content-type": "application/json",
-            "user-agent": "ServiceNow/1.0",
-            "x-forwarded-proto": "https",
-            "x-signature-timestamp": ts,
-            "x-signature": sig,
-        },
-        "requestContext": {
-            "accountId": "anonymous",
-            "apiId": "abcdefgh",
-            "domainName": "abcdefgh.lambda-url.us-east-1.on.aws",
-            "domainPrefix": "abcdefgh",
-            "http": {"method": "POST", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "198.51.100.7", "userAgent": "ServiceNow/1.0"},
-            "requestId": uuid::Uuid::new_v4().to_string(),
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "21/Nov/2026:10:00:00 +0000",
-            "timeEpoch": 1_795_255_200_000u64
-        },
-        "body": body,
-        "isBase64Encoded": false
-    })
-}
-
-/// The repository root (two levels above this crate).
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap_or_else(|_| PathBuf::from("."))
 }
 
 /// [`Rig::functions`] for a moto endpoint and an environment.

@@ -7,6 +7,22 @@ use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 
+/// The stand-ins for both event source mappings of a stack: flow-events on the stream,
+/// incident-updater on the update queue.
+pub async fn event_sources(
+    sdk: &aws_config::SdkConfig,
+    resources: &crate::aws::Resources,
+) -> (KinesisPoller, SqsPoller) {
+    let kinesis = KinesisPoller::new(
+        aws_sdk_kinesis::Client::new(sdk),
+        &resources.stream_name,
+        &resources.stream_arn,
+    )
+    .await;
+    let sqs = SqsPoller::new(aws_sdk_sqs::Client::new(sdk), &resources.queue_url).await;
+    (kinesis, sqs)
+}
+
 /// Reads one shard from the start and hands out batches; failed records are redelivered
 /// from the lowest failed sequence number, as Lambda does with `ReportBatchItemFailures`.
 pub struct KinesisPoller {

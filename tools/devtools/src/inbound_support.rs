@@ -3,6 +3,7 @@
 //! Twilio sends them (function-URL events with form-encoded bodies and
 //! `X-Twilio-Signature`), with small helpers to read the TwiML that comes back.
 
+use crate::kit;
 use crate::stack::{FROM_NUMBER, Stack, StackOptions};
 use escalation_adapters::clock::SystemClock;
 use escalation_adapters::servicenow::SnClient;
@@ -13,8 +14,7 @@ use escalation_lambda::handlers::inbound;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-/// The auth token the test webhooks are signed with.
-pub const AUTH_TOKEN: &str = "local-twilio-auth-token-0123456789";
+pub use crate::fixture::AUTH_TOKEN;
 /// The escalation line (the same Twilio number places the Studio calls).
 pub const LINE: &str = FROM_NUMBER;
 /// A second line that admits withheld and unknown numbers with a PIN.
@@ -200,8 +200,8 @@ impl InboundStack {
             .expect("ServiceNow client")
     }
 
-    /// A function-URL event (payload 2.0) for `url` with a form body of `params`, signed
-    /// with `signature` (none: no header).
+    /// A function-URL event (payload 2.0) of Twilio sending `body` to `url`, signed with
+    /// `signature` (none: no header).
     pub fn event(
         url: &str,
         method: &str,
@@ -209,44 +209,7 @@ impl InboundStack {
         content_type: &str,
         signature: Option<&str>,
     ) -> Value {
-        let rest = url.strip_prefix("https://").expect("an https URL");
-        let (host, path_query) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
-        let mut headers = serde_json::Map::new();
-        headers.insert("host".into(), json!(host));
-        headers.insert("content-type".into(), json!(content_type));
-        headers.insert("user-agent".into(), json!("TwilioProxy/1.1"));
-        headers.insert("x-forwarded-proto".into(), json!("https"));
-        headers.insert(
-            "i-twilio-idempotency-token".into(),
-            json!(uuid::Uuid::new_v4().to_string()),
-        );
-        if let Some(sig) = signature {
-            headers.insert("x-twilio-signature".into(), json!(sig));
-        }
-        let raw_path = if path.is_empty() { "/" } else { path };
-        json!({
-            "version": "2.0",
-            "routeKey": "$default",
-            "rawPath": raw_path,
-            "rawQueryString": query,
-            "headers": headers,
-            "requestContext": {
-                "accountId": "anonymous",
-                "apiId": "inbound0123",
-                "domainName": host,
-                "domainPrefix": "inbound0123",
-                "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                         "sourceIp": "54.172.60.1", "userAgent": "TwilioProxy/1.1"},
-                "requestId": uuid::Uuid::new_v4().to_string(),
-                "routeKey": "$default",
-                "stage": "$default",
-                "time": "21/Nov/2026:10:00:00 +0000",
-                "timeEpoch": 1_795_255_200_000u64
-            },
-            "body": body,
-            "isBase64Encoded": false
-        })
+        kit::twilio_request(method, url, body, content_type, signature).event()
     }
 
     /// Run the handler on a raw function-URL event, then let the update queue's consumer
@@ -288,19 +251,7 @@ impl InboundStack {
     /// The function-URL event of Twilio posting `params` form-encoded to `url`, signed
     /// with [`AUTH_TOKEN`] exactly as Twilio signs it.
     pub fn signed_webhook(url: &str, params: &[(&str, &str)]) -> Value {
-        let pairs: Vec<(String, String)> = params
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let body = serde_urlencoded::to_string(&pairs).expect("form encoding");
-        let sig = twilio_webhook::sign(AUTH_TOKEN, url, &pairs);
-        Self::event(
-            url,
-            "POST",
-            &body,
-            "application/x-www-form-urlencoded",
-            Some(&sig),
-        )
+        kit::twilio_webhook(AUTH_TOKEN, url, params).event()
     }
 }
 

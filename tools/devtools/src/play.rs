@@ -52,9 +52,7 @@ pub trait Driver {
 
 /// A stable sys_id for an incident number (32 hex digits), so scenarios never collide.
 pub fn sys_id_for(number: &str) -> String {
-    let mut id: String = number.bytes().map(|b| format!("{b:02x}")).collect();
-    id.truncate(32);
-    format!("{id:0<32}")
+    crate::fixture::hex_id(number)
 }
 
 /// Raises the scenario's incidents, drives the stack until every escalation has ended (or

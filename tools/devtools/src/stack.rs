@@ -4,16 +4,17 @@
 
 use crate::aws::{Resources, create_resources, moto_endpoint, sdk_config};
 use crate::esm::{KinesisPoller, SqsPoller};
+use crate::fixture::{self, TempDir};
+use crate::kit;
 use aws_lambda_events::event::sqs::SqsEvent;
 use base64::Engine as _;
-use escalation_adapters::clock::now_ms;
 use escalation_adapters::retry::RetryPolicy;
 use escalation_adapters::signing::SigningKey;
 use escalation_core::model::{Roster, SysId};
 use escalation_core::ports::{EscalationRepo, Stored};
 use escalation_core::usecase::Engine;
-use escalation_fakes::servicenow::{ServiceNowFake, ServiceNowHandle};
-use escalation_fakes::twilio::{EventSink, TwilioFake, TwilioFakeConfig, TwilioHandle};
+use escalation_fakes::servicenow::ServiceNowHandle;
+use escalation_fakes::twilio::TwilioHandle;
 use escalation_lambda::config::{EngineConfig, UpdaterConfig};
 use escalation_lambda::handlers::{FlowEvents, Sweeper, Trigger, Updater};
 use escalation_lambda::wiring::{self, Aws, EngineParts};
@@ -23,37 +24,10 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
-pub const FLOW_SID: &str = "FW0123456789abcdef0123456789abcdef";
-pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
-pub const API_KEY_SID: &str = "SK0123456789abcdef0123456789abcdef";
-pub const API_KEY_SECRET: &str = "local-twilio-secret";
-pub const FROM_NUMBER: &str = "+15550109999";
-pub const SN_USER: &str = "svc_escalation";
-pub const SN_PASSWORD: &str = "local-sn-password";
-/// base64 of 32 bytes, the form ServiceNow's generateMac takes.
-pub const HMAC_KEY_B64: &str = "bG9jYWwtc3RhY2stc2hhcmVkLWtleS0zMi1ieXRlcyE=";
-
-/// The roster tests use: two agents, one escalation contact, all mapped to SN users.
-pub const TEST_ROSTER: &str = r#"{
-  "agent_list": [
-    {"name": "Alice Agent", "phone_no": "+15550100001", "role": "primary", "index": 0, "sn_user": "alice.agent"},
-    {"name": "Bob Agent", "phone_no": "+15550100002", "role": "secondary", "index": 1, "sn_user": "bob.agent"}
-  ],
-  "escalation_list": [
-    {"name": "Carol Manager", "phone_no": "+15550100003", "role": "manager", "index": 0, "sn_user": "carol.manager"}
-  ]
-}"#;
-
-pub const ALICE: &str = "+15550100001";
-pub const BOB: &str = "+15550100002";
-pub const CAROL: &str = "+15550100003";
-
-/// sys_ids the ServiceNow fake gives the roster's users.
-pub fn user_sys_id(user_name: &str) -> String {
-    let mut id: String = user_name.bytes().map(|b| format!("{:02x}", b)).collect();
-    id.truncate(32);
-    format!("{id:0<32}")
-}
+pub use crate::fixture::{
+    ACCOUNT_SID, ALICE, API_KEY_SECRET, API_KEY_SID, BOB, CAROL, FLOW_SID, FROM_NUMBER,
+    HMAC_KEY_B64, SN_PASSWORD, SN_USER, TEST_ROSTER, secret_json, user_sys_id,
+};
 
 pub struct StackOptions {
     pub roster_json: String,
@@ -94,72 +68,26 @@ pub struct Stack {
     _roster_dir: TempDir,
 }
 
-/// A directory removed on drop.
-struct TempDir(std::path::PathBuf);
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-pub fn secret_json() -> String {
-    json!({
-        "twilio_account_sid": ACCOUNT_SID,
-        "twilio_api_key_sid": API_KEY_SID,
-        "twilio_api_key_secret": API_KEY_SECRET,
-        "servicenow_username": SN_USER,
-        "servicenow_password": SN_PASSWORD,
-        "trigger_hmac_key": HMAC_KEY_B64,
-        "twilio_auth_token": crate::inbound_support::AUTH_TOKEN,
-    })
-    .to_string()
-}
-
 impl Stack {
     pub async fn start(opts: StackOptions) -> Stack {
         let sdk = sdk_config(&moto_endpoint()).await;
         let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let resources = create_resources(&sdk, &prefix, &secret_json()).await;
 
-        let sn = ServiceNowFake::start(SN_USER, SN_PASSWORD).await;
         let roster = Roster::from_json(&opts.roster_json).expect("test roster");
-        for p in roster.people() {
-            if let Some(u) = &p.sn_user {
-                sn.add_user(&user_sys_id(u), u, &p.name, p.phone.as_str());
-            }
-        }
-        let twilio = TwilioFake::start(TwilioFakeConfig {
-            account_sid: ACCOUNT_SID.into(),
-            username: API_KEY_SID.into(),
-            password: API_KEY_SECRET.into(),
-            flow_sid: FLOW_SID.into(),
-            events: EventSink::Kinesis {
-                client: aws_sdk_kinesis::Client::new(&sdk),
-                stream_name: resources.stream_name.clone(),
-            },
-            rate_limit_per_sec: 20,
-            auto_end: opts.auto_end,
-        })
-        .await;
+        let sn = fixture::servicenow_fake(&roster).await;
+        let twilio =
+            fixture::twilio_fake(fixture::kinesis_sink(&sdk, &resources), 20, opts.auto_end).await;
 
-        let dir = std::env::temp_dir().join(format!("escalation-{prefix}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let roster_path = dir.join("agent_list.json");
+        let dir = TempDir::create(&prefix).expect("roster directory");
+        let roster_path = dir.path.join("agent_list.json");
         std::fs::write(&roster_path, &opts.roster_json).unwrap();
 
-        let mut env: HashMap<String, String> = [
-            ("TWILIO_FLOW_SID", FLOW_SID.to_string()),
-            ("TWILIO_FROM_NUMBER", FROM_NUMBER.to_string()),
-            ("ESCALATIONS_TABLE", resources.table.clone()),
-            ("SN_UPDATES_QUEUE_URL", resources.queue_url.clone()),
-            ("SECRETS_ARN", resources.secret_arn.clone()),
-            ("SERVICENOW_INSTANCE_URL", sn.base_url()),
-            ("TWILIO_STUDIO_BASE_URL", twilio.base_url()),
-            ("ROSTER_PATH", roster_path.display().to_string()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+        let mut env: HashMap<String, String> =
+            fixture::function_env(&resources, &sn.base_url(), &twilio.base_url())
+                .into_iter()
+                .collect();
+        env.insert("ROSTER_PATH".into(), roster_path.display().to_string());
         for (k, v) in opts.env {
             env.insert(k.to_string(), v);
         }
@@ -175,13 +103,7 @@ impl Stack {
             &aws,
         )
         .expect("updater");
-        let kinesis = KinesisPoller::new(
-            aws_sdk_kinesis::Client::new(&sdk),
-            &resources.stream_name,
-            &resources.stream_arn,
-        )
-        .await;
-        let sqs = SqsPoller::new(aws_sdk_sqs::Client::new(&sdk), &resources.queue_url).await;
+        let (kinesis, sqs) = crate::esm::event_sources(&sdk, &resources).await;
         Stack {
             engine: parts.engine(),
             trigger: parts.trigger(&aws).expect("trigger"),
@@ -197,7 +119,7 @@ impl Stack {
             sdk,
             kinesis: Mutex::new(kinesis),
             sqs,
-            _roster_dir: TempDir(dir),
+            _roster_dir: dir,
         }
     }
 
@@ -221,51 +143,18 @@ impl Stack {
             .await
     }
 
-    /// A function-URL event (payload format 2.0) as Lambda delivers it.
+    /// A function-URL event (payload format 2.0) of the business rule calling the trigger
+    /// with `headers` (none signs it).
     pub fn url_event(&self, method: &str, body: &str, headers: &[(&str, String)]) -> Value {
-        let mut h = serde_json::Map::new();
-        h.insert("host".into(), json!("abcdefgh.lambda-url.us-east-1.on.aws"));
-        h.insert("user-agent".into(), json!("ServiceNow/1.0"));
-        h.insert("x-forwarded-proto".into(), json!("https"));
-        for (k, v) in headers {
-            h.insert(k.to_ascii_lowercase(), json!(v));
-        }
-        json!({
-            "version": "2.0",
-            "routeKey": "$default",
-            "rawPath": "/",
-            "rawQueryString": "",
-            "headers": h,
-            "requestContext": {
-                "accountId": "anonymous",
-                "apiId": "abcdefgh",
-                "domainName": "abcdefgh.lambda-url.us-east-1.on.aws",
-                "domainPrefix": "abcdefgh",
-                "http": {"method": method, "path": "/", "protocol": "HTTP/1.1", "sourceIp": "198.51.100.7", "userAgent": "ServiceNow/1.0"},
-                "requestId": uuid::Uuid::new_v4().to_string(),
-                "routeKey": "$default",
-                "stage": "$default",
-                "time": "21/Nov/2026:10:00:00 +0000",
-                "timeEpoch": 1_795_255_200_000u64
-            },
-            "body": body,
-            "isBase64Encoded": false
-        })
+        kit::Request::new(kit::SERVICENOW, method, kit::TRIGGER_URL)
+            .with_headers(headers)
+            .with_body(body)
+            .event()
     }
 
     /// A POST signed with the shared key, timestamp now.
     pub fn signed_event(&self, body: &str, content_type: &str) -> Value {
-        let ts = (now_ms() / 1000).to_string();
-        let sig = self.key.sign(&ts, body.as_bytes());
-        self.url_event(
-            "POST",
-            body,
-            &[
-                ("content-type", content_type.to_string()),
-                ("x-signature-timestamp", ts),
-                ("x-signature", sig),
-            ],
-        )
+        kit::signed_trigger(&self.key, kit::TRIGGER_URL, body, content_type).event()
     }
 
     /// Run the incident-trigger handler on a function-URL event; returns status and JSON.
@@ -349,12 +238,7 @@ impl Stack {
 
     /// The sweeper's real entry point with a scheduled event (EventBridge shape).
     pub async fn invoke_sweeper(&self) -> Value {
-        let event = json!({
-            "version": "0", "id": uuid::Uuid::new_v4().to_string(),
-            "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": "123456789012", "time": "2026-11-21T10:00:00Z", "region": "us-east-1",
-            "resources": ["arn:aws:events:us-east-1:123456789012:rule/escalation-sweeper"], "detail": {}
-        });
+        let event = kit::scheduled_event();
         let report = self
             .sweeper
             .handle(LambdaEvent::new(event, Context::default()))
