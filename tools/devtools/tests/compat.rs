@@ -2,11 +2,13 @@
 //! and finished: the item is written to the table exactly as the previous release wrote
 //! it, and the real sweeper, flow-events and updater take it from there.
 
+mod support;
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use escalation_core::escalation::Status;
 use escalation_devtools::stack::{BOB, Stack, StackOptions, user_sys_id};
-use escalation_fakes::twilio::AgentStep;
 use std::time::Duration;
+use support::press;
 
 /// The previous release's document: attempt 5 (Bob, who had been on another escalation's
 /// call) waits in DIALING after a busy wait, claimed once by a dialer that is long gone.
@@ -20,13 +22,7 @@ async fn an_escalation_stored_by_the_previous_release_loads_and_continues() {
     stack
         .sn
         .add_incident(SYS_ID, "INC0010042", "R&D VPN down", "1");
-    stack.twilio.script(
-        BOB,
-        vec![AgentStep::Press {
-            digit: "1".into(),
-            after_ms: 0,
-        }],
-    );
+    stack.twilio.script(BOB, vec![press("1")]);
     let s = |v: &str| AttributeValue::S(v.to_string());
     let n = |v: u64| AttributeValue::N(v.to_string());
     aws_sdk_dynamodb::Client::new(&stack.sdk)

@@ -1,67 +1,17 @@
-//! End-to-end scenarios through the real handlers: function-URL events into
+//! End-to-end scenarios of the call walk through the real handlers: function-URL events into
 //! incident-trigger, Kinesis records (written by the Twilio fake to moto) into flow-events,
-//! SQS messages into incident-updater, and assertions on what ServiceNow and Twilio received.
+//! SQS messages into incident-updater, and assertions on whom Twilio called and what
+//! ServiceNow received: accept, pass, escalate, nobody answers, redials, a duplicate trigger,
+//! Studio's rate limit, an agent busy on another escalation.
+
+mod support;
 
 use escalation_core::escalation::Status;
 use escalation_core::model::CallOutcome;
-use escalation_core::ports::{Mark, Marks};
-use escalation_devtools::stack::{ALICE, BOB, CAROL, FLOW_SID, Stack, StackOptions, user_sys_id};
+use escalation_devtools::stack::{ALICE, BOB, CAROL, Stack, StackOptions, user_sys_id};
 use escalation_fakes::twilio::AgentStep;
-use serde_json::{Value, json};
-use std::time::Duration;
-
-const SETTLE: Duration = Duration::from_secs(30);
-
-fn sys_id(n: u32) -> String {
-    format!("{n:032x}")
-}
-
-fn press(d: &str) -> AgentStep {
-    AgentStep::Press {
-        digit: d.into(),
-        after_ms: 0,
-    }
-}
-
-/// Fail the next `times` requests matching method and path with `status`.
-fn fault(
-    method: &str,
-    path: Option<&str>,
-    status: u16,
-    times: u32,
-    retry_after_secs: Option<u64>,
-) -> escalation_fakes::fault::FaultRule {
-    escalation_fakes::fault::FaultRule {
-        method: Some(method.into()),
-        path_contains: path.map(str::to_string),
-        status,
-        retry_after_secs,
-        times,
-        ..Default::default()
-    }
-}
-
-fn no_answer() -> AgentStep {
-    AgentStep::NoAnswer { after_ms: 0 }
-}
-
-/// Phone numbers the Twilio fake was asked to call, in order.
-fn dialled(stack: &Stack) -> Vec<String> {
-    let mut ex = stack.twilio.executions();
-    ex.sort_by_key(|e| e.created_at_ms);
-    ex.into_iter().map(|e| e.to).collect()
-}
-
-/// PATCH requests ServiceNow received for an incident.
-fn patches(stack: &Stack, sys_id: &str) -> Vec<Value> {
-    stack
-        .sn
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "PATCH" && r.path.ends_with(sys_id))
-        .map(|r| serde_json::from_str(&r.body).unwrap())
-        .collect()
-}
+use serde_json::Value;
+use support::{FAULT_IDS, SETTLE, dialled, fault, no_answer, now, patches, press, sys_id};
 
 #[tokio::test]
 async fn accept_on_first_call() {
@@ -271,173 +221,6 @@ async fn duplicate_trigger_does_not_call_twice() {
     );
 }
 
-/// Records of one type from a list of Kinesis records.
-fn ended_records(records: &[Value]) -> Vec<Value> {
-    records
-        .iter()
-        .filter(|r| Stack::record_event(r)["type"] == "com.twilio.studio.flow.execution.ended")
-        .cloned()
-        .collect()
-}
-
-#[tokio::test]
-async fn duplicate_and_out_of_order_kinesis_records() {
-    let stack = Stack::start(StackOptions {
-        auto_end: false,
-        ..Default::default()
-    })
-    .await;
-    stack.twilio.script(ALICE, vec![press("2")]);
-    stack.twilio.script(BOB, vec![press("1")]);
-    let id = sys_id(7);
-    stack.trigger(&id, "INC0010007", "Queue backlog", "1").await;
-
-    let first = stack.twilio.executions()[0].sid.clone();
-    stack.twilio.complete(&first).await.unwrap();
-    let e1 = ended_records(&stack.take_kinesis_records().await);
-    assert_eq!(e1.len(), 1);
-    // Delivered twice in one batch.
-    let resp = stack
-        .invoke_flow_events(json!({"Records": [e1[0].clone(), e1[0].clone()]}))
-        .await;
-    assert_eq!(resp["batchItemFailures"], json!([]));
-    assert_eq!(dialled(&stack), [ALICE, BOB]);
-
-    let second = stack
-        .twilio
-        .executions()
-        .iter()
-        .find(|e| e.to == BOB)
-        .unwrap()
-        .sid
-        .clone();
-    stack.twilio.complete(&second).await.unwrap();
-    let e2 = ended_records(&stack.take_kinesis_records().await);
-    // Out of order and duplicated: new, old (stale), new again, old again.
-    let resp = stack
-        .invoke_flow_events(
-            json!({"Records": [e2[0].clone(), e1[0].clone(), e2[0].clone(), e1[0].clone()]}),
-        )
-        .await;
-    assert_eq!(resp["batchItemFailures"], json!([]));
-    // And the whole history again in a later batch, as a Kinesis retry would.
-    stack
-        .invoke_flow_events(json!({"Records": [e1[0].clone(), e2[0].clone()]}))
-        .await;
-    while stack.pump_sqs().await.is_some() {}
-
-    assert_eq!(dialled(&stack), [ALICE, BOB], "no call placed twice");
-    let esc = stack.escalation(&id).await.unwrap().escalation;
-    assert_eq!(esc.status(), Status::Accepted);
-    assert_eq!(esc.history().len(), 2);
-    let notes = stack.sn.work_notes(&id);
-    assert_eq!(
-        notes.len(),
-        3,
-        "started + 2 attempts, each once: {notes:#?}"
-    );
-    assert_eq!(
-        stack.sn.incident(&id).unwrap()["assigned_to"],
-        user_sys_id("bob.agent")
-    );
-}
-
-#[tokio::test]
-async fn garbage_records_are_skipped_and_the_rest_processed() {
-    let stack = Stack::start(StackOptions {
-        auto_end: false,
-        ..Default::default()
-    })
-    .await;
-    stack.twilio.script(ALICE, vec![press("1")]);
-    let id = sys_id(8);
-    stack.trigger(&id, "INC0010008", "Login broken", "1").await;
-    let sid = stack.twilio.executions()[0].sid.clone();
-    stack.twilio.complete(&sid).await.unwrap();
-    let good = ended_records(&stack.take_kinesis_records().await).remove(0);
-
-    let arn = &stack.resources.stream_arn;
-    let rec = |seq: &str, data: &[u8]| escalation_devtools::esm::record_json(arn, seq, "pk", data);
-    let mut bad_base64 = rec("9001", b"x");
-    bad_base64["kinesis"]["data"] = json!("%%% not base64 %%%");
-    let mut foreign = Stack::record_event(&good);
-    foreign["data"] = json!({"execution_sid": "FN00000000000000000000000000000000", "flow_sid": "FW99999999999999999999999999999999"});
-    foreign["id"] = json!("EZforeign");
-    let mut missing = Stack::record_event(&good);
-    missing["data"] = json!({"flow_sid": FLOW_SID});
-    missing["id"] = json!("EZmissing");
-    let batch = json!({"Records": [
-        bad_base64,
-        rec("9002", b"this is not json"),
-        rec("9003", br#"{"id":"EZ1","type":"com.twilio.studio.flow.step.ended","data":"{}"}"#),
-        rec("9004", foreign.to_string().as_bytes()),
-        rec("9005", missing.to_string().as_bytes()),
-        rec("9006", br#"{"type":"com.twilio.studio.flow.execution.ended"}"#),
-        good,
-    ]});
-    let resp = stack.invoke_flow_events(batch).await;
-    assert_eq!(
-        resp["batchItemFailures"],
-        json!([]),
-        "poison records are never reported as failures"
-    );
-    while stack.pump_sqs().await.is_some() {}
-    let esc = stack.escalation(&id).await.unwrap().escalation;
-    assert_eq!(
-        esc.status(),
-        Status::Accepted,
-        "the good record after the garbage was processed"
-    );
-    // The foreign-flow event never reached Twilio.
-    assert!(
-        !stack
-            .twilio
-            .requests()
-            .iter()
-            .any(|r| r.path.contains("FN00000000000000000000000000000000"))
-    );
-}
-
-#[tokio::test]
-async fn a_transient_failure_is_reported_and_the_retry_succeeds() {
-    let stack = Stack::start(StackOptions {
-        auto_end: false,
-        ..Default::default()
-    })
-    .await;
-    stack.twilio.script(ALICE, vec![press("2")]);
-    stack.twilio.script(BOB, vec![press("1")]);
-    let id = sys_id(9);
-    stack.trigger(&id, "INC0010009", "Slow API", "1").await;
-    let sid = stack.twilio.executions()[0].sid.clone();
-    stack.twilio.complete(&sid).await.unwrap();
-    let ended = ended_records(&stack.take_kinesis_records().await).remove(0);
-    let seq = ended["kinesis"]["sequenceNumber"].clone();
-
-    // Twilio's Context endpoint is down for longer than the in-invocation retries.
-    stack
-        .twilio
-        .inject(fault("GET", Some("/Context"), 503, 20, None));
-    let resp = stack
-        .invoke_flow_events(json!({"Records": [ended.clone()]}))
-        .await;
-    assert_eq!(resp["batchItemFailures"], json!([{"itemIdentifier": seq}]));
-    assert_eq!(
-        dialled(&stack),
-        [ALICE],
-        "nothing moved while Twilio was down"
-    );
-
-    stack.twilio.clear_faults();
-    let resp = stack.invoke_flow_events(json!({"Records": [ended]})).await;
-    assert_eq!(resp["batchItemFailures"], json!([]));
-    assert_eq!(
-        dialled(&stack),
-        [ALICE, BOB],
-        "the redelivered record moved the escalation on"
-    );
-}
-
 #[tokio::test]
 async fn twilio_rate_limit_and_5xx_on_create_are_retried_into_one_execution() {
     let stack = Stack::start(StackOptions::default()).await;
@@ -463,112 +246,67 @@ async fn twilio_rate_limit_and_5xx_on_create_are_retried_into_one_execution() {
 }
 
 #[tokio::test]
-async fn servicenow_429_and_500_do_not_lose_or_duplicate_notes() {
-    let stack = Stack::start(StackOptions::default()).await;
+async fn an_agent_busy_on_another_escalation_is_skipped_then_retried() {
+    let stack = Stack::start(StackOptions {
+        auto_end: false,
+        env: vec![("MAX_REDIALS", "0".into())],
+        ..Default::default()
+    })
+    .await;
     stack.twilio.script(ALICE, vec![press("1")]);
-    stack.sn.inject(fault("PATCH", None, 429, 1, Some(1)));
-    stack.sn.inject(fault("PATCH", None, 500, 8, None));
-    let id = sys_id(11);
-    stack.trigger(&id, "INC0010011", "Mail relay", "1").await;
-    stack.settle(&[&id], SETTLE).await;
-    let notes = stack.sn.work_notes(&id);
+    stack.twilio.script(BOB, vec![press("2")]);
+    stack.twilio.script(CAROL, vec![press("2")]);
+    // Incident 1 holds Alice on the phone.
+    let one = sys_id(FAULT_IDS + 8);
+    stack.trigger(&one, "INC0030008", "First", "1").await;
+    // Incident 2 finds her busy (Studio 409 with a foreign execution): Bob is called.
+    let two = sys_id(FAULT_IDS + 9);
+    stack.trigger(&two, "INC0030009", "Second", "1").await;
+    assert_eq!(dialled(&stack), [ALICE, BOB]);
+    let esc = stack.escalation(&two).await.unwrap().escalation;
     assert_eq!(
-        notes.len(),
-        2,
-        "started + accepted, each exactly once: {notes:#?}"
+        esc.history()[0].outcome,
+        escalation_core::model::CallOutcome::OnAnotherCall
     );
-    assert_eq!(stack.sn.incident(&id).unwrap()["state"], "2");
+    // Bob and Carol pass; Alice is still busy, so incident 2 waits for her.
+    for who in [BOB, CAROL] {
+        let sid = stack
+            .twilio
+            .executions()
+            .into_iter()
+            .find(|e| e.to == who && e.status == "active")
+            .unwrap()
+            .sid;
+        stack.twilio.complete(&sid).await.unwrap();
+        stack.pump_kinesis().await;
+    }
+    let esc = stack.escalation(&two).await.unwrap().escalation;
     assert_eq!(
-        escalation_devtools::esm::queue_depth(
-            &aws_sdk_sqs::Client::new(&stack.sdk),
-            &stack.resources.dlq_url
-        )
-        .await,
-        0
+        esc.status(),
+        Status::Active,
+        "not exhausted while Alice may free up"
     );
-}
-
-#[tokio::test]
-async fn a_redelivered_update_is_not_written_twice() {
-    let stack = Stack::start(StackOptions {
-        auto_end: false,
-        ..Default::default()
-    })
-    .await;
-    let id = sys_id(12);
-    stack.trigger(&id, "INC0010012", "DNS", "1").await;
-    let batch = stack_sqs_batch(&stack).await;
-    let resp = stack.invoke_updater(batch.clone()).await;
-    assert_eq!(resp["batchItemFailures"], json!([]));
-    // The same message again (visibility timeout expired before the delete, say).
-    let mut again = batch.clone();
-    again["Records"][0]["attributes"]["ApproximateReceiveCount"] = json!("2");
-    let resp = stack.invoke_updater(again).await;
-    assert_eq!(resp["batchItemFailures"], json!([]));
-    assert_eq!(stack.sn.work_notes(&id).len(), 1);
-}
-
-/// The updater died after ServiceNow took the PATCH and before it recorded the update as
-/// applied: the redelivery finds the note by its `(ref <key>)` in the incident's work notes
-/// and does not write it again.
-#[tokio::test]
-async fn an_update_whose_mark_was_lost_is_found_in_the_work_notes() {
-    let stack = Stack::start(StackOptions {
-        auto_end: false,
-        ..Default::default()
-    })
-    .await;
-    let id = sys_id(13);
-    stack.trigger(&id, "INC0010013", "Mail", "1").await;
-    let batch = stack_sqs_batch(&stack).await;
-    let resp = stack.invoke_updater(batch.clone()).await;
-    assert_eq!(resp["batchItemFailures"], json!([]));
-    assert_eq!(stack.sn.work_notes(&id).len(), 1);
-    // The crash: the mark never made it.
-    let update: Value =
-        serde_json::from_str(batch["Records"][0]["body"].as_str().unwrap()).unwrap();
-    let mark = Mark::Update(update["key"].as_str().unwrap().to_string());
-    aws_sdk_dynamodb::Client::new(&stack.sdk)
-        .delete_item()
-        .table_name(&stack.resources.table)
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(escalation_adapters::aws::dynamo::mark_key(
-                &mark,
-            )),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert!(!stack.parts.repo.has(&mark).await.unwrap());
-    stack.sn.clear_requests();
-
-    let mut again = batch.clone();
-    again["Records"][0]["attributes"]["ApproximateReceiveCount"] = json!("2");
-    let resp = stack.invoke_updater(again).await;
-    assert_eq!(resp["batchItemFailures"], json!([]));
-    assert_eq!(stack.sn.work_notes(&id).len(), 1, "not written twice");
+    let waiting = esc.current().unwrap();
+    assert_eq!(waiting.person.name, "Alice Agent");
+    assert!(waiting.not_before.is_some());
+    // Alice accepts incident 1 and hangs up; after the wait the sweeper calls her for incident 2.
+    let sid = stack.twilio.executions()[0].sid.clone();
+    stack.twilio.complete(&sid).await.unwrap();
+    stack.pump_kinesis().await;
+    let report = stack.engine.sweep(now() + 31_000).await.unwrap();
+    assert_eq!(report.dialled, 1, "{report:?}");
+    let to_alice: Vec<_> = dialled(&stack).into_iter().filter(|n| n == ALICE).collect();
+    assert_eq!(to_alice.len(), 2, "Alice: once per incident");
+    while stack.pump_sqs().await.is_some() {}
+    let notes = stack.sn.work_notes(&two);
     assert!(
-        stack.sn.requests().iter().all(|r| r.method == "GET"),
-        "only the look-up reached ServiceNow: {:?}",
-        stack
-            .sn
-            .requests()
+        notes
             .iter()
-            .map(|r| (&r.method, &r.path))
-            .collect::<Vec<_>>()
+            .any(|n| n.contains("already on another escalation call")),
+        "{notes:#?}"
     );
     assert!(
-        stack.parts.repo.has(&mark).await.unwrap(),
-        "the mark is written now"
+        notes.iter().any(|n| n.contains("busy retry 1 of 3")),
+        "{notes:#?}"
     );
-}
-
-async fn stack_sqs_batch(stack: &Stack) -> Value {
-    let sqs = escalation_devtools::esm::SqsPoller::new(
-        aws_sdk_sqs::Client::new(&stack.sdk),
-        &stack.resources.queue_url,
-    )
-    .await;
-    sqs.next_batch().await.expect("a queued update")
 }

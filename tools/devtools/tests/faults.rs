@@ -1,6 +1,9 @@
-//! Fault injection: the system under duplicated and shuffled delivery, long ServiceNow
-//! outages, Lambdas killed mid-flight, and flow-end events that never arrive. Every test
-//! counts calls placed (duplicates must be 0) and notes written (lost must be 0).
+//! Fault injection: Lambdas killed mid-flight (around the Twilio call, before the next
+//! call), a trigger held up by the rate limit, flow-end events that never arrive, calls that
+//! overrun, Twilio down at trigger time; the sweeper recovers each. Every test counts calls
+//! placed (duplicates must be 0) and notes written (lost must be 0).
+
+mod support;
 
 use escalation_adapters::twilio::StudioDialer;
 use escalation_core::escalation::{DIAL_LEASE_MS, Phase, REDRIVE_AFTER_MS, Status};
@@ -9,236 +12,15 @@ use escalation_core::ports::{
     CallReport, CallRequest, CallState, DialResult, Dialer, TelephonyError,
 };
 use escalation_core::usecase::{Engine, Ports, SweepReport};
-use escalation_devtools::stack::{ALICE, BOB, CAROL, Stack, StackOptions, user_sys_id};
-use escalation_fakes::fault::FaultRule;
-use escalation_fakes::twilio::AgentStep;
+use escalation_devtools::stack::{ALICE, BOB, Stack, StackOptions};
 use escalation_lambda::handlers::{FlowEvents, Trigger};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-
-fn sys_id(n: u32) -> String {
-    format!("{:032x}", 0xfa00 + n)
-}
-
-fn press(d: &str) -> AgentStep {
-    AgentStep::Press {
-        digit: d.into(),
-        after_ms: 0,
-    }
-}
-
-fn dialled(stack: &Stack) -> Vec<String> {
-    let mut ex = stack.twilio.executions();
-    ex.sort_by_key(|e| e.created_at_ms);
-    ex.into_iter().map(|e| e.to).collect()
-}
-
-fn now() -> u64 {
-    escalation_adapters::clock::now_ms()
-}
-
-/// Drive the stack with every Kinesis batch tripled and shuffled until `id` is terminal.
-async fn settle_chaotically(stack: &Stack, id: &str, seed: u64) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let mut round = 0;
-    loop {
-        round += 1;
-        let k = stack.pump_kinesis_chaos(3, seed + round).await.is_some();
-        let s = stack.pump_sqs().await.is_some();
-        if !k && !s {
-            let done = stack
-                .escalation(id)
-                .await
-                .is_some_and(|e| e.escalation.status().is_terminal());
-            if done && stack.pump_sqs().await.is_none() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        if std::time::Instant::now() > deadline {
-            let esc = stack.escalation(id).await.map(|s| s.escalation);
-            panic!(
-                "did not settle: {esc:#?}\nexecutions: {:#?}",
-                stack.twilio.executions()
-            );
-        }
-    }
-}
-
-#[tokio::test]
-async fn every_record_delivered_three_times_shuffled_gives_the_same_outcome() {
-    for (seed, steps, expect_calls, expect_status) in [
-        (
-            7u64,
-            vec![(ALICE, press("2")), (BOB, press("1"))],
-            vec![ALICE, BOB],
-            Status::Accepted,
-        ),
-        (
-            11,
-            vec![(ALICE, press("3")), (CAROL, press("1"))],
-            vec![ALICE, CAROL],
-            Status::Accepted,
-        ),
-        (
-            13,
-            vec![
-                (ALICE, AgentStep::NoAnswer { after_ms: 0 }),
-                (BOB, AgentStep::Busy { after_ms: 0 }),
-                (CAROL, AgentStep::Machine { after_ms: 0 }),
-            ],
-            vec![ALICE, ALICE, BOB, BOB, CAROL, CAROL],
-            Status::Exhausted,
-        ),
-    ] {
-        let stack = Stack::start(StackOptions::default()).await;
-        for (phone, step) in steps {
-            stack.twilio.script(phone, vec![step]);
-        }
-        let id = sys_id(seed as u32);
-        stack.trigger(&id, "INC0030001", "Chaos", "1").await;
-        settle_chaotically(&stack, &id, seed).await;
-        assert_eq!(
-            dialled(&stack),
-            expect_calls,
-            "seed {seed}: 0 duplicate calls"
-        );
-        let esc = stack.escalation(&id).await.unwrap().escalation;
-        assert_eq!(esc.status(), expect_status, "seed {seed}");
-        let notes = stack.sn.work_notes(&id);
-        assert_eq!(
-            notes.len(),
-            1 + expect_calls.len(),
-            "seed {seed}: started + one note per call, none twice: {notes:#?}"
-        );
-    }
-}
-
-/// Move everything from the DLQ back to the queue (what an operator does with
-/// `aws sqs start-message-move-task` once ServiceNow is back).
-async fn redrive(stack: &Stack) -> usize {
-    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
-    let mut moved = 0;
-    loop {
-        let out = sqs
-            .receive_message()
-            .queue_url(&stack.resources.dlq_url)
-            .max_number_of_messages(10)
-            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
-            .send()
-            .await
-            .unwrap();
-        let msgs = out.messages.unwrap_or_default();
-        if msgs.is_empty() {
-            return moved;
-        }
-        for m in msgs {
-            let attrs = m.attributes.clone().unwrap_or_default();
-            let group = attrs
-                .get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId)
-                .cloned()
-                .unwrap_or_default();
-            sqs.send_message()
-                .queue_url(&stack.resources.queue_url)
-                .message_body(m.body.clone().unwrap_or_default())
-                .message_group_id(group)
-                .message_deduplication_id(format!(
-                    "redrive-{}",
-                    m.message_id.clone().unwrap_or_default()
-                ))
-                .send()
-                .await
-                .unwrap();
-            sqs.delete_message()
-                .queue_url(&stack.resources.dlq_url)
-                .receipt_handle(m.receipt_handle.unwrap_or_default())
-                .send()
-                .await
-                .unwrap();
-            moved += 1;
-        }
-    }
-}
-
-#[tokio::test]
-async fn a_long_servicenow_outage_loses_no_update_and_does_not_stop_calls() {
-    let stack = Stack::start(StackOptions::default()).await;
-    stack.twilio.script(ALICE, vec![press("2")]);
-    stack.twilio.script(BOB, vec![press("1")]);
-    // ServiceNow answers 500 and 429 to every write for a long stretch.
-    stack.sn.inject(FaultRule {
-        method: Some("PATCH".into()),
-        status: 429,
-        retry_after_secs: Some(1),
-        times: 2,
-        ..Default::default()
-    });
-    stack.sn.inject(FaultRule {
-        method: Some("PATCH".into()),
-        status: 500,
-        times: 100_000,
-        ..Default::default()
-    });
-    let id = sys_id(1);
-    stack.trigger(&id, "INC0030002", "SN outage", "1").await;
-
-    // Calls go on while ServiceNow is down.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        stack.pump_kinesis().await;
-        stack.pump_sqs().await;
-        let done = stack
-            .escalation(&id)
-            .await
-            .is_some_and(|e| e.escalation.status() == Status::Accepted);
-        let queued = escalation_devtools::esm::queue_depth(
-            &aws_sdk_sqs::Client::new(&stack.sdk),
-            &stack.resources.queue_url,
-        )
-        .await;
-        if done && queued == 0 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "did not drain to the DLQ"
-        );
-    }
-    assert_eq!(
-        dialled(&stack),
-        [ALICE, BOB],
-        "calls continued during the outage"
-    );
-    assert!(
-        stack.sn.work_notes(&id).is_empty(),
-        "nothing could be written"
-    );
-    let parked = escalation_devtools::esm::queue_depth(
-        &aws_sdk_sqs::Client::new(&stack.sdk),
-        &stack.resources.dlq_url,
-    )
-    .await;
-    assert_eq!(
-        parked, 3,
-        "started + 2 attempts kept in the DLQ after max receives"
-    );
-
-    // ServiceNow is back; the operator redrives the DLQ.
-    stack.sn.clear_faults();
-    assert_eq!(redrive(&stack).await, 3);
-    while stack.pump_sqs().await.is_some() {}
-    let notes = stack.sn.work_notes(&id);
-    assert_eq!(notes.len(), 3, "0 updates lost, none twice: {notes:#?}");
-    assert!(notes[0].contains("Phone escalation started"));
-    assert!(
-        notes[1].contains("Attempt 1") && notes[2].contains("Attempt 2"),
-        "in order"
-    );
-    let incident = stack.sn.incident(&id).unwrap();
-    assert_eq!(incident["assigned_to"], user_sys_id("bob.agent"));
-}
+use support::{
+    FAULT_IDS, calls_over, dialled, ended_records, fault, now, press, press_after, sys_id,
+};
 
 /// Where the crash happens.
 #[derive(Clone, Copy, PartialEq)]
@@ -340,20 +122,6 @@ fn spawn_trigger(stack: &Stack, engine: Engine, id: &str, number: &str) -> Trigg
     tokio::spawn(async move { trigger.handle(req).await })
 }
 
-/// Wait until no call is active at Twilio (the simulated agents have done their part).
-async fn calls_over(stack: &Stack) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while stack
-        .twilio
-        .executions()
-        .iter()
-        .any(|e| e.status == "active")
-    {
-        assert!(std::time::Instant::now() < deadline, "a call never ended");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// The sweeper's run once a dead invocation's dial lease has run out.
 async fn sweep_after_lease(stack: &Stack) -> SweepReport {
     stack
@@ -379,14 +147,8 @@ async fn phase(stack: &Stack, id: &str) -> Phase {
 async fn a_trigger_killed_around_the_twilio_call_ends_in_exactly_one_call() {
     for at in [Crash::BeforeCreate, Crash::AfterCreate] {
         let stack = Stack::start(StackOptions::default()).await;
-        stack.twilio.script(
-            ALICE,
-            vec![AgentStep::Press {
-                digit: "1".into(),
-                after_ms: 300,
-            }],
-        );
-        let id = sys_id(if at == Crash::BeforeCreate { 2 } else { 3 });
+        stack.twilio.script(ALICE, vec![press_after("1", 300)]);
+        let id = sys_id(FAULT_IDS + if at == Crash::BeforeCreate { 2 } else { 3 });
         let run = spawn_trigger(&stack, crashing_engine(&stack, at), &id, "INC0030003");
         assert!(run.await.unwrap_err().is_panic(), "the invocation died");
 
@@ -422,18 +184,13 @@ async fn flow_events_killed_before_the_next_call_places_it_once_on_redelivery() 
     .await;
     stack.twilio.script(ALICE, vec![press("2")]);
     stack.twilio.script(BOB, vec![press("1")]);
-    let id = sys_id(4);
+    let id = sys_id(FAULT_IDS + 4);
     stack
         .trigger(&id, "INC0030004", "Crash in flow-events", "1")
         .await;
     let first = stack.twilio.executions()[0].sid.clone();
     stack.twilio.complete(&first).await.unwrap();
-    let records: Vec<Value> = stack
-        .take_kinesis_records()
-        .await
-        .into_iter()
-        .filter(|r| Stack::record_event(r)["type"] == "com.twilio.studio.flow.execution.ended")
-        .collect();
+    let records = ended_records(&stack.take_kinesis_records().await);
     let batch = json!({ "Records": records });
 
     let flow_events = FlowEvents {
@@ -477,7 +234,7 @@ async fn flow_events_killed_before_the_next_call_places_it_once_on_redelivery() 
 async fn a_call_placed_by_a_dead_invocation_and_already_over_is_adopted_not_repeated() {
     let stack = Stack::start(StackOptions::default()).await;
     stack.twilio.script(ALICE, vec![press("1")]);
-    let id = sys_id(10);
+    let id = sys_id(FAULT_IDS + 10);
     let run = spawn_trigger(
         &stack,
         crashing_engine(&stack, Crash::AfterCreate),
@@ -520,7 +277,7 @@ async fn a_call_placed_by_a_dead_invocation_and_already_over_is_adopted_not_repe
 async fn a_trigger_held_up_by_the_rate_limit_does_not_call_after_the_sweeper_did() {
     let stack = Stack::start(StackOptions::default()).await;
     stack.twilio.script(ALICE, vec![press("1")]);
-    let id = sys_id(9);
+    let id = sys_id(FAULT_IDS + 9);
     let gate = Arc::new(tokio::sync::Semaphore::new(0));
     let waiting = Arc::new(tokio::sync::Notify::new());
     let engine = engine_with(&stack, |inner| TestDialer {
@@ -554,7 +311,7 @@ async fn a_flow_end_event_that_never_arrives_is_finished_by_the_sweeper() {
     let stack = Stack::start(StackOptions::default()).await;
     stack.twilio.script(ALICE, vec![press("2")]);
     stack.twilio.script(BOB, vec![press("1")]);
-    let id = sys_id(5);
+    let id = sys_id(FAULT_IDS + 5);
     stack.trigger(&id, "INC0030005", "Lost events", "1").await;
     // The call ends at Twilio, but Event Streams never delivers: nobody pumps Kinesis.
     calls_over(&stack).await;
@@ -598,7 +355,7 @@ async fn a_call_that_overruns_is_ended_and_the_walk_goes_on() {
     })
     .await;
     stack.twilio.script(BOB, vec![press("1")]);
-    let id = sys_id(6);
+    let id = sys_id(FAULT_IDS + 6);
     stack.trigger(&id, "INC0030006", "Stuck call", "1").await;
     let first = stack.twilio.executions()[0].sid.clone();
     // Still active after ring timeout + grace: left alone.
@@ -633,14 +390,10 @@ async fn the_sweeper_entry_point_places_a_call_stuck_in_dialing() {
     })
     .await;
     stack.twilio.script(ALICE, vec![press("1")]);
-    stack.twilio.inject(FaultRule {
-        method: Some("POST".into()),
-        path_contains: Some("/Executions".into()),
-        status: 503,
-        times: 50,
-        ..Default::default()
-    });
-    let id = sys_id(7);
+    stack
+        .twilio
+        .inject(fault("POST", Some("/Executions"), 503, 50, None));
+    let id = sys_id(FAULT_IDS + 7);
     let (status, _) = stack.trigger(&id, "INC0030007", "Twilio outage", "1").await;
     assert_eq!(status, 503);
     stack.twilio.clear_faults();
@@ -650,70 +403,4 @@ async fn the_sweeper_entry_point_places_a_call_stuck_in_dialing() {
     assert_eq!(dialled(&stack), [ALICE]);
     let again = stack.invoke_sweeper().await;
     assert_eq!(again["checked"], 0, "nothing ACTIVE is left: {again}");
-}
-
-#[tokio::test]
-async fn an_agent_busy_on_another_escalation_is_skipped_then_retried() {
-    let stack = Stack::start(StackOptions {
-        auto_end: false,
-        env: vec![("MAX_REDIALS", "0".into())],
-        ..Default::default()
-    })
-    .await;
-    stack.twilio.script(ALICE, vec![press("1")]);
-    stack.twilio.script(BOB, vec![press("2")]);
-    stack.twilio.script(CAROL, vec![press("2")]);
-    // Incident 1 holds Alice on the phone.
-    let one = sys_id(8);
-    stack.trigger(&one, "INC0030008", "First", "1").await;
-    // Incident 2 finds her busy (Studio 409 with a foreign execution): Bob is called.
-    let two = sys_id(9);
-    stack.trigger(&two, "INC0030009", "Second", "1").await;
-    assert_eq!(dialled(&stack), [ALICE, BOB]);
-    let esc = stack.escalation(&two).await.unwrap().escalation;
-    assert_eq!(
-        esc.history()[0].outcome,
-        escalation_core::model::CallOutcome::OnAnotherCall
-    );
-    // Bob and Carol pass; Alice is still busy, so incident 2 waits for her.
-    for who in [BOB, CAROL] {
-        let sid = stack
-            .twilio
-            .executions()
-            .into_iter()
-            .find(|e| e.to == who && e.status == "active")
-            .unwrap()
-            .sid;
-        stack.twilio.complete(&sid).await.unwrap();
-        stack.pump_kinesis().await;
-    }
-    let esc = stack.escalation(&two).await.unwrap().escalation;
-    assert_eq!(
-        esc.status(),
-        Status::Active,
-        "not exhausted while Alice may free up"
-    );
-    let waiting = esc.current().unwrap();
-    assert_eq!(waiting.person.name, "Alice Agent");
-    assert!(waiting.not_before.is_some());
-    // Alice accepts incident 1 and hangs up; after the wait the sweeper calls her for incident 2.
-    let sid = stack.twilio.executions()[0].sid.clone();
-    stack.twilio.complete(&sid).await.unwrap();
-    stack.pump_kinesis().await;
-    let report = stack.engine.sweep(now() + 31_000).await.unwrap();
-    assert_eq!(report.dialled, 1, "{report:?}");
-    let to_alice: Vec<_> = dialled(&stack).into_iter().filter(|n| n == ALICE).collect();
-    assert_eq!(to_alice.len(), 2, "Alice: once per incident");
-    while stack.pump_sqs().await.is_some() {}
-    let notes = stack.sn.work_notes(&two);
-    assert!(
-        notes
-            .iter()
-            .any(|n| n.contains("already on another escalation call")),
-        "{notes:#?}"
-    );
-    assert!(
-        notes.iter().any(|n| n.contains("busy retry 1 of 3")),
-        "{notes:#?}"
-    );
 }

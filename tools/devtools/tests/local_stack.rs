@@ -7,6 +7,8 @@
 //! Needs cargo-lambda on PATH (scripts/test.sh installs it into .venv and puts .venv/bin on
 //! PATH) and MOTO_ENDPOINT. Without cargo-lambda this test fails, saying how to install it.
 
+mod support;
+
 use escalation_core::escalation::Status;
 use escalation_devtools::local::{LocalOptions, LocalStack, find_cargo_lambda, proc};
 use escalation_devtools::play::{play, sys_id_for};
@@ -15,6 +17,7 @@ use escalation_devtools::stack::{ALICE, BOB, CAROL, user_sys_id};
 use escalation_devtools::timeline::{RunSummary, Timeline, sn_writes};
 use serde_json::Value;
 use std::time::Duration;
+use support::dialled_for;
 
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -26,18 +29,6 @@ async fn run(stack: &LocalStack, tl: &mut Timeline, name: &str) -> RunSummary {
     tl.summary(&run);
     assert_eq!(run.error, None, "{name}: {}", stack.log_tail(40));
     run
-}
-
-/// Numbers Twilio was asked to call for an incident, in order.
-fn dialled(stack: &LocalStack, sys_id: &str) -> Vec<String> {
-    let mut ex: Vec<_> = stack
-        .twilio
-        .executions()
-        .into_iter()
-        .filter(|e| e.parameters["sys_id"] == sys_id)
-        .collect();
-    ex.sort_by_key(|e| e.created_at_ms);
-    ex.into_iter().map(|e| e.to).collect()
 }
 
 fn field(row: &serde_json::Map<String, Value>, name: &str) -> String {
@@ -72,7 +63,7 @@ async fn scenarios_run_on_the_real_lambda_binaries_under_cargo_lambda_watch() {
     assert_eq!((r.attempts, r.calls_placed), (1, 1));
     let id = sys_id_for("INC0010001");
     assert_eq!(r.sys_id, id);
-    assert_eq!(dialled(&stack, &id), [ALICE]);
+    assert_eq!(dialled_for(&stack.twilio, &id), [ALICE]);
     let incident = stack.sn.incident(&id).unwrap();
     assert_eq!(field(&incident, "state"), "2", "In Progress: {incident:?}");
     assert_eq!(
@@ -107,7 +98,10 @@ async fn scenarios_run_on_the_real_lambda_binaries_under_cargo_lambda_watch() {
     assert_eq!(r.accepted_by, None);
     assert_eq!((r.attempts, r.calls_placed), (6, 6));
     let id = sys_id_for("INC0010004");
-    assert_eq!(dialled(&stack, &id), [ALICE, ALICE, BOB, BOB, CAROL, CAROL]);
+    assert_eq!(
+        dialled_for(&stack.twilio, &id),
+        [ALICE, ALICE, BOB, BOB, CAROL, CAROL]
+    );
     let incident = stack.sn.incident(&id).unwrap();
     assert_ne!(field(&incident, "state"), "2", "{incident:?}");
     assert_eq!(field(&incident, "assigned_to"), "", "{incident:?}");
@@ -123,7 +117,7 @@ async fn scenarios_run_on_the_real_lambda_binaries_under_cargo_lambda_watch() {
     let r = &inbound.incidents[0];
     assert_eq!(r.status, Some(Status::Accepted));
     assert_eq!(r.accepted_by.as_deref(), Some("Bob Agent"));
-    assert_eq!(dialled(&stack, &r.sys_id), [ALICE, BOB]);
+    assert_eq!(dialled_for(&stack.twilio, &r.sys_id), [ALICE, BOB]);
     let incident = stack.sn.incident(&r.sys_id).unwrap();
     assert_eq!(field(&incident, "caller_id"), user_sys_id("carol.manager"));
     assert_eq!(field(&incident, "contact_type"), "phone");

@@ -1,8 +1,12 @@
 //! incident-trigger through its real entry point (function-URL events): authentication,
 //! limits, validation, the demo's form body. A refused request never reaches Twilio.
 
+mod support;
+
+use escalation_devtools::kit::{self, TRIGGER_URL};
 use escalation_devtools::stack::{Stack, StackOptions};
 use serde_json::json;
+use support::fault;
 
 const SYS: &str = "0123456789abcdef0123456789abcdef";
 
@@ -12,7 +16,16 @@ fn body() -> String {
 }
 
 fn now() -> i64 {
-    (escalation_adapters::clock::now_ms() / 1000) as i64
+    kit::now_secs()
+}
+
+/// The business rule's request for `body`, signed with `key` at `ts`.
+fn signed_at(
+    key: &escalation_adapters::signing::SigningKey,
+    body: &str,
+    ts: i64,
+) -> serde_json::Value {
+    kit::signed_trigger_at(key, TRIGGER_URL, body, "application/json", ts).event()
 }
 
 /// A request signed with `ts` and an explicit signature.
@@ -49,12 +62,7 @@ async fn bad_signatures_are_refused_with_401() {
     let cases = vec![
         (
             "wrong key",
-            with_sig(
-                &stack,
-                &b,
-                ts,
-                other_key.sign(&ts.to_string(), b.as_bytes()),
-            ),
+            signed_at(&other_key, &b, ts),
             "signature does not match",
         ),
         (
@@ -64,22 +72,12 @@ async fn bad_signatures_are_refused_with_401() {
         ),
         (
             "old timestamp",
-            with_sig(
-                &stack,
-                &b,
-                ts - 301,
-                stack.key.sign(&(ts - 301).to_string(), b.as_bytes()),
-            ),
+            signed_at(&stack.key, &b, ts - 301),
             "outside the allowed window",
         ),
         (
             "future timestamp",
-            with_sig(
-                &stack,
-                &b,
-                ts + 301,
-                stack.key.sign(&(ts + 301).to_string(), b.as_bytes()),
-            ),
+            signed_at(&stack.key, &b, ts + 301),
             "outside the allowed window",
         ),
         (
@@ -186,21 +184,12 @@ async fn twilio_down_at_trigger_time_answers_503_and_a_resend_places_the_call() 
     let mut ts = now() - 10;
     fn resigned(stack: &Stack, ts: &mut i64) -> serde_json::Value {
         *ts += 1;
-        with_sig(
-            stack,
-            &body(),
-            *ts,
-            stack.key.sign(&ts.to_string(), body().as_bytes()),
-        )
+        signed_at(&stack.key, &body(), *ts)
     }
     stack.sn.add_incident(SYS, "INC0020003", "API errors", "1");
-    stack.twilio.inject(escalation_fakes::fault::FaultRule {
-        method: Some("POST".into()),
-        path_contains: Some("/Executions".into()),
-        status: 503,
-        times: 50,
-        ..Default::default()
-    });
+    stack
+        .twilio
+        .inject(fault("POST", Some("/Executions"), 503, 50, None));
     let (status, resp) = stack.invoke_trigger(&resigned(&stack, &mut ts)).await;
     assert_eq!(status, 503, "{resp}");
     assert!(

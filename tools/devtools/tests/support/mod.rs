@@ -1,0 +1,130 @@
+//! Helpers the end-to-end tests share: incident ids, agent steps, fault rules, and what the
+//! fakes saw (numbers dialled, PATCHes, Kinesis records). Each test file includes it with
+//! `mod support;` and uses its own part of it.
+#![allow(dead_code)]
+
+use escalation_devtools::stack::Stack;
+use escalation_fakes::FaultRule;
+use escalation_fakes::twilio::{AgentStep, TwilioHandle};
+use serde_json::Value;
+use std::time::Duration;
+
+/// How long a stack may take to settle in these tests.
+pub const SETTLE: Duration = Duration::from_secs(30);
+
+/// The CloudEvent type of a finished Studio execution.
+pub const EXECUTION_ENDED: &str = "com.twilio.studio.flow.execution.ended";
+
+/// Where the sys_ids of the fault-injection scenarios start, apart from the walk's.
+pub const FAULT_IDS: u32 = 0xfa00;
+
+/// An incident sys_id: `n` in 32 hex digits.
+pub fn sys_id(n: u32) -> String {
+    format!("{n:032x}")
+}
+
+/// Now, in milliseconds since the epoch.
+pub fn now() -> u64 {
+    escalation_adapters::clock::now_ms()
+}
+
+/// The agent answers and presses `digit` at once.
+pub fn press(digit: &str) -> AgentStep {
+    press_after(digit, 0)
+}
+
+/// The agent answers and presses `digit` after `after_ms`.
+pub fn press_after(digit: &str, after_ms: u64) -> AgentStep {
+    AgentStep::Press {
+        digit: digit.into(),
+        after_ms,
+    }
+}
+
+/// The agent does not answer.
+pub fn no_answer() -> AgentStep {
+    AgentStep::NoAnswer { after_ms: 0 }
+}
+
+/// Fail the next `times` requests matching method and path with `status`.
+pub fn fault(
+    method: &str,
+    path: Option<&str>,
+    status: u16,
+    times: u32,
+    retry_after_secs: Option<u64>,
+) -> FaultRule {
+    FaultRule {
+        method: Some(method.into()),
+        path_contains: path.map(str::to_string),
+        status,
+        retry_after_secs,
+        times,
+        ..Default::default()
+    }
+}
+
+/// A fake answering `status` to every `method` request on a path containing `path`, for as
+/// long as a test needs (until `clear_faults`).
+pub fn down(method: &str, path: &str, status: u16) -> FaultRule {
+    fault(method, Some(path), status, 1_000, None)
+}
+
+/// Phone numbers the Twilio fake was asked to call, in order.
+pub fn dialled(stack: &Stack) -> Vec<String> {
+    numbers_called(&stack.twilio, |_| true)
+}
+
+/// Phone numbers the Twilio fake was asked to call for one incident, in order.
+pub fn dialled_for(twilio: &TwilioHandle, sys_id: &str) -> Vec<String> {
+    numbers_called(twilio, |parameters| parameters["sys_id"] == sys_id)
+}
+
+fn numbers_called(twilio: &TwilioHandle, of: impl Fn(&Value) -> bool) -> Vec<String> {
+    let mut ex: Vec<_> = twilio
+        .executions()
+        .into_iter()
+        .filter(|e| of(&e.parameters))
+        .collect();
+    ex.sort_by_key(|e| e.created_at_ms);
+    ex.into_iter().map(|e| e.to).collect()
+}
+
+/// PATCH requests ServiceNow received for an incident.
+pub fn patches(stack: &Stack, sys_id: &str) -> Vec<Value> {
+    stack
+        .sn
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH" && r.path.ends_with(sys_id))
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect()
+}
+
+/// The `execution.ended` records of a list of Kinesis records.
+pub fn ended_records(records: &[Value]) -> Vec<Value> {
+    records
+        .iter()
+        .filter(|r| Stack::record_event(r)["type"] == EXECUTION_ENDED)
+        .cloned()
+        .collect()
+}
+
+/// Messages waiting in the queue at `url` (the update queue or its DLQ).
+pub async fn queue_depth(stack: &Stack, url: &str) -> u64 {
+    escalation_devtools::esm::queue_depth(&aws_sdk_sqs::Client::new(&stack.sdk), url).await
+}
+
+/// Wait until no call is active at Twilio (the simulated agents have done their part).
+pub async fn calls_over(stack: &Stack) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while stack
+        .twilio
+        .executions()
+        .iter()
+        .any(|e| e.status == "active")
+    {
+        assert!(std::time::Instant::now() < deadline, "a call never ended");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
