@@ -293,10 +293,7 @@ pub async fn run(rig: &Rig, bin_dir: &Path, reps: usize) -> Result<Vec<ColdRun>,
             &rig.dir,
         )
         .await?;
-        if r.response["batchItemFailures"] != json!([]) {
-            return Err(format!("flow-events answered {}", r.response));
-        }
-        runs.push(r);
+        runs.push(no_failures("flow-events", r)?);
 
         // incident-updater: the acceptance (work note, state, assigned_to).
         let update = IncidentUpdate {
@@ -330,10 +327,7 @@ pub async fn run(rig: &Rig, bin_dir: &Path, reps: usize) -> Result<Vec<ColdRun>,
             &rig.dir,
         )
         .await?;
-        if r.response["batchItemFailures"] != json!([]) {
-            return Err(format!("incident-updater answered {}", r.response));
-        }
-        runs.push(r);
+        runs.push(no_failures("incident-updater", r)?);
 
         // escalation-sweeper: the scheduled event.
         let event = escalation_devtools::kit::scheduled_event();
@@ -361,6 +355,14 @@ pub async fn run(rig: &Rig, bin_dir: &Path, reps: usize) -> Result<Vec<ColdRun>,
     }
     rig.settle_queue().await;
     Ok(runs)
+}
+
+/// The run of a batch function, if it reported no failed item.
+fn no_failures(function: &str, r: ColdRun) -> Result<ColdRun, String> {
+    if r.response["batchItemFailures"] != json!([]) {
+        return Err(format!("{function} answered {}", r.response));
+    }
+    Ok(r)
 }
 
 /// Deployable size of each binary: `target/lambda/<bin>/bootstrap.zip` (arm64, written by

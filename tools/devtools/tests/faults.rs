@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use support::{
-    FAULT_IDS, calls_over, dialled, ended_records, fault, now, press, press_after, sys_id,
+    FAULT_IDS, calls_over, complete, dialled, fault, held_stack, now, press, press_after, sys_id,
 };
 
 /// Where the crash happens.
@@ -177,11 +177,7 @@ async fn a_trigger_killed_around_the_twilio_call_ends_in_exactly_one_call() {
 
 #[tokio::test]
 async fn flow_events_killed_before_the_next_call_places_it_once_on_redelivery() {
-    let stack = Stack::start(StackOptions {
-        auto_end: false,
-        ..Default::default()
-    })
-    .await;
+    let stack = held_stack().await;
     stack.twilio.script(ALICE, vec![press("2")]);
     stack.twilio.script(BOB, vec![press("1")]);
     let id = sys_id(FAULT_IDS + 4);
@@ -189,8 +185,7 @@ async fn flow_events_killed_before_the_next_call_places_it_once_on_redelivery() 
         .trigger(&id, "INC0030004", "Crash in flow-events", "1")
         .await;
     let first = stack.twilio.executions()[0].sid.clone();
-    stack.twilio.complete(&first).await.unwrap();
-    let records = ended_records(&stack.take_kinesis_records().await);
+    let records = complete(&stack, &first).await;
     let batch = json!({ "Records": records });
 
     let flow_events = FlowEvents {
@@ -349,11 +344,7 @@ async fn a_flow_end_event_that_never_arrives_is_finished_by_the_sweeper() {
 
 #[tokio::test]
 async fn a_call_that_overruns_is_ended_and_the_walk_goes_on() {
-    let stack = Stack::start(StackOptions {
-        auto_end: false,
-        ..Default::default()
-    })
-    .await;
+    let stack = held_stack().await;
     stack.twilio.script(BOB, vec![press("1")]);
     let id = sys_id(FAULT_IDS + 6);
     stack.trigger(&id, "INC0030006", "Stuck call", "1").await;

@@ -10,23 +10,18 @@ use escalation_devtools::stack::{ALICE, BOB, CAROL, FLOW_SID, Stack, StackOption
 use escalation_fakes::twilio::AgentStep;
 use serde_json::json;
 use std::time::Duration;
-use support::{FAULT_IDS, dialled, ended_records, fault, no_answer, press, sys_id};
+use support::{FAULT_IDS, complete, dialled, fault, held_stack, no_answer, press, sys_id};
 
 #[tokio::test]
 async fn duplicate_and_out_of_order_kinesis_records() {
-    let stack = Stack::start(StackOptions {
-        auto_end: false,
-        ..Default::default()
-    })
-    .await;
+    let stack = held_stack().await;
     stack.twilio.script(ALICE, vec![press("2")]);
     stack.twilio.script(BOB, vec![press("1")]);
     let id = sys_id(7);
     stack.trigger(&id, "INC0010007", "Queue backlog", "1").await;
 
     let first = stack.twilio.executions()[0].sid.clone();
-    stack.twilio.complete(&first).await.unwrap();
-    let e1 = ended_records(&stack.take_kinesis_records().await);
+    let e1 = complete(&stack, &first).await;
     assert_eq!(e1.len(), 1);
     // Delivered twice in one batch.
     let resp = stack
@@ -43,8 +38,7 @@ async fn duplicate_and_out_of_order_kinesis_records() {
         .unwrap()
         .sid
         .clone();
-    stack.twilio.complete(&second).await.unwrap();
-    let e2 = ended_records(&stack.take_kinesis_records().await);
+    let e2 = complete(&stack, &second).await;
     // Out of order and duplicated: new, old (stale), new again, old again.
     let resp = stack
         .invoke_flow_events(
@@ -76,17 +70,12 @@ async fn duplicate_and_out_of_order_kinesis_records() {
 
 #[tokio::test]
 async fn garbage_records_are_skipped_and_the_rest_processed() {
-    let stack = Stack::start(StackOptions {
-        auto_end: false,
-        ..Default::default()
-    })
-    .await;
+    let stack = held_stack().await;
     stack.twilio.script(ALICE, vec![press("1")]);
     let id = sys_id(8);
     stack.trigger(&id, "INC0010008", "Login broken", "1").await;
     let sid = stack.twilio.executions()[0].sid.clone();
-    stack.twilio.complete(&sid).await.unwrap();
-    let good = ended_records(&stack.take_kinesis_records().await).remove(0);
+    let good = complete(&stack, &sid).await.remove(0);
 
     let arn = &stack.resources.stream_arn;
     let rec = |seq: &str, data: &[u8]| escalation_devtools::esm::record_json(arn, seq, "pk", data);
@@ -132,18 +121,13 @@ async fn garbage_records_are_skipped_and_the_rest_processed() {
 
 #[tokio::test]
 async fn a_transient_failure_is_reported_and_the_retry_succeeds() {
-    let stack = Stack::start(StackOptions {
-        auto_end: false,
-        ..Default::default()
-    })
-    .await;
+    let stack = held_stack().await;
     stack.twilio.script(ALICE, vec![press("2")]);
     stack.twilio.script(BOB, vec![press("1")]);
     let id = sys_id(9);
     stack.trigger(&id, "INC0010009", "Slow API", "1").await;
     let sid = stack.twilio.executions()[0].sid.clone();
-    stack.twilio.complete(&sid).await.unwrap();
-    let ended = ended_records(&stack.take_kinesis_records().await).remove(0);
+    let ended = complete(&stack, &sid).await.remove(0);
     let seq = ended["kinesis"]["sequenceNumber"].clone();
 
     // Twilio's Context endpoint is down for longer than the in-invocation retries.

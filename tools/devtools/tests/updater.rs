@@ -9,7 +9,7 @@ use escalation_core::ports::{Mark, Marks};
 use escalation_devtools::stack::{ALICE, BOB, Stack, StackOptions, user_sys_id};
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::{FAULT_IDS, SETTLE, dialled, fault, press, queue_depth, sys_id};
+use support::{FAULT_IDS, SETTLE, dialled, fault, held_stack, press, queue_depth, sys_id};
 
 #[tokio::test]
 async fn servicenow_429_and_500_do_not_lose_or_duplicate_notes() {
@@ -32,11 +32,7 @@ async fn servicenow_429_and_500_do_not_lose_or_duplicate_notes() {
 
 #[tokio::test]
 async fn a_redelivered_update_is_not_written_twice() {
-    let stack = Stack::start(StackOptions {
-        auto_end: false,
-        ..Default::default()
-    })
-    .await;
+    let stack = held_stack().await;
     let id = sys_id(12);
     stack.trigger(&id, "INC0010012", "DNS", "1").await;
     let batch = stack_sqs_batch(&stack).await;
@@ -55,11 +51,7 @@ async fn a_redelivered_update_is_not_written_twice() {
 /// and does not write it again.
 #[tokio::test]
 async fn an_update_whose_mark_was_lost_is_found_in_the_work_notes() {
-    let stack = Stack::start(StackOptions {
-        auto_end: false,
-        ..Default::default()
-    })
-    .await;
+    let stack = held_stack().await;
     let id = sys_id(13);
     stack.trigger(&id, "INC0010013", "Mail", "1").await;
     let batch = stack_sqs_batch(&stack).await;

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use axum::response::Response;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::fault::{FaultRule, FaultSet};
@@ -42,12 +43,12 @@ impl Traffic {
                 self.recorder.clear();
                 util::response(204, None, "", &[])
             }
-            ("POST", ["faults"]) => match serde_json::from_slice::<FaultRule>(&inc.body) {
+            ("POST", ["faults"]) => match control_body::<FaultRule>(inc, "fault rule") {
                 Ok(rule) => {
                     self.faults.add(rule.clone());
                     util::json(201, &json!(rule), &[])
                 }
-                Err(e) => control_error(400, &format!("invalid fault rule: {e}")),
+                Err(resp) => *resp,
             },
             ("DELETE", ["faults"]) => {
                 self.faults.clear();
@@ -66,6 +67,15 @@ pub(crate) fn is_control(path: &str) -> bool {
 /// The segments of a control route after `/__fake`.
 pub(crate) fn control_segments(path: &str) -> Vec<&str> {
     path.trim_end_matches('/').split('/').skip(2).collect()
+}
+
+/// A control route's JSON body; a 400 naming `what` if it is not one.
+pub(crate) fn control_body<T: DeserializeOwned>(
+    inc: &Incoming,
+    what: &str,
+) -> Result<T, Box<Response>> {
+    serde_json::from_slice(&inc.body)
+        .map_err(|e| Box::new(control_error(400, &format!("invalid {what}: {e}"))))
 }
 
 /// A control route's error answer.

@@ -24,6 +24,30 @@ async fn body(resp: reqwest::Response) -> Value {
     resp.json().await.expect("JSON body")
 }
 
+async fn get(sn: &ServiceNowHandle, http: &Client, path: &str) -> reqwest::Response {
+    http.get(url(sn, path))
+        .basic_auth(USER, Some(PASS))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn post(
+    sn: &ServiceNowHandle,
+    http: &Client,
+    path: &str,
+    payload: Value,
+) -> reqwest::Response {
+    http.post(url(sn, path))
+        .basic_auth(USER, Some(PASS))
+        .header("Accept", "application/json")
+        .json(&payload)
+        .send()
+        .await
+        .expect("request")
+}
+
 async fn patch(
     sn: &ServiceNowHandle,
     http: &Client,
@@ -195,13 +219,7 @@ async fn bad_requests_get_400_envelopes() {
         "Exception while reading request"
     );
     // Unknown table.
-    let resp = http
-        .get(url(&sn, "/api/now/table/u_nope"))
-        .basic_auth(USER, Some(PASS))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .expect("request");
+    let resp = get(&sn, &http, "/api/now/table/u_nope").await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         body(resp).await,
@@ -221,13 +239,7 @@ async fn unknown_records_get_404_envelopes() {
     let resp = patch(&sn, &http, missing, json!({"state": "2"})).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert_eq!(body(resp).await, expected);
-    let resp = http
-        .get(url(&sn, &format!("/api/now/table/incident/{missing}")))
-        .basic_auth(USER, Some(PASS))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .expect("request");
+    let resp = get(&sn, &http, &format!("/api/now/table/incident/{missing}")).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert_eq!(body(resp).await, expected);
 }
@@ -235,14 +247,13 @@ async fn unknown_records_get_404_envelopes() {
 #[tokio::test]
 async fn post_list_and_delete() {
     let (sn, http) = fake().await;
-    let resp = http
-        .post(url(&sn, "/api/now/table/incident"))
-        .basic_auth(USER, Some(PASS))
-        .header("Accept", "application/json")
-        .json(&json!({"short_description": "Disk full", "impact": 1, "urgency": 2}))
-        .send()
-        .await
-        .expect("request");
+    let resp = post(
+        &sn,
+        &http,
+        "/api/now/table/incident",
+        json!({"short_description": "Disk full", "impact": 1, "urgency": 2}),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     let location = resp
         .headers()
@@ -305,16 +316,12 @@ async fn post_list_and_delete() {
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     assert!(sn.incident(&sys_id).is_none());
     // v1 answers 404 for an empty list.
-    let resp = http
-        .get(url(
-            &sn,
-            "/api/now/v1/table/incident?sysparm_query=number=INC0010001",
-        ))
-        .basic_auth(USER, Some(PASS))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .expect("request");
+    let resp = get(
+        &sn,
+        &http,
+        "/api/now/v1/table/incident?sysparm_query=number=INC0010001",
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
 
@@ -450,14 +457,13 @@ async fn created_incidents_never_reuse_a_seeded_number() {
         "Seeded",
         "1",
     );
-    let resp = http
-        .post(url(&sn, "/api/now/table/incident"))
-        .basic_auth(USER, Some(PASS))
-        .header("Accept", "application/json")
-        .json(&json!({"short_description": "Reported by phone"}))
-        .send()
-        .await
-        .expect("request");
+    let resp = post(
+        &sn,
+        &http,
+        "/api/now/table/incident",
+        json!({"short_description": "Reported by phone"}),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     let created = body(resp).await["result"].clone();
     assert_eq!(created["number"], "INC0010002");

@@ -4,6 +4,7 @@
 use crate::flow::FlowRun;
 use crate::stats::{human, sig3};
 use std::fmt::Write;
+use std::time::Duration;
 
 const COLORS: [&str; 6] = [
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
@@ -99,35 +100,27 @@ pub fn chart(flow: &[FlowRun]) -> String {
         let color = COLORS[i % COLORS.len()];
         let mut runs: Vec<&FlowRun> = flow.iter().filter(|f| f.concurrency == *c).collect();
         runs.sort_by_key(|f| f.latency_ms);
-        let measured: Vec<String> = runs
-            .iter()
-            .map(|f| {
-                format!(
-                    "{:.1},{:.1}",
-                    x(f.latency_ms as f64),
-                    y(f.wall.as_secs_f64())
-                )
-            })
-            .collect();
-        let ideal: Vec<String> = runs
-            .iter()
-            .map(|f| {
-                format!(
-                    "{:.1},{:.1}",
-                    x(f.latency_ms as f64),
-                    y(f.ideal().as_secs_f64())
-                )
-            })
-            .collect();
+        // The polyline of one time of each run against its latency.
+        let points = |time: fn(&FlowRun) -> Duration| -> String {
+            runs.iter()
+                .map(|f| {
+                    let (px, py) = (x(f.latency_ms as f64), y(time(f).as_secs_f64()));
+                    format!("{px:.1},{py:.1}")
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let measured = points(|f| f.wall);
+        let ideal = points(FlowRun::ideal);
         let _ = writeln!(
             s,
             r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2" stroke-dasharray="6 4"/>"#,
-            ideal.join(" ")
+            ideal
         );
         let _ = writeln!(
             s,
             r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2.5"/>"#,
-            measured.join(" ")
+            measured
         );
         for f in &runs {
             let _ = writeln!(

@@ -44,6 +44,17 @@ async fn created(t: &InboundStack, correlation: &str) -> Option<(String, String)
         .map(|r| (r.sys_id.to_string(), r.number))
 }
 
+/// The status of the incident's escalation once the stack has settled.
+async fn settled(t: &InboundStack, sys_id: &str) -> Status {
+    t.stack.settle(&[sys_id], SETTLE).await;
+    t.stack
+        .escalation(sys_id)
+        .await
+        .unwrap()
+        .escalation
+        .status()
+}
+
 fn assert_hangs_up(r: &Reply) {
     assert!(r.has("Hangup"), "expected a hang-up: {}", r.body);
 }
@@ -57,6 +68,13 @@ fn assert_no_full_numbers(text: &str) {
 /// A call from `from`: the first webhook. Returns the reply.
 async fn ring(t: &InboundStack, call: &str, from: &str, to: &str) -> Reply {
     t.post("/voice", &call_params(call, from, to, &[])).await
+}
+
+/// Ring, choose `choice` in the menu (1 report, 2 put through) and team `team`: the reply.
+async fn choose(t: &InboundStack, call: &str, from: &str, choice: &str, team: &str) -> Reply {
+    let menu = ring(t, call, from, LINE).await;
+    let teams = answer(t, &menu, call, from, &[("Digits", choice)]).await;
+    answer(t, &teams, call, from, &[("Digits", team)]).await
 }
 
 /// Follow `reply`'s action with `extra` parameters on the same call.
@@ -81,9 +99,7 @@ async fn record_report(
     rec: &str,
     secs: &str,
 ) -> (Reply, String) {
-    let menu = ring(t, call, from, LINE).await;
-    let teams = answer(t, &menu, call, from, &[("Digits", "1")]).await;
-    let record = answer(t, &teams, call, from, &[("Digits", team)]).await;
+    let record = choose(t, call, from, "1", team).await;
     assert!(record.has("Record"), "{}", record.body);
     let transcribe_url = record.attrs("Record", "transcribeCallback")[0].clone();
     let url = recording_url(rec);
@@ -153,9 +169,7 @@ async fn bridged_call_ended(
 
 /// Ring, choose "put through" and team `team`: the `<Dial>` that comes back.
 async fn put_through(t: &InboundStack, call: &str, from: &str, team: &str) -> Reply {
-    let menu = ring(t, call, from, LINE).await;
-    let teams = answer(t, &menu, call, from, &[("Digits", "2")]).await;
-    answer(t, &teams, call, from, &[("Digits", team)]).await
+    choose(t, call, from, "2", team).await
 }
 
 /// Twilio's parameters on the called person's leg `leg` of the put-through `parent`.

@@ -155,16 +155,7 @@ async fn put_through_moves_on_and_ends_in_voicemail() {
         p["description"]
     );
     let (sys_id, _) = created(&t, &call).await.unwrap();
-    t.stack.settle(&[&sys_id], SETTLE).await;
-    assert_eq!(
-        t.stack
-            .escalation(&sys_id)
-            .await
-            .unwrap()
-            .escalation
-            .status(),
-        Status::Accepted
-    );
+    assert_eq!(settled(&t, &sys_id).await, Status::Accepted);
 }
 
 #[tokio::test]
@@ -184,9 +175,7 @@ async fn put_through_never_calls_the_caller_and_stops_at_max_people() {
 
     // Network (everyone; max_people 2): Alice, Bob, then voicemail without Carol.
     let call = sid("CA", 18);
-    let menu = ring(&t, &call, CAROL, LINE).await;
-    let teams = answer(&t, &menu, &call, CAROL, &[("Digits", "2")]).await;
-    let first = answer(&t, &teams, &call, CAROL, &[("Digits", "2")]).await;
+    let first = put_through(&t, &call, CAROL, "2").await;
     assert_eq!(first.texts("Number"), [ALICE]);
     let second = answer(&t, &first, &call, CAROL, &[("DialCallStatus", "failed")]).await;
     assert!(second.said().contains("Alice Agent could not be reached."));

@@ -139,9 +139,7 @@ async fn report_creates_the_incident_and_escalates_through_the_normal_engine() {
     assert_eq!(esc.incident().number, "INC0010001");
     assert_eq!(esc.incident().priority, "1");
     assert_eq!(esc.incident().assignment_group.as_deref(), Some(DB_GROUP));
-    t.stack.settle(&[&sys_id], SETTLE).await;
-    let esc = t.stack.escalation(&sys_id).await.unwrap().escalation;
-    assert_eq!(esc.status(), Status::Accepted);
+    assert_eq!(settled(&t, &sys_id).await, Status::Accepted);
     assert_eq!(t.stack.twilio.executions()[0].to, ALICE);
 
     // Twilio's transcription becomes a work note; a repeat of the same callback does not.
@@ -215,9 +213,7 @@ async fn failed_transcription_says_so_in_the_note() {
 async fn record_again_and_too_short_recordings() {
     let t = InboundStack::start(test_config()).await;
     let call = sid("CA", 4);
-    let menu = ring(&t, &call, ALICE, LINE).await;
-    let teams = answer(&t, &menu, &call, ALICE, &[("Digits", "1")]).await;
-    let record = answer(&t, &teams, &call, ALICE, &[("Digits", "1")]).await;
+    let record = choose(&t, &call, ALICE, "1", "1").await;
     let transcribe_url = record.attrs("Record", "transcribeCallback")[0].clone();
 
     // One second: too short, asked again.
@@ -297,9 +293,7 @@ async fn silence_and_wrong_keys_are_explained_then_the_call_ends() {
 
     // The team menu too.
     let call = sid("CA", 51);
-    let menu = ring(&t, &call, ALICE, LINE).await;
-    let teams = answer(&t, &menu, &call, ALICE, &[("Digits", "1")]).await;
-    let bad = answer(&t, &teams, &call, ALICE, &[("Digits", "8")]).await;
+    let bad = choose(&t, &call, ALICE, "1", "8").await;
     assert!(
         bad.said().contains("Sorry, that is not an option.") && bad.said().contains("For Database")
     );
@@ -385,9 +379,7 @@ async fn hanging_up_after_the_message_files_it() {
 
     // Hung up at the confirmation prompt: the transcription callback files it.
     let call = sid("CA", 71);
-    let menu = ring(&t, &call, BOB, LINE).await;
-    let teams = answer(&t, &menu, &call, BOB, &[("Digits", "1")]).await;
-    let record = answer(&t, &teams, &call, BOB, &[("Digits", "1")]).await;
+    let record = choose(&t, &call, BOB, "1", "1").await;
     let transcribe_url = record.attrs("Record", "transcribeCallback")[0].clone();
     let rec = sid("RE", 71);
     let confirm = recorded(&t, &record, &call, BOB, &rec, "25").await;
@@ -511,9 +503,7 @@ async fn confirmation_limits_send_the_message_instead_of_looping() {
 async fn a_recording_callback_without_a_usable_recording_asks_again() {
     let t = InboundStack::start(test_config()).await;
     let call = sid("CA", 32);
-    let menu = ring(&t, &call, ALICE, LINE).await;
-    let teams = answer(&t, &menu, &call, ALICE, &[("Digits", "1")]).await;
-    let record = answer(&t, &teams, &call, ALICE, &[("Digits", "1")]).await;
+    let record = choose(&t, &call, ALICE, "1", "1").await;
     let r = answer(
         &t,
         &record,

@@ -155,41 +155,34 @@ async fn public_base_url_is_what_gets_signed_and_handed_out() {
     };
     let call = sid("CA", 25);
     let params = call_params(&call, ALICE, LINE, &[]);
-    let pairs = kit::pairs(&params);
     let body = kit::form_body(&params);
-    // Twilio called the custom domain; the function URL sees its own host and path.
-    let sig = twilio_webhook::sign(AUTH_TOKEN, &format!("{base}/voice"), &pairs);
-    let event = InboundStack::event(
-        &format!("{BASE}/voice"),
-        "POST",
-        &body,
-        kit::FORM,
-        Some(&sig),
-    );
-    let req = lambda_http::request::from_str(&event.to_string()).unwrap();
-    let resp = escalation_lambda::handlers::inbound::handle(&inbound, req)
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let xml = String::from_utf8_lossy(resp.body().as_ref()).into_owned();
+    // The function URL sees its own host and path, whatever URL Twilio signed.
+    let answer = async |signed_for: &str| {
+        let sig = twilio_webhook::sign(AUTH_TOKEN, signed_for, &kit::pairs(&params));
+        let event = InboundStack::event(
+            &format!("{BASE}/voice"),
+            "POST",
+            &body,
+            kit::FORM,
+            Some(&sig),
+        );
+        let req = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let resp = escalation_lambda::handlers::inbound::handle(&inbound, req)
+            .await
+            .unwrap();
+        let xml = String::from_utf8_lossy(resp.body().as_ref()).into_owned();
+        (resp.status(), xml)
+    };
+    // Twilio called the custom domain.
+    let (status, xml) = answer(&format!("{base}/voice")).await;
+    assert_eq!(status, 200);
     assert!(
         xml.contains(&format!("action=\"{base}/voice/menu?")),
         "{xml}"
     );
     // Signed for the function URL instead: refused.
-    let sig = twilio_webhook::sign(AUTH_TOKEN, &format!("{BASE}/voice"), &pairs);
-    let event = InboundStack::event(
-        &format!("{BASE}/voice"),
-        "POST",
-        &body,
-        kit::FORM,
-        Some(&sig),
-    );
-    let req = lambda_http::request::from_str(&event.to_string()).unwrap();
-    let resp = escalation_lambda::handlers::inbound::handle(&inbound, req)
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 403);
+    let (status, _) = answer(&format!("{BASE}/voice")).await;
+    assert_eq!(status, 403);
 }
 
 #[tokio::test]
@@ -212,9 +205,7 @@ async fn a_step_reached_without_its_call_state_ends_politely() {
         assert_hangs_up(&r);
     }
     // An admitted caller whose confirmation carries no recording.
-    let menu = ring(&t, &call, ALICE, LINE).await;
-    let teams = answer(&t, &menu, &call, ALICE, &[("Digits", "1")]).await;
-    let record = answer(&t, &teams, &call, ALICE, &[("Digits", "1")]).await;
+    let record = choose(&t, &call, ALICE, "1", "1").await;
     let confirm_url = record.action().replace("/voice/recorded", "/voice/confirm");
     let r = t
         .post(

@@ -33,16 +33,7 @@ async fn a_text_from_an_allowed_sender_opens_an_incident() {
     assert_eq!(p["correlation_id"], msg.as_str());
     assert!(p.get("contact_type").is_none());
     let (sys_id, _) = created(&t, &msg).await.unwrap();
-    t.stack.settle(&[&sys_id], SETTLE).await;
-    assert_eq!(
-        t.stack
-            .escalation(&sys_id)
-            .await
-            .unwrap()
-            .escalation
-            .status(),
-        Status::Accepted
-    );
+    assert_eq!(settled(&t, &sys_id).await, Status::Accepted);
 
     // Twilio redelivers the same message: same incident, no second one.
     let r = t.post("/sms", &sms_params(&msg, ALICE, LINE, text)).await;

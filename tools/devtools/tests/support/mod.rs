@@ -3,7 +3,7 @@
 //! `mod support;` and uses its own part of it.
 #![allow(dead_code)]
 
-use escalation_devtools::stack::Stack;
+use escalation_devtools::stack::{Stack, StackOptions};
 use escalation_fakes::FaultRule;
 use escalation_fakes::twilio::{AgentStep, TwilioHandle};
 use serde_json::Value;
@@ -108,6 +108,23 @@ pub fn ended_records(records: &[Value]) -> Vec<Value> {
         .filter(|r| Stack::record_event(r)["type"] == EXECUTION_ENDED)
         .cloned()
         .collect()
+}
+
+/// A stack whose simulated agents never end a call by themselves: the test completes each
+/// call (and so decides when its events exist).
+pub async fn held_stack() -> Stack {
+    Stack::start(StackOptions {
+        auto_end: false,
+        ..Default::default()
+    })
+    .await
+}
+
+/// Completes the active call `sid` at the fake and takes every Kinesis record written so
+/// far; returns the `execution.ended` ones (without handling any).
+pub async fn complete(stack: &Stack, sid: &str) -> Vec<Value> {
+    stack.twilio.complete(sid).await.unwrap();
+    ended_records(&stack.take_kinesis_records().await)
 }
 
 /// Messages waiting in the queue at `url` (the update queue or its DLQ).

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::Inner;
 use super::db::{INCIDENT, SYS_USER, to_sn_string};
-use crate::traffic::{control_error, control_segments};
+use crate::traffic::{control_body, control_error, control_segments};
 use crate::util::{self, Incoming, hex32, lock};
 
 #[derive(Deserialize)]
@@ -41,9 +41,9 @@ pub(super) fn control(inner: &Inner, inc: &Incoming) -> Response {
     }
     match (inc.method.as_str(), segs.as_slice()) {
         ("POST", ["incidents"]) => {
-            let new: NewIncident = match serde_json::from_slice(&inc.body) {
+            let new: NewIncident = match control_body(inc, "incident") {
                 Ok(n) => n,
-                Err(e) => return control_error(400, &format!("invalid incident: {e}")),
+                Err(resp) => return *resp,
             };
             let sys_id = new.sys_id.unwrap_or_else(hex32);
             let mut db = lock(&inner.db);
@@ -76,9 +76,9 @@ pub(super) fn control(inner: &Inner, inc: &Incoming) -> Response {
             }
         }
         ("POST", ["users"]) => {
-            let new: NewUser = match serde_json::from_slice(&inc.body) {
+            let new: NewUser = match control_body(inc, "user") {
                 Ok(n) => n,
-                Err(e) => return control_error(400, &format!("invalid user: {e}")),
+                Err(resp) => return *resp,
             };
             let sys_id = new.sys_id.unwrap_or_else(hex32);
             let mut db = lock(&inner.db);

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{AgentStep, Inner, TwilioHandle};
-use crate::traffic::{control_error, control_segments};
+use crate::traffic::{control_body, control_error, control_segments};
 use crate::util::{self, Incoming};
 
 #[derive(Deserialize)]
@@ -27,12 +27,12 @@ pub(super) async fn control(inner: &Arc<Inner>, inc: &Incoming) -> Response {
         return resp;
     }
     match (inc.method.as_str(), segs.as_slice()) {
-        ("POST", ["agents"]) => match serde_json::from_slice::<AgentScript>(&inc.body) {
+        ("POST", ["agents"]) => match control_body::<AgentScript>(inc, "agent script") {
             Ok(s) => {
                 handle.script(&s.phone, s.steps);
                 util::response(204, None, "", &[])
             }
-            Err(e) => control_error(400, &format!("invalid agent script: {e}")),
+            Err(resp) => *resp,
         },
         ("GET", ["executions"]) => util::json(200, &json!(handle.executions()), &[]),
         ("POST", ["executions", sid, "complete"]) => match handle.complete(sid).await {

@@ -47,6 +47,11 @@ pub(super) fn invalid(message: &str) -> Response {
     twilio_error(400, 20001, message, &[])
 }
 
+/// A POST whose body is not a form.
+pub(super) fn unparsable_form() -> Response {
+    invalid("Unable to parse the request body as application/x-www-form-urlencoded")
+}
+
 pub(super) fn too_many_requests(retry_after: Option<u64>) -> Response {
     let headers: Vec<(&str, String)> = retry_after
         .map(|s| vec![("Retry-After", s.to_string())])

@@ -13,7 +13,10 @@ use tokio::sync::oneshot;
 use super::agent::{AgentStep, Script};
 use super::errors::too_many_requests;
 use super::events::{EXECUTION_ENDED, EXECUTION_SCHEMA, EXECUTION_STARTED};
-use super::{Inner, form, invalid, normalize_phone, not_found, param, twilio_error};
+use super::paging;
+use super::{
+    Inner, form, invalid, normalize_phone, not_found, param, twilio_error, unparsable_form,
+};
 use crate::util::{self, Incoming, iso_seconds, lock, now_ms, sid};
 
 /// An execution as seen by tests.
@@ -163,9 +166,7 @@ impl Inner {
 
     pub(super) fn create(self: &Arc<Self>, inc: &Incoming) -> Response {
         let Some(pairs) = form(inc) else {
-            return invalid(
-                "Unable to parse the request body as application/x-www-form-urlencoded",
-            );
+            return unparsable_form();
         };
         let to = param(&pairs, "To").unwrap_or_default().to_owned();
         let from = param(&pairs, "From").unwrap_or_default().to_owned();
@@ -303,13 +304,7 @@ impl Inner {
             }
         }
         let [from, to] = window;
-        let page_size = param(&q, "PageSize")
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(50)
-            .clamp(1, 1000);
-        let page = param(&q, "Page")
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(0);
+        let (page_size, page) = paging::page_params(&q);
         let st = lock(&self.state);
         let matching: Vec<&Execution> = st
             .executions
@@ -337,15 +332,7 @@ impl Inner {
         util::json(
             200,
             &json!({
-                "meta": {
-                    "page": page,
-                    "page_size": page_size,
-                    "first_page_url": page_url(0),
-                    "previous_page_url": if page > 0 { Value::String(page_url(page - 1)) } else { Value::Null },
-                    "next_page_url": if has_next { Value::String(page_url(page + 1)) } else { Value::Null },
-                    "url": page_url(page),
-                    "key": "executions",
-                },
+                "meta": paging::meta("executions", page, page_size, has_next, page_url),
                 "executions": items,
             }),
             &[],
@@ -362,9 +349,7 @@ impl Inner {
 
     pub(super) async fn update(&self, inc: &Incoming, sid: &str) -> Response {
         let Some(pairs) = form(inc) else {
-            return invalid(
-                "Unable to parse the request body as application/x-www-form-urlencoded",
-            );
+            return unparsable_form();
         };
         let Some(status) = param(&pairs, "Status") else {
             return invalid("Missing required parameter Status in the post body");
@@ -440,15 +425,7 @@ impl Inner {
         util::json(
             200,
             &json!({
-                "meta": {
-                    "page": 0,
-                    "page_size": 50,
-                    "first_page_url": url,
-                    "previous_page_url": null,
-                    "next_page_url": null,
-                    "url": url,
-                    "key": "steps",
-                },
+                "meta": paging::meta("steps", 0, 50, false, |_| url.clone()),
                 "steps": e.steps,
             }),
             &[],

@@ -23,7 +23,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Inner, TwilioHandle, form, invalid, not_found, param, twilio_error};
+use super::{Inner, TwilioHandle, form, invalid, not_found, param, twilio_error, unparsable_form};
 use crate::util::{self, Incoming, iso_seconds, lock, now_ms, sid};
 
 /// Widget types of the Studio widget library that the fake accepts.
@@ -358,9 +358,7 @@ impl Inner {
 
     fn create_flow(&self, inc: &Incoming) -> Response {
         let Some(pairs) = form(inc) else {
-            return invalid(
-                "Unable to parse the request body as application/x-www-form-urlencoded",
-            );
+            return unparsable_form();
         };
         let (friendly_name, status, definition) = match create_params(&pairs) {
             Ok(p) => p,
@@ -399,9 +397,7 @@ impl Inner {
 
     fn validate_flow(&self, inc: &Incoming) -> Response {
         let Some(pairs) = form(inc) else {
-            return invalid(
-                "Unable to parse the request body as application/x-www-form-urlencoded",
-            );
+            return unparsable_form();
         };
         match create_params(&pairs) {
             Ok(_) => util::json(200, &json!({"valid": true}), &[]),
@@ -411,9 +407,7 @@ impl Inner {
 
     fn update_flow(&self, inc: &Incoming, fw: &str) -> Response {
         let Some(pairs) = form(inc) else {
-            return invalid(
-                "Unable to parse the request body as application/x-www-form-urlencoded",
-            );
+            return unparsable_form();
         };
         let status = match status_param(&pairs) {
             Ok(s) => s.to_owned(),

@@ -47,7 +47,7 @@ use crate::traffic::{Traffic, is_control, traffic_controls};
 use crate::util::{self, Incoming, lock, sid};
 
 use agent::Script;
-use errors::{fault_response, invalid, not_found, twilio_error, unauthorized};
+use errors::{fault_response, invalid, not_found, twilio_error, unauthorized, unparsable_form};
 use events::Delivery;
 use executions::{Execution, Sim};
 

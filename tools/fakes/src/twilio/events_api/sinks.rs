@@ -5,7 +5,9 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::{SinkRecord, Stamped};
-use crate::twilio::{Inner, form, invalid, not_found, paging, param, twilio_error};
+use crate::twilio::{
+    Inner, form, invalid, not_found, paging, param, twilio_error, unparsable_form,
+};
 use crate::util::{self, Incoming, iso_seconds, lock, now_ms, sid};
 
 fn sink_not_created(reason: &str) -> Response {
@@ -70,9 +72,7 @@ impl Inner {
 
     pub(super) fn create_sink(&self, inc: &Incoming) -> Response {
         let Some(pairs) = form(inc) else {
-            return invalid(
-                "Unable to parse the request body as application/x-www-form-urlencoded",
-            );
+            return unparsable_form();
         };
         let get = |name: &str| param(&pairs, name).filter(|v| !v.trim().is_empty());
         let missing = |name: &str| {
@@ -151,9 +151,7 @@ impl Inner {
 
     pub(super) fn update_sink(&self, inc: &Incoming, dg: &str) -> Response {
         let Some(pairs) = form(inc) else {
-            return invalid(
-                "Unable to parse the request body as application/x-www-form-urlencoded",
-            );
+            return unparsable_form();
         };
         let Some(description) = param(&pairs, "Description").filter(|d| !d.trim().is_empty())
         else {

@@ -5,7 +5,9 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::{Stamped, SubscribedEventRecord, SubscriptionRecord};
-use crate::twilio::{Inner, form, invalid, not_found, paging, param, twilio_error};
+use crate::twilio::{
+    Inner, form, invalid, not_found, paging, param, twilio_error, unparsable_form,
+};
 use crate::util::{self, Incoming, iso_seconds, lock, now_ms, sid};
 
 /// Latest schema version of the event types the fake knows; other `com.twilio.*` types are
@@ -105,9 +107,7 @@ impl Inner {
 
     pub(super) fn create_subscription(&self, inc: &Incoming) -> Response {
         let Some(pairs) = form(inc) else {
-            return invalid(
-                "Unable to parse the request body as application/x-www-form-urlencoded",
-            );
+            return unparsable_form();
         };
         let Some(description) = param(&pairs, "Description").filter(|d| !d.trim().is_empty())
         else {
@@ -198,9 +198,7 @@ impl Inner {
 
     pub(super) fn add_subscribed(&self, inc: &Incoming, df: &str) -> Response {
         let Some(pairs) = form(inc) else {
-            return invalid(
-                "Unable to parse the request body as application/x-www-form-urlencoded",
-            );
+            return unparsable_form();
         };
         let Some(event_type) = param(&pairs, "Type") else {
             return invalid("Missing required parameter Type in the post body");
