@@ -31,7 +31,7 @@ echo "==> template.yaml"
 check template.yaml
 echo "template.yaml: ok"
 
-# Mutations that plain cfn-lint misses (notes/toolchain.md §4): each must be caught.
+# Mutations that plain cfn-lint misses (cfn-lint does not run the SAM transform): each must be caught.
 # Format: name|sed pattern|replacement[|text the failure output must contain]. The last two
 # also pass `sam validate`: only the translated template's lint rejects them (E3034).
 broken=0

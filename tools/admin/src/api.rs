@@ -1,6 +1,6 @@
 //! A small Twilio REST client for the provisioning calls: Basic auth, form-encoded writes,
 //! JSON answers, Twilio's error envelope (`{code, message, more_info, status, details}`,
-//! notes/twilio.md §2.9) and list paging through `meta.next_page_url`.
+//! as in Twilio's REST API docs) and list paging through `meta.next_page_url`.
 
 use std::fmt;
 use std::time::Duration;

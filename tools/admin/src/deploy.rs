@@ -12,7 +12,7 @@ use crate::flow::{self, FlowFileError};
 
 /// The event type the flow-events Lambda consumes.
 pub const EXECUTION_ENDED: &str = "com.twilio.studio.flow.execution.ended";
-/// Schema version subscribed to (v2 carries the same data as v1, notes/twilio.md §1.2).
+/// Schema version subscribed to (v2 carries the same data as v1; Twilio's Studio event-type docs).
 pub const EXECUTION_ENDED_SCHEMA: u64 = 2;
 
 /// Everything `deploy` needs.
@@ -521,7 +521,7 @@ async fn deploy_subscription(tw: &Twilio, sink_sid: &str) -> Result<Outcome, Adm
                     "Phone escalation: Studio execution ended".to_owned(),
                 ),
                 ("SinkSid", sink_sid.to_owned()),
-                // Repeated field, one JSON object per event type (notes/twilio.md §1.5).
+                // Repeated field, one JSON object per event type (a single JSON array is refused).
                 ("Types", types.to_string()),
             ],
         )

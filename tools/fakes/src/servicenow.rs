@@ -1,9 +1,11 @@
-//! Fake of the ServiceNow REST Table API (notes/servicenow.md §1).
+//! Fake of the ServiceNow REST Table API (ServiceNow's Table API docs; its exported OpenAPI
+//! spec for the parameters).
 //!
 //! * Routes: `/api/now/table/{table}[/{sys_id}]`, also with `/api/now/v1/...` and
 //!   `/api/now/v2/...`. Tables: `incident`, `sys_user` (read/write) and `sys_journal_field`
 //!   (read-only, derived from journal writes).
-//! * Basic auth; `Accept` must allow JSON; POST/PUT/PATCH need `Content-Type: application/json`.
+//! * Basic auth, or OAuth client credentials once [`ServiceNowHandle::enable_oauth`] registered
+//!   a client (see [`oauth`]); `Accept` must allow JSON; POST/PUT/PATCH need `Content-Type: application/json`.
 //! * Every stored scalar is a string. Reference fields are rendered as
 //!   `{"link","value"}` unless `sysparm_exclude_reference_link=true`;
 //!   `sysparm_display_value=true|all` is honoured for reference fields.
@@ -14,6 +16,7 @@
 //!   `sysparm_input_display_value`; header `X-no-response-body: true`.
 //! * Control routes (no auth, not recorded) under `/__fake/...`.
 
+mod oauth;
 mod query;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,6 +61,7 @@ impl ServiceNowFake {
             db: Mutex::new(Db::default()),
             recorder: Recorder::default(),
             faults: FaultSet::default(),
+            oauth: oauth::OAuth::default(),
         });
         let router = Router::new().fallback(handle).with_state(inner.clone());
         util::spawn_server(listener, router);
@@ -155,6 +159,24 @@ impl ServiceNowHandle {
     pub fn clear_faults(&self) {
         self.inner.faults.clear();
     }
+
+    /// Registers an OAuth client for the client-credentials grant at `/oauth_token.do`; its
+    /// tokens live `lifetime_secs` (ServiceNow's default is 1800). Basic auth keeps working.
+    pub fn enable_oauth(&self, client_id: &str, client_secret: &str, lifetime_secs: u64) {
+        self.inner
+            .oauth
+            .register(client_id, client_secret, lifetime_secs);
+    }
+
+    /// Ends every token issued so far (the next call with one answers 401).
+    pub fn expire_tokens(&self) {
+        self.inner.oauth.expire_all();
+    }
+
+    /// Tokens issued by `/oauth_token.do` so far.
+    pub fn tokens_issued(&self) -> usize {
+        self.inner.oauth.issued()
+    }
 }
 
 struct Inner {
@@ -164,6 +186,7 @@ struct Inner {
     db: Mutex<Db>,
     recorder: Recorder,
     faults: FaultSet,
+    oauth: oauth::OAuth,
 }
 
 struct JournalEntry {
@@ -573,7 +596,7 @@ impl Opts {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Error envelopes (notes/servicenow.md §1.4)
+// Error envelopes: `{"error":{"message","detail"},"status":"failure"}`
 
 fn envelope(
     status: u16,
@@ -717,8 +740,12 @@ impl Inner {
                 return fault_response(&rule);
             }
         }
+        if inc.path == "/oauth_token.do" {
+            return self.oauth.token(inc);
+        }
         let user = match util::basic_credentials(&inc.headers) {
             Some((u, p)) if u == self.username && p == self.password => u,
+            _ if self.oauth.accepts(&inc.headers) => self.username.clone(),
             _ => return unauthorized(),
         };
         let Some((version, table, sys_id)) = parse_path(&inc.path) else {

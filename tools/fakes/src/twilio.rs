@@ -1,4 +1,4 @@
-//! Fake of Twilio Studio v2 executions (notes/twilio.md §2) with simulated agents and Event
+//! Fake of Twilio Studio v2 executions (Twilio's Studio REST API v2) with simulated agents and Event
 //! Streams CloudEvents (§1).
 //!
 //! * `POST /v2/Flows/{FlowSid}/Executions` (form `To`, `From`, `Parameters`): 201, 400, 404,
@@ -407,7 +407,7 @@ fn normalize_phone(p: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Error envelopes (notes/twilio.md §2.9)
+// Error envelopes: `{code, message, more_info, status}`
 
 fn twilio_error(status: u16, code: u32, message: &str, headers: &[(&str, String)]) -> Response {
     util::json(

@@ -1,5 +1,5 @@
-//! Event Streams side of the Twilio fake: CloudEvents 1.0 envelopes (notes/twilio.md §1.1,
-//! §1.2) and delivery to a Kinesis stream, as a Twilio Kinesis sink would.
+//! Event Streams side of the Twilio fake: CloudEvents 1.0 envelopes (as Twilio documents
+//! them) and delivery to a Kinesis stream, as a Twilio Kinesis sink would.
 
 use std::time::Duration;
 

@@ -1,5 +1,5 @@
-//! Event Streams REST API on the Twilio fake (notes/twilio.md §1.4, §1.5; specs
-//! twilio_events_v1.json). In reality it lives on `events.twilio.com`; the fake serves it on
+//! Event Streams REST API on the Twilio fake (Twilio's Event Streams v1 API and its
+//! OpenAPI spec, twilio_events_v1.json). In reality it lives on `events.twilio.com`; the fake serves it on
 //! the same port as Studio.
 //!
 //! * `POST /v1/Sinks` (form `Description`, `SinkType` `kinesis|webhook|segment|email`,

@@ -1,4 +1,4 @@
-//! Studio v2 Flows on the Twilio fake (notes/twilio.md §2.6, §2.7; specs twilio_studio_v2.json):
+//! Studio v2 Flows on the Twilio fake (Twilio's Studio v2 Flows API and its OpenAPI spec):
 //!
 //! * `POST /v2/Flows` (form `FriendlyName`, `Status` `draft|published`, `Definition` as a JSON
 //!   string, `CommitMessage`) → 201 with revision 1;
