@@ -13,7 +13,7 @@ pub mod api;
 pub mod deploy;
 pub mod flow;
 
-pub use api::{ApiError, Credentials, Twilio, TwilioError};
+pub use api::{ApiError, CredentialSource, Credentials, Twilio, TwilioError};
 pub use deploy::{
     AdminError, Change, DeployReport, DeploySpec, Outcome, SinkSpec, deploy, validate,
 };
