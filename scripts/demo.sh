@@ -7,10 +7,24 @@
 # summary; leaves no process behind, also on Ctrl-C. Installs moto and cargo-lambda into
 # .venv on first use.
 #
-# usage: scripts/demo.sh [SCENARIO] [--json] [--in-process]   (scenarios: scripts/scenarios/*.json)
+# usage: scripts/demo.sh [SCENARIO] [--json] [--in-process] [--html FILE]   (scenarios: scripts/scenarios/*.json)
+#        --html FILE: also write the timeline as one self-contained HTML page
 #        scripts/demo.sh plan [--number INC0010001] [--priority 1] [--roster FILE] [--json]   (dry run)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+# A relative --html FILE is relative to where the script was called from.
+args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --html)
+            [ $# -ge 2 ] || { echo "scripts/demo.sh: --html needs a file name" >&2; exit 2; }
+            case "$2" in /*) args+=(--html "$2") ;; *) args+=(--html "$PWD/$2") ;; esac
+            shift 2
+            ;;
+        *) args+=("$1"); shift ;;
+    esac
+done
+set -- ${args[@]+"${args[@]}"}
 cd "$ROOT"
 
 demo="${CARGO_TARGET_DIR:-$ROOT/target}/debug/demo"
