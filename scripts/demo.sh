@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs an escalation end to end on this machine with the real Lambda binaries:
 # `cargo lambda watch` (the Lambda runtime emulator) runs incident-trigger, flow-events,
-# incident-updater and escalation-sweeper against moto server (Kinesis, DynamoDB, SQS,
+# incident-updater, escalation-sweeper and voice-inbound against moto server (Kinesis, DynamoDB, SQS,
 # Secrets Manager) and the ServiceNow and Twilio fakes with simulated agents; pollers stand
 # in for the Kinesis and SQS event source mappings. Prints a timeline per incident and a
 # summary; leaves no process behind, also on Ctrl-C. Installs moto and cargo-lambda into
@@ -39,7 +39,8 @@ esac
 # compiled twice, and the functions' first invocations start at once.
 echo "==> building the demo and the Lambda functions (minutes the first time)" >&2
 cargo build --locked --bin demo \
-    --bin incident-trigger --bin flow-events --bin incident-updater --bin escalation-sweeper
+    --bin incident-trigger --bin flow-events --bin incident-updater --bin escalation-sweeper \
+    --bin voice-inbound
 ensure_cargo_lambda
 export PATH="$VENV/bin:$PATH"
 start_moto
