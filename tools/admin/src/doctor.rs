@@ -110,6 +110,19 @@ impl Report {
     }
 }
 
+/// Every check, in the order they run and print.
+pub const CHECKS: [&str; 9] = [
+    "configuration",
+    "secret",
+    "hmac key",
+    "twilio",
+    "studio flow",
+    "event streams",
+    "servicenow",
+    "roster",
+    "trigger ping",
+];
+
 /// The secret's fields the functions need (voice-inbound needs the last one).
 const SECRET_FIELDS: [&str; 7] = [
     "twilio_account_sid",
@@ -324,16 +337,7 @@ fn fill_fix(arn: &str) -> String {
 }
 
 fn skip_rest(mut r: Report, why: &str) -> Report {
-    for name in [
-        "secret",
-        "hmac key",
-        "twilio",
-        "studio flow",
-        "event streams",
-        "servicenow",
-        "roster",
-        "trigger ping",
-    ] {
+    for name in CHECKS {
         if r.get(name).is_none() {
             r.skip(name, why);
         }

@@ -7,7 +7,6 @@
 //! Needs `node` on PATH (it is on developer machines and in CI); without it the tests fail
 //! and say so.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -23,11 +22,9 @@ const GROUP: &str = "287ebd7da9fe198100f92cc8d1d2154e";
 const SCRIPT_ACTION: &str = "infra/servicenow/escalation_trigger.js";
 const BUSINESS_RULE: &str = "infra/servicenow/start_phone_escalation_br.js";
 
-fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-}
+#[path = "support/repo.rs"]
+mod repo;
+use repo::repo;
 
 fn key_b64() -> String {
     // 32 key bytes, stored base64 in both places (SN property and trigger_hmac_key).

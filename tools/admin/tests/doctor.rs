@@ -53,17 +53,7 @@ async fn a_healthy_installation_passes_every_check() {
     let rig = Rig::install(Install::default()).await;
     let (code, out) = rig.doctor().await;
     assert_eq!(code, 0, "{out}");
-    for name in [
-        "configuration",
-        "secret",
-        "hmac key",
-        "twilio",
-        "studio flow",
-        "event streams",
-        "servicenow",
-        "roster",
-        "trigger ping",
-    ] {
+    for name in escalation_admin::doctor::CHECKS {
         assert!(line(&out, name).starts_with('✓'), "{name}:\n{out}");
     }
     assert!(line(&out, "studio flow").contains("published"), "{out}");

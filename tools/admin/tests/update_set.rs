@@ -3,20 +3,13 @@
 //! signature test runs under node, and it is what make_update_set.py writes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::process::Command;
 
 type Fields = BTreeMap<String, String>;
 
-fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-}
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(repo(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+#[path = "support/repo.rs"]
+mod repo;
+use repo::{read, repo};
 
 /// (table, fields) of every record in the update set, plus the update set's own fields.
 fn records(xml: &str) -> (Fields, Vec<(String, Fields)>) {
