@@ -52,6 +52,7 @@ async fn fails_alone(i: Install, name: &str, says: &[&str]) {
 async fn a_healthy_installation_passes_every_check() {
     let rig = Rig::install(Install::default()).await;
     let (code, out) = rig.doctor().await;
+    println!("{out}"); // what an operator sees (cargo test -- --nocapture)
     assert_eq!(code, 0, "{out}");
     for name in escalation_admin::doctor::CHECKS {
         assert!(line(&out, name).starts_with('✓'), "{name}:\n{out}");
