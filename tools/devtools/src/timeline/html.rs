@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 
-use escalation::domain::{AttemptRecord, CallOutcome, Status};
+use escalation::domain::{AttemptRecord, CallOutcome, Escalation, Status};
 
 use super::{RunSummary, plural};
 
@@ -153,6 +153,47 @@ impl Page {
     }
 }
 
+/// The page for a run of many escalations at once (the bench's storm): every call of every
+/// escalation in its person's lane; `headline` says what the run came to and `ok` whether
+/// that is what it promises. `t0_ms` is the moment shown as 0 s.
+pub fn many(
+    name: &str,
+    headline: &str,
+    ok: bool,
+    escalations: &[Escalation],
+    t0_ms: u64,
+) -> String {
+    let mut page = Page::default();
+    page.title(
+        name,
+        "Many incidents at once; each call in the lane of the person called.",
+        "in-process handlers",
+    );
+    let secs = |ms: u64| ms.saturating_sub(t0_ms) as f64 / 1000.0;
+    let mut calls = 0;
+    for esc in escalations {
+        for h in &esc.history {
+            page.call(
+                &esc.incident.number,
+                h,
+                secs(h.started_at),
+                secs(h.ended_at),
+            );
+            calls += 1;
+        }
+    }
+    let run = RunSummary {
+        scenario: name.to_owned(),
+        mode: "in-process handlers".to_owned(),
+        expect: headline.to_owned(),
+        incidents: Vec::new(),
+        calls_placed: calls,
+        ok,
+        error: None,
+    };
+    render(&page, &run)
+}
+
 /// CSS class and short label of an outcome.
 fn outcome(o: Option<&CallOutcome>) -> (&'static str, String) {
     match o {
@@ -170,6 +211,9 @@ fn outcome(o: Option<&CallOutcome>) -> (&'static str, String) {
         Some(CallOutcome::Unreachable(_)) => ("failed", "could not be dialled".into()),
     }
 }
+
+/// Above this many acceptances the page draws none (a storm would be a wall of lines).
+const ACCEPT_LINES: usize = 12;
 
 const LEGEND: [(&str, &str); 9] = [
     ("accepted", "pressed 1: accepted"),
@@ -358,7 +402,13 @@ pub fn render(page: &Page, run: &RunSummary) -> String {
         );
     }
     h.push_str("</div></div>\n");
-    for (t, incident, who) in &page.accepts {
+    // One line per acceptance, while there are few enough to tell apart.
+    let accepts = if page.accepts.len() <= ACCEPT_LINES {
+        page.accepts.as_slice()
+    } else {
+        &[]
+    };
+    for (t, incident, who) in accepts {
         // The lanes start after the 190 px name column; the line sits on the time axis.
         // Late in the run, the label goes to the line's left so it stays on the page.
         let late = if pct(*t) > 60.0 { " late" } else { "" };
@@ -375,7 +425,11 @@ pub fn render(page: &Page, run: &RunSummary) -> String {
     for (class, label) in LEGEND {
         let _ = write!(h, "<span><i class=\"{class}\"></i>{label}</span>");
     }
-    h.push_str("</div>\n<h2>ServiceNow</h2><ol class=\"notes\">");
+    h.push_str("</div>\n");
+    if !page.service_now.is_empty() {
+        h.push_str("<h2>ServiceNow</h2>");
+    }
+    h.push_str("<ol class=\"notes\">");
     for m in &page.service_now {
         let _ = write!(
             h,
