@@ -3,6 +3,10 @@
 # to plain CloudFormation offline and linted again (plain cfn-lint does not look inside SAM
 # event properties). Then proves the check bites: deliberately broken copies must fail.
 # Installs cfn-lint and aws-sam-cli into .venv-sam on first use; needs no AWS account.
+#
+#   usage: scripts/check_template.sh [TEMPLATE]
+# With TEMPLATE (e.g. the packaged dist/template.yaml) only that file is checked, and every
+# local CodeUri it names must exist beside it.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SAM_VENV="${SAM_VENV:-$ROOT/.venv-sam}"
@@ -27,11 +31,22 @@ check() {
         && "$SAM_VENV/bin/cfn-lint" "$out/translated.yaml"
 }
 
+if [ $# -gt 0 ]; then
+    echo "==> $1"
+    check "$1"
+    dir="$(dirname "$1")"
+    for uri in $(sed -n 's/^ *CodeUri: *\([^ ]*\)$/\1/p' "$1"); do
+        [ -e "$dir/$uri" ] || [ -n "${PACKAGE_SKIPPED:-}" ] || { echo "$1: CodeUri $uri does not exist in $dir" >&2; exit 1; }
+    done
+    echo "$1: ok"
+    exit 0
+fi
+
 echo "==> template.yaml"
 check template.yaml
 echo "template.yaml: ok"
 
-# Mutations that plain cfn-lint misses (notes/toolchain.md §4): each must be caught.
+# Mutations that plain cfn-lint misses (cfn-lint does not run the SAM transform): each must be caught.
 # Format: name|sed pattern|replacement[|text the failure output must contain]. The last two
 # also pass `sam validate`: only the translated template's lint rejects them (E3034).
 broken=0

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Path B of docs/DEPLOY.md: deploy the four Lambda functions with `cargo lambda deploy` onto
+# Path B of docs/DEPLOY.md: deploy the five Lambda functions with `cargo lambda deploy` onto
 # resources that already exist (DynamoDB table, SQS FIFO queue + DLQ, Kinesis stream, secret,
 # execution role; docs/DEPLOY.md lists them), then wire them up with the AWS CLI: the trigger's
 # public function URL, the Kinesis and SQS event source mappings (same settings as

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sends one signed test trigger to the incident-trigger function URL, exactly as the ServiceNow
-# business rule would (infra/servicenow/escalation_trigger_br.js): JSON body, headers
+# business rule would (infra/servicenow/escalation_trigger.js): JSON body, headers
 # X-Signature-Timestamp (unix seconds) and X-Signature = base64(HMAC-SHA256(key, ts + "." + body))
 # with the base64-DECODED trigger_hmac_key as the HMAC key. The first agent's phone rings.
 #

@@ -1,6 +1,6 @@
 //! A small Twilio REST client for the provisioning calls: Basic auth, form-encoded writes,
 //! JSON answers, Twilio's error envelope (`{code, message, more_info, status, details}`,
-//! notes/twilio.md §2.9) and list paging through `meta.next_page_url`.
+//! as in Twilio's REST API docs) and list paging through `meta.next_page_url`.
 
 use std::fmt;
 use std::time::Duration;
@@ -23,6 +23,39 @@ pub struct Credentials {
     pub account_sid: String,
     pub username: String,
     pub password: String,
+}
+
+/// Where the credentials came from, so that an error can say what to fix.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// `TWILIO_ACCOUNT_SID`, `TWILIO_API_KEY_SID`, `TWILIO_API_KEY_SECRET` (the CLI).
+    #[default]
+    Environment,
+    /// The stack's secret (`twilio_account_sid`, `twilio_api_key_sid`, `twilio_api_key_secret`).
+    Secret,
+}
+
+impl CredentialSource {
+    fn names(self) -> &'static str {
+        match self {
+            CredentialSource::Environment => "TWILIO_API_KEY_SID/TWILIO_API_KEY_SECRET",
+            CredentialSource::Secret => "twilio_api_key_sid/secret in the secret",
+        }
+    }
+}
+
+/// What a Twilio error code means, in plain words, and what to do about it.
+pub fn hint(code: u64, source: CredentialSource) -> Option<String> {
+    let fix = match code {
+        20003 => format!("authentication failed — check {}", source.names()),
+        20404 => "not found — check the SID (flow, sink or subscription) and that it belongs to this account".into(),
+        20429 | 20529 => "too many requests — wait a few seconds and run it again".into(),
+        20409 => "conflict — another execution or resource is in the way (see the message)".into(),
+        91000 => "the sink could not be created — check the stream ARN, role ARN and external id (stack outputs)".into(),
+        93101..=93104 => "Twilio cannot write to the Kinesis stream — check the role's trust (external id, Twilio's account) and the stream".into(),
+        _ => return None,
+    };
+    Some(format!("{code}: {fix}"))
 }
 
 impl fmt::Debug for Credentials {
@@ -128,6 +161,8 @@ pub struct TwilioError {
     pub message: String,
     pub more_info: Option<String>,
     pub details: Value,
+    /// Where the credentials of the failed call came from (for the hint).
+    pub source: CredentialSource,
 }
 
 impl TwilioError {
@@ -156,16 +191,21 @@ impl TwilioError {
 
 impl fmt::Display for TwilioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Twilio answered HTTP {}", self.status)?;
-        if let Some(code) = self.code {
-            write!(f, ", error {code}")?;
-        }
-        write!(f, ": {}", self.message)?;
-        if self.status == 401 {
-            write!(
+        // A 401 without a code is still an authentication failure.
+        let code = self.code.or((self.status == 401).then_some(20003));
+        match code.and_then(|c| hint(c, self.source)) {
+            Some(plain) => write!(
                 f,
-                " (check TWILIO_ACCOUNT_SID, TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET)"
-            )?;
+                "{plain} (Twilio answered HTTP {}: {})",
+                self.status, self.message
+            )?,
+            None => {
+                write!(f, "Twilio answered HTTP {}", self.status)?;
+                if let Some(code) = self.code {
+                    write!(f, ", error {code}")?;
+                }
+                write!(f, ": {}", self.message)?;
+            }
         }
         if let Some(url) = &self.more_info {
             write!(f, " [{url}]")?;
@@ -182,6 +222,7 @@ impl fmt::Display for TwilioError {
 pub struct Twilio {
     http: Client,
     creds: Credentials,
+    source: CredentialSource,
     studio: String,
     events: String,
 }
@@ -198,9 +239,16 @@ impl Twilio {
         Twilio {
             http,
             creds,
+            source: CredentialSource::Environment,
             studio: studio_base.trim_end_matches('/').to_owned(),
             events: events_base.trim_end_matches('/').to_owned(),
         }
+    }
+
+    /// Says where the credentials came from (error hints name what to fix).
+    pub fn with_source(mut self, source: CredentialSource) -> Twilio {
+        self.source = source;
+        self
     }
 
     pub fn account_sid(&self) -> &str {
@@ -252,6 +300,19 @@ impl Twilio {
                 .and_then(Value::as_str)
                 .filter(|u| !u.is_empty() && pages < MAX_PAGES)
                 .map(str::to_owned);
+            if let Some(next_url) = &next
+                && !same_origin(url, next_url)
+            {
+                // The account's Basic credentials go with every page: only to the API itself.
+                return Err(ApiError::Unexpected {
+                    action: action.to_owned(),
+                    status: 200,
+                    problem: format!(
+                        "the next page is on another host ({}); not following it with the account's credentials",
+                        origin(next_url).unwrap_or_else(|| next_url.clone())
+                    ),
+                });
+            }
         }
         Ok(items)
     }
@@ -308,9 +369,25 @@ impl Twilio {
                     .and_then(Value::as_str)
                     .map(str::to_owned),
                 details: body.get("details").cloned().unwrap_or(Value::Null),
+                source: self.source,
             }),
         })
     }
+}
+
+/// `scheme://host:port` of a URL.
+fn origin(url: &str) -> Option<String> {
+    let u = reqwest::Url::parse(url).ok()?;
+    Some(format!(
+        "{}://{}:{}",
+        u.scheme(),
+        u.host_str()?,
+        u.port_or_known_default()?
+    ))
+}
+
+fn same_origin(a: &str, b: &str) -> bool {
+    matches!((origin(a), origin(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// The first 200 characters of a body, on one line.
@@ -335,12 +412,46 @@ mod tests {
             message: "Invalid Flow Definition".into(),
             more_info: Some("https://www.twilio.com/docs/errors/20001".into()),
             details: json!({"errors": [{"property_path": "#/states/1/type", "message": "Unknown widget type 'x'"}]}),
+            source: CredentialSource::Environment,
         };
         assert_eq!(
             e.to_string(),
             "Twilio answered HTTP 400, error 20001: Invalid Flow Definition \
              [https://www.twilio.com/docs/errors/20001]\n  #/states/1/type: Unknown widget type 'x'"
         );
+        let auth = TwilioError {
+            status: 401,
+            code: Some(20003),
+            message: "Authenticate".into(),
+            more_info: None,
+            details: Value::Null,
+            source: CredentialSource::Secret,
+        };
+        assert_eq!(
+            auth.to_string(),
+            "20003: authentication failed — check twilio_api_key_sid/secret in the secret \
+             (Twilio answered HTTP 401: Authenticate)"
+        );
+        let env = TwilioError {
+            source: CredentialSource::Environment,
+            code: None,
+            ..auth
+        };
+        assert!(
+            env.to_string().starts_with(
+                "20003: authentication failed — check TWILIO_API_KEY_SID/TWILIO_API_KEY_SECRET"
+            ),
+            "{env}"
+        );
+        assert!(same_origin(
+            "https://studio.twilio.com/v2/Flows?PageSize=50",
+            "https://studio.twilio.com:443/v2/Flows?Page=1"
+        ));
+        assert!(!same_origin(
+            "https://studio.twilio.com/v2/Flows",
+            "https://studio.twilio.com.evil.example/v2/Flows"
+        ));
+        assert!(!same_origin("http://127.0.0.1:1/x", "http://127.0.0.1:2/x"));
         let creds = Credentials {
             account_sid: "AC1".into(),
             username: "SK1".into(),

@@ -10,9 +10,12 @@ use serde_json::{Value, json};
 use crate::api::{ApiError, Twilio};
 use crate::flow::{self, FlowFileError};
 
+mod checks;
+pub use checks::{check_sink_inputs, validate};
+
 /// The event type the flow-events Lambda consumes.
 pub const EXECUTION_ENDED: &str = "com.twilio.studio.flow.execution.ended";
-/// Schema version subscribed to (v2 carries the same data as v1, notes/twilio.md §1.2).
+/// Schema version subscribed to (v2 carries the same data as v1; Twilio's Studio event-type docs).
 pub const EXECUTION_ENDED_SCHEMA: u64 = 2;
 
 /// Everything `deploy` needs.
@@ -123,94 +126,7 @@ impl AdminError {
     }
 }
 
-/// Checks the values that end up in the sink configuration; the message names the flag.
-pub fn check_sink_inputs(
-    stream_arn: &str,
-    role_arn: &str,
-    external_id: &str,
-) -> Result<(), AdminError> {
-    let parts: Vec<&str> = stream_arn.splitn(6, ':').collect();
-    let stream_ok = parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == "kinesis"
-        && !parts[3].is_empty()
-        && parts[4].len() == 12
-        && parts[4].bytes().all(|b| b.is_ascii_digit())
-        && parts[5]
-            .strip_prefix("stream/")
-            .is_some_and(|n| !n.is_empty());
-    if !stream_ok {
-        return Err(AdminError::Usage(format!(
-            "--stream-arn {stream_arn:?} is not a Kinesis stream ARN \
-             (arn:aws:kinesis:REGION:ACCOUNT:stream/NAME, the stack output StreamArn)"
-        )));
-    }
-    let parts: Vec<&str> = role_arn.splitn(6, ':').collect();
-    let role_ok = parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == "iam"
-        && parts[3].is_empty()
-        && parts[4].len() == 12
-        && parts[4].bytes().all(|b| b.is_ascii_digit())
-        && parts[5]
-            .strip_prefix("role/")
-            .is_some_and(|n| !n.is_empty());
-    if !role_ok {
-        return Err(AdminError::Usage(format!(
-            "--role-arn {role_arn:?} is not an IAM role ARN \
-             (arn:aws:iam::ACCOUNT:role/NAME, the stack output TwilioEventStreamsRoleArn)"
-        )));
-    }
-    let id_ok = (2..=1224).contains(&external_id.len())
-        && external_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@:/-_".contains(&b));
-    if !id_ok {
-        return Err(AdminError::Usage(
-            "--external-id must be 2 to 1224 characters from A-Z a-z 0-9 + = , . @ : / - _ \
-             (the stack output TwilioEventStreamsExternalId)"
-                .into(),
-        ));
-    }
-    Ok(())
-}
-
-/// `POST /v2/Flows/Validate`. `Err(InvalidFlow)` lists Twilio's `details.errors`.
-pub async fn validate(
-    tw: &Twilio,
-    friendly_name: &str,
-    definition: &Value,
-) -> Result<(), AdminError> {
-    let url = tw.studio_url("/v2/Flows/Validate");
-    let form = [
-        ("FriendlyName", friendly_name.to_owned()),
-        ("Status", "published".to_owned()),
-        ("Definition", definition.to_string()),
-    ];
-    match tw.post("validating the flow", &url, &form).await {
-        Ok(body) if body.get("valid") == Some(&Value::Bool(true)) => Ok(()),
-        Ok(body) => Err(AdminError::InvalidFlow(format!(
-            "  Flows/Validate answered {body}"
-        ))),
-        Err(e) => match e.twilio() {
-            Some(t) if t.status == 400 => {
-                let errors = t.flow_errors();
-                let mut lines = vec![format!(
-                    "  {}{}",
-                    t.code.map(|c| format!("error {c}: ")).unwrap_or_default(),
-                    t.message
-                )];
-                lines.extend(errors.iter().map(|(p, m)| format!("  {p}: {m}")));
-                Err(AdminError::InvalidFlow(lines.join("\n")))
-            }
-            _ => Err(e.into()),
-        },
-    }
-}
-
-fn text(v: &Value, key: &str) -> String {
+pub(crate) fn text(v: &Value, key: &str) -> String {
     v.get(key)
         .and_then(Value::as_str)
         .unwrap_or_default()
@@ -459,7 +375,12 @@ async fn deploy_sink(tw: &Twilio, spec: &SinkSpec) -> Result<(Outcome, String), 
     ))
 }
 
-async fn deploy_subscription(tw: &Twilio, sink_sid: &str) -> Result<Outcome, AdminError> {
+/// The subscriptions on `sink_sid`, and the one (SID, schema version) that carries
+/// [`EXECUTION_ENDED`], if any.
+pub async fn subscriptions_of(
+    tw: &Twilio,
+    sink_sid: &str,
+) -> Result<(Vec<Value>, Option<(String, u64)>), ApiError> {
     let subscriptions = tw
         .list(
             "listing Event Streams subscriptions",
@@ -467,8 +388,8 @@ async fn deploy_subscription(tw: &Twilio, sink_sid: &str) -> Result<Outcome, Adm
             "subscriptions",
         )
         .await?;
-    let ours: Vec<&Value> = subscriptions
-        .iter()
+    let ours: Vec<Value> = subscriptions
+        .into_iter()
         .filter(|s| text(s, "sink_sid") == sink_sid)
         .collect();
     for sub in &ours {
@@ -484,12 +405,20 @@ async fn deploy_subscription(tw: &Twilio, sink_sid: &str) -> Result<Outcome, Adm
             .await?;
         if let Some(t) = types.iter().find(|t| text(t, "type") == EXECUTION_ENDED) {
             let version = t.get("schema_version").and_then(Value::as_u64).unwrap_or(0);
-            return Ok(Outcome {
-                change: Change::Unchanged,
-                sid: df,
-                detail: format!("{EXECUTION_ENDED} (schema {version}) -> sink {sink_sid}"),
-            });
+            return Ok((ours, Some((df, version))));
         }
+    }
+    Ok((ours, None))
+}
+
+async fn deploy_subscription(tw: &Twilio, sink_sid: &str) -> Result<Outcome, AdminError> {
+    let (ours, found) = subscriptions_of(tw, sink_sid).await?;
+    if let Some((df, version)) = found {
+        return Ok(Outcome {
+            change: Change::Unchanged,
+            sid: df,
+            detail: format!("{EXECUTION_ENDED} (schema {version}) -> sink {sink_sid}"),
+        });
     }
     let detail = format!("{EXECUTION_ENDED} (schema {EXECUTION_ENDED_SCHEMA}) -> sink {sink_sid}");
     if let Some(sub) = ours.first() {
@@ -521,7 +450,7 @@ async fn deploy_subscription(tw: &Twilio, sink_sid: &str) -> Result<Outcome, Adm
                     "Phone escalation: Studio execution ended".to_owned(),
                 ),
                 ("SinkSid", sink_sid.to_owned()),
-                // Repeated field, one JSON object per event type (notes/twilio.md §1.5).
+                // Repeated field, one JSON object per event type (a single JSON array is refused).
                 ("Types", types.to_string()),
             ],
         )
@@ -550,27 +479,4 @@ pub fn summary(report: &DeployReport) -> String {
         report.flow.sid, report.flow.sid
     ));
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sink_inputs_are_checked_by_flag() {
-        let stream = "arn:aws:kinesis:us-east-1:111111111111:stream/flow-events";
-        let role = "arn:aws:iam::111111111111:role/twilio";
-        assert!(check_sink_inputs(stream, role, "0123456789abcdef").is_ok());
-        let err = |s: &str, r: &str, id: &str| match check_sink_inputs(s, r, id) {
-            Err(AdminError::Usage(m)) => m,
-            other => panic!("expected a usage error, got {other:?}"),
-        };
-        assert!(err("flow-events", role, "abc").starts_with("--stream-arn"));
-        assert!(
-            err("arn:aws:kinesis:us-east-1:1111:stream/x", role, "abc").starts_with("--stream-arn")
-        );
-        assert!(err(stream, "arn:aws:iam::111111111111:user/bob", "abc").starts_with("--role-arn"));
-        assert!(err(stream, role, "x").starts_with("--external-id"));
-        assert!(err(stream, role, "has space").starts_with("--external-id"));
-    }
 }

@@ -1,4 +1,5 @@
-//! escalation-admin: the Twilio side of the phone escalation as code. See docs/DEPLOY.md.
+//! escalation-admin: the Twilio side of the phone escalation as code, and the pre-flight
+//! check of an installation (`doctor`). See docs/DEPLOY.md.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use escalation_admin::api::{Credentials, EVENTS_BASE_URL, STUDIO_BASE_URL, Twilio};
 use escalation_admin::deploy::{self, AdminError, DeploySpec, SinkSpec};
-use escalation_admin::flow;
+use escalation_admin::{doctor, flow};
 
 /// Provisioning for the ServiceNow phone escalation.
 #[derive(Parser)]
@@ -21,6 +22,32 @@ enum Command {
     /// Twilio: the Studio flow, the Event Streams Kinesis sink and subscription.
     #[command(subcommand, after_help = CREDENTIALS_HELP)]
     Twilio(TwilioCommand),
+    /// Check a deployed installation: configuration, secret, HMAC key, Twilio credentials,
+    /// the Studio flow, Event Streams, ServiceNow access, the roster, and a signed ping to
+    /// the trigger. Each check prints ✓ or ✗ with the fix; exit 1 when any fails.
+    #[command(after_help = DOCTOR_HELP)]
+    Doctor(DoctorArgs),
+}
+
+const DOCTOR_HELP: &str = "AWS: the usual credentials and AWS_REGION (AWS_ENDPOINT_URL for \
+moto). The doctor reads the incident-trigger function's environment and the secret it names, \
+then calls Twilio, ServiceNow and the trigger with the secret's credentials. It writes \
+nothing. TWILIO_EVENTS_BASE_URL overrides the Event Streams host (fakes, tests).\n\
+Exit codes: 0 every check passed, 1 a check failed, 2 wrong usage.";
+
+#[derive(Args)]
+struct DoctorArgs {
+    /// The incident-trigger function, name or ARN (SAM: `aws cloudformation
+    /// describe-stack-resource --stack-name STACK --logical-resource-id
+    /// IncidentTriggerFunction`; cargo lambda deploy: <prefix>-incident-trigger).
+    #[arg(long)]
+    function: String,
+    /// The roster the functions were built with (default: assets/agent_list.json here).
+    #[arg(long)]
+    roster: Option<PathBuf>,
+    /// Send the signed ping here instead of the function's URL.
+    #[arg(long)]
+    trigger_url: Option<String>,
 }
 
 const CREDENTIALS_HELP: &str = "Environment: TWILIO_ACCOUNT_SID, and TWILIO_API_KEY_SID + \
@@ -73,12 +100,6 @@ struct FlowArgs {
 
 fn client() -> Result<Twilio, AdminError> {
     let creds = Credentials::from_lookup(|k| std::env::var(k).ok()).map_err(AdminError::Usage)?;
-    let base = |name: &str, default: &str| {
-        std::env::var(name)
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .unwrap_or_else(|| default.to_owned())
-    };
     Ok(Twilio::new(
         creds,
         &base("TWILIO_STUDIO_BASE_URL", STUDIO_BASE_URL),
@@ -86,8 +107,34 @@ fn client() -> Result<Twilio, AdminError> {
     ))
 }
 
-async fn run(cli: Cli) -> Result<(), AdminError> {
-    let Command::Twilio(command) = cli.command;
+fn base(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+async fn run_doctor(args: DoctorArgs) -> ExitCode {
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let opts = doctor::Options {
+        function: args.function,
+        trigger_url: args.trigger_url,
+        roster: args.roster,
+        studio_base: base("TWILIO_STUDIO_BASE_URL", STUDIO_BASE_URL),
+        events_base: base("TWILIO_EVENTS_BASE_URL", EVENTS_BASE_URL),
+    };
+    let report = doctor::run(&aws, &opts).await;
+    print!("{}", report.render());
+    if report.failed() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+async fn run(command: TwilioCommand) -> Result<(), AdminError> {
     match command {
         TwilioCommand::Validate { flow } => {
             let definition = flow::load(&flow.flow_file)?;
@@ -143,8 +190,11 @@ async fn run(cli: Cli) -> Result<(), AdminError> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli).await {
+    let command = match Cli::parse().command {
+        Command::Doctor(args) => return run_doctor(args).await,
+        Command::Twilio(command) => command,
+    };
+    match run(command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{}", e.report());

@@ -4,20 +4,13 @@
 //! shell scripts refuse bad input with a message that names it.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use escalation_lambda::config::{EngineConfig, UpdaterConfig};
 
-fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-}
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(repo(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+#[path = "support/repo.rs"]
+mod repo;
+use repo::{read, repo};
 
 /// KEY=VALUE lines of the path-B example configuration.
 fn example_env() -> HashMap<String, String> {

@@ -379,7 +379,8 @@ pub fn artifacts(bin_dir: &Path, lambda_dirs: &[PathBuf], scratch: &Path) -> Vec
                 return Artifact {
                     binary: b.to_string(),
                     bytes: std::fs::metadata(&zip).map(|m| m.len()).unwrap_or(0),
-                    kind: format!("arm64 bootstrap.zip ({})", zip.display()),
+                    // Relative to the target dir: the report never names paths of this machine.
+                    kind: format!("arm64 bootstrap.zip (<target dir>/lambda/{b}/bootstrap.zip)"),
                     zipped_here: None,
                 };
             }

@@ -12,7 +12,8 @@
 //! to leave docs/ alone; default: write when every phase ran), `BENCH_COLD_REPS` (3),
 //! `BENCH_TRIGGER_LANES` (8), `BENCH_STORM_AGENTS` (50), `BENCH_STORM_ANSWER_MS` (100),
 //! `BENCH_STORM_TIMEOUT_SECS` (150), `BENCH_STORM_MAX_IN_FLIGHT` (64; 0 = no limit), `BENCH_LOG` (a file for the functions' JSON logs and
-//! EMF lines, which otherwise go to /dev/null).
+//! EMF lines, which otherwise go to /dev/null), `BENCH_STORM_HTML` (a file: the storm's calls as
+//! one timeline page, lanes per person).
 
 mod cold;
 mod flow;
@@ -225,6 +226,7 @@ async fn main() {
             storm_answer_ms,
             storm_in_flight,
             storm_timeout,
+            var("BENCH_STORM_HTML").map(PathBuf::from).as_deref(),
         )
         .await;
         if !report::storm_ok(&st) {

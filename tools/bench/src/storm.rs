@@ -3,12 +3,14 @@
 //! Checks the promises under load: nothing lost, nobody dialled twice for one attempt,
 //! nobody on two calls at once, Studio creates within the configured rate.
 
-use crate::stats::{max_in_window, max_overlap, parse_iso_millis, percentile};
-use escalation_core::escalation::Status;
+use crate::stats::{human, max_in_window, max_overlap, parse_iso_millis, percentile};
+use escalation_core::escalation::{Escalation, Status};
 use escalation_devtools::stack::{Stack, StackOptions};
+use escalation_devtools::timeline::html;
 use escalation_fakes::twilio::AgentStep;
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -87,6 +89,7 @@ pub async fn run(
     answer_ms: u64,
     max_in_flight: usize,
     timeout: Duration,
+    page: Option<&Path>,
 ) -> StormRun {
     let busy_retry_secs = 2;
     let stack = Arc::new(
@@ -236,6 +239,7 @@ pub async fn run(
     let mut lost = 0;
     let mut notes = 0;
     let mut to_accept = Vec::new();
+    let mut finished: Vec<Escalation> = Vec::new();
     for id in &ids {
         let Some(stored) = stack.escalation(id).await else {
             not_terminal += 1;
@@ -243,6 +247,7 @@ pub async fn run(
             continue;
         };
         let esc = stored.escalation;
+        finished.push(esc.clone());
         let written = stack.sn.work_notes(id);
         notes += written.len();
         let mut keys = vec![format!("{}:started", esc.id())];
@@ -362,7 +367,7 @@ pub async fn run(
         .filter(|r| r.method == "POST" && r.path.ends_with("/Executions"))
         .collect();
 
-    StormRun {
+    let run = StormRun {
         incidents,
         window,
         agents,
@@ -392,5 +397,27 @@ pub async fn run(
         swept: *swept.lock().unwrap(),
         accept_p50: percentile(&to_accept, 50.0),
         accept_p99: percentile(&to_accept, 99.0),
+    };
+    if let Some(path) = page {
+        let headline = format!(
+            "{} incidents within {} s, {} agents: {} accepted, {} exhausted, {} lost, {} duplicate dials; \
+             time to accept p50 {}, p99 {}",
+            run.incidents,
+            run.window.as_secs(),
+            run.agents,
+            run.accepted,
+            run.exhausted,
+            run.lost,
+            run.duplicate_dials,
+            human(run.accept_p50),
+            human(run.accept_p99)
+        );
+        let t0 = finished.iter().map(|e| e.created_at()).min().unwrap_or(0);
+        let ok = crate::report::storm_ok(&run);
+        match std::fs::write(path, html::many("storm", &headline, ok, &finished, t0)) {
+            Ok(()) => eprintln!("[bench] storm timeline page: {}", path.display()),
+            Err(e) => eprintln!("[bench] cannot write {}: {e}", path.display()),
+        }
     }
+    run
 }

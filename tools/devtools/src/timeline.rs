@@ -13,6 +13,13 @@ use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
+pub mod html;
+mod progress;
+mod servicenow;
+
+use progress::Progress;
+pub use servicenow::{SnWrite, sn_incident, sn_writes};
+
 /// A work note longer than this is shortened in the middle (text output only).
 const NOTE_WIDTH: usize = 120;
 
@@ -76,6 +83,8 @@ pub struct Timeline {
     start_ms: u64,
     progress: Progress,
     seen: HashMap<String, Seen>,
+    /// Everything shown, kept for the HTML page.
+    page: html::Page,
 }
 
 impl Timeline {
@@ -88,6 +97,7 @@ impl Timeline {
             start_ms: escalation_adapters::clock::now_ms(),
             progress: Progress::new(progress && std::io::stderr().is_terminal()),
             seen: HashMap::new(),
+            page: html::Page::default(),
         }
     }
 
@@ -99,6 +109,11 @@ impl Timeline {
 
     pub fn json(&self) -> bool {
         self.json
+    }
+
+    /// What the HTML page shows (everything printed so far).
+    pub fn page(&self) -> &html::Page {
+        &self.page
     }
 
     /// Time is shown relative to this moment (the first trigger of a scenario).
@@ -113,6 +128,7 @@ impl Timeline {
 
     /// The scenario's title (text only; JSON consumers get the name in the last line).
     pub fn title(&mut self, name: &str, description: &str, mode: &str) {
+        self.page.title(name, description, mode);
         if self.json {
             self.emit(
                 json!({"event": "scenario", "scenario": name, "mode": mode, "text": description}),
@@ -162,13 +178,14 @@ impl Timeline {
                 body["error"].as_str().unwrap_or(&body.to_string())
             )
         };
-        self.event_at(
+        let t = self.event_at(
             Some(sent_ms),
             number,
             "trigger",
-            text,
+            text.clone(),
             json!({"status": status, "response": body}),
         );
+        self.page.service_now(t, number, &text);
     }
 
     /// One turn of a call to the escalation line: what the caller heard, then what they
@@ -178,13 +195,14 @@ impl Timeline {
             Some(d) => format!("hears \"{heard}\" → {d}"),
             None => format!("hears \"{heard}\" (the line hangs up)"),
         };
-        self.event_at(
+        let t = self.event_at(
             None,
             who,
             "inbound",
-            text,
+            text.clone(),
             json!({"heard": heard, "did": did}),
         );
+        self.page.phone(t, who, &text);
     }
 
     /// Prints what happened to one incident since the last look: calls placed, calls
@@ -200,7 +218,8 @@ impl Timeline {
         if let Some(esc) = esc {
             for h in esc.history().iter().skip(seen.calls) {
                 let digit = h.outcome.digit().map(str::to_string);
-                self.event_at(
+                let ring_s = h.ended_at.saturating_sub(h.started_at) as f64 / 1000.0;
+                let t = self.event_at(
                     Some(h.ended_at),
                     number,
                     "call",
@@ -215,6 +234,7 @@ impl Timeline {
                         "list": h.list.label(), "outcome": h.outcome, "digit": digit,
                         "execution_sid": h.execution_sid, "ring_ms": h.ended_at.saturating_sub(h.started_at)}),
                 );
+                self.page.call(number, h, t - ring_s, t);
                 seen.dialled = seen.dialled.max(h.number);
             }
             seen.calls = esc.history().len();
@@ -222,7 +242,7 @@ impl Timeline {
                 && a.phase == Phase::Calling
                 && a.number > seen.dialled
             {
-                self.event_at(
+                let t = self.event_at(
                     Some(a.started_at),
                     number,
                     "dial",
@@ -237,12 +257,21 @@ impl Timeline {
                     json!({"attempt": a.number, "agent": a.person.name, "phone": a.person.phone.masked(),
                         "list": a.list.label(), "execution_sid": a.execution_sid}),
                 );
+                self.page.dial(
+                    number,
+                    &a.person.name,
+                    &a.person.phone.masked(),
+                    a.number,
+                    t,
+                );
                 seen.dialled = a.number;
             }
         }
         let writes = sn_writes(sn, sys_id);
         for w in writes.iter().skip(seen.writes) {
-            self.event(number, "snow", w.text(sn), w.json());
+            let text = w.text(sn);
+            let t = self.event_at(None, number, "snow", text.clone(), w.json());
+            self.page.service_now(t, number, &text);
         }
         seen.writes = writes.len();
         self.seen.insert(sys_id.to_string(), seen);
@@ -291,11 +320,8 @@ impl Timeline {
         }
     }
 
-    fn event(&mut self, incident: &str, kind: &str, text: String, extra: Value) {
-        self.event_at(None, incident, kind, text, extra);
-    }
-
     /// An event at `at_ms` (unix ms) if the escalation recorded when it happened, else now.
+    /// Returns its time in seconds since the start.
     fn event_at(
         &mut self,
         at_ms: Option<u64>,
@@ -303,7 +329,7 @@ impl Timeline {
         kind: &str,
         text: String,
         extra: Value,
-    ) {
+    ) -> f64 {
         let t = match at_ms {
             Some(at) => at.saturating_sub(self.start_ms) as f64 / 1000.0,
             None => self.start.elapsed().as_secs_f64(),
@@ -319,6 +345,7 @@ impl Timeline {
         } else {
             self.line(format!("  +{t:6.2}s  {incident:<11} {kind:<8} {text}"));
         }
+        t
     }
 
     fn emit(&mut self, v: Value) {
@@ -344,7 +371,7 @@ impl Drop for Timeline {
     }
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
@@ -376,7 +403,7 @@ pub fn state_label(state: &str) -> &str {
     }
 }
 
-fn summary_text(r: &IncidentResult) -> String {
+pub(crate) fn summary_text(r: &IncidentResult) -> String {
     let secs = |ms: Option<u64>| format!("{:.1} s", ms.unwrap_or(0) as f64 / 1000.0);
     let head = match r.status {
         None => format!("NOT STARTED (trigger answered {})", r.trigger_status),
@@ -402,146 +429,6 @@ fn summary_text(r: &IncidentResult) -> String {
         state_label(&r.sn_state),
         plural(r.sn_work_notes, "work note", "work notes"),
     )
-}
-
-/// One successful write to an incident, as the ServiceNow fake received it.
-#[derive(Clone, Debug)]
-pub struct SnWrite {
-    pub body: Value,
-}
-
-impl SnWrite {
-    /// The work note without the idempotency reference and the `[Phone escalation …]`
-    /// prefix, on one line.
-    pub fn note_text(&self) -> Option<String> {
-        let note = self.body.get("work_notes")?.as_str()?;
-        let text = note
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with("(ref "))
-            .collect::<Vec<_>>()
-            .join(" / ");
-        let text = match text.strip_prefix('[').and_then(|t| t.split_once("] ")) {
-            Some((_, rest)) => rest.to_string(),
-            None => text,
-        };
-        Some(text)
-    }
-
-    fn text(&self, sn: &ServiceNowHandle) -> String {
-        let mut parts = Vec::new();
-        if let Some(n) = self.note_text() {
-            parts.push(format!("work note \"{}\"", elide(&n, NOTE_WIDTH)));
-        }
-        if let Some(s) = self.body.get("state").and_then(Value::as_str) {
-            parts.push(format!("state={s} ({})", state_label(s)));
-        }
-        if let Some(u) = self.body.get("assigned_to").and_then(Value::as_str) {
-            parts.push(format!("assigned_to={}", user_label(sn, u)));
-        }
-        if let Some(g) = self.body.get("assignment_group").and_then(Value::as_str) {
-            parts.push(format!("assignment_group={g}"));
-        }
-        if parts.is_empty() {
-            parts.push(self.body.to_string());
-        }
-        format!("ServiceNow ← {}", parts.join(" · "))
-    }
-
-    fn json(&self) -> Value {
-        json!({"written": self.body})
-    }
-}
-
-/// The user's `user_name`, or the sys_id if the user is unknown.
-fn user_label(sn: &ServiceNowHandle, sys_id: &str) -> String {
-    sn.user(sys_id)
-        .and_then(|u| {
-            u.get("user_name")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| sys_id.to_string())
-}
-
-/// Successful PATCH/PUT requests to one incident, in arrival order.
-pub fn sn_writes(sn: &ServiceNowHandle, sys_id: &str) -> Vec<SnWrite> {
-    let suffix = format!("/incident/{sys_id}");
-    sn.requests()
-        .into_iter()
-        .filter(|r| {
-            matches!(r.method.as_str(), "PATCH" | "PUT")
-                && r.path.ends_with(&suffix)
-                && (200..300).contains(&r.status)
-        })
-        .map(|r| SnWrite {
-            body: serde_json::from_str(&r.body).unwrap_or(Value::String(r.body)),
-        })
-        .collect()
-}
-
-/// The incident's state and assignee as ServiceNow has them now.
-pub fn sn_incident(sn: &ServiceNowHandle, sys_id: &str) -> (String, Option<String>) {
-    let row = sn.incident(sys_id).unwrap_or_default();
-    let field = |k: &str| {
-        row.get(k)
-            .and_then(|v| {
-                v.as_str()
-                    .or_else(|| v.get("value").and_then(Value::as_str))
-            })
-            .unwrap_or_default()
-            .to_string()
-    };
-    let assignee = Some(field("assigned_to"))
-        .filter(|a| !a.is_empty())
-        .map(|a| user_label(sn, &a));
-    (field("state"), assignee)
-}
-
-/// The spinner line on stderr.
-struct Progress {
-    enabled: bool,
-    drawn: bool,
-    frame: usize,
-    last: Option<Instant>,
-}
-
-impl Progress {
-    fn new(enabled: bool) -> Self {
-        Progress {
-            enabled,
-            drawn: false,
-            frame: 0,
-            last: None,
-        }
-    }
-
-    fn draw(&mut self, text: &str) {
-        if !self.enabled
-            || self
-                .last
-                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
-        {
-            return;
-        }
-        const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-        self.frame = (self.frame + 1) % FRAMES.len();
-        self.last = Some(Instant::now());
-        let line: String = text.chars().take(100).collect();
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r\x1b[2K{} {line}", FRAMES[self.frame]);
-        let _ = err.flush();
-        self.drawn = true;
-    }
-
-    fn clear(&mut self) {
-        if self.drawn {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K");
-            let _ = err.flush();
-            self.drawn = false;
-            self.last = None;
-        }
-    }
 }
 
 #[cfg(test)]

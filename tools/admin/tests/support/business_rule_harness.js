@@ -1,37 +1,44 @@
-// Runs infra/servicenow/escalation_trigger_br.js the way a ServiceNow async business rule runs,
-// with small stand-ins for the Glide APIs it uses, and prints what it did as JSON:
-//   {"requests": [{endpoint, method, headers, body, timeout_ms}], "logs": [[level, text]],
-//    "work_notes": [{table, sys_id, text, workflow}]}
+// Runs one of the ServiceNow scripts in infra/servicenow/ the way the instance runs it, with
+// small stand-ins for the Glide APIs they use, and prints what the script did as JSON:
+//   {"requests": [{endpoint, method, rest_message, rest_method, headers, body, timeout_ms}],
+//    "logs": [[level, text]], "work_notes": [{table, sys_id, text, workflow}],
+//    "events": [{name, sys_id, parm1, parm2}]}
 //
-// usage: node business_rule_harness.js RULE.js CONFIG_JSON
-//   CONFIG_JSON = {"properties": {name: value}, "incident": {field: value}, "now_ms": n,
-//                  "response": {"status": n, "body": "...", "error": "..."}}
+// usage: node business_rule_harness.js SCRIPT.js CONFIG_JSON
+//   CONFIG_JSON = {"properties": {name: value}, "incident": {field: value},
+//                  "display": {field: display value}, "previous": {field: value} | null,
+//                  "event": {"parm1": "...", "parm2": "..."}, "now_ms": n,
+//                  "response": {"status": n, "body": "...", "error": "...", "throw": "..."}}
 //
 // generateMac stands in for GlideCertificateEncryption/CertificateEncryption.generateMac(key,
 // "HmacSHA256", data): the key argument is base64 and is decoded to the raw key bytes, the MAC
-// is computed over the UTF-8 bytes of data, and the result is base64 (DESIGN §5).
+// is computed over the UTF-8 bytes of data, and the result is base64.
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
 const vm = require('vm');
 
-const [rulePath, configJson] = process.argv.slice(2);
-if (!rulePath || !configJson) {
-    process.stderr.write('usage: node business_rule_harness.js RULE.js CONFIG_JSON\n');
+const [scriptPath, configJson] = process.argv.slice(2);
+if (!scriptPath || !configJson) {
+    process.stderr.write('usage: node business_rule_harness.js SCRIPT.js CONFIG_JSON\n');
     process.exit(2);
 }
 const cfg = JSON.parse(configJson);
-const out = { requests: [], logs: [], work_notes: [] };
+const out = { requests: [], logs: [], work_notes: [], events: [] };
 
 const gs = {
     getProperty(name, fallback) {
         return Object.prototype.hasOwnProperty.call(cfg.properties, name) ? cfg.properties[name] : fallback;
     },
+    debug(m) { out.logs.push(['debug', String(m)]); },
     info(m) { out.logs.push(['info', String(m)]); },
     warn(m) { out.logs.push(['warn', String(m)]); },
     error(m) { out.logs.push(['error', String(m)]); },
     getUserName() { return 'admin'; },
     generateGUID() { return crypto.randomBytes(16).toString('hex'); },
+    eventQueue(name, record, parm1, parm2) {
+        out.events.push({ name: String(name), sys_id: record.getUniqueValue(), parm1: String(parm1), parm2: String(parm2) });
+    },
 };
 
 function GlideDateTime() {}
@@ -47,7 +54,9 @@ GlideCertificateEncryption.prototype.generateMac = function (keyB64, algorithm, 
         .digest('base64');
 };
 
-function RESTMessageV2() { this.req = { headers: {} }; }
+function RESTMessageV2(name, method) {
+    this.req = { headers: {}, rest_message: name === undefined ? null : String(name), rest_method: method === undefined ? null : String(method) };
+}
 RESTMessageV2.prototype.setEndpoint = function (url) { this.req.endpoint = String(url); };
 RESTMessageV2.prototype.setHttpMethod = function (m) { this.req.method = String(m); };
 RESTMessageV2.prototype.setRequestHeader = function (k, v) { this.req.headers[String(k)] = String(v); };
@@ -71,16 +80,22 @@ function GlideRecord(table) { this.table = table; }
 GlideRecord.prototype.get = function (id) { this.sys_id = id; return true; };
 GlideRecord.prototype.setWorkflow = function (on) { this.workflow = on; };
 GlideRecord.prototype.update = function () {
-    out.work_notes.push({ table: this.table, sys_id: this.sys_id, text: String(this.work_notes), workflow: this.workflow });
+    out.work_notes.push({ table: this.table, sys_id: this.sys_id, text: String(this.work_notes), workflow: this.workflow === undefined ? null : this.workflow });
 };
 
-const current = {
-    getValue(field) {
-        const v = cfg.incident[field];
-        return v === undefined ? null : v;
-    },
-    getUniqueValue() { return cfg.incident.sys_id; },
-};
+function record(fields, display) {
+    return {
+        getValue(field) {
+            const v = fields[field];
+            return v === undefined ? null : v;
+        },
+        getDisplayValue(field) {
+            const v = (display || {})[field];
+            return v === undefined ? '' : v;
+        },
+        getUniqueValue() { return fields.sys_id; },
+    };
+}
 
 const sandbox = {
     gs,
@@ -88,9 +103,10 @@ const sandbox = {
     GlideCertificateEncryption,
     GlideRecord,
     sn_ws: { RESTMessageV2 },
-    current,
-    previous: null,
+    current: record(cfg.incident, cfg.display),
+    previous: cfg.previous ? record(cfg.previous) : null,
+    event: cfg.event || null,
 };
 vm.createContext(sandbox);
-vm.runInContext(fs.readFileSync(rulePath, 'utf8'), sandbox, { filename: rulePath });
+vm.runInContext(fs.readFileSync(scriptPath, 'utf8'), sandbox, { filename: scriptPath });
 process.stdout.write(JSON.stringify(out));

@@ -5,24 +5,28 @@
 //! By default the real Lambda binaries run under `cargo lambda watch` (the Lambda runtime
 //! emulator) against moto server and the ServiceNow and Twilio fakes; `--in-process` calls
 //! the same handlers as functions in this process instead (quicker, no cargo-lambda).
-//! `plan` is the dry run: who would be called, in what order; no calls, no writes.
+//! `--html FILE` also writes the timeline as one self-contained HTML page (swim lanes per
+//! person and for ServiceNow). `plan` is the dry run: who would be called, in what order;
+//! no calls, no writes.
 
 use escalation_devtools::inbound_support::{InboundStack, test_config};
 use escalation_devtools::local::{LocalOptions, LocalStack, find_cargo_lambda};
 use escalation_devtools::play::play;
 use escalation_devtools::scenario::{self, Scenario};
 use escalation_devtools::stack::StackOptions;
-use escalation_devtools::timeline::Timeline;
+use escalation_devtools::timeline::{RunSummary, Timeline, html};
+use std::path::PathBuf;
 use std::time::Duration;
 
 const DEFAULT_SCENARIO: &str = "pass-then-accept";
 
 fn usage() -> String {
     format!(
-        "usage: demo [SCENARIO] [--json] [--in-process] [--port PORT] [--timeout SECS]
+        "usage: demo [SCENARIO] [--json] [--in-process] [--html FILE] [--port PORT] [--timeout SECS]
            run a scenario: the real Lambda binaries under `cargo lambda watch` (needs
            cargo-lambda on PATH and MOTO_ENDPOINT; scripts/demo.sh sets both up), or with
-           --in-process the same handlers called in this process (needs MOTO_ENDPOINT)
+           --in-process the same handlers called in this process (needs MOTO_ENDPOINT);
+           --html FILE also writes the timeline as one self-contained HTML page
        demo plan [--number INC0010001] [--priority 1] [--group GROUP] [--roster FILE] [--json]
            dry run: who would be called, in what order, with which timeouts and rounds
            (honours ROSTER_PATH, MAX_REDIALS, ROUNDS, RING_TIMEOUT_SECS, ESCALATE_PRIORITIES)
@@ -36,6 +40,7 @@ struct RunArgs {
     name: String,
     json: bool,
     in_process: bool,
+    html: Option<PathBuf>,
     port: Option<u16>,
     timeout: Duration,
 }
@@ -45,6 +50,7 @@ fn parse(args: &[String]) -> Result<RunArgs, String> {
         name: DEFAULT_SCENARIO.into(),
         json: false,
         in_process: false,
+        html: None,
         port: None,
         timeout: Duration::from_secs(180),
     };
@@ -54,6 +60,10 @@ fn parse(args: &[String]) -> Result<RunArgs, String> {
         match a.as_str() {
             "--json" => run.json = true,
             "--in-process" => run.in_process = true,
+            "--html" => {
+                let v = it.next().ok_or("--html needs a file name")?;
+                run.html = Some(PathBuf::from(v));
+            }
             "--port" | "--timeout" => {
                 let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
                 let n: u64 = v
@@ -136,7 +146,11 @@ async fn run_scenario(a: RunArgs, sc: Scenario) -> i32 {
         return match play(&stack, &a.name, &sc, &mut tl, a.timeout).await {
             Ok(run) => {
                 tl.summary(&run);
-                if run.ok { 0 } else { 1 }
+                match write_html(a.html.as_ref(), &tl, &run) {
+                    Err(code) => code,
+                    Ok(()) if run.ok => 0,
+                    Ok(()) => 1,
+                }
             }
             Err(e) => {
                 eprintln!("error: {e}");
@@ -190,8 +204,26 @@ async fn run_scenario(a: RunArgs, sc: Scenario) -> i32 {
     // The summary comes last, after everything has stopped.
     if let Ok(run) = &result {
         tl.summary(run);
+        if let Err(code) = write_html(a.html.as_ref(), &tl, run) {
+            return code;
+        }
     }
     if left.is_empty() { code } else { 1 }
+}
+
+/// Writes the HTML page when `--html` asked for one; `Err(exit code)` if it cannot.
+fn write_html(path: Option<&PathBuf>, tl: &Timeline, run: &RunSummary) -> Result<(), i32> {
+    let Some(path) = path else { return Ok(()) };
+    match std::fs::write(path, html::render(tl.page(), run)) {
+        Ok(()) => {
+            eprintln!("timeline page: {}", path.display());
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            Err(1)
+        }
+    }
 }
 
 /// In-process, the handlers print their CloudWatch metrics (EMF lines) on stdout, as they
@@ -258,6 +290,9 @@ mod tests {
         assert_eq!(r.name, "nobody-answers");
         assert!(r.json && !r.in_process);
         assert_eq!(r.port, Some(9123));
+        let r = parse(&args(&["--html", "t.html", "escalate"])).unwrap();
+        assert_eq!(r.html, Some(PathBuf::from("t.html")));
+        assert_eq!(r.name, "escalate");
         let r = parse(&args(&["run", "--in-process", "storm", "--timeout", "300"])).unwrap();
         assert_eq!((r.name.as_str(), r.in_process), ("storm", true));
         assert_eq!(r.timeout, Duration::from_secs(300));
@@ -273,5 +308,6 @@ mod tests {
                 .contains("needs a value")
         );
         assert!(parse(&args(&["--port", "99999"])).is_err());
+        assert!(parse(&args(&["--html"])).unwrap_err().contains("--html"));
     }
 }

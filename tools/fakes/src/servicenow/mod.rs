@@ -3,7 +3,9 @@
 //! * Routes: `/api/now/table/{table}[/{sys_id}]`, also with `/api/now/v1/...` and
 //!   `/api/now/v2/...`. Tables: `incident`, `sys_user` (read/write) and `sys_journal_field`
 //!   (read-only, derived from journal writes).
-//! * Basic auth; `Accept` must allow JSON; POST/PUT/PATCH need `Content-Type: application/json`.
+//! * Basic auth, or OAuth client credentials once [`ServiceNowHandle::enable_oauth`]
+//!   registered a client (see `oauth`); `Accept` must allow JSON; POST/PUT/PATCH need
+//!   `Content-Type: application/json`.
 //! * Every stored scalar is a string. Reference fields are rendered as
 //!   `{"link","value"}` unless `sysparm_exclude_reference_link=true`;
 //!   `sysparm_display_value=true|all` is honoured for reference fields.
@@ -15,11 +17,13 @@
 //! * Control routes (no auth, not recorded) under `/__fake/...`.
 //!
 //! `db`: the tables and the journal; `table_api`: the REST routes; `errors`: the error
-//! envelopes; `control`: the control routes; `query`: encoded queries.
+//! envelopes; `control`: the control routes; `query`: encoded queries; `oauth`: the token
+//! endpoint.
 
 mod control;
 mod db;
 mod errors;
+mod oauth;
 mod query;
 mod table_api;
 
@@ -54,6 +58,7 @@ impl ServiceNowFake {
             password: password.to_owned(),
             db: Mutex::new(Db::default()),
             traffic: Traffic::default(),
+            oauth: oauth::OAuth::default(),
         });
         let router = Router::new().fallback(handle).with_state(inner.clone());
         util::spawn_server(listener, router);
@@ -124,6 +129,24 @@ impl ServiceNowHandle {
     pub fn comments(&self, sys_id: &str) -> Vec<String> {
         lock(&self.inner.db).journal_values(sys_id, "comments")
     }
+
+    /// Registers an OAuth client for the client-credentials grant at `/oauth_token.do`; its
+    /// tokens live `lifetime_secs` (ServiceNow's default is 1800). Basic auth keeps working.
+    pub fn enable_oauth(&self, client_id: &str, client_secret: &str, lifetime_secs: u64) {
+        self.inner
+            .oauth
+            .register(client_id, client_secret, lifetime_secs);
+    }
+
+    /// Ends every token issued so far (the next call with one answers 401).
+    pub fn expire_tokens(&self) {
+        self.inner.oauth.expire_all();
+    }
+
+    /// Tokens issued by `/oauth_token.do` so far.
+    pub fn tokens_issued(&self) -> usize {
+        self.inner.oauth.issued()
+    }
 }
 
 traffic_controls!(ServiceNowHandle);
@@ -134,6 +157,7 @@ struct Inner {
     password: String,
     db: Mutex<Db>,
     traffic: Traffic,
+    oauth: oauth::OAuth,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -125,8 +125,12 @@ impl Inner {
         if let Some(rule) = self.traffic.fault(inc).await {
             return fault_response(&rule);
         }
+        if inc.path == "/oauth_token.do" {
+            return self.oauth.token(inc);
+        }
         let user = match util::basic_credentials(&inc.headers) {
             Some((u, p)) if u == self.username && p == self.password => u,
+            _ if self.oauth.accepts(&inc.headers) => self.username.clone(),
             _ => return unauthorized(),
         };
         let Some((version, table, sys_id)) = parse_path(&inc.path) else {
