@@ -99,8 +99,11 @@ pub trait Outbox: Send + Sync {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TelephonyErrorKind {
-    /// Worth another try later (timeouts, 5xx, rate limits).
+    /// Worth another try later, and nothing was done (a rate limit, a refused connection).
     Unavailable,
+    /// Worth another try later, but the request may have been carried out (a timeout or a
+    /// 5xx after it was sent): a call may have been placed.
+    OutcomeUnknown,
     /// Refused for a reason that does not go away by itself (credentials, a missing flow).
     Rejected,
 }

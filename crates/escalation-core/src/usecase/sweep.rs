@@ -31,23 +31,25 @@ pub struct SweepReport {
 }
 
 impl Engine {
-    pub async fn sweep(&self, now: u64) -> Result<SweepReport, EngineError> {
+    /// Look at every active escalation once. Each is judged at the time the sweep reaches
+    /// it (a sweep can take long), never at the time the sweep started.
+    pub async fn sweep(&self) -> Result<SweepReport, EngineError> {
         let grace_ms = u64::from(self.settings.sweep_grace_secs) * 1000;
         let mut report = SweepReport::default();
         for stored in self.ports.repo.active().await? {
             report.checked += 1;
             let id = stored.escalation.id().clone();
+            let now = self.now();
             let Some(action) = stored.escalation.sweep_action(now, grace_ms) else {
                 continue;
             };
             let result = match action {
                 SweepAction::Dial => {
                     tracing::warn!(escalation_id = %id, "sweeper: placing a call that was never placed");
-                    self.dial_at(stored, now).await.map(|_| report.dialled += 1)
+                    self.dial(stored).await.map(|_| report.dialled += 1)
                 }
                 SweepAction::CheckExecution { sid, overdue_ms } => {
-                    self.sweep_call(stored, &sid, overdue_ms, now, &mut report)
-                        .await
+                    self.sweep_call(stored, &sid, overdue_ms, &mut report).await
                 }
             };
             if let Err(e) = result {
@@ -65,7 +67,6 @@ impl Engine {
         stored: Stored,
         sid: &ExecutionSid,
         overdue_ms: u64,
-        now: u64,
         report: &mut SweepReport,
     ) -> Result<(), EngineError> {
         let id = stored.escalation.id().clone();
@@ -84,9 +85,7 @@ impl Engine {
                         "sweeper: flow-end event never applied; finishing from Twilio");
                     report.redriven += 1;
                 }
-                self.on_execution_ended_at(sid.as_str(), now)
-                    .await
-                    .map(|_| ())
+                self.on_execution_ended(sid.as_str()).await.map(|_| ())
             }
             CallState::Gone => {
                 // The telephony side no longer knows the call: count it as a failed call and
@@ -94,7 +93,7 @@ impl Engine {
                 let attempt = stored.escalation.current().map_or(0, |a| a.number);
                 let Ok((stored, t)) = self
                     .commit(stored, |e| {
-                        e.on_call_ended(attempt, Some(sid), CallOutcome::Failed, now)
+                        e.on_call_ended(attempt, Some(sid), CallOutcome::Failed, self.now())
                     })
                     .await?
                 else {
@@ -103,7 +102,7 @@ impl Engine {
                 self.observe(&stored.escalation, &t);
                 report.redriven += 1;
                 if t.next == Next::Dial {
-                    self.dial_at(stored, now).await?;
+                    self.dial(stored).await?;
                 }
                 Ok(())
             }
