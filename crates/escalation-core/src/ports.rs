@@ -45,8 +45,23 @@ pub trait EscalationRepo: Send + Sync {
     async fn load(&self, sys_id: &SysId) -> Result<Option<Stored>, RepoError>;
     /// Succeeds only if the stored version is `expected`; returns the new version.
     async fn save(&self, esc: &Escalation, expected: u64) -> Result<u64, RepoError>;
-    /// Every escalation still active (for the sweeper).
-    async fn active(&self) -> Result<Vec<Stored>, RepoError>;
+    /// Every escalation still active (for the sweeper). One that cannot be read is
+    /// reported beside the others, never instead of them.
+    async fn active(&self) -> Result<ActiveScan, RepoError>;
+}
+
+/// The active escalations, and those whose stored form could not be read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActiveScan {
+    pub escalations: Vec<Stored>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A stored escalation that could not be read: where it is and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub key: String,
+    pub problem: String,
 }
 
 /// Something already done, remembered for a while so that it is not done twice.
@@ -293,6 +308,8 @@ pub enum Metric {
     ServiceNowErrors,
     /// Events or updates recognised as already applied.
     DuplicatesDropped,
+    /// Stored escalations the sweeper could not read (skipped; someone must look).
+    UnreadableEscalations,
 }
 
 impl Metric {
@@ -305,6 +322,7 @@ impl Metric {
             Metric::TwilioErrors => "TwilioErrors",
             Metric::ServiceNowErrors => "ServiceNowErrors",
             Metric::DuplicatesDropped => "DuplicatesDropped",
+            Metric::UnreadableEscalations => "UnreadableEscalations",
         }
     }
 

@@ -142,7 +142,6 @@ impl EngineParts {
     pub fn sweeper(&self) -> Sweeper {
         Sweeper {
             engine: self.engine(),
-            clock: Arc::new(SystemClock),
         }
     }
 }

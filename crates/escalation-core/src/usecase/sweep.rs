@@ -7,7 +7,7 @@
 use super::{Engine, EngineError};
 use crate::escalation::{Next, SweepAction};
 use crate::model::{CallOutcome, ExecutionSid};
-use crate::ports::{CallState, Stored};
+use crate::ports::{CallState, Metric, Stored};
 
 /// A call still active this long past ring timeout + grace is ended by the sweeper (the
 /// flow's gather and confirmation take well under a minute).
@@ -28,6 +28,8 @@ pub struct SweepReport {
     pub still_active: usize,
     /// Escalations that could not be handled this time (retried next sweep).
     pub errors: usize,
+    /// Stored escalations that could not be read at all (skipped, logged, counted).
+    pub unreadable: usize,
 }
 
 impl Engine {
@@ -36,7 +38,16 @@ impl Engine {
     pub async fn sweep(&self) -> Result<SweepReport, EngineError> {
         let grace_ms = u64::from(self.settings.sweep_grace_secs) * 1000;
         let mut report = SweepReport::default();
-        for stored in self.ports.repo.active().await? {
+        let scan = self.ports.repo.active().await?;
+        for bad in &scan.unreadable {
+            tracing::error!(key = %bad.key, problem = %bad.problem,
+                "sweeper: a stored escalation cannot be read; skipped (fix or remove it)");
+        }
+        report.unreadable = scan.unreadable.len();
+        self.ports
+            .metrics
+            .count("escalation-sweeper", Metric::UnreadableEscalations, report.unreadable);
+        for stored in scan.escalations {
             report.checked += 1;
             let id = stored.escalation.id().clone();
             let now = self.now();

@@ -9,6 +9,7 @@ use aws_lambda_events::event::streams::KinesisEventResponse;
 use escalation_adapters::twilio::event_stream::{
     DecodeError, KinesisBatch, KinesisBatchRecord, decode,
 };
+use escalation_core::model::ExecutionSid;
 use escalation_core::ports::{Metric, Metrics};
 use escalation_core::usecase::{Engine, EventOutcome, EventResult};
 use futures::stream::{self, StreamExt};
@@ -172,8 +173,55 @@ pub fn prepare(flow_sid: &str, record: &KinesisBatchRecord) -> Result<Relevant, 
             ended.flow_sid
         )));
     }
+    // A SID that cannot be one would fail every retry: skip it as poison.
+    if let Err(e) = ExecutionSid::parse(&ended.execution_sid) {
+        return Err(RecordOutcome::Poison(format!("data.execution_sid: {e}")));
+    }
     Ok(Relevant {
         event_id: event.id,
         execution_sid: ended.execution_sid,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+    use serde_json::json;
+
+    const FLOW: &str = "FW0123456789abcdef0123456789abcdef";
+
+    fn record(id: &str, execution_sid: &str) -> KinesisBatchRecord {
+        let event = json!({
+            "specversion": "1.0", "type": "com.twilio.studio.flow.execution.ended",
+            "source": "x", "id": id,
+            "data": {"execution_sid": execution_sid, "flow_sid": FLOW}
+        });
+        let data = base64::engine::general_purpose::STANDARD.encode(event.to_string());
+        serde_json::from_value(json!({
+            "eventID": "shardId-000000000000:1",
+            "kinesis": {"sequenceNumber": "1", "data": data, "partitionKey": "k"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_malformed_execution_sid_is_poison_not_a_retried_failure() {
+        let out = prepare(FLOW, &record("EZ01", "FN../../v1/Accounts"));
+        assert!(
+            matches!(&out, Err(RecordOutcome::Poison(why)) if why.contains("execution SID")),
+            "{out:?}"
+        );
+        assert!(prepare(FLOW, &record("EZ01", "FN0123456789abcdef0123456789abcdef")).is_ok());
+    }
+
+    #[test]
+    fn an_event_id_over_the_key_limit_is_poison_not_a_retried_failure() {
+        let long = "E".repeat(3000);
+        let out = prepare(FLOW, &record(&long, "FN0123456789abcdef0123456789abcdef"));
+        assert!(
+            matches!(&out, Err(RecordOutcome::Poison(why)) if why.contains("id")),
+            "{out:?}"
+        );
+    }
 }
