@@ -33,6 +33,15 @@ impl Engine {
                 return Ok(stored);
             };
             let n = attempt.number;
+            // The first call is the moment the "started" note must be on its way: queued
+            // again by whoever places it (same key, so written once), it cannot be lost
+            // when the step that stored the escalation failed before queueing it.
+            if n == 1 {
+                self.ports
+                    .outbox
+                    .enqueue(&[stored.escalation.started_note()])
+                    .await?;
+            }
             // The rate-limit wait comes before the claim, so the lease covers the request.
             self.ports.dialer.reserve().await;
             let until = match self
