@@ -310,6 +310,8 @@ pub enum Metric {
     DuplicatesDropped,
     /// Stored escalations the sweeper could not read (skipped; someone must look).
     UnreadableEscalations,
+    /// A call that should have been placed was not (the telephony side failed or refused).
+    DialFailures,
 }
 
 impl Metric {
@@ -323,6 +325,7 @@ impl Metric {
             Metric::ServiceNowErrors => "ServiceNowErrors",
             Metric::DuplicatesDropped => "DuplicatesDropped",
             Metric::UnreadableEscalations => "UnreadableEscalations",
+            Metric::DialFailures => "DialFailures",
         }
     }
 

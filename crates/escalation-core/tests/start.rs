@@ -151,7 +151,10 @@ async fn the_started_note_is_not_lost_when_queueing_it_fails_after_the_escalatio
     // The escalation is stored, then the queue refuses the "started" note.
     s.m.outbox.fail(1);
     assert!(s.engine.start(incident(1)).await.is_err());
-    assert!(s.m.repo.get(&sys_id(1)).is_some(), "the escalation is durable");
+    assert!(
+        s.m.repo.get(&sys_id(1)).is_some(),
+        "the escalation is durable"
+    );
     // Nobody sends the trigger again: the sweeper places the first call, and the note the
     // escalation owes is queued before it.
     s.sweep_at(secs(31)).await;

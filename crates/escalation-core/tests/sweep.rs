@@ -194,7 +194,8 @@ async fn one_unreadable_escalation_does_not_stop_the_sweeper() {
         "the damaged one is skipped and counted, the stuck call is placed: {report:?}"
     );
     assert_eq!(
-        s.m.metrics.total(escalation_core::ports::Metric::UnreadableEscalations),
+        s.m.metrics
+            .total(escalation_core::ports::Metric::UnreadableEscalations),
         1.0
     );
     s.settle().await;

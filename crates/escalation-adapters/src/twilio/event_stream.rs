@@ -44,7 +44,9 @@ pub enum DecodeError {
     MissingField(&'static str),
     #[error("CloudEvent `data` is neither an object nor a JSON string holding one")]
     BadData,
-    #[error("CloudEvent id is {0} bytes long; Twilio's are short, and one this long cannot be remembered")]
+    #[error(
+        "CloudEvent id is {0} bytes long; Twilio's are short, and one this long cannot be remembered"
+    )]
     IdTooLong(usize),
 }
 

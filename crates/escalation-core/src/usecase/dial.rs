@@ -139,6 +139,9 @@ impl Engine {
         e: TelephonyError,
     ) -> EngineError {
         self.ports.metrics.count("engine", Metric::TwilioErrors, 1);
+        self.ports
+            .metrics
+            .incident(stored.escalation.incident(), &[(Metric::DialFailures, 1.0)]);
         if e.kind == TelephonyErrorKind::OutcomeUnknown {
             tracing::warn!(escalation_id = %stored.escalation.id(), attempt, error = %e,
                 "the create may have reached the telephony side; the lease is kept until it runs out");

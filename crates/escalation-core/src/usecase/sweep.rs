@@ -30,6 +30,9 @@ pub struct SweepReport {
     pub errors: usize,
     /// Stored escalations that could not be read at all (skipped, logged, counted).
     pub unreadable: usize,
+    /// Of the errors, those that are faults of the configuration (credentials, the flow):
+    /// the sweeper function fails its invocation when there is one.
+    pub configuration_errors: usize,
 }
 
 impl Engine {
@@ -44,9 +47,11 @@ impl Engine {
                 "sweeper: a stored escalation cannot be read; skipped (fix or remove it)");
         }
         report.unreadable = scan.unreadable.len();
-        self.ports
-            .metrics
-            .count("escalation-sweeper", Metric::UnreadableEscalations, report.unreadable);
+        self.ports.metrics.count(
+            "escalation-sweeper",
+            Metric::UnreadableEscalations,
+            report.unreadable,
+        );
         for stored in scan.escalations {
             report.checked += 1;
             let id = stored.escalation.id().clone();
@@ -67,6 +72,7 @@ impl Engine {
                 tracing::error!(escalation_id = %id, error = %e,
                     "sweeper could not finish this escalation; next sweep retries");
                 report.errors += 1;
+                report.configuration_errors += usize::from(e.is_configuration());
             }
         }
         tracing::info!(?report, "sweep done");

@@ -31,6 +31,9 @@ pub struct FlowEvents {
 /// What happened to one record (returned for tests and logs).
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecordOutcome {
+    /// The deployment's configuration is at fault (credentials, the flow): reported for
+    /// retry like `Failed`, and the invocation fails so that the fault is seen.
+    Misconfigured(String),
     Applied(EventResult),
     /// Not for us: other event types, other flows.
     Skipped(String),
@@ -48,6 +51,7 @@ impl FlowEvents {
             .map_err(|e| format!("not a Kinesis event (check the event source mapping): {e}"))?;
         let mut response = KinesisEventResponse::default();
         let mut counts = [0usize; 5];
+        let mut misconfigured: Option<String> = None;
         // Up to FLOW_EVENTS_CONCURRENCY relevant records at once (Twilio creates are
         // rate-limited in the client); the handler returns only when every record's work is
         // done (the demo returned before its requests finished).
@@ -106,6 +110,12 @@ impl FlowEvents {
                     response.add_failure(record.kinesis.sequence_number.clone());
                     4
                 }
+                RecordOutcome::Misconfigured(reason) => {
+                    tracing::error!(sequence_number = %record.kinesis.sequence_number, reason = %reason,
+                        "record failed on a configuration fault; the invocation fails");
+                    misconfigured.get_or_insert(reason.clone());
+                    4
+                }
             };
             counts[i] += 1;
         }
@@ -120,6 +130,14 @@ impl FlowEvents {
         );
         self.metrics
             .count("flow-events", Metric::DuplicatesDropped, counts[2]);
+        if let Some(reason) = misconfigured {
+            // Every record would meet the same fault: fail the invocation so that Lambda's
+            // Errors metric (and its alarm) moves; the batch is retried as a whole, which the
+            // marks and the escalations' state make harmless.
+            return Err(
+                format!("configuration fault (Twilio credentials or flow): {reason}").into(),
+            );
+        }
         Ok(response)
     }
 
@@ -140,6 +158,7 @@ impl FlowEvents {
         {
             Ok(EventOutcome::Applied(result)) => RecordOutcome::Applied(result),
             Ok(EventOutcome::Duplicate) => RecordOutcome::Duplicate,
+            Err(e) if e.is_configuration() => RecordOutcome::Misconfigured(e.to_string()),
             Err(e) => RecordOutcome::Failed(e.to_string()),
         }
     }

@@ -17,6 +17,16 @@ impl Sweeper {
         &self,
         _event: LambdaEvent<Value>,
     ) -> Result<SweepReport, lambda_runtime::Error> {
-        Ok(self.engine.sweep().await?)
+        let report = self.engine.sweep().await?;
+        if report.configuration_errors > 0 {
+            // Every escalation would meet the same fault: fail the invocation so that the
+            // function's Errors metric (and its alarm) moves. The sweep itself is done.
+            return Err(format!(
+                "{} escalation(s) could not be moved on because of a configuration fault (Twilio credentials or flow); see the errors logged above: {report:?}",
+                report.configuration_errors
+            )
+            .into());
+        }
+        Ok(report)
     }
 }
