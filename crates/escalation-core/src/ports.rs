@@ -228,7 +228,21 @@ pub trait IncidentWriter: Send + Sync {
     async fn resolve_user(&self, user: &str) -> Result<Option<SysId>, ServiceNowError>;
     /// Whether a work note containing `needle` already exists on the incident.
     async fn note_exists(&self, sys_id: &SysId, needle: &str) -> Result<bool, ServiceNowError>;
-    async fn patch(&self, sys_id: &SysId, patch: &IncidentPatch) -> Result<(), ServiceNowError>;
+    /// Write the patch; returns the fields as the incident holds them afterwards (an ACL
+    /// or a data policy can drop a field without an error).
+    async fn patch(
+        &self,
+        sys_id: &SysId,
+        patch: &IncidentPatch,
+    ) -> Result<IncidentNow, ServiceNowError>;
+}
+
+/// The fields the product sets, as the incident holds them after a write.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IncidentNow {
+    pub in_progress: bool,
+    pub assigned_to: Option<SysId>,
+    pub assignment_group: Option<String>,
 }
 
 /// An incident as the inbound line needs it.
@@ -312,6 +326,9 @@ pub enum Metric {
     UnreadableEscalations,
     /// A call that should have been placed was not (the telephony side failed or refused).
     DialFailures,
+    /// An acceptance or reassignment was written but did not stick (an ACL or data policy
+    /// dropped the field): someone must assign the incident by hand.
+    AssignmentNotApplied,
 }
 
 impl Metric {
@@ -326,6 +343,7 @@ impl Metric {
             Metric::DuplicatesDropped => "DuplicatesDropped",
             Metric::UnreadableEscalations => "UnreadableEscalations",
             Metric::DialFailures => "DialFailures",
+            Metric::AssignmentNotApplied => "AssignmentNotApplied",
         }
     }
 
