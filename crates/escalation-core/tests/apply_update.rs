@@ -209,6 +209,12 @@ async fn an_acceptance_that_servicenow_accepted_but_did_not_keep_is_reported() {
         "retrying would not help: it is done"
     );
     assert_eq!(counted(&s, Metric::AssignmentNotApplied), 1.0);
+    let notes = s.m.servicenow.notes(&sys_id(1));
+    assert!(
+        notes.last().unwrap().contains("did not keep assigned_to")
+            && notes.last().unwrap().contains("by hand"),
+        "the incident says so: {notes:#?}"
+    );
     // An update that sticks reports nothing.
     let s = Scenario::new();
     let update = accepted(&s, 2).await;

@@ -129,6 +129,16 @@ impl UpdateApplier {
                 "ServiceNow accepted the update but did not keep these fields (an ACL or data policy?); assign the incident by hand");
             self.metrics
                 .count(FUNCTION, Metric::AssignmentNotApplied, dropped.len());
+            let warning = IncidentPatch {
+                work_note: notes::fields_not_kept(&dropped, &reference),
+                state: None,
+                assigned_to: None,
+                assignment_group: None,
+            };
+            if let Err(e) = self.servicenow.patch(&update.sys_id, &warning).await {
+                tracing::warn!(incident = %update.incident_number, error = %e,
+                    "could not add the note that fields were not kept");
+            }
         }
         self.marks.put(&mark, UPDATE_MARK_TTL_SECS).await?;
         tracing::info!(escalation_id = %update.escalation_id, incident = %update.incident_number,
