@@ -120,6 +120,15 @@ pub fn user_not_found(user: &str) -> String {
     )
 }
 
+/// Added by the updater when ServiceNow accepted a write but did not keep some fields.
+pub fn fields_not_kept(fields: &[&str], reference: &str) -> String {
+    format!(
+        "Phone escalation: ServiceNow accepted the update {reference} but did not keep {} (an ACL or a data policy of the integration user?). Please set {} by hand.",
+        fields.join(", "),
+        if fields.len() == 1 { "it" } else { "them" }
+    )
+}
+
 /// How a call ended, in words.
 pub fn outcome(outcome: &CallOutcome) -> String {
     match outcome {

@@ -45,8 +45,23 @@ pub trait EscalationRepo: Send + Sync {
     async fn load(&self, sys_id: &SysId) -> Result<Option<Stored>, RepoError>;
     /// Succeeds only if the stored version is `expected`; returns the new version.
     async fn save(&self, esc: &Escalation, expected: u64) -> Result<u64, RepoError>;
-    /// Every escalation still active (for the sweeper).
-    async fn active(&self) -> Result<Vec<Stored>, RepoError>;
+    /// Every escalation still active (for the sweeper). One that cannot be read is
+    /// reported beside the others, never instead of them.
+    async fn active(&self) -> Result<ActiveScan, RepoError>;
+}
+
+/// The active escalations, and those whose stored form could not be read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActiveScan {
+    pub escalations: Vec<Stored>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A stored escalation that could not be read: where it is and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub key: String,
+    pub problem: String,
 }
 
 /// Something already done, remembered for a while so that it is not done twice.
@@ -99,8 +114,11 @@ pub trait Outbox: Send + Sync {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TelephonyErrorKind {
-    /// Worth another try later (timeouts, 5xx, rate limits).
+    /// Worth another try later, and nothing was done (a rate limit, a refused connection).
     Unavailable,
+    /// Worth another try later, but the request may have been carried out (a timeout or a
+    /// 5xx after it was sent): a call may have been placed.
+    OutcomeUnknown,
     /// Refused for a reason that does not go away by itself (credentials, a missing flow).
     Rejected,
 }
@@ -210,7 +228,21 @@ pub trait IncidentWriter: Send + Sync {
     async fn resolve_user(&self, user: &str) -> Result<Option<SysId>, ServiceNowError>;
     /// Whether a work note containing `needle` already exists on the incident.
     async fn note_exists(&self, sys_id: &SysId, needle: &str) -> Result<bool, ServiceNowError>;
-    async fn patch(&self, sys_id: &SysId, patch: &IncidentPatch) -> Result<(), ServiceNowError>;
+    /// Write the patch; returns the fields as the incident holds them afterwards (an ACL
+    /// or a data policy can drop a field without an error).
+    async fn patch(
+        &self,
+        sys_id: &SysId,
+        patch: &IncidentPatch,
+    ) -> Result<IncidentNow, ServiceNowError>;
+}
+
+/// The fields the product sets, as the incident holds them after a write.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IncidentNow {
+    pub in_progress: bool,
+    pub assigned_to: Option<SysId>,
+    pub assignment_group: Option<String>,
 }
 
 /// An incident as the inbound line needs it.
@@ -290,6 +322,13 @@ pub enum Metric {
     ServiceNowErrors,
     /// Events or updates recognised as already applied.
     DuplicatesDropped,
+    /// Stored escalations the sweeper could not read (skipped; someone must look).
+    UnreadableEscalations,
+    /// A call that should have been placed was not (the telephony side failed or refused).
+    DialFailures,
+    /// An acceptance or reassignment was written but did not stick (an ACL or data policy
+    /// dropped the field): someone must assign the incident by hand.
+    AssignmentNotApplied,
 }
 
 impl Metric {
@@ -302,6 +341,9 @@ impl Metric {
             Metric::TwilioErrors => "TwilioErrors",
             Metric::ServiceNowErrors => "ServiceNowErrors",
             Metric::DuplicatesDropped => "DuplicatesDropped",
+            Metric::UnreadableEscalations => "UnreadableEscalations",
+            Metric::DialFailures => "DialFailures",
+            Metric::AssignmentNotApplied => "AssignmentNotApplied",
         }
     }
 

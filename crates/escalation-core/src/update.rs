@@ -54,6 +54,8 @@ impl IncidentUpdate {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IncidentPatch {
     pub work_note: String,
+    /// Text the work note carries that identifies this write (searched for before a retry).
+    pub reference: Option<String>,
     pub state: Option<IncidentState>,
     pub assigned_to: Option<SysId>,
     pub assignment_group: Option<String>,

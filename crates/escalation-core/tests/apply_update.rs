@@ -195,3 +195,29 @@ async fn calls_go_on_while_servicenow_is_down_and_every_note_is_written_in_order
         "in order"
     );
 }
+
+#[tokio::test]
+async fn an_acceptance_that_servicenow_accepted_but_did_not_keep_is_reported() {
+    let s = Scenario::new();
+    let update = accepted(&s, 1).await;
+    // An ACL lets the integration user write work notes but drops assigned_to.
+    s.m.servicenow.drop_field("assigned_to");
+    let applied = s.m.applier().apply(&update, false).await.unwrap();
+    assert_eq!(
+        applied,
+        Applied::Written,
+        "retrying would not help: it is done"
+    );
+    assert_eq!(counted(&s, Metric::AssignmentNotApplied), 1.0);
+    let notes = s.m.servicenow.notes(&sys_id(1));
+    assert!(
+        notes.last().unwrap().contains("did not keep assigned_to")
+            && notes.last().unwrap().contains("by hand"),
+        "the incident says so: {notes:#?}"
+    );
+    // An update that sticks reports nothing.
+    let s = Scenario::new();
+    let update = accepted(&s, 2).await;
+    s.m.applier().apply(&update, false).await.unwrap();
+    assert_eq!(counted(&s, Metric::AssignmentNotApplied), 0.0);
+}

@@ -89,3 +89,35 @@ async fn each_telephony_failure_is_counted_once() {
     assert!(failures.iter().all(|(d, _, v)| d == "engine" && *v == 1.0));
     assert_eq!(s.metric(Metric::Attempts), 0.0, "no attempt finished");
 }
+
+#[tokio::test]
+async fn every_call_that_could_not_be_placed_counts_a_dial_failure_for_its_incident() {
+    let s = Scenario::new();
+    s.script(
+        ALICE,
+        [
+            PlaceScript::Fails(TelephonyErrorKind::Unavailable),
+            PlaceScript::Fails(TelephonyErrorKind::Rejected),
+        ],
+    );
+    assert!(s.engine.start(incident(1)).await.is_err());
+    let failures: Vec<_> =
+        s.m.metrics
+            .all()
+            .into_iter()
+            .filter(|(_, m, _)| *m == Metric::DialFailures)
+            .collect();
+    assert_eq!(
+        failures,
+        [("INC0010001".to_string(), Metric::DialFailures, 1.0)]
+    );
+    // A configuration fault (credentials, the flow) is told apart in the sweep report, so
+    // that the sweeper can fail loudly.
+    let report = s.sweep_at(secs(31)).await;
+    assert_eq!(
+        (report.errors, report.configuration_errors),
+        (1, 1),
+        "{report:?}"
+    );
+    assert_eq!(s.m.metrics.total(Metric::DialFailures), 2.0);
+}

@@ -143,3 +143,22 @@ async fn only_the_configured_priorities_escalate() {
     let engine = s.m.engine(p1_only);
     assert!(engine.escalates("1") && !engine.escalates("2"));
 }
+
+#[tokio::test]
+async fn the_started_note_is_not_lost_when_queueing_it_fails_after_the_escalation_is_stored() {
+    let s = Scenario::new();
+    s.script(ALICE, [press("1")]);
+    // The escalation is stored, then the queue refuses the "started" note.
+    s.m.outbox.fail(1);
+    assert!(s.engine.start(incident(1)).await.is_err());
+    assert!(
+        s.m.repo.get(&sys_id(1)).is_some(),
+        "the escalation is durable"
+    );
+    // Nobody sends the trigger again: the sweeper places the first call, and the note the
+    // escalation owes is queued before it.
+    s.sweep_at(secs(31)).await;
+    s.settle().await;
+    assert_eq!(s.dialled(), [ALICE]);
+    assert_eq!(s.queued_for(1), ["started", "attempt:1"], "{:?}", s.keys());
+}

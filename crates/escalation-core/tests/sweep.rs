@@ -173,3 +173,31 @@ async fn a_forgotten_call_is_finished_on_the_latest_state_when_another_writer_sa
     assert_eq!(s.dialled(), [ALICE, BOB]);
     assert_eq!(s.esc(9).history().len(), 1, "applied once");
 }
+
+#[tokio::test]
+async fn one_unreadable_escalation_does_not_stop_the_sweeper() {
+    let s = Scenario::new();
+    s.script(
+        ALICE,
+        [
+            PlaceScript::Fails(TelephonyErrorKind::Unavailable),
+            press("1"),
+        ],
+    );
+    assert!(s.engine.start(incident(1)).await.is_err());
+    s.m.repo
+        .put_unreadable("esc#00000000000000000000000000000bad", "doc is not JSON");
+    let report = s.sweep_at(secs(31)).await;
+    assert_eq!(
+        (report.unreadable, report.dialled),
+        (1, 1),
+        "the damaged one is skipped and counted, the stuck call is placed: {report:?}"
+    );
+    assert_eq!(
+        s.m.metrics
+            .total(escalation_core::ports::Metric::UnreadableEscalations),
+        1.0
+    );
+    s.settle().await;
+    assert_eq!(s.esc(1).status(), Status::Accepted);
+}

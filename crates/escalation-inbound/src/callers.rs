@@ -20,10 +20,19 @@ const WITHHELD_NUMBERS: &[&str] = &[
     "+7748243",
 ];
 
+/// The caller's number, or `None` when `from` carries no usable caller ID (withheld,
+/// empty, or not a number). Surrounding white space is ignored.
+pub fn caller_number(from: &str) -> Option<E164> {
+    let from = from.trim();
+    if WITHHELD_NUMBERS.contains(&from) {
+        return None;
+    }
+    E164::parse(from).ok()
+}
+
 /// Whether `from` carries no usable caller ID.
 pub fn is_withheld(from: &str) -> bool {
-    let from = from.trim();
-    from.is_empty() || WITHHELD_NUMBERS.contains(&from) || E164::parse(from).is_err()
+    caller_number(from).is_none()
 }
 
 /// A caller let in by number.

@@ -282,23 +282,39 @@ impl Inbound {
         &self,
         report: &Report<'_>,
     ) -> Result<(IncidentRecord, bool), InboundError> {
-        self.within_budget(async {
-            let sn = &self.directory;
-            if let Some(found) = sn.find_incident_by_correlation(report.correlation).await? {
-                return Ok((found, false));
-            }
-            let mark = Mark::Creating(report.correlation.to_string());
-            if !self.marks.put(&mark, MARK_TTL_SECS).await? {
-                // Another webhook of this call is creating it: wait for it to appear.
-                for _ in 0..10 {
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                    if let Some(found) = sn.find_incident_by_correlation(report.correlation).await? {
-                        return Ok((found, false));
-                    }
+        let sn = &self.directory;
+        let claimed = self
+            .within_budget(async {
+                if let Some(found) = sn.find_incident_by_correlation(report.correlation).await? {
+                    return Ok(Err(found));
                 }
-                tracing::warn!(correlation = report.correlation,
-                    "another request marked this incident as being created but none appeared; creating it");
+                let mark = Mark::Creating(report.correlation.to_string());
+                Ok(Ok(self.marks.put(&mark, MARK_TTL_SECS).await?))
+            })
+            .await?;
+        let mine = match claimed {
+            Err(found) => return Ok((found, false)),
+            Ok(mine) => mine,
+        };
+        if !mine {
+            // Another webhook of this call is creating it. It started no later than this
+            // one and gives up within the ServiceNow budget: wait that long (and a little)
+            // for its incident to appear, and create only if it never does (it died).
+            let deadline = tokio::time::Instant::now()
+                + self.config.servicenow_budget
+                + Duration::from_secs(1);
+            while tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                if let Some(found) = sn.find_incident_by_correlation(report.correlation).await? {
+                    return Ok((found, false));
+                }
             }
+            tracing::warn!(
+                correlation = report.correlation,
+                "another request marked this incident as being created but none appeared within its budget; creating it"
+            );
+        }
+        self.within_budget(async {
             let fields = self.fields(report).await;
             let created = sn.create_incident(&fields).await?;
             tracing::info!(incident = %created.number, correlation = report.correlation,

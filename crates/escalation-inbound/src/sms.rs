@@ -3,12 +3,11 @@
 //! senders get a refusal. One incident per message (`correlation_id` = MessageSid), so a
 //! redelivered webhook does not file twice.
 
-use crate::callers::{identify, is_withheld};
+use crate::callers::{caller_number, identify};
 use crate::incident::{Escalated, Report, Source};
 use crate::state::CallState;
 use crate::twiml::MessagingResponse;
 use crate::{Inbound, Webhook};
-use escalation_core::model::E164;
 use escalation_core::model::phone::mask;
 
 /// Longer texts are cut (a concatenated SMS is at most 1600 characters anyway).
@@ -47,11 +46,10 @@ impl Inbound {
             "The {} only accepts reports from registered staff. Your message was not recorded. If you need help, please contact the service desk.",
             line.name
         );
-        if is_withheld(from) {
+        let Some(number) = caller_number(from) else {
             tracing::info!(message = sid, "text without a usable sender number");
             return reply(&refused);
-        }
-        let number = E164::parse(from).expect("not withheld, so E.164");
+        };
         let found = tokio::time::timeout(
             self.config.servicenow_budget,
             identify(&self.roster, self.directory.as_ref(), line, &number),

@@ -274,3 +274,21 @@ async fn a_recording_left_at_the_confirmation_prompt_is_filed_by_its_transcripti
         )
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_webhook_that_loses_the_creating_mark_never_creates_the_incident_a_second_time() {
+    let t = Line::new();
+    let call_sid = sid("CA", 90);
+    let rec = sid("RE", 90);
+    let (confirm, _) = record_report(&t, &call_sid, BOB, "1", &rec, "12").await;
+    // ServiceNow is slow (5 s to create, within the 8 s budget), and Twilio sends the
+    // caller's confirmation twice at once.
+    *t.directory.create_takes.lock().unwrap() = std::time::Duration::from_secs(5);
+    let send = call(&call_sid, BOB, &[("Digits", "1")]);
+    let url = action(&confirm);
+    let (first, second) = tokio::join!(t.post(&url, &send), t.post(&url, &send));
+    assert_eq!(t.created().len(), 1, "one incident for one call");
+    for r in [first, second] {
+        assert!(said(&r).contains("Your report is incident"), "{}", said(&r));
+    }
+}

@@ -11,6 +11,7 @@ use escalation_adapters::secrets::{Field, Secrets};
 use escalation_adapters::servicenow::SnClient;
 use escalation_adapters::twilio::{StudioClient, StudioDialer};
 use escalation_core::model::Roster;
+use escalation_core::ports::Clock;
 use escalation_core::roster_source::FixedRoster;
 use escalation_core::usecase::{Engine, Ports, ReplayGuard, Settings, UpdateApplier};
 use std::sync::Arc;
@@ -72,6 +73,8 @@ pub struct EngineParts {
     pub dialer: Arc<StudioDialer>,
     pub roster: Roster,
     pub settings: Settings,
+    /// The engine's clock (the system's; tests may move it).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl EngineParts {
@@ -99,6 +102,7 @@ impl EngineParts {
             dialer: Arc::new(StudioDialer::new(studio, config.from_number.clone())),
             roster,
             settings: config.settings.clone(),
+            clock: Arc::new(SystemClock),
         })
     }
 
@@ -110,7 +114,7 @@ impl EngineParts {
             dialer: self.dialer.clone(),
             roster: Arc::new(FixedRoster(self.roster.clone())),
             metrics: Arc::new(EmfMetrics),
-            clock: Arc::new(SystemClock),
+            clock: self.clock.clone(),
         }
     }
 
@@ -142,7 +146,6 @@ impl EngineParts {
     pub fn sweeper(&self) -> Sweeper {
         Sweeper {
             engine: self.engine(),
-            clock: Arc::new(SystemClock),
         }
     }
 }

@@ -144,7 +144,7 @@ pub async fn run(
         pumps.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 tokio::time::sleep(Duration::from_secs(5)).await;
-                if let Ok(r) = s.engine.sweep(escalation_adapters::clock::now_ms()).await {
+                if let Ok(r) = s.engine.sweep().await {
                     sweeps.fetch_add(1, Ordering::Relaxed);
                     let mut t = swept.lock().unwrap();
                     for (i, n) in [r.dialled, r.redriven, r.ended, r.errors]

@@ -338,7 +338,7 @@ impl Driver for InboundStack {
     async fn sweep(&self) -> Result<(), String> {
         self.stack
             .engine
-            .sweep(escalation_adapters::clock::now_ms())
+            .sweep()
             .await
             .map(|_| ())
             .map_err(|e| format!("sweep: {e}"))

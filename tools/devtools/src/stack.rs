@@ -8,11 +8,12 @@ use crate::fixture::{self, TempDir};
 use crate::kit;
 use aws_lambda_events::event::sqs::SqsEvent;
 use base64::Engine as _;
+use escalation_adapters::clock::now_ms;
 use escalation_adapters::retry::RetryPolicy;
 use escalation_adapters::signing::SigningKey;
 use escalation_core::model::{Roster, SysId};
-use escalation_core::ports::{EscalationRepo, Stored};
-use escalation_core::usecase::Engine;
+use escalation_core::ports::{Clock, EscalationRepo, Stored};
+use escalation_core::usecase::{Engine, SweepReport};
 use escalation_fakes::servicenow::ServiceNowHandle;
 use escalation_fakes::twilio::TwilioHandle;
 use escalation_lambda::config::{EngineConfig, UpdaterConfig};
@@ -21,6 +22,8 @@ use escalation_lambda::wiring::{self, Aws, EngineParts};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
@@ -47,6 +50,23 @@ impl Default for StackOptions {
     }
 }
 
+/// The system clock, optionally moved ahead: what the engine would see at a later time.
+#[derive(Debug, Default)]
+pub struct AheadClock(AtomicU64);
+
+impl AheadClock {
+    /// From now on the clock reads `ms` ahead of the system clock (0: the system's).
+    pub fn set_ahead(&self, ms: u64) {
+        self.0.store(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for AheadClock {
+    fn now_ms(&self) -> u64 {
+        now_ms() + self.0.load(Ordering::SeqCst)
+    }
+}
+
 pub struct Stack {
     /// The engine's adapters (on moto and the fakes), to build variants of the functions.
     pub parts: EngineParts,
@@ -58,6 +78,8 @@ pub struct Stack {
     pub sweeper: Sweeper,
     /// The SDK configuration, the secret and the HTTP client the functions were built from.
     pub aws: Aws,
+    /// The engine's clock: the system's, moved ahead by [`Stack::sweep_ahead`].
+    pub clock: Arc<AheadClock>,
     pub sn: ServiceNowHandle,
     pub twilio: TwilioHandle,
     pub resources: Resources,
@@ -95,7 +117,9 @@ impl Stack {
         let aws = Aws::load(sdk.clone(), &config.secrets_arn, RetryPolicy::fast())
             .await
             .expect("secret");
-        let parts = EngineParts::build(&config, &aws).expect("engine");
+        let clock = Arc::new(AheadClock::default());
+        let mut parts = EngineParts::build(&config, &aws).expect("engine");
+        parts.clock = clock.clone();
         let concurrency =
             escalation_lambda::config::flow_events_concurrency(&env).expect("concurrency");
         let updater = wiring::updater(
@@ -105,6 +129,7 @@ impl Stack {
         .expect("updater");
         let (kinesis, sqs) = crate::esm::event_sources(&sdk, &resources).await;
         Stack {
+            clock,
             engine: parts.engine(),
             trigger: parts.trigger(&aws).expect("trigger"),
             flow_events: parts.flow_events(FLOW_SID, concurrency),
@@ -237,6 +262,15 @@ impl Stack {
     }
 
     /// The sweeper's real entry point with a scheduled event (EventBridge shape).
+    /// The sweeper as it would run `ms` from now (the engine's clock is that far ahead for
+    /// the sweep, then back).
+    pub async fn sweep_ahead(&self, ms: u64) -> SweepReport {
+        self.clock.set_ahead(ms);
+        let report = self.engine.sweep().await;
+        self.clock.set_ahead(0);
+        report.expect("sweep")
+    }
+
     pub async fn invoke_sweeper(&self) -> Value {
         let event = kit::scheduled_event();
         let report = self

@@ -11,7 +11,7 @@ use escalation_core::model::CallOutcome;
 use escalation_devtools::stack::{ALICE, BOB, CAROL, Stack, StackOptions, user_sys_id};
 use escalation_fakes::twilio::AgentStep;
 use serde_json::Value;
-use support::{FAULT_IDS, SETTLE, dialled, fault, no_answer, now, patches, press, sys_id};
+use support::{FAULT_IDS, SETTLE, dialled, fault, no_answer, patches, press, sys_id};
 
 #[tokio::test]
 async fn accept_on_first_call() {
@@ -293,7 +293,7 @@ async fn an_agent_busy_on_another_escalation_is_skipped_then_retried() {
     let sid = stack.twilio.executions()[0].sid.clone();
     stack.twilio.complete(&sid).await.unwrap();
     stack.pump_kinesis().await;
-    let report = stack.engine.sweep(now() + 31_000).await.unwrap();
+    let report = stack.sweep_ahead(31_000).await;
     assert_eq!(report.dialled, 1, "{report:?}");
     let to_alice: Vec<_> = dialled(&stack).into_iter().filter(|n| n == ALICE).collect();
     assert_eq!(to_alice.len(), 2, "Alice: once per incident");

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use support::{
-    FAULT_IDS, calls_over, complete, dialled, fault, held_stack, now, press, press_after, sys_id,
+    FAULT_IDS, calls_over, complete, dialled, fault, held_stack, press, press_after, sys_id,
 };
 
 /// Where the crash happens.
@@ -124,11 +124,7 @@ fn spawn_trigger(stack: &Stack, engine: Engine, id: &str, number: &str) -> Trigg
 
 /// The sweeper's run once a dead invocation's dial lease has run out.
 async fn sweep_after_lease(stack: &Stack) -> SweepReport {
-    stack
-        .engine
-        .sweep(now() + DIAL_LEASE_MS + 1_000)
-        .await
-        .unwrap()
+    stack.sweep_ahead(DIAL_LEASE_MS + 1_000).await
 }
 
 /// The phase of the escalation's current attempt.
@@ -163,7 +159,7 @@ async fn a_trigger_killed_around_the_twilio_call_ends_in_exactly_one_call() {
 
         // Recovery: the sweeper's next run, once the dead invocation's lease has run out
         // (it had claimed the attempt before calling Twilio).
-        let early = stack.engine.sweep(now() + 1_000).await.unwrap();
+        let early = stack.sweep_ahead(1_000).await;
         assert_eq!(early.dialled, 0, "the dead invocation's lease still runs");
         let report = sweep_after_lease(&stack).await;
         assert_eq!(report.dialled, 1);
@@ -286,7 +282,7 @@ async fn a_trigger_held_up_by_the_rate_limit_does_not_call_after_the_sweeper_did
 
     // The grace period passes while the trigger waits: the sweeper places the call, and
     // Alice answers and accepts.
-    let report = stack.engine.sweep(now() + 31_000).await.unwrap();
+    let report = stack.sweep_ahead(31_000).await;
     assert_eq!(report.dialled, 1);
     stack.settle(&[&id], Duration::from_secs(30)).await;
     assert_eq!(
@@ -310,7 +306,7 @@ async fn a_flow_end_event_that_never_arrives_is_finished_by_the_sweeper() {
     stack.trigger(&id, "INC0030005", "Lost events", "1").await;
     // The call ends at Twilio, but Event Streams never delivers: nobody pumps Kinesis.
     calls_over(&stack).await;
-    let early = stack.engine.sweep(now()).await.unwrap();
+    let early = stack.sweep_ahead(0).await;
     assert_eq!(
         (early.redriven, early.dialled),
         (0, 0),
@@ -318,7 +314,7 @@ async fn a_flow_end_event_that_never_arrives_is_finished_by_the_sweeper() {
     );
 
     // Ring timeout (30 s) + grace (30 s) later, the sweeper finishes the attempt.
-    let report = stack.engine.sweep(now() + 61_000).await.unwrap();
+    let report = stack.sweep_ahead(61_000).await;
     assert_eq!(report.redriven, 1, "{report:?}");
     assert_eq!(dialled(&stack), [ALICE, BOB], "and moved on to Bob");
     while stack
@@ -329,7 +325,7 @@ async fn a_flow_end_event_that_never_arrives_is_finished_by_the_sweeper() {
     {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let report = stack.engine.sweep(now() + 122_000).await.unwrap();
+    let report = stack.sweep_ahead(122_000).await;
     assert_eq!(report.redriven, 1);
     while stack.pump_sqs().await.is_some() {}
     let esc = stack.escalation(&id).await.unwrap().escalation;
@@ -350,14 +346,10 @@ async fn a_call_that_overruns_is_ended_and_the_walk_goes_on() {
     stack.trigger(&id, "INC0030006", "Stuck call", "1").await;
     let first = stack.twilio.executions()[0].sid.clone();
     // Still active after ring timeout + grace: left alone.
-    let r = stack.engine.sweep(now() + 70_000).await.unwrap();
+    let r = stack.sweep_ahead(70_000).await;
     assert_eq!(r.still_active, 1);
     // Five minutes later still active: ended at Twilio and treated as a failed call.
-    let r = stack
-        .engine
-        .sweep(now() + 60_000 + 6 * 60_000)
-        .await
-        .unwrap();
+    let r = stack.sweep_ahead(60_000 + 6 * 60_000).await;
     assert_eq!(r.ended, 1, "{r:?}");
     let ended = stack
         .twilio

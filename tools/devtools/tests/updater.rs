@@ -211,3 +211,25 @@ async fn a_long_servicenow_outage_loses_no_update_and_does_not_stop_calls() {
     let incident = stack.sn.incident(&id).unwrap();
     assert_eq!(incident["assigned_to"], user_sys_id("bob.agent"));
 }
+
+/// ServiceNow committed the PATCH but the answer was a 502: the retry inside the same
+/// invocation must look for the note's reference first instead of appending it again.
+#[tokio::test]
+async fn a_work_note_is_not_written_twice_when_servicenow_commits_the_patch_but_answers_502() {
+    let stack = held_stack().await;
+    let id = sys_id(17);
+    stack.trigger(&id, "INC0010017", "Storage", "1").await;
+    stack.sn.inject(escalation_fakes::fault::FaultRule {
+        after_write: true,
+        ..fault("PATCH", Some("/incident/"), 502, 1, None)
+    });
+    let batch = stack_sqs_batch(&stack).await;
+    let resp = stack.invoke_updater(batch).await;
+    assert_eq!(
+        resp["batchItemFailures"],
+        json!([]),
+        "the note is there: done"
+    );
+    let notes = stack.sn.work_notes(&id);
+    assert_eq!(notes.len(), 1, "written once: {notes:#?}");
+}

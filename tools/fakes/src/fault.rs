@@ -13,6 +13,8 @@ use crate::util::lock;
 /// error envelope for that status (or an HTML page when `html_body` is set), plus a
 /// `Retry-After: <retry_after_secs>` header when set. `delay_ms` adds latency before the
 /// answer; `status == 0` means "latency only", after which the request is served normally.
+/// With `after_write` the request is carried out first and only its answer is replaced by
+/// the failure (a write the server committed before a 502 or a timeout reached the client).
 ///
 /// Rules are checked in insertion order; the first matching rule with `times > 0` wins and is
 /// consumed. Faults are applied before authentication. `/__fake/...` control routes are never
@@ -30,6 +32,7 @@ pub struct FaultRule {
     pub times: u32,
     pub html_body: bool,
     pub delay_ms: u64,
+    pub after_write: bool,
 }
 
 impl Default for FaultRule {
@@ -42,6 +45,7 @@ impl Default for FaultRule {
             times: 1,
             html_body: false,
             delay_ms: 0,
+            after_write: false,
         }
     }
 }

@@ -17,7 +17,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use escalation_core::escalation::{Escalation, Phase, Status};
 use escalation_core::model::SysId;
-use escalation_core::ports::{Created, EscalationRepo, Mark, Marks, RepoError, Stored};
+use escalation_core::ports::{
+    ActiveScan, Created, EscalationRepo, Mark, Marks, RepoError, Stored, Unreadable,
+};
 use std::collections::HashMap;
 
 pub const KEY: &str = "pk";
@@ -202,8 +204,8 @@ impl EscalationRepo for DynamoRepo {
         }
     }
 
-    async fn active(&self) -> Result<Vec<Stored>, RepoError> {
-        let mut out = Vec::new();
+    async fn active(&self) -> Result<ActiveScan, RepoError> {
+        let mut out = ActiveScan::default();
         let mut start = None;
         loop {
             let page = self
@@ -219,16 +221,28 @@ impl EscalationRepo for DynamoRepo {
                 .await
                 .map_err(aws)?;
             for item in page.items() {
-                // The index may lag the table: re-read consistently before acting.
-                if let Some(sys_id) = item
-                    .get(KEY)
-                    .and_then(|v| v.as_s().ok())
+                let key = item.get(KEY).and_then(|v| v.as_s().ok());
+                let Some(sys_id) = key
                     .and_then(|k| k.strip_prefix("esc#"))
                     .and_then(|k| SysId::parse(k).ok())
-                    && let Some(stored) = self.load(&sys_id).await?
-                    && stored.escalation.status() == Status::Active
-                {
-                    out.push(stored);
+                else {
+                    out.unreadable.push(Unreadable {
+                        key: key.cloned().unwrap_or_default(),
+                        problem: "not the key of an escalation".into(),
+                    });
+                    continue;
+                };
+                // The index may lag the table: re-read consistently before acting.
+                match self.load(&sys_id).await {
+                    Ok(Some(stored)) if stored.escalation.status() == Status::Active => {
+                        out.escalations.push(stored)
+                    }
+                    Ok(_) => {}
+                    Err(RepoError::Corrupt(problem)) => out.unreadable.push(Unreadable {
+                        key: format!("esc#{sys_id}"),
+                        problem,
+                    }),
+                    Err(e) => return Err(e),
                 }
             }
             match page.last_evaluated_key {

@@ -93,6 +93,9 @@ impl From<SnError> for ServiceNowError {
     }
 }
 
+/// The incident fields a write reads back.
+const FIELDS: &str = "sys_id,number,state,assigned_to,assignment_group";
+
 #[derive(Clone)]
 pub struct SnClient {
     http: reqwest::Client,
@@ -245,22 +248,49 @@ impl SnClient {
         sys_id: &SysId,
         fields: &Map<String, Value>,
     ) -> Result<Map<String, Value>, SnError> {
+        self.append_once(sys_id, fields, None).await
+    }
+
+    /// PATCH `incident/{sys_id}` with `fields`, retried on transient errors; returns the
+    /// updated record. With `reference` (text the work note carries), every retry first
+    /// looks for it among the incident's work notes: a PATCH that ServiceNow committed
+    /// before its answer was lost (a 502, a timeout) is not appended a second time.
+    pub async fn append_once(
+        &self,
+        sys_id: &SysId,
+        fields: &Map<String, Value>,
+        reference: Option<&str>,
+    ) -> Result<Map<String, Value>, SnError> {
         let url = format!("{}/{sys_id}", self.table("incident"));
         let params = [
             ("sysparm_exclude_reference_link", "true"),
-            (
-                "sysparm_fields",
-                "sys_id,number,state,assigned_to,assignment_group",
-            ),
+            ("sysparm_fields", FIELDS),
         ];
+        let tries = std::sync::atomic::AtomicUsize::new(0);
         let v = self
             .retry
-            .run(|| self.send(self.http.patch(&url).query(&params).json(fields)))
+            .run(|| async {
+                let again = tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed) > 0;
+                if again
+                    && let Some(needle) = reference
+                    && self.work_note_exists(sys_id, needle).await?
+                {
+                    tracing::info!(incident = %sys_id,
+                        "the earlier try of this write was committed; not appending it again");
+                    return self.get(&url, &params).await;
+                }
+                self.send(self.http.patch(&url).query(&params).json(fields))
+                    .await
+            })
             .await?;
         Ok(v.get("result")
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default())
+    }
+
+    async fn get(&self, url: &str, params: &[(&str, &str)]) -> Result<Value, SnError> {
+        self.send(self.http.get(url).query(params)).await
     }
 
     /// Resolve a person's `sn_user` (a sys_id or a user_name) to an active user's sys_id.

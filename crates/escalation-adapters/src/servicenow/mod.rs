@@ -9,7 +9,7 @@ pub use client::{SnClient, SnError};
 use async_trait::async_trait;
 use escalation_core::model::{E164, SysId};
 use escalation_core::ports::{
-    DirectoryUser, IncidentDirectory, IncidentFields, IncidentRecord, IncidentWriter,
+    DirectoryUser, IncidentDirectory, IncidentFields, IncidentNow, IncidentRecord, IncidentWriter,
     ServiceNowError,
 };
 use escalation_core::update::{IncidentPatch, IncidentState};
@@ -19,6 +19,22 @@ use serde_json::{Map, Value};
 fn state_value(state: IncidentState) -> &'static str {
     match state {
         IncidentState::InProgress => "2",
+    }
+}
+
+/// The product's fields as a PATCH response reports them (references as sys_ids:
+/// `sysparm_exclude_reference_link` is set).
+pub fn incident_now(record: &Map<String, Value>) -> IncidentNow {
+    let text = |f: &str| {
+        record
+            .get(f)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    IncidentNow {
+        in_progress: text("state") == Some(state_value(IncidentState::InProgress)),
+        assigned_to: text("assigned_to").and_then(|v| SysId::parse(v).ok()),
+        assignment_group: text("assignment_group").map(str::to_string),
     }
 }
 
@@ -49,9 +65,15 @@ impl IncidentWriter for SnClient {
         Ok(self.work_note_exists(sys_id, needle).await?)
     }
 
-    async fn patch(&self, sys_id: &SysId, patch: &IncidentPatch) -> Result<(), ServiceNowError> {
-        self.patch_incident(sys_id, &patch_fields(patch)).await?;
-        Ok(())
+    async fn patch(
+        &self,
+        sys_id: &SysId,
+        patch: &IncidentPatch,
+    ) -> Result<IncidentNow, ServiceNowError> {
+        let record = self
+            .append_once(sys_id, &patch_fields(patch), patch.reference.as_deref())
+            .await?;
+        Ok(incident_now(&record))
     }
 }
 
@@ -81,5 +103,28 @@ impl IncidentDirectory for SnClient {
         fields: &IncidentFields,
     ) -> Result<IncidentRecord, ServiceNowError> {
         Ok(SnClient::create_incident(self, fields).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_patch_response_tells_what_the_incident_kept() {
+        let record = |v: Value| v.as_object().unwrap().clone();
+        let kept = incident_now(&record(json!({
+            "sys_id": "ef43c6d40a0a0b5700c77f9bf387afe3", "state": "2",
+            "assigned_to": "62826bf03710200044e0bfc8bcbe5df1", "assignment_group": ""
+        })));
+        assert!(kept.in_progress);
+        assert_eq!(
+            kept.assigned_to.as_ref().map(SysId::as_str),
+            Some("62826bf03710200044e0bfc8bcbe5df1")
+        );
+        assert_eq!(kept.assignment_group, None, "empty means unset");
+        let dropped = incident_now(&record(json!({"state": "1", "assigned_to": ""})));
+        assert_eq!(dropped, IncidentNow::default());
     }
 }

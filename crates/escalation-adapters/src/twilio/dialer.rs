@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use escalation_core::escalation::CREATE_BUDGET_MS;
 use escalation_core::model::{E164, ExecutionSid};
 use escalation_core::ports::{
-    CallReport, CallRequest, CallState, DialResult, Dialer, TelephonyError,
+    CallReport, CallRequest, CallState, DialResult, Dialer, TelephonyError, TelephonyErrorKind,
 };
 use std::time::Duration;
 
@@ -47,6 +47,18 @@ impl StudioDialer {
     async fn context(&self, sid: &ExecutionSid) -> Result<ExecutionContext, TwilioError> {
         self.client.fetch_context(sid).await
     }
+}
+
+/// A failed create, as the engine must treat it: after a timeout, a transport error or a
+/// 5xx other than 503 the request may have been carried out (a call may ring); after a 503
+/// or a 429 it was not.
+fn create_error(e: TwilioError) -> TelephonyError {
+    let unknown = e.may_have_been_processed();
+    let mut mapped = TelephonyError::from(e);
+    if unknown {
+        mapped.kind = TelephonyErrorKind::OutcomeUnknown;
+    }
+    mapped
 }
 
 #[async_trait]
@@ -92,7 +104,7 @@ impl Dialer for StudioDialer {
             Err(e @ TwilioError::Api { status: 400, .. }) => {
                 Ok(DialResult::Unreachable(e.to_string()))
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(create_error(e)),
         }
     }
 
@@ -146,5 +158,33 @@ impl Dialer for StudioDialer {
     async fn end(&self, sid: &ExecutionSid) -> Result<(), TelephonyError> {
         self.client.end_execution(sid).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_create_that_may_have_been_carried_out_is_told_apart_from_one_that_was_not() {
+        let kind = |e| create_error(e).kind;
+        assert_eq!(
+            kind(TwilioError::Transport(
+                "no execution created within 20 s".into()
+            )),
+            TelephonyErrorKind::OutcomeUnknown
+        );
+        let api = |status| TwilioError::Api {
+            status,
+            code: None,
+            message: String::new(),
+        };
+        assert_eq!(kind(api(502)), TelephonyErrorKind::OutcomeUnknown);
+        assert_eq!(kind(api(503)), TelephonyErrorKind::Unavailable);
+        assert_eq!(
+            kind(TwilioError::RateLimited { retry_after: None }),
+            TelephonyErrorKind::Unavailable
+        );
+        assert_eq!(kind(api(401)), TelephonyErrorKind::Rejected);
     }
 }

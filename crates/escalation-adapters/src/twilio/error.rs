@@ -31,6 +31,19 @@ impl TwilioError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, TwilioError::Api { status: 404, .. })
     }
+
+    /// Whether a request that failed this way may still have been carried out: a timeout
+    /// or a broken connection after it was sent, or a 5xx other than 503 (a 503 and a 429
+    /// come before any work; a 4xx was refused).
+    pub fn may_have_been_processed(&self) -> bool {
+        match self {
+            TwilioError::Transport(_) => true,
+            TwilioError::Api { status, .. } | TwilioError::Decode { status, .. } => {
+                *status >= 500 && *status != 503
+            }
+            TwilioError::RateLimited { .. } | TwilioError::Conflict { .. } => false,
+        }
+    }
 }
 
 impl Transient for TwilioError {

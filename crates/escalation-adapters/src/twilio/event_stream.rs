@@ -44,7 +44,15 @@ pub enum DecodeError {
     MissingField(&'static str),
     #[error("CloudEvent `data` is neither an object nor a JSON string holding one")]
     BadData,
+    #[error(
+        "CloudEvent id is {0} bytes long; Twilio's are short, and one this long cannot be remembered"
+    )]
+    IdTooLong(usize),
 }
+
+/// The longest CloudEvent id accepted. Twilio's ids are a few dozen characters; the limit
+/// keeps an id well inside what the table can use as a key.
+pub const MAX_EVENT_ID_BYTES: usize = 1024;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CloudEvent {
@@ -86,6 +94,9 @@ pub fn decode(bytes: &[u8]) -> Result<CloudEvent, DecodeError> {
     let id = text("id")
         .filter(|s| !s.is_empty())
         .ok_or(DecodeError::MissingField("id"))?;
+    if id.len() > MAX_EVENT_ID_BYTES {
+        return Err(DecodeError::IdTooLong(id.len()));
+    }
     let event_type = text("type").ok_or(DecodeError::MissingField("type"))?;
     let data = match obj.get("data") {
         Some(Value::Object(map)) => map.clone(),

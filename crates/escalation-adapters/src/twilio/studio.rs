@@ -127,12 +127,17 @@ impl StudioClient {
         self.create_limit.acquire().await;
     }
 
+    /// Create an execution (retried on transient errors). A final error after a try whose
+    /// outcome was unknown says so: a call may exist even though the last try was refused.
     pub async fn create_execution(&self, new: &NewExecution) -> Result<Execution, TwilioError> {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
         let params = new.parameters.to_string();
-        let tries = std::sync::atomic::AtomicUsize::new(0);
-        self.retry
+        let tries = AtomicUsize::new(0);
+        let uncertain = AtomicBool::new(false);
+        let result = self
+            .retry
             .run(|| async {
-                if tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed) > 0 {
+                if tries.fetch_add(1, Ordering::Relaxed) > 0 {
                     self.create_limit.acquire().await;
                 }
                 let form = [
@@ -140,9 +145,23 @@ impl StudioClient {
                     ("From", new.from.as_str()),
                     ("Parameters", params.as_str()),
                 ];
-                self.send(self.http.post(self.url("")).form(&form)).await
+                let sent = self.send(self.http.post(self.url("")).form(&form)).await;
+                if let Err(e) = &sent
+                    && e.may_have_been_processed()
+                {
+                    uncertain.store(true, Ordering::Relaxed);
+                }
+                sent
             })
-            .await
+            .await;
+        match result {
+            Err(e) if uncertain.load(Ordering::Relaxed) && !e.may_have_been_processed() => {
+                Err(TwilioError::Transport(format!(
+                    "{e}; an earlier try may have created the execution"
+                )))
+            }
+            other => other,
+        }
     }
 
     pub async fn fetch_execution(&self, sid: &ExecutionSid) -> Result<Execution, TwilioError> {

@@ -1,14 +1,16 @@
 //! A telephony side scripted per phone number: what happens when a call is placed, and how
 //! the call ends.
 
+use super::ManualClock;
 use crate::model::{CallOutcome, ExecutionSid};
+use crate::ports::Clock;
 use crate::ports::{
     CallParams, CallReport, CallRequest, CallState, DialResult, Dialer, TelephonyError,
     TelephonyErrorKind,
 };
 use async_trait::async_trait;
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 
 /// What happens to one call placed to a number.
@@ -38,6 +40,19 @@ pub enum PlaceScript {
     Held(CallOutcome),
 }
 
+/// The dialer's operations, for [`ScriptedDialer::takes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DialOp {
+    /// Waiting for a slot under the call rate.
+    Reserve,
+    /// Looking for a call an earlier dialer placed.
+    FindPlaced,
+    /// Placing a call.
+    Place,
+    /// Reading how a call ended.
+    Report,
+}
+
 /// A call the engine placed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlacedCall {
@@ -63,6 +78,9 @@ struct State {
     held: usize,
     released: usize,
     wakers: Vec<Waker>,
+    /// How long each operation takes on the test's clock.
+    costs: HashMap<DialOp, u64>,
+    clock: Option<Arc<ManualClock>>,
 }
 
 #[derive(Default)]
@@ -185,6 +203,20 @@ impl ScriptedDialer {
         .await
     }
 
+    /// Every `op` from now on takes `ms` on `clock` (which the dialer moves on).
+    pub fn takes(&self, clock: &Arc<ManualClock>, op: DialOp, ms: u64) {
+        let mut state = self.0.lock().unwrap();
+        state.costs.insert(op, ms);
+        state.clock = Some(clock.clone());
+    }
+
+    fn spend(&self, op: DialOp) {
+        let state = self.0.lock().unwrap();
+        if let (Some(ms), Some(clock)) = (state.costs.get(&op), &state.clock) {
+            clock.set(clock.now_ms() + ms);
+        }
+    }
+
     /// The next `n` reads of how a call ended fail.
     pub fn fail_reports(&self, n: usize) {
         self.0.lock().unwrap().failing_reports = n;
@@ -238,7 +270,11 @@ impl ScriptedDialer {
             }
             PlaceScript::PlacedAnswerLost(outcome) => {
                 self.record(&mut state, call, outcome, true);
-                return (Err(unavailable("no answer to the create request")), false);
+                let lost = TelephonyError {
+                    kind: TelephonyErrorKind::OutcomeUnknown,
+                    message: "no answer to the create request".into(),
+                };
+                return (Err(lost), false);
             }
             // The lock is released first: a killed invocation leaves no poisoned state.
             PlaceScript::DiesBeforePlacing => {
@@ -277,10 +313,12 @@ impl ScriptedDialer {
 #[async_trait]
 impl Dialer for ScriptedDialer {
     async fn reserve(&self) {
+        self.spend(DialOp::Reserve);
         self.0.lock().unwrap().reserved += 1;
     }
 
     async fn place(&self, call: &CallRequest) -> Result<DialResult, TelephonyError> {
+        self.spend(DialOp::Place);
         let (result, held) = self.place_now(call);
         if held {
             self.wait_for_release().await;
@@ -292,6 +330,7 @@ impl Dialer for ScriptedDialer {
         &self,
         call: &CallRequest,
     ) -> Result<Option<ExecutionSid>, TelephonyError> {
+        self.spend(DialOp::FindPlaced);
         Ok(self
             .placed()
             .into_iter()
@@ -305,6 +344,7 @@ impl Dialer for ScriptedDialer {
     }
 
     async fn report(&self, sid: &ExecutionSid) -> Result<Option<CallReport>, TelephonyError> {
+        self.spend(DialOp::Report);
         let mut state = self.0.lock().unwrap();
         if state.failing_reports > 0 {
             state.failing_reports -= 1;

@@ -7,7 +7,7 @@ mod dialer;
 mod servicenow;
 mod store;
 
-pub use dialer::{PlaceScript, PlacedCall, ScriptedDialer};
+pub use dialer::{DialOp, PlaceScript, PlacedCall, ScriptedDialer};
 pub use servicenow::{MemoryServiceNow, PatchFault, WrittenPatch};
 pub use store::{MemoryMarks, MemoryOutbox, MemoryRepo};
 

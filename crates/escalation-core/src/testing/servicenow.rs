@@ -3,7 +3,7 @@
 
 use crate::model::{E164, SysId};
 use crate::ports::{
-    DirectoryUser, IncidentDirectory, IncidentFields, IncidentRecord, IncidentWriter,
+    DirectoryUser, IncidentDirectory, IncidentFields, IncidentNow, IncidentRecord, IncidentWriter,
     ServiceNowError, ServiceNowErrorKind,
 };
 use crate::update::IncidentPatch;
@@ -33,6 +33,8 @@ struct State {
     faults: VecDeque<PatchFault>,
     users: Vec<(SysId, String, String, E164)>,
     incidents: Vec<(IncidentRecord, String)>,
+    /// Fields an ACL silently drops from every write.
+    dropped: Vec<String>,
 }
 
 #[derive(Default)]
@@ -53,6 +55,12 @@ impl MemoryServiceNow {
             name.to_string(),
             phone.clone(),
         ));
+    }
+
+    /// From now on, writes to `field` are accepted and silently dropped (as an ACL or a
+    /// data policy does).
+    pub fn drop_field(&self, field: &str) {
+        self.0.lock().unwrap().dropped.push(field.to_string());
     }
 
     /// Faults for the next patches, in order.
@@ -91,8 +99,24 @@ impl IncidentWriter for MemoryServiceNow {
         Ok(self.notes(sys_id).iter().any(|n| n.contains(needle)))
     }
 
-    async fn patch(&self, sys_id: &SysId, patch: &IncidentPatch) -> Result<(), ServiceNowError> {
+    async fn patch(
+        &self,
+        sys_id: &SysId,
+        patch: &IncidentPatch,
+    ) -> Result<IncidentNow, ServiceNowError> {
         let mut state = self.0.lock().unwrap();
+        let kept = |set: bool, field: &str| set && !state.dropped.iter().any(|d| d == field);
+        let now = IncidentNow {
+            in_progress: kept(patch.state.is_some(), "state"),
+            assigned_to: patch
+                .assigned_to
+                .clone()
+                .filter(|_| kept(true, "assigned_to")),
+            assignment_group: patch
+                .assignment_group
+                .clone()
+                .filter(|_| kept(true, "assignment_group")),
+        };
         let fault = state.faults.pop_front();
         if let Some(PatchFault::Before(kind)) = fault {
             return Err(error(kind));
@@ -103,7 +127,7 @@ impl IncidentWriter for MemoryServiceNow {
         });
         match fault {
             Some(PatchFault::After(kind)) => Err(error(kind)),
-            _ => Ok(()),
+            _ => Ok(now),
         }
     }
 }

@@ -2,7 +2,10 @@
 
 use crate::escalation::Escalation;
 use crate::model::SysId;
-use crate::ports::{Created, EscalationRepo, Mark, Marks, Outbox, OutboxError, RepoError, Stored};
+use crate::ports::{
+    ActiveScan, Created, EscalationRepo, Mark, Marks, Outbox, OutboxError, RepoError, Stored,
+    Unreadable,
+};
 use crate::update::IncidentUpdate;
 use async_trait::async_trait;
 use std::collections::{HashMap, HashSet};
@@ -17,6 +20,8 @@ pub struct MemoryRepo {
     /// Saves that lose to a concurrent writer (the version moves on first).
     conflicts: Mutex<usize>,
     saves: Mutex<usize>,
+    /// Items the table holds that do not read as an escalation.
+    unreadable: Mutex<Vec<Unreadable>>,
 }
 
 impl MemoryRepo {
@@ -38,6 +43,14 @@ impl MemoryRepo {
 
     pub fn get(&self, sys_id: &SysId) -> Option<Stored> {
         self.rows.lock().unwrap().get(sys_id).cloned()
+    }
+
+    /// An item among the active escalations that cannot be read (a damaged document).
+    pub fn put_unreadable(&self, key: &str, problem: &str) {
+        self.unreadable.lock().unwrap().push(Unreadable {
+            key: key.to_string(),
+            problem: problem.to_string(),
+        });
     }
 
     /// Store an escalation as it is (e.g. one written by an earlier release).
@@ -103,15 +116,18 @@ impl EscalationRepo for MemoryRepo {
         Ok(row.version)
     }
 
-    async fn active(&self) -> Result<Vec<Stored>, RepoError> {
+    async fn active(&self) -> Result<ActiveScan, RepoError> {
         let rows = self.rows.lock().unwrap();
-        let mut out: Vec<Stored> = rows
+        let mut escalations: Vec<Stored> = rows
             .values()
             .filter(|s| !s.escalation.status().is_terminal())
             .cloned()
             .collect();
-        out.sort_by_key(|s| s.escalation.updated_at());
-        Ok(out)
+        escalations.sort_by_key(|s| s.escalation.updated_at());
+        Ok(ActiveScan {
+            escalations,
+            unreadable: self.unreadable.lock().unwrap().clone(),
+        })
     }
 }
 

@@ -5,7 +5,9 @@
 //! update's reference. After writing: the mark.
 
 use crate::notes;
-use crate::ports::{IncidentWriter, Mark, Marks, Metric, Metrics, RepoError, ServiceNowError};
+use crate::ports::{
+    IncidentNow, IncidentWriter, Mark, Marks, Metric, Metrics, RepoError, ServiceNowError,
+};
 use crate::update::{IncidentPatch, IncidentUpdate};
 use std::sync::Arc;
 
@@ -23,6 +25,21 @@ pub enum UpdateError {
 pub enum Applied {
     Written,
     AlreadyApplied,
+}
+
+/// The fields a patch set that the incident does not hold afterwards.
+fn dropped_fields(patch: &IncidentPatch, now: &IncidentNow) -> Vec<&'static str> {
+    let mut dropped = Vec::new();
+    if patch.state.is_some() && !now.in_progress {
+        dropped.push("state");
+    }
+    if patch.assigned_to.is_some() && now.assigned_to != patch.assigned_to {
+        dropped.push("assigned_to");
+    }
+    if patch.assignment_group.is_some() && now.assignment_group != patch.assignment_group {
+        dropped.push("assignment_group");
+    }
+    dropped
 }
 
 /// Writes queued updates to ServiceNow.
@@ -98,11 +115,33 @@ impl UpdateApplier {
         }
         let patch = IncidentPatch {
             work_note: format!("{note}\n{reference}"),
+            reference: Some(reference.clone()),
             state: update.state,
             assigned_to,
             assignment_group: update.assignment_group.clone(),
         };
-        self.servicenow.patch(&update.sys_id, &patch).await?;
+        let now = self.servicenow.patch(&update.sys_id, &patch).await?;
+        // Retrying would not help (the write was accepted): it is marked done, and a field
+        // that did not stick is reported so that someone assigns the incident by hand.
+        let dropped = dropped_fields(&patch, &now);
+        if !dropped.is_empty() {
+            tracing::error!(escalation_id = %update.escalation_id, incident = %update.incident_number,
+                key = %update.key, fields = ?dropped,
+                "ServiceNow accepted the update but did not keep these fields (an ACL or data policy?); assign the incident by hand");
+            self.metrics
+                .count(FUNCTION, Metric::AssignmentNotApplied, dropped.len());
+            let warning = IncidentPatch {
+                work_note: notes::fields_not_kept(&dropped, &reference),
+                reference: None,
+                state: None,
+                assigned_to: None,
+                assignment_group: None,
+            };
+            if let Err(e) = self.servicenow.patch(&update.sys_id, &warning).await {
+                tracing::warn!(incident = %update.incident_number, error = %e,
+                    "could not add the note that fields were not kept");
+            }
+        }
         self.marks.put(&mark, UPDATE_MARK_TTL_SECS).await?;
         tracing::info!(escalation_id = %update.escalation_id, incident = %update.incident_number,
             key = %update.key, "incident updated");

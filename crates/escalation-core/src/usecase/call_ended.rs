@@ -59,15 +59,6 @@ impl Engine {
         &self,
         execution_sid: &str,
     ) -> Result<EventResult, EngineError> {
-        self.on_execution_ended_at(execution_sid, self.now()).await
-    }
-
-    /// [`Engine::on_execution_ended`] at a given time (the sweeper passes its own).
-    pub async fn on_execution_ended_at(
-        &self,
-        execution_sid: &str,
-        now: u64,
-    ) -> Result<EventResult, EngineError> {
         let report = match ExecutionSid::parse(execution_sid) {
             Ok(sid) => self.ports.dialer.report(&sid).await.map(|r| (sid, r)),
             Err(e) => Err(TelephonyError {
@@ -107,6 +98,7 @@ impl Engine {
         }
         let outcome = report.outcome;
         let attempt = params.attempt;
+        let now = self.now();
         match self
             .commit(stored, |e| {
                 e.on_call_ended(attempt, Some(&sid), outcome.clone(), now)
@@ -117,8 +109,8 @@ impl Engine {
                 // A redelivered event may find the next call written but never placed (the
                 // earlier try died between the two): place it now. Not if it was written
                 // just now: then its writer is placing it at this moment.
-                if stored.escalation.has_abandoned_dial(now) {
-                    self.dial_at(stored, now).await?;
+                if stored.escalation.has_abandoned_dial(self.now()) {
+                    self.dial(stored).await?;
                 }
                 Ok(EventResult::Ignored(ignored.to_string()))
             }
@@ -128,7 +120,7 @@ impl Engine {
                     attempt, outcome = ?outcome, next = ?t.next, "call ended");
                 self.observe(esc, &t);
                 if t.next == Next::Dial {
-                    self.dial_at(stored, now).await?;
+                    self.dial(stored).await?;
                 }
                 Ok(EventResult::Applied { next: t.next })
             }

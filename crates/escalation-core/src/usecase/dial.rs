@@ -6,32 +6,42 @@
 //! placed, places the call, and records it. A call that cannot be placed (the person is on
 //! another escalation's call, the number is unreachable) ends the attempt at once and the
 //! walk moves on, up to [`MAX_SKIPS_PER_DIAL`] people in one go.
+//!
+//! The lease (30 s) covers every create it guards: no create starts later than the lease's
+//! end minus the create budget (20 s), and a lease is never given back after a create whose
+//! outcome is unknown.
 
 use super::{Engine, EngineError};
-use crate::escalation::{DIAL_LEASE_MS, DialDue, Next};
+use crate::escalation::{CREATE_BUDGET_MS, DIAL_LEASE_MS, DialDue, Next};
 use crate::model::{CallOutcome, ExecutionSid};
-use crate::ports::{DialResult, Metric, Stored, TelephonyError};
+use crate::ports::{DialResult, Metric, Stored, TelephonyError, TelephonyErrorKind};
 
 /// A dial loop never runs away: at most this many un-placed calls are skipped in one go.
 const MAX_SKIPS_PER_DIAL: usize = 64;
 
 impl Engine {
-    /// Place the call for the current attempt if it is still DIALING.
-    pub async fn dial(&self, stored: Stored) -> Result<Stored, EngineError> {
-        self.dial_at(stored, self.now()).await
-    }
-
-    /// [`Engine::dial`] at a given time (the sweeper passes its own; time spent here is
-    /// added to it). An attempt waiting for busy people (until after `now`) is left for the
-    /// sweeper; one that another dialer holds is left to that dialer.
-    pub async fn dial_at(&self, mut stored: Stored, now: u64) -> Result<Stored, EngineError> {
-        let entered = self.now();
-        let clock = || now + self.now().saturating_sub(entered);
+    /// Place the call for the current attempt if it is still DIALING. An attempt waiting
+    /// for busy people is left for the sweeper; one that another dialer holds is left to
+    /// that dialer. Every time the dialer needs is read from the clock when it needs it: a
+    /// lease is stamped with the moment it is taken, however long the caller took to get
+    /// here.
+    pub async fn dial(&self, mut stored: Stored) -> Result<Stored, EngineError> {
+        let clock = || self.now();
         for _ in 0..MAX_SKIPS_PER_DIAL {
-            let DialDue::Now(attempt) = stored.escalation.dial_due(now, clock()) else {
+            let now = clock();
+            let DialDue::Now(attempt) = stored.escalation.dial_due(now, now) else {
                 return Ok(stored);
             };
             let n = attempt.number;
+            // The first call is the moment the "started" note must be on its way: queued
+            // again by whoever places it (same key, so written once), it cannot be lost
+            // when the step that stored the escalation failed before queueing it.
+            if n == 1 {
+                self.ports
+                    .outbox
+                    .enqueue(&[stored.escalation.started_note()])
+                    .await?;
+            }
             // The rate-limit wait comes before the claim, so the lease covers the request.
             self.ports.dialer.reserve().await;
             let until = match self
@@ -62,6 +72,17 @@ impl Engine {
                     Ok(None) => {}
                     Err(e) => return Err(self.give_up(stored, n, until, e).await),
                 }
+            }
+            // The lease must cover the whole create: one that might still be in flight when
+            // the lease runs out could meet a second dialer's create.
+            if clock() + CREATE_BUDGET_MS > until {
+                tracing::warn!(escalation_id = %call.escalation_id, attempt = n,
+                    "too little of the dial lease is left to place the call; left for the next try");
+                let late = TelephonyError {
+                    kind: TelephonyErrorKind::Unavailable,
+                    message: "the dial lease ran short before the call could be placed".into(),
+                };
+                return Err(self.give_up(stored, n, until, late).await);
             }
             let outcome = match self.ports.dialer.place(&call).await {
                 Ok(DialResult::Placed(sid)) => {
@@ -105,9 +126,11 @@ impl Engine {
         Err(EngineError::Contention)
     }
 
-    /// Placing the call failed while we held the lease: count it and give the lease back,
-    /// so the retry (redelivery, the trigger's next request, the sweeper) need not wait for
-    /// it to run out (best effort).
+    /// Placing the call failed while we held the lease: count it and, if no call can have
+    /// been placed, give the lease back, so the retry (redelivery, the trigger's next
+    /// request, the sweeper) need not wait for it to run out (best effort). After a create
+    /// whose outcome is unknown the lease is kept: the call may exist, and the next dialer,
+    /// once the lease has run out, looks for it before calling.
     async fn give_up(
         &self,
         stored: Stored,
@@ -116,6 +139,14 @@ impl Engine {
         e: TelephonyError,
     ) -> EngineError {
         self.ports.metrics.count("engine", Metric::TwilioErrors, 1);
+        self.ports
+            .metrics
+            .incident(stored.escalation.incident(), &[(Metric::DialFailures, 1.0)]);
+        if e.kind == TelephonyErrorKind::OutcomeUnknown {
+            tracing::warn!(escalation_id = %stored.escalation.id(), attempt, error = %e,
+                "the create may have reached the telephony side; the lease is kept until it runs out");
+            return e.into();
+        }
         let id = stored.escalation.id().clone();
         let released = self
             .commit(stored, |esc| {

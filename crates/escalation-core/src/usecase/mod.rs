@@ -75,6 +75,15 @@ pub enum EngineError {
     Contention,
 }
 
+impl EngineError {
+    /// A fault of the deployment's configuration (credentials, a missing or wrong flow)
+    /// rather than of one call: it hits every escalation alike and will not go away by
+    /// retrying, so the function must fail loudly.
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, EngineError::Telephony(e) if e.kind == crate::ports::TelephonyErrorKind::Rejected)
+    }
+}
+
 /// Moves escalations forward: the trigger, flow-events, the sweeper and the inbound line
 /// all go through it.
 #[derive(Clone)]

@@ -11,7 +11,9 @@ impl Engine {
     /// it is new.
     pub async fn start(&self, incident: Incident) -> Result<(Stored, bool), EngineError> {
         let roster = self.ports.roster.roster_for(&incident).await?;
-        let (esc, started) = Escalation::start(
+        // The "started" note goes with the first call (see `dial`): whoever places it queues
+        // the note first, so a failure between storing and queueing cannot lose it.
+        let (esc, _started) = Escalation::start(
             EscalationId::generate(),
             incident,
             roster,
@@ -21,7 +23,6 @@ impl Engine {
         match self.ports.repo.create(&esc).await? {
             Created::New(stored) => {
                 tracing::info!(escalation_id = %esc.id(), incident = %esc.incident().number, "escalation created");
-                self.ports.outbox.enqueue(&[started]).await?;
                 Ok((self.dial(stored).await?, true))
             }
             Created::Existing(stored) => {
@@ -32,10 +33,6 @@ impl Engine {
                 // started): place it now. Safe: the lease and the adoption of an already
                 // running call keep it to one call.
                 if existing.first_call_pending() {
-                    self.ports
-                        .outbox
-                        .enqueue(&[existing.started_note()])
-                        .await?;
                     return Ok((self.dial(stored).await?, false));
                 }
                 Ok((stored, false))

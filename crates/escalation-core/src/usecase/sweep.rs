@@ -7,7 +7,7 @@
 use super::{Engine, EngineError};
 use crate::escalation::{Next, SweepAction};
 use crate::model::{CallOutcome, ExecutionSid};
-use crate::ports::{CallState, Stored};
+use crate::ports::{CallState, Metric, Stored};
 
 /// A call still active this long past ring timeout + grace is ended by the sweeper (the
 /// flow's gather and confirmation take well under a minute).
@@ -28,32 +28,51 @@ pub struct SweepReport {
     pub still_active: usize,
     /// Escalations that could not be handled this time (retried next sweep).
     pub errors: usize,
+    /// Stored escalations that could not be read at all (skipped, logged, counted).
+    pub unreadable: usize,
+    /// Of the errors, those that are faults of the configuration (credentials, the flow):
+    /// the sweeper function fails its invocation when there is one.
+    pub configuration_errors: usize,
 }
 
 impl Engine {
-    pub async fn sweep(&self, now: u64) -> Result<SweepReport, EngineError> {
+    /// Look at every active escalation once. Each is judged at the time the sweep reaches
+    /// it (a sweep can take long), never at the time the sweep started.
+    pub async fn sweep(&self) -> Result<SweepReport, EngineError> {
         let grace_ms = u64::from(self.settings.sweep_grace_secs) * 1000;
         let mut report = SweepReport::default();
-        for stored in self.ports.repo.active().await? {
+        let scan = self.ports.repo.active().await?;
+        for bad in &scan.unreadable {
+            tracing::error!(key = %bad.key, problem = %bad.problem,
+                "sweeper: a stored escalation cannot be read; skipped (fix or remove it)");
+        }
+        report.unreadable = scan.unreadable.len();
+        self.ports.metrics.count(
+            "escalation-sweeper",
+            Metric::UnreadableEscalations,
+            report.unreadable,
+        );
+        for stored in scan.escalations {
             report.checked += 1;
             let id = stored.escalation.id().clone();
+            let now = self.now();
             let Some(action) = stored.escalation.sweep_action(now, grace_ms) else {
                 continue;
             };
             let result = match action {
                 SweepAction::Dial => {
                     tracing::warn!(escalation_id = %id, "sweeper: placing a call that was never placed");
-                    self.dial_at(stored, now).await.map(|_| report.dialled += 1)
+                    self.dial(stored).await.map(|_| report.dialled += 1)
                 }
                 SweepAction::CheckExecution { sid, overdue_ms } => {
-                    self.sweep_call(stored, &sid, overdue_ms, now, &mut report)
-                        .await
+                    self.sweep_call(stored, &sid, overdue_ms, &mut report).await
                 }
             };
             if let Err(e) = result {
                 tracing::error!(escalation_id = %id, error = %e,
                     "sweeper could not finish this escalation; next sweep retries");
                 report.errors += 1;
+                report.configuration_errors += usize::from(e.is_configuration());
             }
         }
         tracing::info!(?report, "sweep done");
@@ -65,7 +84,6 @@ impl Engine {
         stored: Stored,
         sid: &ExecutionSid,
         overdue_ms: u64,
-        now: u64,
         report: &mut SweepReport,
     ) -> Result<(), EngineError> {
         let id = stored.escalation.id().clone();
@@ -84,9 +102,7 @@ impl Engine {
                         "sweeper: flow-end event never applied; finishing from Twilio");
                     report.redriven += 1;
                 }
-                self.on_execution_ended_at(sid.as_str(), now)
-                    .await
-                    .map(|_| ())
+                self.on_execution_ended(sid.as_str()).await.map(|_| ())
             }
             CallState::Gone => {
                 // The telephony side no longer knows the call: count it as a failed call and
@@ -94,7 +110,7 @@ impl Engine {
                 let attempt = stored.escalation.current().map_or(0, |a| a.number);
                 let Ok((stored, t)) = self
                     .commit(stored, |e| {
-                        e.on_call_ended(attempt, Some(sid), CallOutcome::Failed, now)
+                        e.on_call_ended(attempt, Some(sid), CallOutcome::Failed, self.now())
                     })
                     .await?
                 else {
@@ -103,7 +119,7 @@ impl Engine {
                 self.observe(&stored.escalation, &t);
                 report.redriven += 1;
                 if t.next == Next::Dial {
-                    self.dial_at(stored, now).await?;
+                    self.dial(stored).await?;
                 }
                 Ok(())
             }

@@ -210,7 +210,7 @@ impl Scenario {
     /// Set the clock `ms` after [`T0`] and run the sweeper then.
     pub async fn sweep_at(&self, ms: u64) -> SweepReport {
         self.m.clock.set(T0 + ms);
-        self.engine.sweep(T0 + ms).await.expect("sweep")
+        self.engine.sweep().await.expect("sweep")
     }
 
     /// The keys of the updates queued, once each, in the order first queued.

@@ -2,13 +2,12 @@
 //! numbers.
 
 use super::{MAX_TRIES, goodbye};
-use crate::callers::{identify, is_withheld};
+use crate::callers::{caller_number, identify};
 use crate::config::{Admission, Line};
 use crate::state::{Admitted, CallState};
 use crate::twiml::{Gather, Speech, VoiceResponse};
 use crate::webhook_signature::{constant_time_eq, sha256_hex};
 use crate::{Inbound, Webhook, speech};
-use escalation_core::model::E164;
 use escalation_core::model::phone::mask;
 
 impl Inbound {
@@ -23,7 +22,7 @@ impl Inbound {
         };
         let sp = speech(line);
         let mut state = CallState::default();
-        if is_withheld(from) {
+        let Some(number) = caller_number(from) else {
             tracing::info!(call, "call with a withheld caller ID");
             return match line.callers.withheld {
                 Admission::Refuse => goodbye(
@@ -35,8 +34,7 @@ impl Inbound {
                 ),
                 Admission::Pin => self.pin_prompt(hook, line, &state, true),
             };
-        }
-        let number = E164::parse(from).expect("not withheld, so E.164");
+        };
         state.caller_masked = Some(number.masked());
         let found = tokio::time::timeout(
             self.config.servicenow_budget,

@@ -78,6 +78,8 @@ pub fn user_sys_id(user_name: &str) -> SysId {
 pub struct Directory {
     pub sn: Arc<MemoryServiceNow>,
     pub created: Mutex<Vec<IncidentFields>>,
+    /// How long ServiceNow takes to create an incident.
+    pub create_takes: Mutex<std::time::Duration>,
 }
 
 #[async_trait]
@@ -107,6 +109,8 @@ impl IncidentDirectory for Directory {
         &self,
         fields: &IncidentFields,
     ) -> Result<IncidentRecord, ServiceNowError> {
+        let takes = *self.create_takes.lock().unwrap();
+        tokio::time::sleep(takes).await;
         self.created.lock().unwrap().push(fields.clone());
         let level = |name: &str| {
             fields
@@ -153,6 +157,7 @@ impl Line {
         let directory = Arc::new(Directory {
             sn: mem.servicenow.clone(),
             created: Mutex::default(),
+            create_takes: Mutex::default(),
         });
         let inbound = Inbound {
             engine: mem.engine(Settings::default()),

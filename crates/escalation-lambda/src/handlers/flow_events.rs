@@ -9,6 +9,7 @@ use aws_lambda_events::event::streams::KinesisEventResponse;
 use escalation_adapters::twilio::event_stream::{
     DecodeError, KinesisBatch, KinesisBatchRecord, decode,
 };
+use escalation_core::model::ExecutionSid;
 use escalation_core::ports::{Metric, Metrics};
 use escalation_core::usecase::{Engine, EventOutcome, EventResult};
 use futures::stream::{self, StreamExt};
@@ -30,6 +31,9 @@ pub struct FlowEvents {
 /// What happened to one record (returned for tests and logs).
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecordOutcome {
+    /// The deployment's configuration is at fault (credentials, the flow): reported for
+    /// retry like `Failed`, and the invocation fails so that the fault is seen.
+    Misconfigured(String),
     Applied(EventResult),
     /// Not for us: other event types, other flows.
     Skipped(String),
@@ -47,6 +51,7 @@ impl FlowEvents {
             .map_err(|e| format!("not a Kinesis event (check the event source mapping): {e}"))?;
         let mut response = KinesisEventResponse::default();
         let mut counts = [0usize; 5];
+        let mut misconfigured: Option<String> = None;
         // Up to FLOW_EVENTS_CONCURRENCY relevant records at once (Twilio creates are
         // rate-limited in the client); the handler returns only when every record's work is
         // done (the demo returned before its requests finished).
@@ -105,6 +110,12 @@ impl FlowEvents {
                     response.add_failure(record.kinesis.sequence_number.clone());
                     4
                 }
+                RecordOutcome::Misconfigured(reason) => {
+                    tracing::error!(sequence_number = %record.kinesis.sequence_number, reason = %reason,
+                        "record failed on a configuration fault; the invocation fails");
+                    misconfigured.get_or_insert(reason.clone());
+                    4
+                }
             };
             counts[i] += 1;
         }
@@ -119,6 +130,14 @@ impl FlowEvents {
         );
         self.metrics
             .count("flow-events", Metric::DuplicatesDropped, counts[2]);
+        if let Some(reason) = misconfigured {
+            // Every record would meet the same fault: fail the invocation so that Lambda's
+            // Errors metric (and its alarm) moves; the batch is retried as a whole, which the
+            // marks and the escalations' state make harmless.
+            return Err(
+                format!("configuration fault (Twilio credentials or flow): {reason}").into(),
+            );
+        }
         Ok(response)
     }
 
@@ -139,6 +158,7 @@ impl FlowEvents {
         {
             Ok(EventOutcome::Applied(result)) => RecordOutcome::Applied(result),
             Ok(EventOutcome::Duplicate) => RecordOutcome::Duplicate,
+            Err(e) if e.is_configuration() => RecordOutcome::Misconfigured(e.to_string()),
             Err(e) => RecordOutcome::Failed(e.to_string()),
         }
     }
@@ -172,8 +192,55 @@ pub fn prepare(flow_sid: &str, record: &KinesisBatchRecord) -> Result<Relevant, 
             ended.flow_sid
         )));
     }
+    // A SID that cannot be one would fail every retry: skip it as poison.
+    if let Err(e) = ExecutionSid::parse(&ended.execution_sid) {
+        return Err(RecordOutcome::Poison(format!("data.execution_sid: {e}")));
+    }
     Ok(Relevant {
         event_id: event.id,
         execution_sid: ended.execution_sid,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+    use serde_json::json;
+
+    const FLOW: &str = "FW0123456789abcdef0123456789abcdef";
+
+    fn record(id: &str, execution_sid: &str) -> KinesisBatchRecord {
+        let event = json!({
+            "specversion": "1.0", "type": "com.twilio.studio.flow.execution.ended",
+            "source": "x", "id": id,
+            "data": {"execution_sid": execution_sid, "flow_sid": FLOW}
+        });
+        let data = base64::engine::general_purpose::STANDARD.encode(event.to_string());
+        serde_json::from_value(json!({
+            "eventID": "shardId-000000000000:1",
+            "kinesis": {"sequenceNumber": "1", "data": data, "partitionKey": "k"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_malformed_execution_sid_is_poison_not_a_retried_failure() {
+        let out = prepare(FLOW, &record("EZ01", "FN../../v1/Accounts"));
+        assert!(
+            matches!(&out, Err(RecordOutcome::Poison(why)) if why.contains("execution SID")),
+            "{out:?}"
+        );
+        assert!(prepare(FLOW, &record("EZ01", "FN0123456789abcdef0123456789abcdef")).is_ok());
+    }
+
+    #[test]
+    fn an_event_id_over_the_key_limit_is_poison_not_a_retried_failure() {
+        let long = "E".repeat(3000);
+        let out = prepare(FLOW, &record(&long, "FN0123456789abcdef0123456789abcdef"));
+        assert!(
+            matches!(&out, Err(RecordOutcome::Poison(why)) if why.contains("id")),
+            "{out:?}"
+        );
+    }
 }

@@ -122,9 +122,17 @@ fn parse_path(path: &str) -> Option<(Option<&str>, &str, Option<&str>)> {
 
 impl Inner {
     pub(super) async fn serve(&self, inc: &Incoming) -> Response {
-        if let Some(rule) = self.traffic.fault(inc).await {
-            return fault_response(&rule);
+        match self.traffic.fault(inc).await {
+            Some(rule) if rule.after_write => {
+                let _carried_out = self.serve_api(inc);
+                fault_response(&rule)
+            }
+            Some(rule) => fault_response(&rule),
+            None => self.serve_api(inc),
         }
+    }
+
+    fn serve_api(&self, inc: &Incoming) -> Response {
         if inc.path == "/oauth_token.do" {
             return self.oauth.token(inc);
         }

@@ -216,9 +216,18 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 impl Inner {
     async fn serve(self: &Arc<Self>, inc: &Incoming) -> Response {
-        if let Some(rule) = self.traffic.fault(inc).await {
-            return fault_response(&rule, &inc.path);
+        let fault = self.traffic.fault(inc).await;
+        match fault {
+            Some(rule) if rule.after_write => {
+                let _carried_out = self.serve_api(inc).await;
+                fault_response(&rule, &inc.path)
+            }
+            Some(rule) => fault_response(&rule, &inc.path),
+            None => self.serve_api(inc).await,
         }
+    }
+
+    async fn serve_api(self: &Arc<Self>, inc: &Incoming) -> Response {
         match util::basic_credentials(&inc.headers) {
             Some((u, p)) if u == self.cfg.username && p == self.cfg.password => {}
             _ => return unauthorized(),
