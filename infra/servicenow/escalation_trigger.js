@@ -39,9 +39,20 @@
  * The request goes through the REST message "Phone escalation trigger" (method "Send"), so
  * it shows in System Logs > Outbound HTTP Requests like any integration.
  *
- * On failure (missing property, non-2xx answer, exception) it logs with gs.error and adds a
- * work note to the incident. The note is an ordinary update (audited, business rules run):
- * it does not change the priority, so it never queues this event again.
+ * A send that failed for a reason that may pass (no answer or a timeout, 429, 5xx) is tried
+ * again later: the script action queues its own event again with gs.eventQueueScheduled,
+ * after 30 s, 1, 2 and 4 minutes (or the Retry-After the trigger sent, if longer), 5 tries in
+ * about 8 minutes. Every try carries the same event_id and a fresh timestamp and signature,
+ * so a retry of a request the trigger had accepted gets 200 with the escalation it already
+ * has, never a second call and never a replay rejection. The scheduled event (not a
+ * gs.sleep loop) keeps no scheduler worker waiting and survives a node restart; a Flow with
+ * a retry policy would need IntegrationHub, which many instances do not have. The retry
+ * state travels in parm2 as "retry:<try>:<event_id>".
+ *
+ * On a failure that will not pass (missing property, another 4xx) or after the last try, it
+ * logs with gs.error and adds a work note to the incident. The note is an ordinary update
+ * (audited, business rules run): it does not change the priority, so it never queues this
+ * event again.
  */
 (function sendPhoneEscalation(current, event) {
     var LOG_PREFIX = '[PhoneEscalation] ';
@@ -52,6 +63,9 @@
     var REST_METHOD = 'Send';
     var HTTP_TIMEOUT_MS = 10000;
     var INBOUND_PUT_THROUGH = 'phone-escalation-inbound';
+    var EVENT_NAME = 'x_escalation.escalate';
+    var MAX_TRIES = 5;
+    var BACKOFF_SECS = [30, 60, 120, 240];
 
     var number = String(current.getValue('number') || '');
 
@@ -93,6 +107,25 @@
         addWorkNote('Phone escalation could not be started: ' + noteText);
     }
 
+    // A retry of an earlier send carries its try number and event id in parm2.
+    var retry = /^retry:(\d+):([0-9A-Za-z-]{1,64})$/.exec(String((event && event.parm2) || ''));
+    var attempt = retry ? parseInt(retry[1], 10) : 1;
+
+    // A failure that may pass: try again later with the same event id, until the last try.
+    function retryOrFail(logText, noteText, retryAfterSecs) {
+        if (attempt >= MAX_TRIES) {
+            fail(logText + ' (try ' + attempt + ' of ' + MAX_TRIES + ', the last)',
+                noteText + ' (after ' + MAX_TRIES + ' tries)');
+            return;
+        }
+        var wait = Math.max(BACKOFF_SECS[attempt - 1], retryAfterSecs || 0);
+        var when = new GlideDateTime();
+        when.addSeconds(wait);
+        gs.eventQueueScheduled(EVENT_NAME, current, priority, 'retry:' + (attempt + 1) + ':' + eventId, when);
+        gs.warn(LOG_PREFIX + 'Phone escalation for ' + number + ': ' + logText + '; try ' +
+            (attempt + 1) + ' of ' + MAX_TRIES + ' in ' + wait + ' s');
+    }
+
     var priority = String((event && event.parm1) || current.getValue('priority') || '');
     var priorities = listProperty('priorities', '1,2');
     if (priorities.indexOf(priority) < 0) {
@@ -127,6 +160,10 @@
         return;
     }
 
+    // One id for every try of this send: a retry the trigger had already taken is answered
+    // with the escalation it already has. Two different sends (a quick priority change and a
+    // re-send) get different ids, so they never sign the same bytes.
+    var eventId = retry ? retry[2] : String(gs.generateGUID());
     var body = JSON.stringify({
         sys_id: String(current.getUniqueValue()),
         number: number,
@@ -134,9 +171,7 @@
         priority: priority,
         assignment_group: groupId,
         assignment_group_name: groupName,
-        // A fresh id per send: two sends in the same second (a quick priority change and a
-        // re-send) sign different bytes, so the trigger never takes one for a replay.
-        event_id: String(gs.generateGUID())
+        event_id: eventId
     });
     // Unix time in seconds (getNumericValue() is milliseconds since the epoch, UTC).
     var timestamp = String(Math.floor(new GlideDateTime().getNumericValue() / 1000));
@@ -160,7 +195,13 @@
 
         if (status < 200 || status > 299) {
             var detail = responseBody ? responseBody.substring(0, 200) : String(response.getErrorMessage() || '');
-            fail('HTTP ' + status + ' ' + detail, 'HTTP ' + status + ' ' + detail);
+            if (status === 0 || status === 429 || status >= 500) {
+                var retryAfter = parseInt(String(response.getHeader('Retry-After') || ''), 10);
+                retryOrFail('HTTP ' + status + ' ' + detail, 'HTTP ' + status + ' ' + detail,
+                    isNaN(retryAfter) ? 0 : retryAfter);
+            } else {
+                fail('HTTP ' + status + ' ' + detail, 'HTTP ' + status + ' ' + detail);
+            }
             return;
         }
 
@@ -175,6 +216,6 @@
             ', escalation_id=' + (escalationId || '(not in response)'));
     } catch (ex) {
         var message = (ex && ex.message) ? ex.message : ((ex && ex.getMessage) ? ex.getMessage() : String(ex));
-        fail('exception ' + message, 'HTTP 0 ' + String(message).substring(0, 200));
+        retryOrFail('exception ' + message, 'HTTP 0 ' + String(message).substring(0, 200), 0);
     }
 })(current, event);

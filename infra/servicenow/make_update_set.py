@@ -85,6 +85,11 @@ record("sysevent_script_action", "script-action", "Script Action", "Phone escala
        name="Phone escalation: send trigger", event_name=EVENT, active="true", order="100",
        condition_script="", description="Signs the incident and POSTs it to the escalation trigger (AWS Lambda).",
        script=script("escalation_trigger.js"))
+record("sysauto_script", "heartbeat", "Scheduled Script Execution", "Phone escalation: heartbeat", "",
+       name="Phone escalation: heartbeat", active="true", run_type="periodically",
+       run_period="1970-01-01 00:15:00", run_start=STAMP, conditional="false", condition="",
+       description="Every 15 minutes, a signed heartbeat to the trigger through the same REST message: the stack alarms when it stops (keep HeartbeatMinutes at 15).",
+       script=script("heartbeat.js"))
 rest = record("sys_rest_message", "rest-message", "REST Message", REST_MESSAGE, "",
               name=REST_MESSAGE, rest_endpoint="https://x-escalation-trigger-url.invalid/",
               authentication_type="no_authentication", use_mid_server="false",

@@ -30,7 +30,11 @@ impl Unit {
     }
 }
 
-/// The EMF document for one set of values sharing dimensions.
+/// Every metric is also published under this one dimension (`Service`), summed over the
+/// others, so that an alarm can watch the whole product with one metric.
+pub const SERVICE: (&str, &str) = ("Service", "phone-escalation");
+
+/// The EMF document for one set of values sharing dimensions (and [`SERVICE`]).
 pub fn render(now_ms: u64, dimensions: &[(&str, &str)], values: &[(&str, f64, Unit)]) -> String {
     let mut doc = Map::new();
     doc.insert(
@@ -39,12 +43,12 @@ pub fn render(now_ms: u64, dimensions: &[(&str, &str)], values: &[(&str, f64, Un
             "Timestamp": now_ms,
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [dimensions.iter().map(|(k, _)| *k).collect::<Vec<_>>()],
+                "Dimensions": [dimensions.iter().map(|(k, _)| *k).collect::<Vec<_>>(), vec![SERVICE.0]],
                 "Metrics": values.iter().map(|(name, _, unit)| json!({"Name": name, "Unit": unit.as_str()})).collect::<Vec<_>>(),
             }]
         }),
     );
-    for (k, v) in dimensions {
+    for (k, v) in dimensions.iter().chain([&SERVICE]) {
         doc.insert((*k).into(), Value::String((*v).into()));
     }
     for (name, value, _) in values {
@@ -115,7 +119,11 @@ mod tests {
         assert_eq!(v["_aws"]["Timestamp"], 1_795_255_331_000u64);
         let m = &v["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(m["Namespace"], "PhoneEscalation");
-        assert_eq!(m["Dimensions"], json!([["Priority", "Group"]]));
+        assert_eq!(m["Dimensions"], json!([["Priority", "Group"], ["Service"]]));
+        assert_eq!(
+            v["Service"], "phone-escalation",
+            "one metric for the whole product"
+        );
         assert_eq!(
             m["Metrics"][1],
             json!({"Name": "TimeToAccept", "Unit": "Milliseconds"})

@@ -329,6 +329,8 @@ pub enum Metric {
     /// An acceptance or reassignment was written but did not stick (an ACL or data policy
     /// dropped the field): someone must assign the incident by hand.
     AssignmentNotApplied,
+    /// ServiceNow's scheduled heartbeat reached the trigger (its absence raises an alarm).
+    Heartbeats,
 }
 
 impl Metric {
@@ -344,6 +346,7 @@ impl Metric {
             Metric::UnreadableEscalations => "UnreadableEscalations",
             Metric::DialFailures => "DialFailures",
             Metric::AssignmentNotApplied => "AssignmentNotApplied",
+            Metric::Heartbeats => "Heartbeats",
         }
     }
 

@@ -130,6 +130,7 @@ impl EngineParts {
                 self.repo.clone(),
                 crate::handlers::trigger::REPLAY_MARK_TTL_SECS,
             ),
+            metrics: Arc::new(EmfMetrics),
             clock: Arc::new(SystemClock),
         })
     }

@@ -328,3 +328,148 @@ fn the_business_rule_queues_the_event_with_the_new_and_old_priority() {
     let inserted = run(BUSINESS_RULE, &cfg(Value::Null));
     assert_eq!(inserted["events"][0]["parm2"], "");
 }
+
+/// A send the trigger could not take (503) is tried again later with the same event id and
+/// a fresh signature; the trigger accepts the retry.
+#[test]
+fn a_failed_trigger_is_sent_again_later_with_the_same_event_id() {
+    let now = now_ms();
+    let first = run(
+        SCRIPT_ACTION,
+        &config(
+            "Orders database down",
+            now,
+            json!({"response": {"status": 503, "body": "{\"error\":\"send the request again\"}"}}),
+        ),
+    );
+    let sent = verified(&first, now);
+    assert!(
+        first["work_notes"].as_array().unwrap().is_empty(),
+        "not given up yet: {first}"
+    );
+    let events = first["events"].as_array().expect("events");
+    assert_eq!(events.len(), 1, "the retry is scheduled: {first}");
+    let retry = &events[0];
+    assert_eq!(retry["name"], "x_escalation.escalate");
+    assert_eq!(retry["sys_id"], SYS_ID);
+    assert_eq!(retry["parm1"], "1");
+    assert_eq!(retry["at_ms"], now + 30_000, "after 30 s");
+    let parm2 = retry["parm2"].as_str().unwrap();
+    assert_eq!(
+        parm2,
+        format!("retry:2:{}", sent["event_id"].as_str().unwrap())
+    );
+
+    // The scheduled event runs 30 s later; the trigger is back and answers 202.
+    let later = now + 30_000;
+    let second = run(
+        SCRIPT_ACTION,
+        &config(
+            "Orders database down",
+            later,
+            json!({"event": {"parm1": "1", "parm2": parm2}}),
+        ),
+    );
+    let resent = verified(&second, later);
+    assert_eq!(resent["event_id"], sent["event_id"], "the same send");
+    assert_ne!(
+        requests(&second)[0]["headers"]["X-Signature"],
+        requests(&first)[0]["headers"]["X-Signature"],
+        "signed anew, so never a replay"
+    );
+    assert!(second["events"].as_array().unwrap().is_empty(), "{second}");
+    assert!(second["work_notes"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn retries_back_off_honour_retry_after_and_end_with_a_work_note() {
+    let now = now_ms();
+    // 429 with Retry-After 90 on the second try: the third comes after 90 s, not 60.
+    let throttled = run(
+        SCRIPT_ACTION,
+        &config(
+            "x",
+            now,
+            json!({"event": {"parm1": "1", "parm2": "retry:2:abc123"},
+                   "response": {"status": 429, "body": "{}", "headers": {"Retry-After": "90"}}}),
+        ),
+    );
+    assert_eq!(throttled["events"][0]["at_ms"], now + 90_000, "{throttled}");
+    assert_eq!(throttled["events"][0]["parm2"], "retry:3:abc123");
+    // No answer at all (a timeout) on the fifth try: given up, and the incident says so.
+    let last = run(
+        SCRIPT_ACTION,
+        &config(
+            "x",
+            now,
+            json!({"event": {"parm1": "1", "parm2": "retry:5:abc123"},
+                   "response": {"throw": "Request timed out"}}),
+        ),
+    );
+    assert!(last["events"].as_array().unwrap().is_empty(), "{last}");
+    let text = last["work_notes"][0]["text"].as_str().expect("a work note");
+    assert!(
+        text.contains("could not be started") && text.contains("after 5 tries"),
+        "{text}"
+    );
+    // A refusal that will not pass (401) is not retried.
+    let refused = run(
+        SCRIPT_ACTION,
+        &config("x", now, json!({"response": {"status": 401, "body": "{}"}})),
+    );
+    assert!(refused["events"].as_array().unwrap().is_empty());
+    assert_eq!(refused["work_notes"].as_array().unwrap().len(), 1);
+}
+
+/// The scheduled heartbeat goes through the same signing and REST message as the trigger
+/// request; the trigger takes it for a heartbeat (counted, nothing started).
+#[test]
+fn the_heartbeat_job_signs_a_heartbeat_the_trigger_accepts() {
+    let now = now_ms();
+    let report = run(
+        "infra/servicenow/heartbeat.js",
+        &json!({"properties": properties(), "incident": {}, "now_ms": now,
+                "response": {"status": 200, "body": "{\"heartbeat\":\"ok\"}"}}),
+    );
+    assert_eq!(requests(&report).len(), 1, "{report}");
+    let req = &requests(&report)[0];
+    assert_eq!(req["endpoint"], TRIGGER_URL);
+    assert_eq!(req["rest_message"], "Phone escalation trigger");
+    let body = req["body"].as_str().unwrap();
+    let ts = req["headers"]["X-Signature-Timestamp"].as_str().unwrap();
+    let key = SigningKey::from_base64(&key_b64()).unwrap();
+    let now_secs = (now / 1000) as i64;
+    assert_eq!(
+        key.verify(
+            Some(ts),
+            req["headers"]["X-Signature"].as_str(),
+            body.as_bytes(),
+            now_secs
+        ),
+        Ok(now_secs)
+    );
+    assert!(
+        escalation_lambda::handlers::trigger::is_heartbeat(body.as_bytes()),
+        "{body}"
+    );
+    assert!(
+        report["logs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l[0] != "error"),
+        "{report}"
+    );
+    // Without its properties it sends nothing and says so in the log.
+    let unset = run(
+        "infra/servicenow/heartbeat.js",
+        &json!({"properties": {}, "incident": {}, "now_ms": now}),
+    );
+    assert!(requests(&unset).is_empty());
+    assert!(
+        unset["logs"]
+            .to_string()
+            .contains("x_escalation.trigger_url is empty"),
+        "{unset}"
+    );
+}

@@ -106,6 +106,22 @@ fn the_update_set_holds_every_record_the_servicenow_side_needs() {
         "the script action is byte for byte escalation_trigger.js"
     );
 
+    // The heartbeat: a scheduled job every 15 minutes, byte for byte heartbeat.js.
+    let heartbeat = find(
+        &recs,
+        "sysauto_script",
+        "name",
+        "Phone escalation: heartbeat",
+    );
+    assert_eq!(heartbeat["active"], "true");
+    assert_eq!(heartbeat["run_type"], "periodically");
+    assert_eq!(heartbeat["run_period"], "1970-01-01 00:15:00");
+    assert_eq!(
+        heartbeat["script"],
+        read("infra/servicenow/heartbeat.js"),
+        "the job is byte for byte heartbeat.js"
+    );
+
     // Every property the script reads is in the set, with its type; the key stays private.
     let props: BTreeMap<&str, &Fields> = recs
         .iter()

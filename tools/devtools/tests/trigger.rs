@@ -53,57 +53,61 @@ async fn nothing_happened(stack: &Stack) {
 async fn bad_signatures_are_refused_with_401() {
     let stack = Stack::start(StackOptions::default()).await;
     let b = body();
-    let ts = now();
-    let good = stack.key.sign(&ts.to_string(), b.as_bytes());
-    let other_key = escalation_adapters::signing::SigningKey::from_base64(
-        "b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXkh",
-    )
-    .unwrap();
-    let cases = vec![
-        (
-            "wrong key",
-            signed_at(&other_key, &b, ts),
-            "signature does not match",
-        ),
-        (
-            "tampered body",
-            with_sig(&stack, &b.replace("Outage", "Outage!"), ts, good.clone()),
-            "signature does not match",
-        ),
-        (
-            "old timestamp",
-            signed_at(&stack.key, &b, ts - 301),
-            "outside the allowed window",
-        ),
-        (
-            "future timestamp",
-            signed_at(&stack.key, &b, ts + 301),
-            "outside the allowed window",
-        ),
-        (
-            "not base64",
-            with_sig(&stack, &b, ts, "%%%".into()),
-            "not valid base64",
-        ),
-        (
-            "no headers",
-            stack.url_event("POST", &b, &[("content-type", "application/json".into())]),
-            "missing X-Signature-Timestamp",
-        ),
-        (
-            "no signature",
-            stack.url_event(
-                "POST",
-                &b,
-                &[
-                    ("content-type", "application/json".into()),
-                    ("x-signature-timestamp", ts.to_string()),
-                ],
+    let cases = |ts: i64| {
+        let good = stack.key.sign(&ts.to_string(), b.as_bytes());
+        let other_key = escalation_adapters::signing::SigningKey::from_base64(
+            "b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXkh",
+        )
+        .unwrap();
+        vec![
+            (
+                "wrong key",
+                signed_at(&other_key, &b, ts),
+                "signature does not match",
             ),
-            "missing X-Signature header",
-        ),
-    ];
-    for (name, event, expect) in cases {
+            (
+                "tampered body",
+                with_sig(&stack, &b.replace("Outage", "Outage!"), ts, good.clone()),
+                "signature does not match",
+            ),
+            (
+                "old timestamp",
+                signed_at(&stack.key, &b, ts - 301),
+                "outside the allowed window",
+            ),
+            (
+                "future timestamp",
+                signed_at(&stack.key, &b, ts + 301),
+                "outside the allowed window",
+            ),
+            (
+                "not base64",
+                with_sig(&stack, &b, ts, "%%%".into()),
+                "not valid base64",
+            ),
+            (
+                "no headers",
+                stack.url_event("POST", &b, &[("content-type", "application/json".into())]),
+                "missing X-Signature-Timestamp",
+            ),
+            (
+                "no signature",
+                stack.url_event(
+                    "POST",
+                    &b,
+                    &[
+                        ("content-type", "application/json".into()),
+                        ("x-signature-timestamp", ts.to_string()),
+                    ],
+                ),
+                "missing X-Signature header",
+            ),
+        ]
+    };
+    for i in 0..cases(now()).len() {
+        // Each case is signed just before it is sent: a second boundary passing between the
+        // two cannot move a timestamp across the window's edge.
+        let (name, event, expect) = cases(now()).swap_remove(i);
         let (status, resp) = stack.invoke_trigger(&event).await;
         assert_eq!(status, 401, "{name}: {resp}");
         let msg = resp["error"].as_str().unwrap();
@@ -235,4 +239,26 @@ async fn a_replayed_request_is_refused() {
         "{resp}"
     );
     assert_eq!(stack.twilio.executions().len(), 1);
+}
+
+/// ServiceNow's scheduled heartbeat: signed like a trigger request, answered 200, counted,
+/// and nothing is started; an unsigned one is refused.
+#[tokio::test]
+async fn a_signed_heartbeat_is_answered_and_starts_nothing() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let body = r#"{"type":"heartbeat","event_id":"hb-1","instance":"dev12345"}"#;
+    let (status, resp) = stack
+        .invoke_trigger(&stack.signed_event(body, "application/json"))
+        .await;
+    assert_eq!(
+        (status, resp),
+        (200, serde_json::json!({"heartbeat": "ok"}))
+    );
+    assert!(stack.twilio.executions().is_empty());
+    let unsigned = stack.url_event("POST", body, &[("content-type", "application/json".into())]);
+    let (status, _) = stack.invoke_trigger(&unsigned).await;
+    assert_eq!(
+        status, 401,
+        "a heartbeat proves the signing path only when it is signed"
+    );
 }

@@ -5,7 +5,7 @@
 use escalation_adapters::signing::{MAX_SKEW_SECS, SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER};
 use escalation_core::escalation::Status;
 use escalation_core::model::{Incident, SysId};
-use escalation_core::ports::{Clock, Stored};
+use escalation_core::ports::{Clock, Metric, Metrics, Stored};
 use escalation_core::usecase::{Engine, EngineError, Replay, ReplayGuard};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
@@ -25,6 +25,24 @@ pub struct Trigger {
     pub key: SigningKey,
     pub replay: ReplayGuard,
     pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<dyn Metrics>,
+}
+
+/// What a signed request asks for.
+#[derive(Debug)]
+pub enum Ask {
+    /// Escalate this incident.
+    Escalate(Incident),
+    /// ServiceNow's scheduled job proving that its outbound path works (`{"type":
+    /// "heartbeat"}`): counted, nothing started.
+    Heartbeat,
+}
+
+/// Whether a (verified) body is a heartbeat.
+pub fn is_heartbeat(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .is_some_and(|v| v.get("type").and_then(Value::as_str) == Some("heartbeat"))
 }
 
 /// A request problem, answered with its status and a message (never a secret).
@@ -56,7 +74,13 @@ impl Trigger {
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
         let now_secs = (self.clock.now_ms() / 1000) as i64;
         let incident = match self.check(&req, now_secs).await {
-            Ok(incident) => incident,
+            Ok(Ask::Escalate(incident)) => incident,
+            Ok(Ask::Heartbeat) => {
+                tracing::info!("heartbeat from ServiceNow");
+                self.metrics
+                    .count("incident-trigger", Metric::Heartbeats, 1);
+                return Ok(respond(StatusCode::OK, json!({ "heartbeat": "ok" })));
+            }
             Err(r) => {
                 tracing::warn!(status = r.status.as_u16(), reason = %r.message, "trigger rejected");
                 let mut resp = respond(r.status, json!({ "error": r.message }));
@@ -97,7 +121,7 @@ impl Trigger {
 
     /// Method, size, signature, replay, then the body: the order matters (no parsing before
     /// auth).
-    pub async fn check(&self, req: &Request, now_secs: i64) -> Result<Incident, Reject> {
+    pub async fn check(&self, req: &Request, now_secs: i64) -> Result<Ask, Reject> {
         if req.method() != Method::POST {
             return Err(reject(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -137,6 +161,9 @@ impl Trigger {
                 return Err(reject(StatusCode::SERVICE_UNAVAILABLE, e.to_string()));
             }
         }
+        if is_heartbeat(body) {
+            return Ok(Ask::Heartbeat);
+        }
         let content_type = header(header::CONTENT_TYPE.as_str()).unwrap_or("");
         let incident =
             parse_body(content_type, body).map_err(|m| reject(StatusCode::BAD_REQUEST, m))?;
@@ -150,7 +177,7 @@ impl Trigger {
                 ),
             ));
         }
-        Ok(incident)
+        Ok(Ask::Escalate(incident))
     }
 }
 

@@ -2,13 +2,14 @@
 // small stand-ins for the Glide APIs they use, and prints what the script did as JSON:
 //   {"requests": [{endpoint, method, rest_message, rest_method, headers, body, timeout_ms}],
 //    "logs": [[level, text]], "work_notes": [{table, sys_id, text, workflow}],
-//    "events": [{name, sys_id, parm1, parm2}]}
+//    "events": [{name, sys_id, parm1, parm2, at_ms?}]}   (at_ms: gs.eventQueueScheduled)
 //
 // usage: node business_rule_harness.js SCRIPT.js CONFIG_JSON
 //   CONFIG_JSON = {"properties": {name: value}, "incident": {field: value},
 //                  "display": {field: display value}, "previous": {field: value} | null,
 //                  "event": {"parm1": "...", "parm2": "..."}, "now_ms": n,
-//                  "response": {"status": n, "body": "...", "error": "...", "throw": "..."}}
+//                  "response": {"status": n, "body": "...", "error": "...", "throw": "...",
+//                               "headers": {name: value}}}
 //
 // generateMac stands in for GlideCertificateEncryption/CertificateEncryption.generateMac(key,
 // "HmacSHA256", data): the key argument is base64 and is decoded to the raw key bytes, the MAC
@@ -39,10 +40,14 @@ const gs = {
     eventQueue(name, record, parm1, parm2) {
         out.events.push({ name: String(name), sys_id: record.getUniqueValue(), parm1: String(parm1), parm2: String(parm2) });
     },
+    eventQueueScheduled(name, record, parm1, parm2, when) {
+        out.events.push({ name: String(name), sys_id: record.getUniqueValue(), parm1: String(parm1), parm2: String(parm2), at_ms: when.getNumericValue() });
+    },
 };
 
-function GlideDateTime() {}
-GlideDateTime.prototype.getNumericValue = function () { return cfg.now_ms; };
+function GlideDateTime() { this.ms = cfg.now_ms; }
+GlideDateTime.prototype.getNumericValue = function () { return this.ms; };
+GlideDateTime.prototype.addSeconds = function (s) { this.ms += s * 1000; };
 
 function GlideCertificateEncryption() {}
 GlideCertificateEncryption.prototype.generateMac = function (keyB64, algorithm, data) {
@@ -73,6 +78,7 @@ RESTMessageV2.prototype.execute = function () {
         getStatusCode() { return r.status; },
         getBody() { return r.body || ''; },
         getErrorMessage() { return r.error || ''; },
+        getHeader(name) { return (r.headers || {})[name] || null; },
     };
 };
 

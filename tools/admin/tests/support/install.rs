@@ -16,7 +16,7 @@ use escalation_admin::{Credentials, DeploySpec, SinkSpec, Twilio, deploy, flow};
 use escalation_fakes::{
     ServiceNowFake, ServiceNowHandle, TwilioFake, TwilioFakeConfig, TwilioHandle,
 };
-use escalation_lambda::handlers::trigger::parse_body;
+use escalation_lambda::handlers::trigger::{is_heartbeat, parse_body};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
@@ -100,8 +100,8 @@ pub struct Rig {
     _sn: ServiceNowHandle,
 }
 
-/// A trigger that answers as incident-trigger does: 401 for a bad signature, 400 for a body
-/// that is not an incident, 202 otherwise.
+/// A trigger that answers as incident-trigger does: 401 for a bad signature, 200 for a
+/// heartbeat, 400 for a body that is not an incident, 202 otherwise.
 async fn trigger(key_b64: String) -> String {
     let key = SigningKey::from_base64(&key_b64).expect("key");
     let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
@@ -112,6 +112,7 @@ async fn trigger(key_b64: String) -> String {
             let answer = match key.verify(h("x-signature-timestamp"), h("x-signature"), &body, now)
             {
                 Err(e) => (StatusCode::UNAUTHORIZED, json!({"error": e.to_string()})),
+                Ok(_) if is_heartbeat(&body) => (StatusCode::OK, json!({"heartbeat": "ok"})),
                 Ok(_) => match parse_body(h("content-type").unwrap_or(""), &body) {
                     Err(m) => (StatusCode::BAD_REQUEST, json!({"error": m})),
                     Ok(_) => (StatusCode::ACCEPTED, json!({"escalation_id": "ESC-1"})),
