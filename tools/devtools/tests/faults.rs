@@ -387,3 +387,43 @@ async fn the_sweeper_entry_point_places_a_call_stuck_in_dialing() {
     let again = stack.invoke_sweeper().await;
     assert_eq!(again["checked"], 0, "nothing ACTIVE is left: {again}");
 }
+
+/// A damaged item in the table (say, written by hand) is skipped by the real sweeper, and
+/// the stuck call of another incident is still placed.
+#[tokio::test]
+async fn one_unreadable_escalation_does_not_stop_the_sweeper() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let stack = Stack::start(StackOptions {
+        env: vec![("SWEEP_GRACE_SECS", "0".into())],
+        ..Default::default()
+    })
+    .await;
+    let s = |v: &str| AttributeValue::S(v.to_string());
+    aws_sdk_dynamodb::Client::new(&stack.sdk)
+        .put_item()
+        .table_name(&stack.resources.table)
+        .item("pk", s("esc#00000000000000000000000000000bad"))
+        .item("version", AttributeValue::N("3".into()))
+        .item("doc", s("{not an escalation"))
+        .item("active", s("ACTIVE"))
+        .item("updated_at", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .unwrap();
+    stack.twilio.script(ALICE, vec![press("1")]);
+    stack
+        .twilio
+        .inject(fault("POST", Some("/Executions"), 503, 50, None));
+    let id = sys_id(FAULT_IDS + 8);
+    let (status, _) = stack.trigger(&id, "INC0030008", "Twilio outage", "1").await;
+    assert_eq!(status, 503);
+    stack.twilio.clear_faults();
+    let report = stack.invoke_sweeper().await;
+    assert_eq!(
+        (report["unreadable"].as_u64(), report["dialled"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    stack.settle(&[&id], Duration::from_secs(30)).await;
+    assert_eq!(dialled(&stack), [ALICE]);
+}
