@@ -27,13 +27,15 @@ fn names(people: &[Person]) -> String {
 pub fn started(
     escalation_id: &str,
     priority: &str,
+    group_name: Option<&str>,
     agents: &[Person],
     escalation: &[Person],
     rounds: u32,
 ) -> String {
     format!(
-        "{} Phone escalation started for priority {priority}. Agents: {}; then escalation list: {}{}. Press 1 accepts, 2 passes, 3 escalates.",
+        "{} Phone escalation started for priority {priority}{}. Agents: {}; then escalation list: {}{}. Press 1 accepts, 2 passes, 3 escalates.",
         tag(escalation_id),
+        group_name.map(|g| format!(" ({g})")).unwrap_or_default(),
         names(agents),
         names(escalation),
         if rounds > 1 {

@@ -51,6 +51,7 @@ fn the_walk_writes_the_notes_the_previous_release_wrote() {
         short_description: "R&D VPN down".into(),
         priority: "1".into(),
         assignment_group: Some("Database".into()),
+        assignment_group_name: None,
     };
     let (mut e, started) = Escalation::start(
         EscalationId::new("ESC-0123456789ab"),

@@ -338,6 +338,7 @@ impl Inbound {
             short_description: Self::short_description(report),
             priority: record.priority.clone(),
             assignment_group: report.group.assignment_group.clone(),
+            assignment_group_name: Some(report.group.name.clone()),
         };
         let started =
             tokio::time::timeout(ESCALATION_START_BUDGET, self.engine.start(incident)).await;

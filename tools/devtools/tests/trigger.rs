@@ -262,3 +262,32 @@ async fn a_signed_heartbeat_is_answered_and_starts_nothing() {
         "a heartbeat proves the signing path only when it is signed"
     );
 }
+
+/// The business rule sends the group's name with its sys_id: notes name the team.
+#[tokio::test]
+async fn the_groups_name_travels_with_the_trigger_into_the_notes() {
+    let stack = Stack::start(StackOptions::default()).await;
+    stack
+        .sn
+        .add_incident(SYS, "INC0020009", "Orders DB down", "1");
+    let body = json!({"sys_id": SYS, "number": "INC0020009", "short_description": "Orders DB down",
+        "priority": "1", "assignment_group": "287ebd7da9fe198100f92cc8d1d2154e",
+        "assignment_group_name": "Database", "event_id": "e-9"})
+    .to_string();
+    let (status, _) = stack
+        .invoke_trigger(&stack.signed_event(&body, "application/json"))
+        .await;
+    assert_eq!(status, 202);
+    while stack.pump_sqs().await.is_some() {}
+    let notes = stack.sn.work_notes(SYS);
+    assert!(
+        notes[0].contains("started for priority 1 (Database)."),
+        "{notes:#?}"
+    );
+    let esc = stack.escalation(SYS).await.unwrap().escalation;
+    assert_eq!(
+        esc.incident().group_label(),
+        "Database",
+        "the metrics' Group dimension"
+    );
+}

@@ -153,6 +153,7 @@ impl Escalation {
         let note = crate::notes::started(
             s.id.as_str(),
             &s.incident.priority,
+            s.incident.assignment_group_name.as_deref(),
             &s.roster.agents,
             &s.roster.escalation,
             s.policy.rounds,

@@ -44,6 +44,7 @@ fn incident() -> Incident {
         short_description: "Database down".into(),
         priority: "1".into(),
         assignment_group: None,
+        assignment_group_name: None,
     }
 }
 

@@ -60,6 +60,7 @@ pub fn incident(n: u32) -> Incident {
         short_description: format!("Outage {n}"),
         priority: "1".into(),
         assignment_group: None,
+        assignment_group_name: None,
     }
 }
 

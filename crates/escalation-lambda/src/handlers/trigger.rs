@@ -260,12 +260,20 @@ pub fn parse_body(content_type: &str, body: &[u8]) -> Result<Incident, String> {
     if assignment_group.as_ref().is_some_and(|g| g.len() > 100) {
         return Err("field `assignment_group` is longer than 100 characters".into());
     }
+    let assignment_group_name = string("assignment_group_name", false)?.filter(|g| !g.is_empty());
+    if assignment_group_name
+        .as_ref()
+        .is_some_and(|g| g.chars().count() > 100)
+    {
+        return Err("field `assignment_group_name` is longer than 100 characters".into());
+    }
     Ok(Incident {
         sys_id,
         number,
         short_description,
         priority,
         assignment_group,
+        assignment_group_name,
     })
 }
 
