@@ -166,7 +166,7 @@ pub fn sha1(data: &[u8]) -> [u8; 20] {
 
 /// HMAC-SHA1, as Twilio signs webhooks.
 pub fn hmac_sha1(key: &[u8], message: &[u8]) -> [u8; 20] {
-    use hmac::Mac;
+    use hmac::{KeyInit, Mac};
     let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(message);
     mac.finalize().into_bytes().into()
