@@ -1,4 +1,5 @@
-//! Container start-up of each function: JSON logs, its configuration from the environment,
+//! Container start-up of each function: its logging (JSON unless Lambda's log format is
+//! Text), its configuration from the environment,
 //! its clients built once. A configuration error is logged (naming the variable or secret
 //! field, never a value) and ends the init, so Lambda reports it.
 
@@ -6,18 +7,66 @@ use crate::config::{self, ConfigError, EngineConfig, UpdaterConfig};
 use crate::handlers::{FlowEvents, Sweeper, Trigger, Updater};
 use crate::wiring::{self, Aws, EngineParts};
 use escalation_adapters::retry::RetryPolicy;
+use std::collections::HashMap;
+use tracing_subscriber::EnvFilter;
 
-/// JSON logs (CloudWatch-friendly), level from `RUST_LOG` (default info).
+/// How the functions log: which `tracing` filter, in which format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogSetup {
+    /// An `EnvFilter` directive string (`info`, `warn,escalation_core=debug`, ...).
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object a line (CloudWatch Logs Insights reads the fields).
+    Json,
+    /// Plain lines, for a function whose Lambda log format is Text.
+    Text,
+}
+
+/// The log setup an environment asks for. The filter is `RUST_LOG`; when that is unset,
+/// Lambda's advanced logging controls decide: `AWS_LAMBDA_LOG_LEVEL` (TRACE, DEBUG, INFO,
+/// WARN, ERROR, FATAL; FATAL logs errors); otherwise `info`. The format is JSON unless
+/// `AWS_LAMBDA_LOG_FORMAT` is `Text`. A value that is not understood falls back to the
+/// default, so logging never stops a function from starting.
+pub fn log_setup(env: &HashMap<String, String>) -> LogSetup {
+    let get = |k: &str| env.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let lambda_level = get("AWS_LAMBDA_LOG_LEVEL").and_then(|l| {
+        Some(match l.to_ascii_uppercase().as_str() {
+            "TRACE" => "trace",
+            "DEBUG" => "debug",
+            "INFO" => "info",
+            "WARN" | "WARNING" => "warn",
+            "ERROR" | "FATAL" => "error",
+            _ => return None,
+        })
+    });
+    let filter = match get("RUST_LOG") {
+        Some(f) if EnvFilter::try_new(f).is_ok() => f.to_string(),
+        _ => lambda_level.unwrap_or("info").to_string(),
+    };
+    let format = match get("AWS_LAMBDA_LOG_FORMAT") {
+        Some(f) if f.eq_ignore_ascii_case("text") => LogFormat::Text,
+        _ => LogFormat::Json,
+    };
+    LogSetup { filter, format }
+}
+
+/// Logging from the process environment (see [`log_setup`]); phone numbers are masked
+/// where they are logged, so the format does not change what is revealed.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
+    let setup = log_setup(&config::process_env());
+    let filter = EnvFilter::try_new(&setup.filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_current_span(false)
         .with_target(false)
-        .without_time()
-        .try_init();
+        .without_time();
+    let _ = match setup.format {
+        LogFormat::Json => builder.json().with_current_span(false).try_init(),
+        LogFormat::Text => builder.with_ansi(false).try_init(),
+    };
 }
 
 /// Log a start-up failure and hand it to the runtime.
@@ -87,4 +136,87 @@ pub async fn voice_inbound() -> Result<&'static escalation_inbound::Inbound, lam
     let inbound = built.await.map_err(fail)?;
     tracing::info!(numbers = inbound.config.numbers.len(), public_base_url = ?inbound.public_base_url, "voice-inbound ready");
     Ok(leak(inbound))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(vars: &[(&str, &str)]) -> LogSetup {
+        log_setup(
+            &vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    fn json(filter: &str) -> LogSetup {
+        LogSetup {
+            filter: filter.into(),
+            format: LogFormat::Json,
+        }
+    }
+
+    #[test]
+    fn json_at_info_when_nothing_is_set() {
+        assert_eq!(setup(&[]), json("info"));
+        assert_eq!(
+            setup(&[("RUST_LOG", " "), ("AWS_LAMBDA_LOG_FORMAT", "")]),
+            json("info")
+        );
+    }
+
+    #[test]
+    fn rust_log_wins_over_the_lambda_level() {
+        let s = setup(&[
+            ("RUST_LOG", "warn,escalation_core=debug"),
+            ("AWS_LAMBDA_LOG_LEVEL", "TRACE"),
+        ]);
+        assert_eq!(s, json("warn,escalation_core=debug"));
+    }
+
+    #[test]
+    fn the_lambda_level_applies_when_rust_log_is_unset() {
+        for (lambda, ours) in [
+            ("TRACE", "trace"),
+            ("DEBUG", "debug"),
+            ("INFO", "info"),
+            ("WARN", "warn"),
+            ("ERROR", "error"),
+            ("FATAL", "error"),
+            ("debug", "debug"),
+        ] {
+            assert_eq!(
+                setup(&[("AWS_LAMBDA_LOG_LEVEL", lambda)]),
+                json(ours),
+                "{lambda}"
+            );
+        }
+        assert_eq!(setup(&[("AWS_LAMBDA_LOG_LEVEL", "LOUD")]), json("info"));
+    }
+
+    #[test]
+    fn an_unparsable_rust_log_falls_back_to_the_lambda_level() {
+        assert_eq!(
+            setup(&[("RUST_LOG", "info,[=bad"), ("AWS_LAMBDA_LOG_LEVEL", "WARN")]),
+            json("warn")
+        );
+    }
+
+    #[test]
+    fn text_only_when_lambda_says_text() {
+        for text in ["Text", "TEXT", "text"] {
+            assert_eq!(
+                setup(&[("AWS_LAMBDA_LOG_FORMAT", text)]).format,
+                LogFormat::Text
+            );
+        }
+        for other in ["JSON", "json", "xml"] {
+            assert_eq!(
+                setup(&[("AWS_LAMBDA_LOG_FORMAT", other)]).format,
+                LogFormat::Json
+            );
+        }
+    }
 }
