@@ -116,13 +116,14 @@ fi
 REGION=${CFG[AWS_REGION]}
 PREFIX=${CFG[FUNCTION_PREFIX]}
 RETENTION=${CFG[LOG_RETENTION_DAYS]:-30}
-# binary | role key | timeout | description
+# binary | role key. Memory, timeout and description are in each function's Cargo.toml
+# ([package.metadata.lambda.deploy], the template's values), which cargo lambda deploy reads.
 FUNCTIONS=(
-    "incident-trigger|TRIGGER_ROLE_ARN|30|ServiceNow business rule -> verify HMAC, create the escalation, start attempt 1"
-    "flow-events|FLOW_EVENTS_ROLE_ARN|30|Twilio Studio execution events (Kinesis) -> outcome, next call, ServiceNow updates"
-    "incident-updater|UPDATER_ROLE_ARN|30|SQS outbox -> ServiceNow Table API"
-    "escalation-sweeper|SWEEPER_ROLE_ARN|55|Every minute: re-drive attempts whose execution.ended event never came"
-    "voice-inbound|VOICE_INBOUND_ROLE_ARN|20|Twilio voice/SMS webhooks of the escalation number -> IVR (TwiML), incidents, escalations"
+    "incident-trigger|TRIGGER_ROLE_ARN"
+    "flow-events|FLOW_EVENTS_ROLE_ARN"
+    "incident-updater|UPDATER_ROLE_ARN"
+    "escalation-sweeper|SWEEPER_ROLE_ARN"
+    "voice-inbound|VOICE_INBOUND_ROLE_ARN"
 )
 ENV_KEYS=(TWILIO_FLOW_SID TWILIO_FROM_NUMBER ESCALATIONS_TABLE SN_UPDATES_QUEUE_URL SECRETS_ARN
     SERVICENOW_INSTANCE_URL RING_TIMEOUT_SECS MAX_REDIALS ROUNDS BUSY_RETRY_SECS MAX_BUSY_RETRIES
@@ -182,7 +183,7 @@ fi
 env_dir=$(mktemp -d)
 trap 'rm -rf "$env_dir"' EXIT
 for entry in "${FUNCTIONS[@]}"; do
-    IFS='|' read -r bin role_key timeout description <<<"$entry"
+    IFS='|' read -r bin role_key <<<"$entry"
     name="$PREFIX-$bin"
     role=${CFG[$role_key]:-${CFG[LAMBDA_ROLE_ARN]}}
     env_file="$env_dir/$bin.env"
@@ -201,10 +202,9 @@ for entry in "${FUNCTIONS[@]}"; do
     if [ "$dry_run" = 1 ]; then
         sed 's/^/  env: /' "$env_file"
     fi
-    run cargo lambda deploy --region "$REGION" --binary-name "$bin" --lambda-dir "$TARGET_DIR/lambda" \
-        --runtime provided.al2023 --role "$role" --memory 256 --timeout "$timeout" \
-        --log-retention "$RETENTION" --env-file "$env_file" --description "$description" \
-        --tag app=servicenow-phone-escalation "$name"
+    run cargo lambda deploy --manifest-path "$ROOT/Cargo.toml" --region "$REGION" --binary-name "$bin" \
+        --lambda-dir "$TARGET_DIR/lambda" --runtime provided.al2023 --role "$role" \
+        --log-retention "$RETENTION" --env-file "$env_file" --tag app=servicenow-phone-escalation "$name"
 done
 
 # ---- 3. public function URLs: the trigger (HMAC checked in code) and voice-inbound

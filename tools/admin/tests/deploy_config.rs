@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 
 use escalation_lambda::config::{EngineConfig, UpdaterConfig};
 
+#[path = "support/lambda_deploy.rs"]
+mod lambda_deploy;
 #[path = "support/repo.rs"]
 mod repo;
 use repo::{read, repo};
@@ -185,6 +187,15 @@ fn bash(script: &str, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("could not run bash {script}: {e}"))
 }
 
+/// The functions' binaries (and packages).
+const FUNCTIONS: [&str; 5] = [
+    "incident-trigger",
+    "flow-events",
+    "incident-updater",
+    "escalation-sweeper",
+    "voice-inbound",
+];
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -202,13 +213,7 @@ fn deploy_cargo_lambda_dry_run_wires_what_the_template_wires() {
     );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    for bin in [
-        "incident-trigger",
-        "flow-events",
-        "incident-updater",
-        "escalation-sweeper",
-        "voice-inbound",
-    ] {
+    for bin in FUNCTIONS {
         let line = stdout
             .lines()
             .find(|l| {
@@ -226,7 +231,36 @@ fn deploy_cargo_lambda_dry_run_wires_what_the_template_wires() {
             "{line}"
         );
         assert!(line.contains("--log-retention 30"), "{line}");
+        // Memory, timeout and description come from the function's Cargo.toml, which
+        // cargo-lambda finds through the workspace manifest.
+        for flag in ["--memory", "--timeout", "--description"] {
+            assert!(
+                !line.contains(flag),
+                "{flag} is in the metadata now: {line}"
+            );
+        }
+        let manifest = std::fs::canonicalize(repo("Cargo.toml")).expect("the workspace manifest");
+        assert!(
+            line.contains(&format!("--manifest-path {} ", manifest.display())),
+            "{line}"
+        );
     }
+    let template = read("template.yaml");
+    let metadata = lambda_deploy::cargo_deploy_metadata(&repo("Cargo.toml"));
+    for bin in FUNCTIONS {
+        let deploy = metadata
+            .iter()
+            .find(|(package, _)| package == bin)
+            .map(|(_, d)| d)
+            .unwrap_or_else(|| panic!("functions/{bin}/Cargo.toml has no lambda deploy metadata"));
+        assert_eq!(
+            lambda_deploy::metadata_sizing(deploy),
+            lambda_deploy::template_sizing(&template, bin),
+            "{bin}: cargo lambda deploy and template.yaml size it alike"
+        );
+    }
+    let timeouts = FUNCTIONS.map(|bin| lambda_deploy::template_sizing(&template, bin).timeout);
+    assert_eq!(timeouts, [30, 30, 30, 55, 20]);
     let kinesis = stdout
         .lines()
         .find(|l| l.contains("create-event-source-mapping") && l.contains(":kinesis:"))
