@@ -20,6 +20,10 @@ pub enum Field {
     TwilioApiKeySecret,
     ServiceNowUsername,
     ServiceNowPassword,
+    /// OAuth client credentials for ServiceNow (optional; with both set they replace the
+    /// username and password).
+    ServiceNowClientId,
+    ServiceNowClientSecret,
     TriggerHmacKey,
     /// The Twilio account's primary Auth Token: it signs the inbound line's webhooks.
     TwilioAuthToken,
@@ -33,6 +37,8 @@ impl Field {
             Field::TwilioApiKeySecret => "twilio_api_key_secret",
             Field::ServiceNowUsername => "servicenow_username",
             Field::ServiceNowPassword => "servicenow_password",
+            Field::ServiceNowClientId => "servicenow_client_id",
+            Field::ServiceNowClientSecret => "servicenow_client_secret",
             Field::TriggerHmacKey => "trigger_hmac_key",
             Field::TwilioAuthToken => "twilio_auth_token",
         }
@@ -46,6 +52,8 @@ struct Raw {
     twilio_api_key_secret: Option<String>,
     servicenow_username: Option<String>,
     servicenow_password: Option<String>,
+    servicenow_client_id: Option<String>,
+    servicenow_client_secret: Option<String>,
     trigger_hmac_key: Option<String>,
     twilio_auth_token: Option<String>,
 }
@@ -80,26 +88,32 @@ impl Secrets {
         })
     }
 
-    fn fail(&self, problem: String) -> SecretError {
+    /// A problem with the secret's contents (naming fields, never values).
+    pub(crate) fn fail(&self, problem: String) -> SecretError {
         SecretError {
             arn: self.arn.clone(),
             problem,
         }
     }
 
-    /// A field that must be set: present, not blank, not the template's placeholder.
-    pub fn require(&self, field: Field) -> Result<&str, SecretError> {
+    fn value(&self, field: Field) -> &Option<String> {
         let r = &self.raw;
-        let value = match field {
+        match field {
             Field::TwilioAccountSid => &r.twilio_account_sid,
             Field::TwilioApiKeySid => &r.twilio_api_key_sid,
             Field::TwilioApiKeySecret => &r.twilio_api_key_secret,
             Field::ServiceNowUsername => &r.servicenow_username,
             Field::ServiceNowPassword => &r.servicenow_password,
+            Field::ServiceNowClientId => &r.servicenow_client_id,
+            Field::ServiceNowClientSecret => &r.servicenow_client_secret,
             Field::TriggerHmacKey => &r.trigger_hmac_key,
             Field::TwilioAuthToken => &r.twilio_auth_token,
-        };
-        match value.as_deref().map(str::trim) {
+        }
+    }
+
+    /// A field that must be set: present, not blank, not the template's placeholder.
+    pub fn require(&self, field: Field) -> Result<&str, SecretError> {
+        match self.value(field).as_deref().map(str::trim) {
             None => Err(self.fail(format!("{} is missing", field.name()))),
             Some("") => Err(self.fail(format!("{} is empty", field.name()))),
             Some(PLACEHOLDER) => Err(self.fail(format!(
@@ -108,6 +122,14 @@ impl Secrets {
             ))),
             Some(v) => Ok(v),
         }
+    }
+
+    /// An optional field: `None` when absent, blank or still the placeholder.
+    pub fn optional(&self, field: Field) -> Option<&str> {
+        self.value(field)
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && *v != PLACEHOLDER)
     }
 
     /// The trigger's HMAC key, decoded and checked.

@@ -8,7 +8,7 @@ use escalation_adapters::clock::SystemClock;
 use escalation_adapters::emf::EmfMetrics;
 use escalation_adapters::retry::RetryPolicy;
 use escalation_adapters::secrets::{Field, Secrets};
-use escalation_adapters::servicenow::SnClient;
+use escalation_adapters::servicenow::{Credentials, SnClient};
 use escalation_adapters::twilio::{StudioClient, StudioDialer};
 use escalation_core::model::Roster;
 use escalation_core::ports::Clock;
@@ -53,13 +53,13 @@ impl Aws {
         ))
     }
 
-    /// The ServiceNow client, with the credentials from the secret.
+    /// The ServiceNow client, with the credentials from the secret: OAuth client
+    /// credentials when the secret has both, else the integration user's password.
     pub fn servicenow(&self, instance_url: &str) -> Result<SnClient, ConfigError> {
         Ok(SnClient::new(
             self.http.clone(),
             instance_url,
-            self.secrets.require(Field::ServiceNowUsername)?,
-            self.secrets.require(Field::ServiceNowPassword)?,
+            Credentials::from_secrets(&self.secrets)?,
             self.retry.clone(),
         ))
     }

@@ -123,16 +123,31 @@ pub const CHECKS: [&str; 9] = [
     "trigger ping",
 ];
 
-/// The secret's fields the functions need (voice-inbound needs the last one).
-const SECRET_FIELDS: [&str; 7] = [
-    "twilio_account_sid",
-    "twilio_api_key_sid",
-    "twilio_api_key_secret",
-    "servicenow_username",
-    "servicenow_password",
-    "trigger_hmac_key",
-    "twilio_auth_token",
-];
+/// The ServiceNow sign-ins the secret can hold: the OAuth client, or the integration user.
+const SERVICENOW_OAUTH: [&str; 2] = ["servicenow_client_id", "servicenow_client_secret"];
+const SERVICENOW_USER: [&str; 2] = ["servicenow_username", "servicenow_password"];
+
+/// The secret's fields the functions need (voice-inbound needs the last one). ServiceNow's
+/// are the OAuth client's once either of its fields is filled in, else the user's.
+fn secret_fields(secret: &Map<String, Value>) -> [&'static str; 7] {
+    let oauth = SERVICENOW_OAUTH
+        .iter()
+        .any(|k| !placeholder(field(secret, k)));
+    let [sn_a, sn_b] = if oauth {
+        SERVICENOW_OAUTH
+    } else {
+        SERVICENOW_USER
+    };
+    [
+        "twilio_account_sid",
+        "twilio_api_key_sid",
+        "twilio_api_key_secret",
+        sn_a,
+        sn_b,
+        "trigger_hmac_key",
+        "twilio_auth_token",
+    ]
+}
 
 /// A value nobody filled in: empty, the template's FILL_ME, a `<…>` placeholder, an ellipsis.
 fn placeholder(v: &str) -> bool {
@@ -246,7 +261,8 @@ pub async fn run(aws: &aws_config::SdkConfig, opts: &Options) -> Report {
         }
     };
     let field = |k: &str| field(&secret, k);
-    let unfilled: Vec<&str> = SECRET_FIELDS
+    let required = secret_fields(&secret);
+    let unfilled: Vec<&str> = required
         .into_iter()
         .filter(|k| placeholder(field(k)))
         .collect();
@@ -284,18 +300,18 @@ pub async fn run(aws: &aws_config::SdkConfig, opts: &Options) -> Report {
 
     twilio::checks(&mut r, opts, &env, &flow_sid, &secret, &unfilled).await;
 
-    if filled("servicenow_username") && filled("servicenow_password") {
-        probes::servicenow(
-            &mut r,
-            &sn_url,
-            field("servicenow_username"),
-            field("servicenow_password"),
-        )
-        .await;
+    let sn_fields = [required[3], required[4]];
+    if sn_fields.iter().all(|k| filled(k)) {
+        // The functions' own reading of the secret and their client, signing in as they do.
+        let secrets = escalation_adapters::secrets::Secrets::parse(
+            &secret_arn,
+            &Value::Object(secret.clone()).to_string(),
+        );
+        probes::servicenow(&mut r, &sn_url, secrets).await;
     } else {
         r.skip(
             "servicenow",
-            "servicenow_username/password are not filled in",
+            format!("{} are not filled in", sn_fields.join("/")),
         );
     }
 

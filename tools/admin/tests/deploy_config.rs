@@ -174,6 +174,12 @@ fn the_templates_secret_has_every_field_the_lambdas_read() {
     let secrets = escalation_adapters::secrets::Secrets::parse("template", &filled)
         .expect("the template's secret parses");
     assert!(secrets.signing_key().is_ok());
+    // Optional and empty: the OAuth client; the functions then want the user and password.
+    for field in ["servicenow_client_id", "servicenow_client_secret"] {
+        assert_eq!(secret[field], "", "{field} is optional: {json}");
+    }
+    let e = escalation_adapters::servicenow::Credentials::from_secrets(&secrets).unwrap_err();
+    assert!(e.problem.contains("servicenow_username"), "{e}");
 }
 
 // ---- scripts --------------------------------------------------------------------------------

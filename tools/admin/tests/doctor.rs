@@ -10,7 +10,7 @@ use serde_json::json;
 
 #[path = "support/install.rs"]
 mod install;
-use install::{Install, Rig, unique};
+use install::{Install, Rig, SN_CLIENT_ID, SN_CLIENT_SECRET, unique};
 
 /// The line of check `name` (and its fix line, if any).
 fn line(out: &str, name: &str) -> String {
@@ -180,6 +180,64 @@ async fn servicenow_refusing_the_integration_user_fails() {
         &[
             "cannot read incident: HTTP 401",
             "servicenow_username/servicenow_password",
+        ],
+    )
+    .await;
+}
+
+/// The secret signs in to ServiceNow with the OAuth client instead of a password.
+fn oauth_install(client_secret: &str) -> Install {
+    let mut i = Install {
+        oauth: true,
+        ..Install::default()
+    };
+    let secret = i.secret.as_object_mut().expect("an object");
+    secret.remove("servicenow_username");
+    secret.remove("servicenow_password");
+    secret.insert("servicenow_client_id".into(), json!(SN_CLIENT_ID));
+    secret.insert("servicenow_client_secret".into(), json!(client_secret));
+    i
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn servicenow_signs_in_with_the_oauth_client_as_the_functions_do() {
+    let rig = Rig::install(oauth_install(SN_CLIENT_SECRET)).await;
+    let (code, out) = rig.doctor().await;
+    assert_eq!(code, 0, "{out}");
+    let l = line(&out, "servicenow");
+    assert!(
+        l.starts_with('✓') && l.contains("with an OAuth token"),
+        "{out}"
+    );
+    assert!(
+        line(&out, "secret").starts_with('✓'),
+        "no password needed:\n{out}"
+    );
+    assert_eq!(rig.sn.tokens_issued(), 1);
+    let reads: Vec<_> = rig
+        .sn
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/api/now/"))
+        .collect();
+    assert_eq!(reads.len(), 2, "incident and sys_user: {reads:#?}");
+    assert!(
+        reads.iter().all(|r| r
+            .header("authorization")
+            .is_some_and(|a| a.starts_with("Bearer "))),
+        "{reads:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_oauth_client_fails_naming_the_fields() {
+    fails_alone(
+        oauth_install("an-old-client-secret"),
+        "servicenow",
+        &[
+            "refused the OAuth client (HTTP 401 access_denied)",
+            "servicenow_client_id and servicenow_client_secret",
+            "Application Registry",
         ],
     )
     .await;

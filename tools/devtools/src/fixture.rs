@@ -63,6 +63,18 @@ pub fn secret_json() -> String {
     .to_string()
 }
 
+/// The functions' secret signing in to ServiceNow with an OAuth client instead of the
+/// integration user's password (which it does not hold).
+pub fn oauth_secret_json(client_id: &str, client_secret: &str) -> String {
+    let mut secret: serde_json::Value = serde_json::from_str(&secret_json()).expect("JSON");
+    let fields = secret.as_object_mut().expect("an object");
+    fields.remove("servicenow_username");
+    fields.remove("servicenow_password");
+    fields.insert("servicenow_client_id".into(), client_id.into());
+    fields.insert("servicenow_client_secret".into(), client_secret.into());
+    secret.to_string()
+}
+
 /// The ServiceNow fake with our credentials, and every person of `roster` who has a
 /// ServiceNow user as that user (sys_id [`user_sys_id`]).
 pub async fn servicenow_fake(roster: &Roster) -> ServiceNowHandle {

@@ -29,7 +29,7 @@ use tokio::sync::Mutex;
 
 pub use crate::fixture::{
     ACCOUNT_SID, ALICE, API_KEY_SECRET, API_KEY_SID, BOB, CAROL, FLOW_SID, FROM_NUMBER,
-    HMAC_KEY_B64, SN_PASSWORD, SN_USER, TEST_ROSTER, secret_json, user_sys_id,
+    HMAC_KEY_B64, SN_PASSWORD, SN_USER, TEST_ROSTER, oauth_secret_json, secret_json, user_sys_id,
 };
 
 pub struct StackOptions {
@@ -92,9 +92,15 @@ pub struct Stack {
 
 impl Stack {
     pub async fn start(opts: StackOptions) -> Stack {
+        Stack::start_with_secret(opts, &secret_json()).await
+    }
+
+    /// A stack whose functions read `secret` (Secrets Manager JSON) instead of
+    /// [`secret_json`].
+    pub async fn start_with_secret(opts: StackOptions, secret: &str) -> Stack {
         let sdk = sdk_config(&moto_endpoint()).await;
         let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-        let resources = create_resources(&sdk, &prefix, &secret_json()).await;
+        let resources = create_resources(&sdk, &prefix, secret).await;
 
         let roster = Roster::from_json(&opts.roster_json).expect("test roster");
         let sn = fixture::servicenow_fake(&roster).await;

@@ -1,52 +1,18 @@
 //! The ServiceNow Table API client: PATCH and create incidents, look up users and
-//! incidents, read work notes back.
-//!
-//! Errors follow `{"error":{"message","detail"},"status":"failure"}`; the body can also be
-//! missing or HTML (a hibernating instance answers 200 with a page), so responses are
-//! classified by status and content.
+//! incidents, read work notes back. Responses are classified in `response`.
 
+use super::auth::{Auth, Credentials};
 use super::phone_match::{phone_like_fragments, phone_matches};
+pub use super::response::{SnError, classify};
 use crate::retry::{RetryPolicy, Transient, parse_retry_after};
 use escalation_core::model::{E164, SysId};
-use escalation_core::ports::{DirectoryUser, IncidentRecord, ServiceNowError, ServiceNowErrorKind};
-use serde::Deserialize;
+use escalation_core::ports::{DirectoryUser, IncidentRecord};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 use std::time::Duration;
 
-#[derive(Debug, thiserror::Error)]
-pub enum SnError {
-    #[error("ServiceNow 429 (rate limited)")]
-    RateLimited { retry_after: Option<Duration> },
-    #[error("ServiceNow {status}: {message}{}", detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
-    Api {
-        status: u16,
-        message: String,
-        detail: Option<String>,
-    },
-    #[error("ServiceNow request failed: {0}")]
-    Transport(String),
-    #[error("ServiceNow answered {status} with a body that is not Table API JSON: {detail}")]
-    Decode { status: u16, detail: String },
-}
-
-impl Transient for SnError {
-    fn is_transient(&self) -> bool {
-        match self {
-            SnError::RateLimited { .. } | SnError::Transport(_) => true,
-            SnError::Api { status, .. } => *status >= 500,
-            // HTML instead of JSON: a hibernating or waking instance, a proxy page.
-            SnError::Decode { .. } => true,
-        }
-    }
-    fn retry_after(&self) -> Option<Duration> {
-        match self {
-            SnError::RateLimited { retry_after } => *retry_after,
-            _ => None,
-        }
-    }
-}
-
-/// Only a 429 is known not to have been processed: the one error a POST may repeat.
+/// Only a 429 is known not to have been processed, or a failed token request (the POST was
+/// not sent): the errors a POST may repeat.
 #[derive(Debug)]
 struct PostError(SnError);
 
@@ -58,7 +24,10 @@ impl std::fmt::Display for PostError {
 
 impl Transient for PostError {
     fn is_transient(&self) -> bool {
-        matches!(self.0, SnError::RateLimited { .. })
+        matches!(
+            self.0,
+            SnError::RateLimited { .. } | SnError::OAuthUnavailable(_)
+        )
     }
     fn retry_after(&self) -> Option<Duration> {
         self.0.retry_after()
@@ -80,28 +49,15 @@ fn incident_record(row: &Value) -> Option<IncidentRecord> {
     })
 }
 
-impl From<SnError> for ServiceNowError {
-    fn from(e: SnError) -> Self {
-        ServiceNowError {
-            kind: if e.is_transient() {
-                ServiceNowErrorKind::Unavailable
-            } else {
-                ServiceNowErrorKind::Rejected
-            },
-            message: e.to_string(),
-        }
-    }
-}
-
 /// The incident fields a write reads back.
 const FIELDS: &str = "sys_id,number,state,assigned_to,assignment_group";
 
+/// Clones share the OAuth token.
 #[derive(Clone)]
 pub struct SnClient {
     http: reqwest::Client,
     base_url: String,
-    username: String,
-    password: String,
+    auth: Arc<Auth>,
     retry: RetryPolicy,
 }
 
@@ -109,7 +65,7 @@ impl std::fmt::Debug for SnClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SnClient")
             .field("base_url", &self.base_url)
-            .field("username", &self.username)
+            .field("credentials", &self.auth.credentials)
             .finish_non_exhaustive()
     }
 }
@@ -118,26 +74,50 @@ impl SnClient {
     pub fn new(
         http: reqwest::Client,
         base_url: &str,
-        username: &str,
-        password: &str,
+        credentials: Credentials,
         retry: RetryPolicy,
     ) -> Self {
         SnClient {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),
-            username: username.to_string(),
-            password: password.to_string(),
+            auth: Arc::new(Auth::new(credentials)),
             retry,
         }
+    }
+
+    /// The credentials the client signs in with.
+    pub fn credentials(&self) -> &Credentials {
+        &self.auth.credentials
     }
 
     fn table(&self, table: &str) -> String {
         format!("{}/api/now/table/{table}", self.base_url)
     }
 
+    /// One request, signed in. A bearer token the instance refuses (401) is replaced once
+    /// and the request sent once more (a 401 was not processed, so a POST may repeat too).
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<Value, SnError> {
+        let again = req.try_clone();
+        let (signed, bearer) = self
+            .auth
+            .sign(req, &self.http, &self.base_url, None)
+            .await?;
+        let first = self.exchange(signed).await;
+        match (&first, bearer, again) {
+            (Err(SnError::Api { status: 401, .. }), Some(stale), Some(again)) => {
+                tracing::info!("ServiceNow refused the OAuth token; asking for a new one");
+                let (signed, _) = self
+                    .auth
+                    .sign(again, &self.http, &self.base_url, Some(&stale))
+                    .await?;
+                self.exchange(signed).await
+            }
+            _ => first,
+        }
+    }
+
+    async fn exchange(&self, req: reqwest::RequestBuilder) -> Result<Value, SnError> {
         let resp = req
-            .basic_auth(&self.username, Some(&self.password))
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
@@ -182,58 +162,6 @@ impl SnClient {
             }),
         }
     }
-}
-
-/// Turn a Table API response into the `result` value or a typed error.
-pub fn classify(
-    status: u16,
-    retry_after: Option<Duration>,
-    is_json: bool,
-    body: &[u8],
-) -> Result<Value, SnError> {
-    if status == 429 {
-        return Err(SnError::RateLimited { retry_after });
-    }
-    let parsed: Option<Value> = if is_json || body.first() == Some(&b'{') {
-        serde_json::from_slice(body).ok()
-    } else {
-        None
-    };
-    if (200..300).contains(&status) {
-        return match parsed {
-            Some(v) if v.get("result").is_some() => Ok(v),
-            _ => Err(SnError::Decode {
-                status,
-                detail: snippet(body),
-            }),
-        };
-    }
-    #[derive(Deserialize)]
-    struct ErrBody {
-        message: Option<String>,
-        detail: Option<String>,
-    }
-    let err: Option<ErrBody> = parsed
-        .as_ref()
-        .and_then(|v| v.get("error"))
-        .and_then(|e| serde_json::from_value(e.clone()).ok());
-    match err {
-        Some(e) => Err(SnError::Api {
-            status,
-            message: e.message.unwrap_or_default(),
-            detail: e.detail,
-        }),
-        None => Err(SnError::Api {
-            status,
-            message: snippet(body),
-            detail: None,
-        }),
-    }
-}
-
-fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(160)]);
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Encoded-query values must not smuggle operators.
@@ -287,6 +215,11 @@ impl SnClient {
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default())
+    }
+
+    /// One row's sys_id from `table`: whether the client may read it (the doctor's probe).
+    pub async fn read_probe(&self, table: &str) -> Result<(), SnError> {
+        self.list(table, "", "sys_id", 1).await.map(|_| ())
     }
 
     async fn get(&self, url: &str, params: &[(&str, &str)]) -> Result<Value, SnError> {
@@ -431,46 +364,6 @@ impl SnClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn classifies_documented_bodies() {
-        let ok = classify(200, None, true, br#"{"result":{"sys_id":"a"}}"#).unwrap();
-        assert_eq!(ok["result"]["sys_id"], "a");
-        let e = classify(404, None, true, br#"{"error":{"message":"No Record found","detail":"Record doesn't exist or ACL restricts the record retrieval"},"status":"failure"}"#).unwrap_err();
-        assert!(!e.is_transient());
-        assert!(e.to_string().contains("No Record found"), "{e}");
-        let e = classify(
-            401,
-            None,
-            true,
-            br#"{"error":{"message":"User Not Authenticated","detail":null},"status":"failure"}"#,
-        )
-        .unwrap_err();
-        assert!(matches!(e, SnError::Api { status: 401, .. }));
-        let e = classify(
-            429,
-            Some(Duration::from_secs(3)),
-            true,
-            br#"{"error":{"message":"Rate limit exceeded"}}"#,
-        )
-        .unwrap_err();
-        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
-        assert!(e.is_transient());
-        assert!(
-            classify(503, None, false, b"<html>down</html>")
-                .unwrap_err()
-                .is_transient()
-        );
-        // A hibernating instance answers 200 with HTML.
-        let e = classify(
-            200,
-            None,
-            false,
-            b"<html><body>Instance Hibernating page</body></html>",
-        )
-        .unwrap_err();
-        assert!(matches!(e, SnError::Decode { .. }) && e.is_transient());
-    }
 
     #[test]
     fn query_values_cannot_smuggle_operators() {

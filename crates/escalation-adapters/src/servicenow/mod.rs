@@ -1,9 +1,13 @@
-//! ServiceNow: the Table API client, and the engine's ports on top of it (the updater's
-//! writes, the inbound line's directory).
+//! ServiceNow: the Table API client (signed in with Basic auth or OAuth client credentials,
+//! `auth`), and the engine's ports on top of it (the updater's writes, the inbound line's
+//! directory).
 
+pub mod auth;
 pub mod client;
 pub mod phone_match;
+pub mod response;
 
+pub use auth::Credentials;
 pub use client::{SnClient, SnError};
 
 use async_trait::async_trait;

@@ -1,68 +1,88 @@
-//! The doctor's HTTP probes: ServiceNow reads as the integration user, and the signed ping
-//! to the trigger.
+//! The doctor's HTTP probes: ServiceNow reads with the functions' client and credentials,
+//! and the signed ping to the trigger.
 
 use serde_json::{Value, json};
 
 use super::{Report, http};
+use escalation_adapters::retry::RetryPolicy;
+use escalation_adapters::secrets::{SecretError, Secrets};
+use escalation_adapters::servicenow::{Credentials, SnClient, SnError};
 use escalation_adapters::signing::SigningKey;
 
-/// The integration user reads `incident` and `sys_user`, as the functions do.
-pub(super) async fn servicenow(r: &mut Report, base: &str, user: &str, password: &str) {
-    let client = http();
+/// The functions' ServiceNow client, signed in as the secret says (Basic auth, or a token
+/// from the OAuth client), reads `incident` and `sys_user`.
+pub(super) async fn servicenow(r: &mut Report, base: &str, secrets: Result<Secrets, SecretError>) {
+    let credentials = match secrets.and_then(|s| Credentials::from_secrets(&s)) {
+        Ok(c) => c,
+        Err(e) => {
+            return r.fail(
+                "servicenow",
+                e.problem,
+                "fill in servicenow_username/servicenow_password, or both \
+                 servicenow_client_id and servicenow_client_secret (docs/DEPLOY.md)",
+            );
+        }
+    };
+    let client = SnClient::new(http(), base, credentials, RetryPolicy::none());
+    let (who, fields) = (client.credentials().who(), client.credentials().fields());
     for table in ["incident", "sys_user"] {
-        let url = format!("{base}/api/now/table/{table}?sysparm_limit=1&sysparm_fields=sys_id");
-        let resp = match client
-            .get(&url)
-            .basic_auth(user, Some(password))
-            .header("Accept", "application/json")
-            .send()
-            .await
-        {
-            Ok(resp) => resp,
-            Err(e) => {
-                return r.fail(
-                    "servicenow",
-                    format!("no answer from {base}: {e}"),
-                    "check SERVICENOW_INSTANCE_URL (the stack parameter ServiceNowInstanceUrl)",
-                );
-            }
+        let Err(e) = client.read_probe(table).await else {
+            continue;
         };
-        let status = resp.status().as_u16();
-        let json = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("json"));
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
-        let said = body
-            .pointer("/error/message")
-            .and_then(Value::as_str)
-            .map(|m| format!(" ({m})"))
-            .unwrap_or_default();
-        let fix = match status {
-            200 if json => continue,
-            200 => {
-                return r.fail(
-                    "servicenow",
-                    format!("{base} answered with a web page, not JSON"),
-                    "wake the instance (a hibernating developer instance answers like this)",
-                );
-            }
-            401 => "check servicenow_username/servicenow_password in the secret".to_owned(),
-            403 => format!(
-                "give {user} the role x_escalation.integration (infra/servicenow/README.md)"
+        let cannot = |status: u16, said: &str| {
+            let said = if said.is_empty() {
+                String::new()
+            } else {
+                format!(" ({said})")
+            };
+            format!("{who} cannot read {table}: HTTP {status}{said}")
+        };
+        let (detail, fix) = match e {
+            SnError::Transport(e) => (
+                format!("no answer from {base}: {e}"),
+                "check SERVICENOW_INSTANCE_URL (the stack parameter ServiceNowInstanceUrl)".into(),
             ),
-            _ => "see the instance's answer".to_owned(),
+            SnError::Decode { .. } => (
+                format!("{base} answered with a web page, not JSON"),
+                "wake the instance (a hibernating developer instance answers like this)".into(),
+            ),
+            SnError::Api {
+                status, message, ..
+            } => (
+                cannot(status, &message),
+                match status {
+                    401 => format!("check {fields} in the secret"),
+                    403 => format!(
+                        "give {who} the role x_escalation.integration (infra/servicenow/README.md)"
+                    ),
+                    _ => "see the instance's answer".into(),
+                },
+            ),
+            SnError::RateLimited { .. } => (
+                cannot(429, "rate limited"),
+                "run the doctor again in a minute".into(),
+            ),
+            e @ SnError::OAuthRejected { .. } => (
+                e.to_string(),
+                "the OAuth client needs an entry in System OAuth > Application Registry and the \
+                 property glide.oauth.inbound.client.credential.grant_type.enabled = true \
+                 (docs/DEPLOY.md)"
+                    .into(),
+            ),
+            SnError::OAuthUnavailable(d) => (
+                format!("no OAuth token from {base}: {d}"),
+                "see the instance's answer (System Logs) and run the doctor again".into(),
+            ),
         };
-        return r.fail(
-            "servicenow",
-            format!("{user} cannot read {table}: HTTP {status}{said}"),
-            fix,
-        );
+        return r.fail("servicenow", detail, fix);
     }
+    let how = match client.credentials() {
+        Credentials::OAuth { .. } => " with an OAuth token",
+        Credentials::Basic { .. } => "",
+    };
     r.pass(
         "servicenow",
-        format!("{user} reads incident and sys_user on {base}"),
+        format!("{who} reads incident and sys_user on {base}{how}"),
     );
 }
 

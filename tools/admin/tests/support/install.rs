@@ -25,6 +25,8 @@ pub const KEY_SID: &str = "SK0123456789abcdef0123456789abcdef";
 pub const KEY_SECRET: &str = "twilio-key-secret-value";
 pub const SN_USER: &str = "svc_escalation";
 pub const SN_PASS: &str = "servicenow-password-value";
+pub const SN_CLIENT_ID: &str = "3f2e1d0c9b8a47e6a5d4c3b2a1f0e9d8";
+pub const SN_CLIENT_SECRET: &str = "servicenow-client-secret-value";
 const STREAM: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/esc-FlowEventsStream";
 const ROLE: &str = "arn:aws:iam::123456789012:role/esc-TwilioEventStreamsRole";
 const EXTERNAL_ID: &str = "5f0c8a1e9b7d4c3a2f1e0d9c8b7a6f5e4d3c2b1a";
@@ -66,6 +68,8 @@ pub struct Install {
     pub sink_status: Option<&'static str>,
     pub roster: String,
     pub trigger_key: String,
+    /// An OAuth client registered at the ServiceNow fake (`SN_CLIENT_ID`/`SN_CLIENT_SECRET`).
+    pub oauth: bool,
 }
 
 impl Default for Install {
@@ -88,6 +92,7 @@ impl Default for Install {
               "escalation_list": [{"name": "Chloé Martin", "phone_no": "+4930901822", "role": "Manager", "index": 0}]}"#
                 .into(),
             trigger_key: hmac_key(),
+            oauth: false,
         }
     }
 }
@@ -97,7 +102,7 @@ pub struct Rig {
     roster: std::path::PathBuf,
     trigger_url: String,
     tw: TwilioHandle,
-    _sn: ServiceNowHandle,
+    pub sn: ServiceNowHandle,
 }
 
 /// A trigger that answers as incident-trigger does: 401 for a bad signature, 200 for a
@@ -194,6 +199,9 @@ impl Rig {
             assert!(tw.set_sink_status(&report.sink.as_ref().unwrap().sid, status));
         }
         let sn = ServiceNowFake::start(SN_USER, SN_PASS).await;
+        if i.oauth {
+            sn.enable_oauth(SN_CLIENT_ID, SN_CLIENT_SECRET, 1800);
+        }
 
         let secrets = aws_sdk_secretsmanager::Client::new(&aws);
         let secret = secrets
@@ -244,7 +252,7 @@ impl Rig {
             roster,
             trigger_url: trigger(i.trigger_key).await,
             tw,
-            _sn: sn,
+            sn,
         }
     }
 
@@ -270,7 +278,13 @@ impl Rig {
             .await
             .expect("runs escalation-admin doctor");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        for secret in [KEY_SECRET, SN_PASS, &hmac_key(), "twilio-auth-token-value"] {
+        for secret in [
+            KEY_SECRET,
+            SN_PASS,
+            SN_CLIENT_SECRET,
+            &hmac_key(),
+            "twilio-auth-token-value",
+        ] {
             assert!(
                 !stdout.contains(secret),
                 "a secret value was printed:\n{stdout}"
