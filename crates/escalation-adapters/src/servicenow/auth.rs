@@ -64,9 +64,7 @@ impl Credentials {
     pub fn who(&self) -> String {
         match self {
             Credentials::Basic { username, .. } => username.clone(),
-            Credentials::OAuth { .. } => {
-                "the OAuth client (servicenow_client_id) application user".into()
-            }
+            Credentials::OAuth { .. } => "the OAuth client's application user".into(),
         }
     }
 
