@@ -8,6 +8,7 @@
 //! - `escalation`: the aggregate and every rule of the walk.
 //! - `notes`: the wording of every work note.
 //! - `update`: writes to the incident.
+//! - `spoken`: incident text made safe to read aloud.
 //! - `ports`: what the engine needs from outside.
 //! - `usecase`: start, dial, call ended, sweep, apply update, replay guard.
 
@@ -16,6 +17,7 @@ pub mod model;
 pub mod notes;
 pub mod ports;
 pub mod roster_source;
+pub mod spoken;
 pub mod time;
 pub mod update;
 pub mod usecase;

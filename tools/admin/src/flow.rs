@@ -65,9 +65,21 @@ fn state<'a>(definition: &'a Value, name: &str) -> Option<&'a Value> {
         .find(|s| s.get("name").and_then(Value::as_str) == Some(name))
 }
 
+/// Where `state`'s transition on `event` leads (`None`: it ends the execution).
+fn transition_next<'a>(state: &'a Value, event: &str) -> Option<&'a str> {
+    state
+        .get("transitions")?
+        .as_array()?
+        .iter()
+        .find(|t| t.get("event").and_then(Value::as_str) == Some(event))?
+        .get("next")?
+        .as_str()
+}
+
 /// What the Lambdas rely on (docs/ARCHITECTURE.md): a `make-outgoing-call-v2` widget named
-/// `call_agent` with answering-machine detection, a `gather-input-on-call` widget named
-/// `gather_digit` that takes one digit, and no widget that calls out (`run-function`,
+/// `call_agent` with answering-machine detection switched on, a `gather-input-on-call` widget
+/// named `gather_digit` that takes one digit and goes on after a key press or speech, and no
+/// widget that calls out (`run-function`,
 /// `make-http-request`): the outcome is read from the execution context after the flow ends.
 /// Twilio's Validate checks the rest of the structure.
 pub fn contract_problems(definition: &Value) -> Vec<String> {
@@ -100,6 +112,12 @@ pub fn contract_problems(definition: &Value) -> Vec<String> {
                     "{CALL_WIDGET} must have machine_detection \"Enable\" (voicemail must not accept an incident), found {amd}"
                 ));
             }
+            // machine_detection only picks the mode; this switch turns detection on.
+            if prop(s, "detect_answering_machine") != Value::Bool(true) {
+                problems.push(format!(
+                    "{CALL_WIDGET} must set detect_answering_machine to true: without it Twilio reports no AnsweredBy and a voicemail is read the incident and scored as no key press"
+                ));
+            }
         }
     }
     match state(definition, GATHER_WIDGET) {
@@ -117,6 +135,14 @@ pub fn contract_problems(definition: &Value) -> Vec<String> {
                 problems.push(format!(
                     "{GATHER_WIDGET} must take exactly one digit (number_of_digits: 1)"
                 ));
+            }
+            for event in ["keypress", "speech"] {
+                if transition_next(s, event).is_none() {
+                    problems.push(format!(
+                        "{GATHER_WIDGET}'s {event} transition goes nowhere: an agent who {} is hung up on",
+                        if event == "speech" { "speaks instead of pressing a key" } else { "presses a key" }
+                    ));
+                }
             }
         }
     }
@@ -215,9 +241,26 @@ mod tests {
             {"name": "fn", "type": "run-function", "properties": {}},
         ]});
         let problems = contract_problems(&def);
-        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert_eq!(problems.len(), 4, "{problems:?}");
         assert!(problems[0].contains("machine_detection"));
-        assert!(problems[1].contains("gather_digit"));
-        assert!(problems[2].contains("run-function"));
+        assert!(problems[1].contains("detect_answering_machine"));
+        assert!(problems[2].contains("gather_digit"));
+        assert!(problems[3].contains("run-function"));
+    }
+
+    #[test]
+    fn the_mode_without_the_switch_and_a_speech_dead_end_are_refused() {
+        let def = json!({"states": [
+            {"name": "call_agent", "type": "make-outgoing-call-v2",
+             "properties": {"machine_detection": "Enable", "detect_answering_machine": false}},
+            {"name": "gather_digit", "type": "gather-input-on-call",
+             "properties": {"number_of_digits": 1},
+             "transitions": [{"event": "keypress", "next": "route"}, {"event": "speech"},
+                             {"event": "timeout"}]},
+        ]});
+        let problems = contract_problems(&def);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("detect_answering_machine to true"));
+        assert!(problems[1].contains("speech transition goes nowhere"));
     }
 }

@@ -61,6 +61,8 @@ fn rest_trigger_call_with_amd_gather_one_digit_confirm_end() {
     assert_eq!(call["properties"]["to"], "{{contact.channel.address}}");
     assert_eq!(call["properties"]["from"], "{{flow.channel.address}}");
     assert_eq!(call["properties"]["machine_detection"], "Enable");
+    // The switch, not the mode, turns detection on (without it there is no AnsweredBy).
+    assert_eq!(call["properties"]["detect_answering_machine"], true);
     // Equal to the template's RingTimeoutSeconds default (RING_TIMEOUT_SECS).
     assert_eq!(call["properties"]["timeout"], 30);
     for event in ["busy", "noAnswer", "failed"] {
@@ -100,6 +102,15 @@ fn rest_trigger_call_with_amd_gather_one_digit_confirm_end() {
         );
     }
     assert_eq!(next(gather, "timeout"), None);
+    // An agent who says "one" is asked to use the keypad and hears the gather again.
+    let keypad = state(&flow, next(gather, "speech").expect("speech goes on"));
+    assert_eq!(keypad["type"], "say-play");
+    assert!(
+        keypad["properties"]["say"]
+            .as_str()
+            .is_some_and(|s| s.contains("keypad"))
+    );
+    assert_eq!(next(keypad, "audioComplete"), Some("gather_digit"));
 
     // Each digit is confirmed by a say-play that ends the execution.
     let route = state(&flow, next(gather, "keypress").expect("keypress"));

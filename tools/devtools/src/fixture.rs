@@ -93,7 +93,7 @@ pub async fn twilio_fake(
     rate_limit_per_sec: u32,
     auto_end: bool,
 ) -> TwilioHandle {
-    TwilioFake::start(TwilioFakeConfig {
+    let twilio = TwilioFake::start(TwilioFakeConfig {
         account_sid: ACCOUNT_SID.into(),
         username: API_KEY_SID.into(),
         password: API_KEY_SECRET.into(),
@@ -102,7 +102,16 @@ pub async fn twilio_fake(
         rate_limit_per_sec,
         auto_end,
     })
-    .await
+    .await;
+    twilio.install_flow(shipped_flow());
+    twilio
+}
+
+/// The Studio flow the product ships (`infra/twilio/escalation-flow.json`): the fake's
+/// executions follow it, so a flow that would not detect voicemail fails the tests.
+pub fn shipped_flow() -> serde_json::Value {
+    serde_json::from_str(include_str!("../../../infra/twilio/escalation-flow.json"))
+        .expect("the shipped flow is JSON")
 }
 
 /// The Twilio fake's events onto the stack's Kinesis stream, as a Twilio Kinesis sink.

@@ -4,6 +4,7 @@
 
 use escalation_core::model::{CallOutcome, EscalationId, SysId};
 use escalation_core::ports::{CallParams, CallRequest};
+use escalation_core::spoken::spoken;
 use serde_json::{Value, json};
 
 /// The widget that places the call.
@@ -12,23 +13,20 @@ pub const CALL_WIDGET: &str = "call_agent";
 pub const GATHER_WIDGET: &str = "gather_digit";
 /// The flow reads at most this much of the incident's short description aloud.
 pub const MAX_SPOKEN_DESCRIPTION: usize = 300;
+/// Names and numbers read aloud are cut to this length.
+const MAX_SPOKEN_NAME: usize = 80;
 
-/// The execution's `Parameters`.
+/// The execution's `Parameters`. Every text the flow reads aloud is plain words
+/// ([`spoken`]): an incident typed as `R&D <b>VPN</b>` cannot break the call's speech markup.
 pub fn parameters(call: &CallRequest) -> Value {
-    let description: String = call
-        .incident
-        .short_description
-        .chars()
-        .take(MAX_SPOKEN_DESCRIPTION)
-        .collect();
     json!({
         "escalation_id": call.escalation_id,
         "sys_id": call.incident.sys_id,
-        "incident_number": call.incident.number,
-        "short_description": description,
+        "incident_number": spoken(&call.incident.number, MAX_SPOKEN_NAME),
+        "short_description": spoken(&call.incident.short_description, MAX_SPOKEN_DESCRIPTION),
         "priority": call.incident.priority,
         "attempt": call.attempt,
-        "agent_name": call.person.name,
+        "agent_name": spoken(&call.person.name, MAX_SPOKEN_NAME),
         "ring_timeout": call.ring_timeout_secs,
     })
 }

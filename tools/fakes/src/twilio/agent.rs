@@ -47,7 +47,8 @@ pub enum AgentStep {
         #[serde(default)]
         after_ms: u64,
     },
-    /// Voicemail picks up (`AnsweredBy: machine_start`).
+    /// Voicemail picks up (`AnsweredBy: machine_start` when the flow detects answering
+    /// machines; otherwise the mailbox hears the flow and presses nothing).
     Machine {
         #[serde(default)]
         after_ms: u64,
@@ -67,13 +68,14 @@ impl AgentStep {
         }
     }
 
-    /// `context.widgets` of an execution that ended with this outcome.
-    pub(super) fn widgets(&self, call_sid: &str, to: &str, from: &str) -> Value {
+    /// `context.widgets` of an execution that ended with this outcome. `amd`: whether the
+    /// flow runs answering-machine detection (only then does Twilio report `AnsweredBy`).
+    pub(super) fn widgets(&self, amd: bool, call_sid: &str, to: &str, from: &str) -> Value {
         let call = |status: &str, answered_by: Option<&str>| {
             let mut m = Map::new();
             m.insert("CallSid".into(), call_sid.into());
             m.insert("CallStatus".into(), status.into());
-            if let Some(a) = answered_by {
+            if let Some(a) = answered_by.filter(|_| amd) {
                 m.insert("AnsweredBy".into(), a.into());
             }
             m.insert("To".into(), to.into());
@@ -89,6 +91,11 @@ impl AgentStep {
                 CALL_WIDGET: call("completed", Some("human")),
                 GATHER_WIDGET: {"CallStatus": "in-progress"},
             }),
+            // Undetected, the mailbox is read the incident and the gather times out.
+            AgentStep::Machine { .. } if !amd => json!({
+                CALL_WIDGET: call("completed", None),
+                GATHER_WIDGET: {"CallStatus": "in-progress"},
+            }),
             AgentStep::Machine { .. } => {
                 json!({CALL_WIDGET: call("completed", Some("machine_start"))})
             }
@@ -99,12 +106,13 @@ impl AgentStep {
     }
 
     /// (widget that ran last, its transition event, widget type) for the last step.
-    pub(super) fn last_transition(&self) -> (&'static str, &'static str, &'static str) {
+    pub(super) fn last_transition(&self, amd: bool) -> (&'static str, &'static str, &'static str) {
         const GATHER: &str = "gather-input-on-call";
         const CALL: &str = "make-outgoing-call-v2";
         match self {
             AgentStep::Press { .. } => (GATHER_WIDGET, "keypress", GATHER),
             AgentStep::Hangup { .. } => (GATHER_WIDGET, "timeout", GATHER),
+            AgentStep::Machine { .. } if !amd => (GATHER_WIDGET, "timeout", GATHER),
             AgentStep::Machine { .. } => (CALL_WIDGET, "answered", CALL),
             AgentStep::NoAnswer { .. } => (CALL_WIDGET, "noAnswer", CALL),
             AgentStep::Busy { .. } => (CALL_WIDGET, "busy", CALL),
@@ -122,6 +130,7 @@ impl Inner {
     /// Ends an active execution with its scripted outcome (the agent acted).
     pub(super) async fn finish(&self, sid: &str, wait_for_delivery: bool) -> Option<Value> {
         let (ack_tx, ack_rx) = oneshot::channel();
+        let amd = self.detects_answering_machines();
         let ended = {
             let mut guard = lock(&self.state);
             let st = &mut *guard;
@@ -134,8 +143,8 @@ impl Inner {
             e.status = Status::Ended;
             e.updated_ms = now;
             e.ended_by = Some("agent");
-            e.widgets = Some(outcome.widgets(&e.call_sid, &e.to, &e.from));
-            let (widget, name, widget_type) = outcome.last_transition();
+            e.widgets = Some(outcome.widgets(amd, &e.call_sid, &e.to, &e.from));
+            let (widget, name, widget_type) = outcome.last_transition(amd);
             let step_sid = util::sid("FT");
             let step_url = format!("{}/Steps/{step_sid}", self.execution_url(sid));
             e.steps.push(json!({

@@ -14,9 +14,9 @@
 //!   names no state. Create and update refuse such a definition the same way.
 //!
 //! The flow the executions routes serve (`TwilioFakeConfig::flow_sid`) is separate: flows
-//! created here have their own SIDs and start no calls.
+//! created here have their own SIDs and start no calls. [`TwilioHandle::install_flow`] gives
+//! that flow a definition its executions follow.
 
-use std::collections::HashSet;
 use std::sync::Mutex;
 
 use axum::response::Response;
@@ -26,29 +26,7 @@ use serde_json::{Value, json};
 use super::{Inner, TwilioHandle, form, invalid, not_found, param, twilio_error, unparsable_form};
 use crate::util::{self, Incoming, iso_seconds, lock, now_ms, sid};
 
-/// Widget types of the Studio widget library that the fake accepts.
-pub const WIDGET_TYPES: &[&str] = &[
-    "trigger",
-    "add-twiml-redirect",
-    "capture-payments",
-    "connect-call-to",
-    "connect-virtual-agent",
-    "enqueue-call",
-    "fork-stream",
-    "gather-input-on-call",
-    "make-http-request",
-    "make-outgoing-call-v2",
-    "record-call",
-    "record-voicemail",
-    "run-function",
-    "run-subflow",
-    "say-play",
-    "send-and-wait-for-reply",
-    "send-message",
-    "send-to-flex",
-    "set-variables",
-    "split-based-on",
-];
+pub use super::flow_check::{WIDGET_TYPES, definition_errors};
 
 /// A flow as seen by tests.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -76,146 +54,36 @@ struct Flow {
 }
 
 impl TwilioHandle {
-    /// Every Studio flow created through `POST /v2/Flows`, oldest first.
+    /// Gives the flow the executions routes serve (`TwilioFakeConfig::flow_sid`) this
+    /// definition, as if it had been published: its executions then follow it (for now, its
+    /// answering-machine switch). Without one, executions behave as with detection on.
+    pub fn install_flow(&self, definition: Value) {
+        let now = now_ms();
+        let flow_sid = self.inner.cfg.flow_sid.clone();
+        let mut flows = lock(&self.inner.flows.flows);
+        flows.retain(|f| f.record.sid != flow_sid);
+        flows.push(Flow {
+            record: FlowRecord {
+                sid: flow_sid,
+                friendly_name: "installed".into(),
+                definition,
+                status: "published".into(),
+                revision: 1,
+                commit_message: None,
+            },
+            author_sid: sid("US"),
+            created_ms: now,
+            updated_ms: now,
+        });
+    }
+
+    /// Every Studio flow created through `POST /v2/Flows` (or installed), oldest first.
     pub fn flows(&self) -> Vec<FlowRecord> {
         lock(&self.inner.flows.flows)
             .iter()
             .map(|f| f.record.clone())
             .collect()
     }
-}
-
-/// Structural problems of a flow definition, as `(property_path, message)` pairs (empty when
-/// the fake finds none). Paths use Twilio's JSON-pointer style: `#/states/3/transitions/0/next`.
-pub fn definition_errors(definition: &Value) -> Vec<(String, String)> {
-    let mut errors = Vec::new();
-    let mut err = |path: String, message: String| errors.push((path, message));
-    let Some(def) = definition.as_object() else {
-        err(
-            "#".into(),
-            "The flow definition must be a JSON object".into(),
-        );
-        return errors;
-    };
-    let initial = match def.get("initial_state") {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.as_str()),
-        Some(_) => {
-            err(
-                "#/initial_state".into(),
-                "initial_state must be a non-empty string".into(),
-            );
-            None
-        }
-        None => {
-            err(
-                "#".into(),
-                "Missing required property: initial_state".into(),
-            );
-            None
-        }
-    };
-    if let Some(flags) = def.get("flags")
-        && !flags
-            .get("allow_concurrent_calls")
-            .is_some_and(Value::is_boolean)
-    {
-        err(
-            "#/flags".into(),
-            "flags.allow_concurrent_calls must be a boolean".into(),
-        );
-    }
-    let states = match def.get("states") {
-        Some(Value::Array(a)) if !a.is_empty() && a.len() <= 1000 => a,
-        Some(_) => {
-            err(
-                "#/states".into(),
-                "states must be an array of 1 to 1000 states".into(),
-            );
-            return errors;
-        }
-        None => {
-            err("#".into(), "Missing required property: states".into());
-            return errors;
-        }
-    };
-
-    let mut names = HashSet::new();
-    for (i, state) in states.iter().enumerate() {
-        match state.get("name").and_then(Value::as_str) {
-            Some(n) if !n.is_empty() => {
-                if !names.insert(n) {
-                    err(
-                        format!("#/states/{i}/name"),
-                        format!("Duplicate state name '{n}'"),
-                    );
-                }
-            }
-            _ => err(
-                format!("#/states/{i}"),
-                "Missing required property: name".into(),
-            ),
-        }
-    }
-    let mut triggers = 0;
-    for (i, state) in states.iter().enumerate() {
-        match state.get("type").and_then(Value::as_str) {
-            Some("trigger") => triggers += 1,
-            Some(t) if WIDGET_TYPES.contains(&t) => {}
-            Some(t) => err(
-                format!("#/states/{i}/type"),
-                format!("Unknown widget type '{t}'"),
-            ),
-            None => err(
-                format!("#/states/{i}"),
-                "Missing required property: type".into(),
-            ),
-        }
-        match state.get("transitions") {
-            Some(Value::Array(transitions)) => {
-                for (j, t) in transitions.iter().enumerate() {
-                    if !t.get("event").is_some_and(Value::is_string) {
-                        err(
-                            format!("#/states/{i}/transitions/{j}"),
-                            "Missing required property: event".into(),
-                        );
-                    }
-                    match t.get("next") {
-                        None | Some(Value::Null) => {}
-                        Some(Value::String(next)) if names.contains(next.as_str()) => {}
-                        Some(next) => err(
-                            format!("#/states/{i}/transitions/{j}/next"),
-                            format!("Transition to an unknown state {next}"),
-                        ),
-                    }
-                }
-            }
-            _ => err(
-                format!("#/states/{i}"),
-                "Missing required property: transitions (an array)".into(),
-            ),
-        }
-        if state.get("properties").is_some_and(|p| !p.is_object()) {
-            err(
-                format!("#/states/{i}/properties"),
-                "properties must be an object".into(),
-            );
-        }
-    }
-    if triggers != 1 {
-        err(
-            "#/states".into(),
-            format!("A flow needs exactly one state of type 'trigger' (found {triggers})"),
-        );
-    }
-    if let Some(initial) = initial
-        && !names.contains(initial)
-    {
-        err(
-            "#/initial_state".into(),
-            format!("initial_state '{initial}' is not the name of a state"),
-        );
-    }
-    errors
 }
 
 /// The 400 answer to an invalid definition.
@@ -280,6 +148,15 @@ fn create_params(pairs: &[(String, String)]) -> Result<(String, String, Value), 
 }
 
 impl Inner {
+    /// Whether the executions of the configured flow detect answering machines (see
+    /// [`TwilioHandle::install_flow`]).
+    pub(super) fn detects_answering_machines(&self) -> bool {
+        lock(&self.flows.flows)
+            .iter()
+            .find(|f| f.record.sid == self.cfg.flow_sid)
+            .is_none_or(|f| super::flow_check::detects_answering_machines(&f.record.definition))
+    }
+
     /// Routes under `/v2/Flows` other than an existing flow's executions. `rest` is the path
     /// after `/v2/Flows`.
     pub(super) fn serve_flows(&self, inc: &Incoming, rest: &[&str]) -> Response {

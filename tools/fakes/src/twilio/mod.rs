@@ -27,6 +27,7 @@ mod errors;
 mod events;
 pub mod events_api;
 mod executions;
+mod flow_check;
 pub mod flows;
 mod paging;
 
