@@ -37,6 +37,15 @@ async fn validate(tw: &TwilioHandle, file: &str) -> (i32, String) {
     (code, stderr)
 }
 
+/// `twilio deploy --flow-file <the shipped flow>` with `options` and an API key.
+async fn deploy_shipped(tw: &TwilioHandle, options: &[&str]) -> (i32, String, String) {
+    let flow_file = flow_path();
+    let mut args = vec!["twilio", "deploy", "--flow-file"];
+    args.push(flow_file.to_str().expect("utf-8 path"));
+    args.extend_from_slice(options);
+    cli(tw, &args, true).await
+}
+
 /// Write `contents` to `name` in `dir`: the file's path.
 fn write(dir: &Path, name: &str, contents: &str) -> String {
     let file = dir.join(name);
@@ -47,13 +56,7 @@ fn write(dir: &Path, name: &str, contents: &str) -> String {
 #[tokio::test]
 async fn the_cli_deploys_once_then_reports_no_change() {
     let tw = fake().await;
-    let flow_file = flow_path();
-    let flow_file = flow_file.to_str().expect("utf-8 path");
     let args = [
-        "twilio",
-        "deploy",
-        "--flow-file",
-        flow_file,
         "--friendly-name",
         NAME,
         "--stream-arn",
@@ -63,7 +66,7 @@ async fn the_cli_deploys_once_then_reports_no_change() {
         "--external-id",
         EXTERNAL_ID,
     ];
-    let (code, stdout, stderr) = cli(&tw, &args, true).await;
+    let (code, stdout, stderr) = deploy_shipped(&tw, &args).await;
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     let flow_sid = &tw.flows()[0].sid;
     assert!(
@@ -73,7 +76,7 @@ async fn the_cli_deploys_once_then_reports_no_change() {
     assert_eq!(stdout.matches(" created ").count(), 3, "{stdout}");
     assert!(stdout.contains(ACCOUNT), "{stdout}");
 
-    let (code, stdout, _) = cli(&tw, &args, true).await;
+    let (code, stdout, _) = deploy_shipped(&tw, &args).await;
     assert_eq!(code, 0);
     assert!(stdout.contains("Nothing changed"), "{stdout}");
     assert_eq!(stdout.matches(" unchanged ").count(), 3, "{stdout}");
@@ -119,13 +122,9 @@ async fn the_cli_explains_bad_input() {
     let (code, _, stderr) = cli(&tw, &["twilio", "validate", "--flow-file", good], false).await;
     assert_eq!(code, 2);
     assert!(stderr.contains("TWILIO_API_KEY_SID"), "{stderr}");
-    let (code, _, stderr) = cli(
+    let (code, _, stderr) = deploy_shipped(
         &tw,
         &[
-            "twilio",
-            "deploy",
-            "--flow-file",
-            good,
             "--stream-arn",
             "flow-events",
             "--role-arn",
@@ -133,25 +132,12 @@ async fn the_cli_explains_bad_input() {
             "--external-id",
             EXTERNAL_ID,
         ],
-        true,
     )
     .await;
     assert_eq!(code, 2);
     assert!(stderr.contains("--stream-arn"), "{stderr}");
     // The sink options go together.
-    let (code, _, stderr) = cli(
-        &tw,
-        &[
-            "twilio",
-            "deploy",
-            "--flow-file",
-            good,
-            "--stream-arn",
-            STREAM,
-        ],
-        true,
-    )
-    .await;
+    let (code, _, stderr) = deploy_shipped(&tw, &["--stream-arn", STREAM]).await;
     assert_eq!(code, 2);
     assert!(
         stderr.contains("--role-arn") && stderr.contains("--external-id"),

@@ -313,46 +313,39 @@ mod tests {
     fn refuses_forgeries() {
         let params = call_params("+14158675309");
         let good = "RSOYDt4T1cUTdK1PDd93/VVr8B8=";
-        assert_eq!(
-            verify_form(TOKEN, URL, &params, None),
-            Err(WebhookAuthError::Missing)
-        );
-        assert_eq!(
-            verify_form(TOKEN, URL, &params, Some("  ")),
-            Err(WebhookAuthError::Missing)
-        );
-        assert_eq!(
-            verify_form("54321", URL, &params, Some(good)),
-            Err(WebhookAuthError::Mismatch),
-            "other token"
-        );
-        assert_eq!(
-            verify_form(TOKEN, &URL.replace("foo=1", "foo=2"), &params, Some(good)),
-            Err(WebhookAuthError::Mismatch),
-            "other query"
-        );
-        assert_eq!(
-            verify_form(TOKEN, URL, &call_params("+14158675310"), Some(good)),
-            Err(WebhookAuthError::Mismatch),
-            "tampered parameter"
-        );
+        for header in [None, Some("  ")] {
+            assert_eq!(
+                verify_form(TOKEN, URL, &params, header),
+                Err(WebhookAuthError::Missing),
+                "{header:?}"
+            );
+        }
+        let other_query = URL.replace("foo=1", "foo=2");
+        let other_scheme = URL.replace("https", "http");
+        let tampered = call_params("+14158675310");
         let mut extra = params.clone();
         extra.push(("Digits".into(), "9".into()));
-        assert_eq!(
-            verify_form(TOKEN, URL, &extra, Some(good)),
-            Err(WebhookAuthError::Mismatch),
-            "added parameter"
-        );
-        assert_eq!(
-            verify_form(TOKEN, &URL.replace("https", "http"), &params, Some(good)),
-            Err(WebhookAuthError::Mismatch),
-            "other scheme"
-        );
-        assert_eq!(
-            verify_form(TOKEN, URL, &params, Some(&good[..good.len() - 1])),
-            Err(WebhookAuthError::Mismatch),
-            "truncated signature"
-        );
+        let forgeries: [(&str, &str, &[(String, String)], &str, &str); 6] = [
+            ("54321", URL, &params, good, "other token"),
+            (TOKEN, &other_query, &params, good, "other query"),
+            (TOKEN, URL, &tampered, good, "tampered parameter"),
+            (TOKEN, URL, &extra, good, "added parameter"),
+            (TOKEN, &other_scheme, &params, good, "other scheme"),
+            (
+                TOKEN,
+                URL,
+                &params,
+                &good[..good.len() - 1],
+                "truncated signature",
+            ),
+        ];
+        for (token, url, params, signature, what) in forgeries {
+            assert_eq!(
+                verify_form(token, url, params, Some(signature)),
+                Err(WebhookAuthError::Mismatch),
+                "{what}"
+            );
+        }
     }
 
     #[test]

@@ -102,24 +102,13 @@ async fn record_report(
     let record = choose(t, call, from, "1", team).await;
     assert!(record.has("Record"), "{}", record.body);
     let transcribe_url = record.attrs("Record", "transcribeCallback")[0].clone();
-    let confirm = recorded_with_key(t, &record, call, from, rec, secs, Some("#")).await;
+    let confirm = recorded(t, &record, call, from, rec, secs, Some("#")).await;
     (confirm, transcribe_url)
 }
 
-/// The caller recorded `secs` seconds as recording `rec`: Twilio posts it to `reply`'s action.
+/// The caller recorded `secs` seconds as recording `rec`, ended by `key` (`#`, `hangup` when
+/// the caller hung up, or none): Twilio posts it to `reply`'s action.
 async fn recorded(
-    t: &InboundStack,
-    reply: &Reply,
-    call: &str,
-    from: &str,
-    rec: &str,
-    secs: &str,
-) -> Reply {
-    recorded_with_key(t, reply, call, from, rec, secs, None).await
-}
-
-/// As [`recorded`], the recording ended by `key` (`#`, or `hangup` when the caller hung up).
-async fn recorded_with_key(
     t: &InboundStack,
     reply: &Reply,
     call: &str,

@@ -49,7 +49,7 @@ async fn report_creates_the_incident_and_escalates_through_the_normal_engine() {
 
     let rec = sid("RE", 2);
     let url = recording_url(&rec);
-    let confirm = recorded_with_key(&t, &record, &call, ALICE, &rec, "14", Some("#")).await;
+    let confirm = recorded(&t, &record, &call, ALICE, &rec, "14", Some("#")).await;
     assert_says(
         &confirm,
         "To send it, press 1. To record it again, press 2.",
@@ -186,13 +186,13 @@ async fn record_again_and_too_short_recordings() {
 
     // One second: too short, asked again.
     let short = sid("RE", 40);
-    let r = recorded(&t, &record, &call, ALICE, &short, "1").await;
+    let r = recorded(&t, &record, &call, ALICE, &short, "1", None).await;
     assert_says(&r, "That message was too short.");
     assert!(r.has("Record"));
 
     // A first message, then "record it again".
     let first = sid("RE", 41);
-    let confirm = recorded(&t, &r, &call, ALICE, &first, "8").await;
+    let confirm = recorded(&t, &r, &call, ALICE, &first, "8", None).await;
     let again = answer(&t, &confirm, &call, ALICE, &[("Digits", "2")]).await;
     assert_says(&again, "All right, let's record it again.");
     assert!(again.has("Record"));
@@ -210,7 +210,7 @@ async fn record_again_and_too_short_recordings() {
 
     // A wrong key at the confirmation is explained; then the second message is sent.
     let second = sid("RE", 42);
-    let confirm = recorded(&t, &again, &call, ALICE, &second, "30").await;
+    let confirm = recorded(&t, &again, &call, ALICE, &second, "30", None).await;
     let wrong = answer(&t, &confirm, &call, ALICE, &[("Digits", "7")]).await;
     assert_says(&wrong, "Sorry, that is not an option.");
     let done = answer(&t, &wrong, &call, ALICE, &[("Digits", "1")]).await;
@@ -295,7 +295,7 @@ async fn hanging_up_after_the_message_files_it() {
     let call = sid("CA", 7);
     let record = choose(&t, &call, ALICE, "1", "1").await;
     let rec = sid("RE", 7);
-    let r = recorded_with_key(&t, &record, &call, ALICE, &rec, "9", Some("hangup")).await;
+    let r = recorded(&t, &record, &call, ALICE, &rec, "9", Some("hangup")).await;
     assert_eq!(r.status, 200);
     assert!(!r.has("Say"));
     let (sys_id, _) = created(&t, &call).await.expect("filed");
@@ -306,7 +306,7 @@ async fn hanging_up_after_the_message_files_it() {
     let record = choose(&t, &call, BOB, "1", "1").await;
     let transcribe_url = record.attrs("Record", "transcribeCallback")[0].clone();
     let rec = sid("RE", 71);
-    let confirm = recorded(&t, &record, &call, BOB, &rec, "25").await;
+    let confirm = recorded(&t, &record, &call, BOB, &rec, "25", None).await;
     assert!(confirm.has("Gather"));
     assert!(created(&t, &call).await.is_none());
     let r = transcription(
@@ -361,7 +361,7 @@ async fn confirmation_limits_send_the_message_instead_of_looping() {
         let again = answer(&t, &confirm, &call, ALICE, &[("Digits", "2")]).await;
         assert_says(&again, "let's record it again");
         let rec = sid("RE", 300 + n);
-        confirm = recorded(&t, &again, &call, ALICE, &rec, "9").await;
+        confirm = recorded(&t, &again, &call, ALICE, &rec, "9", None).await;
     }
     let done = answer(&t, &confirm, &call, ALICE, &[("Digits", "2")]).await;
     assert_says(
