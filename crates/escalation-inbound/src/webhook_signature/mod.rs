@@ -325,12 +325,12 @@ mod tests {
         let tampered = call_params("+14158675310");
         let mut extra = params.clone();
         extra.push(("Digits".into(), "9".into()));
-        let forgeries: [(&str, &str, &[(String, String)], &str, &str); 6] = [
+        let forgeries = [
             ("54321", URL, &params, good, "other token"),
-            (TOKEN, &other_query, &params, good, "other query"),
+            (TOKEN, other_query.as_str(), &params, good, "other query"),
             (TOKEN, URL, &tampered, good, "tampered parameter"),
             (TOKEN, URL, &extra, good, "added parameter"),
-            (TOKEN, &other_scheme, &params, good, "other scheme"),
+            (TOKEN, other_scheme.as_str(), &params, good, "other scheme"),
             (
                 TOKEN,
                 URL,
