@@ -34,12 +34,7 @@ EOF
     exit "${1:-2}"
 }
 
-if [[ $# -lt 1 || $# -gt 2 ]]; then
-    usage
-fi
-case "$1" in
-    -h | --help) usage 0 ;;
-esac
+one_or_two_args "$@"
 STREAM_NAME=$1
 SHARD_ID=${2:-}
 POLL_SECONDS=${POLL_SECONDS:-1}

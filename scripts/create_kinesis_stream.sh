@@ -70,12 +70,7 @@ random_hex40() {
 }
 
 # ---- arguments -------------------------------------------------------------------------
-if [[ $# -lt 1 || $# -gt 2 ]]; then
-    usage
-fi
-case "$1" in
-    -h | --help) usage 0 ;;
-esac
+one_or_two_args "$@"
 STREAM_NAME=$1
 SHARDS=${2:-1}
 check_stream_name "$STREAM_NAME"

@@ -1,7 +1,8 @@
 # Shared by the scripts: a Python venv with moto (and cargo-lambda, the Lambda runtime
 # emulator), and a moto server on a free loopback port that is always stopped on exit (also
 # on Ctrl-C), for scripts/test.sh and scripts/demo.sh; the AWS CLI helpers of the Kinesis
-# scripts (awsx, require_aws_cli, check_stream_name, die: they name the script by $PROG).
+# scripts (awsx, require_aws_cli, one_or_two_args, check_stream_name, die: they name the
+# script by $PROG and call its usage).
 # Progress messages go to stderr, so stdout stays free for a program's output (e.g.
 # `scripts/demo.sh --json`).
 # shellcheck shell=bash
@@ -83,6 +84,17 @@ require_aws_cli() {
         echo "$PROG: the AWS CLI ('aws') is not on PATH. Install it (https://aws.amazon.com/cli/ or 'pip install awscli') and configure credentials." >&2
         exit 2
     fi
+}
+
+# The script's arguments are one or two; -h or --help shows its usage (exit 0), a wrong
+# count too (exit 2).
+one_or_two_args() {
+    if [[ $# -lt 1 || $# -gt 2 ]]; then
+        usage
+    fi
+    case "$1" in
+        -h | --help) usage 0 ;;
+    esac
 }
 
 # A Kinesis stream name, or the script's usage (exit 2).

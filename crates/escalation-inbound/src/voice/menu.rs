@@ -72,7 +72,6 @@ impl Inbound {
         line: &Line,
         state: &CallState,
     ) -> VoiceResponse {
-        let sp = speech(line);
         let mut options: Vec<String> = line
             .groups
             .iter()
@@ -80,6 +79,7 @@ impl Inbound {
             .collect();
         options.push("To hear these options again, press 0.".into());
         one_key_menu(hook, "/voice/group", state, 6, |g| {
+            let sp = speech(line);
             g.say(&sp, "Which team is it for?")
                 .say(&sp, options.join(" "))
         })

@@ -113,9 +113,8 @@ impl Inbound {
         line: &Line,
         state: &CallState,
     ) -> VoiceResponse {
-        let sp = speech(line);
         one_key_menu(hook, "/voice/confirm", state, 8, |g| {
-            g.say(&sp, "Your message was recorded. To send it, press 1. To record it again, press 2. If you press nothing, it will be sent.")
+            g.say(&speech(line), "Your message was recorded. To send it, press 1. To record it again, press 2. If you press nothing, it will be sent.")
         })
     }
 

@@ -65,6 +65,14 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The X-Twilio-Signature value; a missing or blank header is [`WebhookAuthError::Missing`].
+fn signature_header(header: Option<&str>) -> Result<&str, WebhookAuthError> {
+    header
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .ok_or(WebhookAuthError::Missing)
+}
+
 /// Check a form-encoded webhook: `url` is the public URL Twilio called (with its query).
 pub fn verify_form(
     auth_token: &str,
@@ -72,10 +80,7 @@ pub fn verify_form(
     params: &[(String, String)],
     header: Option<&str>,
 ) -> Result<(), WebhookAuthError> {
-    let header = header
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-        .ok_or(WebhookAuthError::Missing)?;
+    let header = signature_header(header)?;
     let mut candidates = vec![params.to_vec()];
     // Some SDKs collapse repeated identical name/value pairs before signing; accept both.
     let mut dedup = params.to_vec();
@@ -102,10 +107,7 @@ pub fn verify_json(
     body: &[u8],
     header: Option<&str>,
 ) -> Result<(), WebhookAuthError> {
-    let header = header
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-        .ok_or(WebhookAuthError::Missing)?;
+    let header = signature_header(header)?;
     let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
     let claimed = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
         .ok()
