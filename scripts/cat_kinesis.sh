@@ -17,6 +17,7 @@
 #
 # Exit codes: 0 shard closed, 1 an AWS call failed, 2 wrong usage or missing tool.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 
 PROG=$(basename "$0")
 
@@ -33,41 +34,17 @@ EOF
     exit "${1:-2}"
 }
 
-die() {
-    echo "$PROG: error: $*" >&2
-    exit 1
-}
-
-awsx() {
-    if [[ -n "${AWS_ENDPOINT_URL:-}" ]]; then
-        aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"
-    else
-        aws "$@"
-    fi
-}
-
-if [[ $# -lt 1 || $# -gt 2 ]]; then
-    usage
-fi
-case "$1" in
-    -h | --help) usage 0 ;;
-esac
+one_or_two_args "$@"
 STREAM_NAME=$1
 SHARD_ID=${2:-}
 POLL_SECONDS=${POLL_SECONDS:-1}
-if ! [[ $STREAM_NAME =~ ^[A-Za-z0-9_.-]{1,128}$ ]]; then
-    echo "$PROG: invalid STREAM_NAME '$STREAM_NAME'" >&2
-    usage
-fi
+check_stream_name "$STREAM_NAME"
 if ! [[ $POLL_SECONDS =~ ^[0-9]+([.][0-9]+)?$ ]]; then
     echo "$PROG: POLL_SECONDS must be a number, got '$POLL_SECONDS'" >&2
     exit 2
 fi
 
-if ! command -v aws >/dev/null 2>&1; then
-    echo "$PROG: the AWS CLI ('aws') is not on PATH. Install it (https://aws.amazon.com/cli/ or 'pip install awscli') and configure credentials." >&2
-    exit 2
-fi
+require_aws_cli
 if command -v jq >/dev/null 2>&1; then
     HAVE_JQ=1
 elif command -v python3 >/dev/null 2>&1; then

@@ -29,6 +29,7 @@
 #
 # Exit codes: 0 ok, 1 an AWS call failed, 2 wrong usage or missing tool.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 
 PROG=$(basename "$0")
 SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -52,20 +53,6 @@ EOF
     exit "${1:-2}"
 }
 
-die() {
-    echo "$PROG: error: $*" >&2
-    exit 1
-}
-
-# aws CLI, pointed at AWS_ENDPOINT_URL when that is set.
-awsx() {
-    if [[ -n "${AWS_ENDPOINT_URL:-}" ]]; then
-        aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"
-    else
-        aws "$@"
-    fi
-}
-
 # Replace a placeholder in a JSON template; the value must be JSON-string safe.
 render() {
     local template=$1 placeholder=$2 value=$3
@@ -83,18 +70,10 @@ random_hex40() {
 }
 
 # ---- arguments -------------------------------------------------------------------------
-if [[ $# -lt 1 || $# -gt 2 ]]; then
-    usage
-fi
-case "$1" in
-    -h | --help) usage 0 ;;
-esac
+one_or_two_args "$@"
 STREAM_NAME=$1
 SHARDS=${2:-1}
-if ! [[ $STREAM_NAME =~ ^[A-Za-z0-9_.-]{1,128}$ ]]; then
-    echo "$PROG: invalid STREAM_NAME '$STREAM_NAME' (1-128 characters: letters, digits, _ . -)" >&2
-    usage
-fi
+check_stream_name "$STREAM_NAME"
 if ! [[ $SHARDS =~ ^[1-9][0-9]*$ ]]; then
     echo "$PROG: SHARDS must be a positive integer, got '$SHARDS'" >&2
     usage
@@ -107,10 +86,7 @@ if ! [[ $TWILIO_ACCOUNT =~ ^[0-9]{12}$ ]]; then
     exit 2
 fi
 
-if ! command -v aws >/dev/null 2>&1; then
-    echo "$PROG: the AWS CLI ('aws') is not on PATH. Install it (https://aws.amazon.com/cli/ or 'pip install awscli') and configure credentials." >&2
-    exit 2
-fi
+require_aws_cli
 for f in "$TRUST_TEMPLATE" "$POLICY_TEMPLATE"; do
     [[ -r $f ]] || { echo "$PROG: missing policy template $f" >&2; exit 2; }
 done

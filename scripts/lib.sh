@@ -1,7 +1,10 @@
-# Shared by scripts/test.sh and scripts/demo.sh: a Python venv with moto (and cargo-lambda,
-# the Lambda runtime emulator), and a moto server on a free loopback port that is always
-# stopped on exit (also on Ctrl-C). Progress messages go to stderr, so stdout stays free
-# for a program's output (e.g. `scripts/demo.sh --json`).
+# Shared by the scripts: a Python venv with moto (and cargo-lambda, the Lambda runtime
+# emulator), and a moto server on a free loopback port that is always stopped on exit (also
+# on Ctrl-C), for scripts/test.sh and scripts/demo.sh; the AWS CLI helpers of the Kinesis
+# scripts (awsx, require_aws_cli, one_or_two_args, check_stream_name, die: they name the
+# script by $PROG and call its usage).
+# Progress messages go to stderr, so stdout stays free for a program's output (e.g.
+# `scripts/demo.sh --json`).
 # shellcheck shell=bash
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,4 +62,45 @@ start_moto() {
     done
     echo "moto server did not answer on port $port within 20 s; log: $log" >&2
     return 1
+}
+
+die() {
+    echo "$PROG: error: $*" >&2
+    exit 1
+}
+
+# aws CLI, pointed at AWS_ENDPOINT_URL when that is set.
+awsx() {
+    if [[ -n "${AWS_ENDPOINT_URL:-}" ]]; then
+        aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"
+    else
+        aws "$@"
+    fi
+}
+
+# Exit 2 with a hint when the AWS CLI is not installed.
+require_aws_cli() {
+    if ! command -v aws >/dev/null 2>&1; then
+        echo "$PROG: the AWS CLI ('aws') is not on PATH. Install it (https://aws.amazon.com/cli/ or 'pip install awscli') and configure credentials." >&2
+        exit 2
+    fi
+}
+
+# The script's arguments are one or two; -h or --help shows its usage (exit 0), a wrong
+# count too (exit 2).
+one_or_two_args() {
+    if [[ $# -lt 1 || $# -gt 2 ]]; then
+        usage
+    fi
+    case "$1" in
+        -h | --help) usage 0 ;;
+    esac
+}
+
+# A Kinesis stream name, or the script's usage (exit 2).
+check_stream_name() {
+    if ! [[ $1 =~ ^[A-Za-z0-9_.-]{1,128}$ ]]; then
+        echo "$PROG: invalid STREAM_NAME '$1' (1-128 characters: letters, digits, _ . -)" >&2
+        usage
+    fi
 }

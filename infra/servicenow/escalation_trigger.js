@@ -59,8 +59,6 @@
     var PREFIX = 'x_escalation.';
     var URL_PROPERTY = PREFIX + 'trigger_url';
     var KEY_PROPERTY = PREFIX + 'hmac_key_b64';
-    var REST_MESSAGE = 'Phone escalation trigger';
-    var REST_METHOD = 'Send';
     var HTTP_TIMEOUT_MS = 10000;
     var INBOUND_PUT_THROUGH = 'phone-escalation-inbound';
     var EVENT_NAME = 'x_escalation.escalate';
@@ -173,23 +171,10 @@
         assignment_group_name: groupName,
         event_id: eventId
     });
-    // Unix time in seconds (getNumericValue() is milliseconds since the epoch, UTC).
-    var timestamp = String(Math.floor(new GlideDateTime().getNumericValue() / 1000));
 
     try {
-        var signature = new GlideCertificateEncryption().generateMac(keyB64, 'HmacSHA256', timestamp + '.' + body);
-
-        var request = new sn_ws.RESTMessageV2(REST_MESSAGE, REST_METHOD);
-        request.setEndpoint(endpoint);
-        request.setHttpMethod('post');
-        request.setRequestHeader('Content-Type', 'application/json');
-        request.setRequestHeader('Accept', 'application/json');
-        request.setRequestHeader('X-Signature-Timestamp', timestamp);
-        request.setRequestHeader('X-Signature', String(signature));
-        request.setRequestBody(body);
-        request.setHttpTimeout(HTTP_TIMEOUT_MS);
-
-        var response = request.execute();
+        // Signed and sent by the Script Include phoneEscalationPost (phone_escalation_post.js).
+        var response = phoneEscalationPost(endpoint, keyB64, body, HTTP_TIMEOUT_MS);
         var status = response.getStatusCode();
         var responseBody = String(response.getBody() || '');
 

@@ -6,8 +6,9 @@
  * longer reach AWS) raises the stack's HeartbeatMissing alarm within 30 minutes instead of
  * going unnoticed until the next P1. Installed by phone_escalation_update_set.xml.
  *
- *   body = JSON {type: "heartbeat", event_id, instance}; signed exactly as the trigger
- *          request (escalation_trigger.js): base64(HMAC-SHA256(key, timestamp + "." + body))
+ *   body = JSON {type: "heartbeat", event_id, instance}; signed and sent exactly as the
+ *          trigger request, by the same Script Include (phone_escalation_post.js):
+ *          base64(HMAC-SHA256(key, timestamp + "." + body))
  *
  * The trigger answers 200 and counts the heartbeat; it starts nothing. A failure is logged
  * with gs.error (there is no incident to note it on); the alarm on the AWS side is what
@@ -27,19 +28,9 @@
         event_id: String(gs.generateGUID()),
         instance: String(gs.getProperty('instance_name', '') || '')
     });
-    var timestamp = String(Math.floor(new GlideDateTime().getNumericValue() / 1000));
     try {
-        var signature = new GlideCertificateEncryption().generateMac(keyB64, 'HmacSHA256', timestamp + '.' + body);
-        var request = new sn_ws.RESTMessageV2('Phone escalation trigger', 'Send');
-        request.setEndpoint(endpoint);
-        request.setHttpMethod('post');
-        request.setRequestHeader('Content-Type', 'application/json');
-        request.setRequestHeader('Accept', 'application/json');
-        request.setRequestHeader('X-Signature-Timestamp', timestamp);
-        request.setRequestHeader('X-Signature', String(signature));
-        request.setRequestBody(body);
-        request.setHttpTimeout(10000);
-        var response = request.execute();
+        // Signed and sent like the trigger request: the Script Include phoneEscalationPost.
+        var response = phoneEscalationPost(endpoint, keyB64, body, 10000);
         var status = response.getStatusCode();
         if (status < 200 || status > 299) {
             gs.error(LOG_PREFIX + 'Phone escalation heartbeat refused: HTTP ' + status + ' ' +

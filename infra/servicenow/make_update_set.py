@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes phone_escalation_update_set.xml, the update set an admin imports (README.md beside
-this file), from the two scripts beside it and the records listed below.
+this file), from the scripts beside it and the records listed below.
 
     python3 infra/servicenow/make_update_set.py [OUT]   # after changing a script or a record
 
@@ -85,6 +85,11 @@ record("sysevent_script_action", "script-action", "Script Action", "Phone escala
        name="Phone escalation: send trigger", event_name=EVENT, active="true", order="100",
        condition_script="", description="Signs the incident and POSTs it to the escalation trigger (AWS Lambda).",
        script=script("escalation_trigger.js"))
+record("sys_script_include", "script-include:phoneEscalationPost", "Script Include", "phoneEscalationPost", "",
+       name="phoneEscalationPost", api_name="global.phoneEscalationPost", active="true",
+       client_callable="false", access="package_private",
+       description="Phone escalation: signs a request with x_escalation.hmac_key_b64 and POSTs it to the trigger through the REST message (used by the script action and the heartbeat job).",
+       script=script("phone_escalation_post.js"))
 record("sysauto_script", "heartbeat", "Scheduled Script Execution", "Phone escalation: heartbeat", "",
        name="Phone escalation: heartbeat", active="true", run_type="periodically",
        run_period="1970-01-01 00:15:00", run_start=STAMP, conditional="false", condition="",

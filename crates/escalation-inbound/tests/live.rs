@@ -23,14 +23,10 @@ fn dial_to(r: &escalation_inbound::VoiceResponse) -> (String, String) {
 async fn a_caller_put_through_gets_an_assigned_incident_and_the_end_of_the_call_is_noted_once() {
     let t = Line::new();
     let (call_sid, leg) = (sid("CA", 10), sid("CA", 11));
-    let menu = t.post("/voice", &call(&call_sid, ALICE, &[])).await;
+    let menu = t.ring(&call_sid, ALICE).await;
     assert!(said(&menu).starts_with("Hello Alice Agent. You have reached the IT escalation line."));
-    let teams = t
-        .post(&action(&menu), &call(&call_sid, ALICE, &[("Digits", "2")]))
-        .await;
-    let dial = t
-        .post(&action(&teams), &call(&call_sid, ALICE, &[("Digits", "1")]))
-        .await;
+    let teams = t.answer(&menu, &call_sid, ALICE, &[("Digits", "2")]).await;
+    let dial = t.answer(&teams, &call_sid, ALICE, &[("Digits", "1")]).await;
     assert_eq!(
         said(&dial),
         "Putting you through to the Database team. Calling Bob Agent. Please hold."
@@ -78,15 +74,7 @@ async fn a_caller_put_through_gets_an_assigned_incident_and_the_end_of_the_call_
         "the time comes from the clock: {description}"
     );
     let record = t.incident(&call_sid).await.unwrap();
-    assert!(
-        t.inbound
-            .engine
-            .find(&record.sys_id)
-            .await
-            .unwrap()
-            .is_none(),
-        "someone is on it"
-    );
+    assert!(!t.escalated(&record.sys_id).await, "someone is on it");
 
     // The call ends (Twilio may say so twice): goodbye, and one note of how long it lasted.
     let ended = call(
@@ -125,18 +113,11 @@ async fn a_caller_put_through_gets_an_assigned_incident_and_the_end_of_the_call_
 async fn nobody_answering_leads_to_voicemail() {
     let t = Line::new();
     let call_sid = sid("CA", 12);
-    let menu = t.post("/voice", &call(&call_sid, ALICE, &[])).await;
-    let teams = t
-        .post(&action(&menu), &call(&call_sid, ALICE, &[("Digits", "2")]))
-        .await;
-    let bob = t
-        .post(&action(&teams), &call(&call_sid, ALICE, &[("Digits", "1")]))
-        .await;
+    let menu = t.ring(&call_sid, ALICE).await;
+    let teams = t.answer(&menu, &call_sid, ALICE, &[("Digits", "2")]).await;
+    let bob = t.answer(&teams, &call_sid, ALICE, &[("Digits", "1")]).await;
     let carol = t
-        .post(
-            &action(&bob),
-            &call(&call_sid, ALICE, &[("DialCallStatus", "busy")]),
-        )
+        .answer(&bob, &call_sid, ALICE, &[("DialCallStatus", "busy")])
         .await;
     assert_eq!(
         said(&carol),
@@ -144,10 +125,7 @@ async fn nobody_answering_leads_to_voicemail() {
     );
     assert_eq!(dial_to(&carol).0, CAROL);
     let voicemail = t
-        .post(
-            &action(&carol),
-            &call(&call_sid, ALICE, &[("DialCallStatus", "no-answer")]),
-        )
+        .answer(&carol, &call_sid, ALICE, &[("DialCallStatus", "no-answer")])
         .await;
     assert!(
         said(&voicemail)

@@ -18,10 +18,7 @@ async fn a_recorded_report_opens_an_incident_and_escalates() {
     );
 
     let done = t
-        .post(
-            &action(&confirm),
-            &call(&call_sid, ALICE, &[("Digits", "1")]),
-        )
+        .answer(&confirm, &call_sid, ALICE, &[("Digits", "1")])
         .await;
     assert_eq!(
         said(&done),
@@ -133,9 +130,7 @@ async fn a_p5_report_opens_no_escalation() {
     let t = Line::new();
     let (call_sid, rec) = (sid("CA", 5), sid("RE", 5));
     let (confirm, _) = record_report(&t, &call_sid, BOB, "2", &rec, "9").await;
-    let done = t
-        .post(&action(&confirm), &call(&call_sid, BOB, &[("Digits", "1")]))
-        .await;
+    let done = t.answer(&confirm, &call_sid, BOB, &[("Digits", "1")]).await;
     assert_eq!(
         said(&done),
         "Thank you. Your report is incident I N C, 0 0 1 0 0 0 1, for the Network team. The team will pick it up. Goodbye."
@@ -147,15 +142,7 @@ async fn a_p5_report_opens_no_escalation() {
         (f["impact"].as_str(), f["urgency"].as_str()),
         (Some("3"), Some("3"))
     );
-    assert!(
-        t.inbound
-            .engine
-            .find(&record.sys_id)
-            .await
-            .unwrap()
-            .is_none(),
-        "no escalation"
-    );
+    assert!(!t.escalated(&record.sys_id).await, "no escalation");
     assert_eq!(t.mem.dialer.requests(), 0, "nobody is called");
     assert!(t.mem.outbox.all().is_empty(), "nothing queued");
 }
@@ -169,10 +156,7 @@ async fn the_transcription_is_queued_once_and_a_discarded_one_is_ignored() {
 
     // Record again: the first message is discarded, and so is its transcription.
     let again = t
-        .post(
-            &action(&confirm),
-            &call(&call_sid, ALICE, &[("Digits", "2")]),
-        )
+        .answer(&confirm, &call_sid, ALICE, &[("Digits", "2")])
         .await;
     assert!(said(&again).starts_with("All right, let's record it again."));
     let transcript = |rec: &str, tr: &str, text: &str| {
@@ -194,26 +178,11 @@ async fn the_transcription_is_queued_once_and_a_discarded_one_is_ignored() {
 
     // The second message is sent; its transcription becomes one note, however often
     // Twilio delivers it.
-    let url = recording_url(&second);
     let confirm = t
-        .post(
-            &action(&again),
-            &call(
-                &call_sid,
-                ALICE,
-                &[
-                    ("RecordingSid", &second),
-                    ("RecordingUrl", &url),
-                    ("RecordingDuration", "30"),
-                ],
-            ),
-        )
+        .recorded(&again, &call_sid, ALICE, &second, "30", None)
         .await;
     let done = t
-        .post(
-            &action(&confirm),
-            &call(&call_sid, ALICE, &[("Digits", "1")]),
-        )
+        .answer(&confirm, &call_sid, ALICE, &[("Digits", "1")])
         .await;
     assert!(said(&done).contains("Your report is incident"));
     let params = transcript(&second, &sid("TR", 32), "The orders database is down.");
@@ -255,15 +224,7 @@ async fn a_recording_left_at_the_confirmation_prompt_is_filed_by_its_transcripti
         .incident(&call_sid)
         .await
         .expect("filed from the transcription");
-    assert!(
-        t.inbound
-            .engine
-            .find(&record.sys_id)
-            .await
-            .unwrap()
-            .is_some(),
-        "escalated"
-    );
+    assert!(t.escalated(&record.sys_id).await, "escalated");
     let notes = t.inbound_notes();
     assert_eq!(notes.len(), 1, "{notes:#?}");
     assert_eq!(notes[0].key, format!("inbound:{rec}:transcription"));

@@ -20,6 +20,8 @@ const TRIGGER_URL: &str = "https://abc123.lambda-url.eu-west-1.on.aws/";
 const SYS_ID: &str = "9d385017c611228701d22104cc95c371";
 const GROUP: &str = "287ebd7da9fe198100f92cc8d1d2154e";
 const SCRIPT_ACTION: &str = "infra/servicenow/escalation_trigger.js";
+/// The Script Include both scripts sign and send with (global on the instance).
+const SCRIPT_INCLUDE: &str = "infra/servicenow/phone_escalation_post.js";
 const BUSINESS_RULE: &str = "infra/servicenow/start_phone_escalation_br.js";
 
 #[path = "support/repo.rs"]
@@ -48,6 +50,7 @@ fn run(script: &str, config: &Value) -> Value {
         .arg(repo("tools/admin/tests/support/business_rule_harness.js"))
         .arg(repo(script))
         .arg(config.to_string())
+        .arg(repo(SCRIPT_INCLUDE))
         .output()
         .unwrap_or_else(|e| {
             panic!(

@@ -43,20 +43,8 @@ fn variables(section: &str) -> Vec<String> {
 /// plausible values (the path-B example's where it has one).
 fn template_env(function: &str) -> HashMap<String, String> {
     let template = read("template.yaml");
-    let globals = template
-        .split_once("\nGlobals:")
-        .and_then(|(_, rest)| rest.split_once("\nResources:"))
-        .map(|(g, _)| g)
-        .expect("template.yaml has Globals before Resources");
-    let (_, rest) = template
-        .split_once(&format!("\n  {function}:\n"))
-        .unwrap_or_else(|| panic!("template.yaml has no {function}"));
-    // The resource ends where the next top-level resource starts.
-    let end = rest
-        .match_indices("\n  ")
-        .find(|(i, _)| rest[i + 3..].starts_with(|c: char| c.is_ascii_alphabetic()))
-        .map_or(rest.len(), |(i, _)| i);
-    let own = &rest[..end];
+    let (globals, own) =
+        lambda_deploy::globals_and_resource(&template, &format!("\n  {function}:\n"));
     let example = example_env();
     variables(globals)
         .into_iter()

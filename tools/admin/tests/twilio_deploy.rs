@@ -1,60 +1,20 @@
-//! `escalation-admin twilio deploy|validate` against the Twilio fake: the library and the
-//! binary, first run, second (no-change) run, updates, validation failures and conflicts.
-
-use std::path::PathBuf;
+//! `escalation-admin twilio deploy|validate` through the library against the Twilio fake:
+//! first run, second (no-change) run, updates, validation failures and conflicts. The
+//! binary's own tests are in twilio_deploy_cli.rs.
 
 use escalation_admin::deploy::{EXECUTION_ENDED, summary};
 use escalation_admin::{
-    AdminError, Change, Credentials, DeployReport, DeploySpec, Outcome, SinkSpec, Twilio, deploy,
-    flow,
+    AdminError, Change, Credentials, DeployReport, DeploySpec, Outcome, deploy,
 };
-use escalation_fakes::{SubscribedEventRecord, TwilioFake, TwilioFakeConfig, TwilioHandle};
+use escalation_fakes::{SubscribedEventRecord, TwilioHandle};
 use serde_json::{Value, json};
 
-const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
-const KEY_SID: &str = "SK0123456789abcdef0123456789abcdef";
-const KEY_SECRET: &str = "api-secret";
-const STREAM: &str = "arn:aws:kinesis:eu-west-1:111111111111:stream/esc-FlowEventsStream-AbC";
-const ROLE: &str = "arn:aws:iam::111111111111:role/esc-TwilioEventStreamsRole-XyZ";
-const EXTERNAL_ID: &str = "5f0c8a1e9b7d4c3a2f1e0d9c8b7a6f5e4d3c2b1a";
-const NAME: &str = "ServiceNow phone escalation";
-
-fn flow_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/twilio/escalation-flow.json")
-}
-
-async fn fake() -> TwilioHandle {
-    TwilioFake::start(TwilioFakeConfig {
-        account_sid: ACCOUNT.into(),
-        username: KEY_SID.into(),
-        password: KEY_SECRET.into(),
-        ..TwilioFakeConfig::default()
-    })
-    .await
-}
-
-fn client(tw: &TwilioHandle, password: &str) -> Twilio {
-    let creds = Credentials {
-        account_sid: ACCOUNT.into(),
-        username: KEY_SID.into(),
-        password: password.into(),
-    };
-    Twilio::new(creds, &tw.base_url(), &tw.base_url())
-}
-
-fn spec(definition: Value) -> DeploySpec {
-    DeploySpec {
-        definition,
-        friendly_name: NAME.into(),
-        commit_message: None,
-        events: Some(SinkSpec {
-            stream_arn: STREAM.into(),
-            role_arn: ROLE.into(),
-            external_id: EXTERNAL_ID.into(),
-            description: None,
-        }),
-    }
-}
+#[path = "support/twilio.rs"]
+mod twilio;
+use twilio::{
+    ACCOUNT, EXTERNAL_ID, KEY_SECRET, KEY_SID, NAME, ROLE, STREAM, client, fake, post_by_hand,
+    shipped_flow, spec,
+};
 
 fn sink(r: &DeployReport) -> &Outcome {
     r.sink.as_ref().expect("a sink outcome")
@@ -64,14 +24,26 @@ fn subscription(r: &DeployReport) -> &Outcome {
     r.subscription.as_ref().expect("a subscription outcome")
 }
 
-fn shipped_flow() -> Value {
-    flow::load(&flow_path()).expect("the shipped flow loads and keeps the contract")
+/// A Kinesis sink for the stack's stream made by hand, described as `description`: its SID.
+async fn sink_by_hand(tw: &TwilioHandle, description: &str) -> String {
+    let config = json!({"arn": STREAM, "role_arn": ROLE, "external_id": EXTERNAL_ID}).to_string();
+    let made: Value = post_by_hand(
+        tw,
+        "/v1/Sinks",
+        &[
+            ("Description", description),
+            ("SinkType", "kinesis"),
+            ("SinkConfiguration", &config),
+        ],
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    made["sid"].as_str().expect("sid").to_owned()
 }
 
-async fn run(
-    tw: &TwilioHandle,
-    spec: &DeploySpec,
-) -> (Result<escalation_admin::DeployReport, AdminError>, String) {
+async fn run(tw: &TwilioHandle, spec: &DeploySpec) -> (Result<DeployReport, AdminError>, String) {
     let mut out = Vec::new();
     let result = deploy(&client(tw, KEY_SECRET), spec, &mut out).await;
     (result, String::from_utf8(out).expect("utf-8 output"))
@@ -242,17 +214,16 @@ async fn a_flow_edited_in_the_console_is_put_back() {
     // Someone edits and publishes the flow by hand (no escalation-admin tag).
     let mut edited = shipped_flow();
     edited["states"][3]["properties"]["say"] = json!("Press 1.");
-    let resp = reqwest::Client::new()
-        .post(format!("{}/v2/Flows/{}", tw.base_url(), first.flow.sid))
-        .basic_auth(KEY_SID, Some(KEY_SECRET))
-        .form(&[
-            ("Status", "published".to_owned()),
-            ("Definition", edited.to_string()),
-            ("CommitMessage", "quick fix".to_owned()),
-        ])
-        .send()
-        .await
-        .expect("request");
+    let resp = post_by_hand(
+        &tw,
+        &format!("/v2/Flows/{}", first.flow.sid),
+        &[
+            ("Status", "published"),
+            ("Definition", &edited.to_string()),
+            ("CommitMessage", "quick fix"),
+        ],
+    )
+    .await;
     assert_eq!(resp.status(), 200);
 
     let (report, _) = run(&tw, &spec(shipped_flow())).await;
@@ -299,39 +270,18 @@ async fn a_validation_failure_names_the_problem_and_changes_nothing() {
 #[tokio::test]
 async fn an_existing_subscription_on_the_sink_gets_the_event_type() {
     let tw = fake().await;
-    let http = reqwest::Client::new();
-    let post = |path: &str, form: Vec<(&'static str, String)>| {
-        http.post(format!("{}{path}", tw.base_url()))
-            .basic_auth(KEY_SID, Some(KEY_SECRET))
-            .form(&form)
-            .send()
-    };
-    let config = json!({"arn": STREAM, "role_arn": ROLE, "external_id": EXTERNAL_ID}).to_string();
-    let made_by_hand: Value = post(
-        "/v1/Sinks",
-        vec![
-            ("Description", "made by hand".into()),
-            ("SinkType", "kinesis".into()),
-            ("SinkConfiguration", config),
-        ],
-    )
-    .await
-    .expect("request")
-    .json()
-    .await
-    .expect("json");
-    let dg = made_by_hand["sid"].as_str().expect("sid").to_owned();
+    let dg = sink_by_hand(&tw, "made by hand").await;
     let started = json!({"type": "com.twilio.studio.flow.execution.started"}).to_string();
-    let resp = post(
+    let resp = post_by_hand(
+        &tw,
         "/v1/Subscriptions",
-        vec![
-            ("Description", "by hand".into()),
-            ("SinkSid", dg.clone()),
-            ("Types", started),
+        &[
+            ("Description", "by hand"),
+            ("SinkSid", &dg),
+            ("Types", &started),
         ],
     )
-    .await
-    .expect("request");
+    .await;
     assert_eq!(resp.status(), 201);
 
     let (report, out) = run(&tw, &spec(shipped_flow())).await;
@@ -371,17 +321,16 @@ async fn conflicts_are_explained_not_guessed() {
     // Two flows with the same friendly name.
     let tw = fake().await;
     for _ in 0..2 {
-        let resp = reqwest::Client::new()
-            .post(format!("{}/v2/Flows", tw.base_url()))
-            .basic_auth(KEY_SID, Some(KEY_SECRET))
-            .form(&[
-                ("FriendlyName", NAME.to_owned()),
-                ("Status", "draft".to_owned()),
-                ("Definition", shipped_flow().to_string()),
-            ])
-            .send()
-            .await
-            .expect("request");
+        let resp = post_by_hand(
+            &tw,
+            "/v2/Flows",
+            &[
+                ("FriendlyName", NAME),
+                ("Status", "draft"),
+                ("Definition", &shipped_flow().to_string()),
+            ],
+        )
+        .await;
         assert_eq!(resp.status(), 201);
     }
     let err = run(&tw, &spec(shipped_flow()))
@@ -415,22 +364,7 @@ async fn a_sink_that_is_not_active_is_reported() {
     // A sink made by hand that is not active yet: Twilio refuses the subscription, and
     // the error says why.
     let tw = fake().await;
-    let config = json!({"arn": STREAM, "role_arn": ROLE, "external_id": EXTERNAL_ID}).to_string();
-    let made: Value = reqwest::Client::new()
-        .post(format!("{}/v1/Sinks", tw.base_url()))
-        .basic_auth(KEY_SID, Some(KEY_SECRET))
-        .form(&[
-            ("Description", "by hand"),
-            ("SinkType", "kinesis"),
-            ("SinkConfiguration", config.as_str()),
-        ])
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
-    let dg = made["sid"].as_str().expect("sid").to_owned();
+    let dg = sink_by_hand(&tw, "by hand").await;
     assert!(tw.set_sink_status(&dg, "initialized"));
     if let Some(events) = flow_and_sink.events.as_mut() {
         events.description = Some("unused: the sink exists".into());
@@ -526,184 +460,4 @@ fn credentials_come_from_the_environment() {
         .contains("TWILIO_API_KEY_SECRET")
     );
     assert!(missing(&[("TWILIO_ACCOUNT_SID", "SK123")]).contains("not an account SID"));
-}
-
-// ---- the binary ------------------------------------------------------------------------
-
-async fn cli(tw: &TwilioHandle, args: &[&str], with_key: bool) -> (i32, String, String) {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_escalation-admin"));
-    cmd.args(args)
-        .env_clear()
-        .env("TWILIO_ACCOUNT_SID", ACCOUNT)
-        .env("TWILIO_STUDIO_BASE_URL", tw.base_url())
-        .env("TWILIO_EVENTS_BASE_URL", tw.base_url());
-    if with_key {
-        cmd.env("TWILIO_API_KEY_SID", KEY_SID)
-            .env("TWILIO_API_KEY_SECRET", KEY_SECRET);
-    }
-    let out = cmd.output().await.expect("run escalation-admin");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-#[tokio::test]
-async fn the_cli_deploys_once_then_reports_no_change() {
-    let tw = fake().await;
-    let flow_file = flow_path();
-    let flow_file = flow_file.to_str().expect("utf-8 path");
-    let args = [
-        "twilio",
-        "deploy",
-        "--flow-file",
-        flow_file,
-        "--friendly-name",
-        NAME,
-        "--stream-arn",
-        STREAM,
-        "--role-arn",
-        ROLE,
-        "--external-id",
-        EXTERNAL_ID,
-    ];
-    let (code, stdout, stderr) = cli(&tw, &args, true).await;
-    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
-    let flow_sid = &tw.flows()[0].sid;
-    assert!(
-        stdout.contains(&format!("TWILIO_FLOW_SID={flow_sid}")),
-        "{stdout}"
-    );
-    assert_eq!(stdout.matches(" created ").count(), 3, "{stdout}");
-    assert!(stdout.contains(ACCOUNT), "{stdout}");
-
-    let (code, stdout, _) = cli(&tw, &args, true).await;
-    assert_eq!(code, 0);
-    assert!(stdout.contains("Nothing changed"), "{stdout}");
-    assert_eq!(stdout.matches(" unchanged ").count(), 3, "{stdout}");
-    assert!(
-        stdout.contains(&format!("TWILIO_FLOW_SID={flow_sid}")),
-        "{stdout}"
-    );
-    assert_eq!(tw.flows().len(), 1);
-}
-
-#[tokio::test]
-async fn the_cli_explains_bad_input() {
-    let tw = fake().await;
-    let dir = std::env::temp_dir().join(format!("escalation-admin-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-
-    // Twilio's validation errors, with their paths, exit 1.
-    let mut broken = shipped_flow();
-    broken["states"][0]["transitions"][3]["next"] = json!("call_nobody");
-    let broken_file = dir.join("broken.json");
-    std::fs::write(&broken_file, broken.to_string()).expect("write");
-    let broken_file = broken_file.to_str().expect("utf-8");
-    let (code, _, stderr) = cli(
-        &tw,
-        &["twilio", "validate", "--flow-file", broken_file],
-        true,
-    )
-    .await;
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("#/states/0/transitions/3/next"), "{stderr}");
-    assert!(stderr.contains("call_nobody"), "{stderr}");
-
-    // The Lambdas' contract is checked before Twilio is asked.
-    let mut renamed = shipped_flow();
-    renamed["states"][3]["name"] = json!("ask");
-    let renamed_file = dir.join("renamed.json");
-    std::fs::write(&renamed_file, renamed.to_string()).expect("write");
-    let (code, _, stderr) = cli(
-        &tw,
-        &[
-            "twilio",
-            "validate",
-            "--flow-file",
-            renamed_file.to_str().expect("utf-8"),
-        ],
-        true,
-    )
-    .await;
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("gather_digit"), "{stderr}");
-
-    // Not JSON; missing file.
-    let garbage = dir.join("garbage.json");
-    std::fs::write(&garbage, "{ nope").expect("write");
-    let (code, _, stderr) = cli(
-        &tw,
-        &[
-            "twilio",
-            "validate",
-            "--flow-file",
-            garbage.to_str().expect("utf-8"),
-        ],
-        true,
-    )
-    .await;
-    assert_eq!(code, 1);
-    assert!(stderr.contains("not valid JSON"), "{stderr}");
-    let (code, _, stderr) = cli(
-        &tw,
-        &[
-            "twilio",
-            "validate",
-            "--flow-file",
-            "/nonexistent/flow.json",
-        ],
-        true,
-    )
-    .await;
-    assert_eq!(code, 1);
-    assert!(stderr.contains("cannot read the flow file"), "{stderr}");
-
-    // Usage errors exit 2 and name the variable or flag.
-    let good = flow_path();
-    let good = good.to_str().expect("utf-8");
-    let (code, _, stderr) = cli(&tw, &["twilio", "validate", "--flow-file", good], false).await;
-    assert_eq!(code, 2);
-    assert!(stderr.contains("TWILIO_API_KEY_SID"), "{stderr}");
-    let (code, _, stderr) = cli(
-        &tw,
-        &[
-            "twilio",
-            "deploy",
-            "--flow-file",
-            good,
-            "--stream-arn",
-            "flow-events",
-            "--role-arn",
-            ROLE,
-            "--external-id",
-            EXTERNAL_ID,
-        ],
-        true,
-    )
-    .await;
-    assert_eq!(code, 2);
-    assert!(stderr.contains("--stream-arn"), "{stderr}");
-    // The sink options go together.
-    let (code, _, stderr) = cli(
-        &tw,
-        &[
-            "twilio",
-            "deploy",
-            "--flow-file",
-            good,
-            "--stream-arn",
-            STREAM,
-        ],
-        true,
-    )
-    .await;
-    assert_eq!(code, 2);
-    assert!(
-        stderr.contains("--role-arn") && stderr.contains("--external-id"),
-        "{stderr}"
-    );
-    assert!(tw.flows().is_empty() && tw.sinks().is_empty());
-    let _ = std::fs::remove_dir_all(&dir);
 }

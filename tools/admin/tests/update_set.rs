@@ -170,8 +170,24 @@ fn the_update_set_holds_every_record_the_servicenow_side_needs() {
     let send = find(&recs, "sys_rest_message_fn", "function_name", "Send");
     assert_eq!(send["rest_message"], rest["sys_id"]);
     assert_eq!(send["http_method"], "post");
-    assert!(script.contains("REST_MESSAGE = 'Phone escalation trigger'"));
-    assert!(script.contains("REST_METHOD = 'Send'"));
+    let include = find(&recs, "sys_script_include", "name", "phoneEscalationPost");
+    let include_script = read("infra/servicenow/phone_escalation_post.js");
+    assert!(include_script.contains("REST_MESSAGE = 'Phone escalation trigger'"));
+    assert!(include_script.contains("REST_METHOD = 'Send'"));
+
+    // The Script Include both scripts sign and send with: global, server-side only, byte for
+    // byte phone_escalation_post.js.
+    assert_eq!(include["api_name"], "global.phoneEscalationPost");
+    assert_eq!(include["active"], "true");
+    assert_eq!(include["client_callable"], "false");
+    assert_eq!(
+        include["script"], include_script,
+        "the Script Include is byte for byte phone_escalation_post.js"
+    );
+    assert!(include_script.contains("function phoneEscalationPost("));
+    for sender in [&script, &heartbeat["script"]] {
+        assert!(sender.contains("phoneEscalationPost(endpoint, keyB64, body, "));
+    }
 
     // The integration user's role and exactly the ACLs the Lambdas need.
     let role = find(&recs, "sys_user_role", "name", "x_escalation.integration");

@@ -6,7 +6,7 @@
 //! plus voice-inbound's handler).
 
 use crate::inbound_support::{InboundStack, LINE, Reply, call_params, recording_url};
-use crate::scenario::{InboundCall, Scenario};
+use crate::scenario::{InboundCall, Scenario, ScenarioIncident};
 use crate::timeline::{IncidentResult, RunSummary, Timeline, sn_incident};
 use escalation_core::escalation::{Escalation, Status};
 use escalation_core::model::CallOutcome;
@@ -25,14 +25,8 @@ pub trait Driver {
     fn mode(&self) -> &'static str;
     fn sn(&self) -> &ServiceNowHandle;
     fn twilio(&self) -> &TwilioHandle;
-    /// Sends the business rule's signed request for an incident already in ServiceNow.
-    async fn trigger(
-        &self,
-        sys_id: &str,
-        number: &str,
-        short_description: &str,
-        priority: &str,
-    ) -> Result<(u16, Value), String>;
+    /// Sends the business rule's signed request for `inc`, already in ServiceNow as `sys_id`.
+    async fn trigger(&self, sys_id: &str, inc: &ScenarioIncident) -> Result<(u16, Value), String>;
     /// Hands at most one batch from each event source to its function. True if any
     /// batch was delivered.
     async fn pump(&self) -> Result<bool, String>;
@@ -80,9 +74,7 @@ pub async fn play<D: Driver>(
         d.sn()
             .add_incident(&sys_id, &inc.number, &inc.short_description, &inc.priority);
         let sent_ms = escalation_adapters::clock::now_ms();
-        let (status, body) = d
-            .trigger(&sys_id, &inc.number, &inc.short_description, &inc.priority)
-            .await?;
+        let (status, body) = d.trigger(&sys_id, inc).await?;
         tl.trigger(sent_ms, &inc.number, &inc.priority, status, &body);
         incidents.push((sys_id, inc.number.clone(), status));
     }
@@ -316,13 +308,12 @@ impl Driver for InboundStack {
         &self.stack.twilio
     }
 
-    async fn trigger(
-        &self,
-        sys_id: &str,
-        number: &str,
-        short_description: &str,
-        priority: &str,
-    ) -> Result<(u16, Value), String> {
+    async fn trigger(&self, sys_id: &str, inc: &ScenarioIncident) -> Result<(u16, Value), String> {
+        let ScenarioIncident {
+            number,
+            short_description,
+            priority,
+        } = inc;
         Ok(self
             .stack
             .trigger(sys_id, number, short_description, priority)

@@ -1,8 +1,11 @@
 //! ServiceNow fake against a real HTTP client.
 
+mod support;
+
 use escalation_fakes::{FaultRule, ServiceNowFake, ServiceNowHandle};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
+use support::{header, json_of, send, send_json};
 
 const USER: &str = "escalation.bot";
 const PASS: &str = "s3cret";
@@ -20,17 +23,8 @@ fn url(sn: &ServiceNowHandle, path: &str) -> String {
     format!("{}{path}", sn.base_url())
 }
 
-async fn body(resp: reqwest::Response) -> Value {
-    resp.json().await.expect("JSON body")
-}
-
 async fn get(sn: &ServiceNowHandle, http: &Client, path: &str) -> reqwest::Response {
-    http.get(url(sn, path))
-        .basic_auth(USER, Some(PASS))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .expect("request")
+    send_json(http.get(url(sn, path)).basic_auth(USER, Some(PASS))).await
 }
 
 async fn post(
@@ -39,13 +33,12 @@ async fn post(
     path: &str,
     payload: Value,
 ) -> reqwest::Response {
-    http.post(url(sn, path))
-        .basic_auth(USER, Some(PASS))
-        .header("Accept", "application/json")
-        .json(&payload)
-        .send()
-        .await
-        .expect("request")
+    send_json(
+        http.post(url(sn, path))
+            .basic_auth(USER, Some(PASS))
+            .json(&payload),
+    )
+    .await
 }
 
 async fn patch(
@@ -54,13 +47,12 @@ async fn patch(
     id: &str,
     payload: Value,
 ) -> reqwest::Response {
-    http.patch(url(sn, &format!("/api/now/table/incident/{id}")))
-        .basic_auth(USER, Some(PASS))
-        .header("Accept", "application/json")
-        .json(&payload)
-        .send()
-        .await
-        .expect("request")
+    send_json(
+        http.patch(url(sn, &format!("/api/now/table/incident/{id}")))
+            .basic_auth(USER, Some(PASS))
+            .json(&payload),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -68,23 +60,16 @@ async fn auth_is_required() {
     let (sn, http) = fake().await;
     let expected = json!({"error": {"message": "User Not Authenticated",
         "detail": "Required to provide Auth information"}, "status": "failure"});
-    let resp = http
-        .get(url(&sn, &format!("/api/now/table/incident/{INC}")))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .expect("request");
+    let resp = send_json(http.get(url(&sn, &format!("/api/now/table/incident/{INC}")))).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(body(resp).await, expected);
-    let resp = http
-        .get(url(&sn, &format!("/api/now/table/incident/{INC}")))
-        .basic_auth(USER, Some("wrong"))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .expect("request");
+    assert_eq!(json_of(resp).await, expected);
+    let resp = send_json(
+        http.get(url(&sn, &format!("/api/now/table/incident/{INC}")))
+            .basic_auth(USER, Some("wrong")),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(body(resp).await, expected);
+    assert_eq!(json_of(resp).await, expected);
     let recorded = sn.requests();
     assert_eq!(recorded.len(), 2);
     assert!(recorded.iter().all(|r| r.status == 401));
@@ -102,7 +87,7 @@ async fn patch_appends_work_notes_and_stores_strings() {
     )
     .await;
     assert_eq!(resp.status(), StatusCode::OK);
-    let result = body(resp).await["result"].clone();
+    let result = json_of(resp).await["result"].clone();
     assert_eq!(result["work_notes"], "");
     assert_eq!(result["urgency"], "1");
     assert_eq!(result["state"], "2");
@@ -116,22 +101,21 @@ async fn patch_appends_work_notes_and_stores_strings() {
             .is_some_and(|l| l.ends_with(&format!("/api/now/table/sys_user/{BETH}")))
     );
 
-    let resp = http
-        .put(url(
-            &sn,
-            &format!(
-                "/api/now/v2/table/incident/{INC}?sysparm_fields=sys_id,assigned_to,assigned_to.name,work_notes&sysparm_exclude_reference_link=true"
-            ),
-        ))
-        .basic_auth(USER, Some(PASS))
-        .header("Accept", "application/json")
-        .json(&json!({"work_notes": "Accepted by Beth Anglin"}))
-        .send()
-        .await
-        .expect("request");
+    let put = url(
+        &sn,
+        &format!(
+            "/api/now/v2/table/incident/{INC}?sysparm_fields=sys_id,assigned_to,assigned_to.name,work_notes&sysparm_exclude_reference_link=true"
+        ),
+    );
+    let resp = send_json(
+        http.put(put)
+            .basic_auth(USER, Some(PASS))
+            .json(&json!({"work_notes": "Accepted by Beth Anglin"})),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(
-        body(resp).await,
+        json_of(resp).await,
         json!({"result": {"sys_id": INC, "assigned_to": BETH, "assigned_to.name": "Beth Anglin",
                           "work_notes": ""}})
     );
@@ -152,23 +136,21 @@ async fn patch_appends_work_notes_and_stores_strings() {
     assert_eq!(row["sys_mod_count"], "2");
 
     // The journal is readable through sys_journal_field, newest first.
-    let resp = http
-        .get(url(&sn, "/api/now/table/sys_journal_field"))
-        .query(&[
-            (
-                "sysparm_query",
-                format!("element_id={INC}^element=work_notes^ORDERBYDESCsys_created_on"),
-            ),
-            ("sysparm_fields", "value,element,name".to_owned()),
-        ])
-        .basic_auth(USER, Some(PASS))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .expect("request");
+    let resp = send_json(
+        http.get(url(&sn, "/api/now/table/sys_journal_field"))
+            .query(&[
+                (
+                    "sysparm_query",
+                    format!("element_id={INC}^element=work_notes^ORDERBYDESCsys_created_on"),
+                ),
+                ("sysparm_fields", "value,element,name".to_owned()),
+            ])
+            .basic_auth(USER, Some(PASS)),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(
-        body(resp).await,
+        json_of(resp).await,
         json!({"result": [
             {"value": "Accepted by Beth Anglin", "element": "work_notes", "name": "incident"},
             {"value": "Escalation: calling +1******0001", "element": "work_notes", "name": "incident"},
@@ -181,48 +163,43 @@ async fn bad_requests_get_400_envelopes() {
     let (sn, http) = fake().await;
     let path = url(&sn, &format!("/api/now/table/incident/{INC}"));
     // No Content-Type.
-    let resp = http
-        .patch(&path)
-        .basic_auth(USER, Some(PASS))
-        .header("Accept", "application/json")
-        .body(r#"{"state":"2"}"#)
-        .send()
-        .await
-        .expect("request");
+    let resp = send_json(
+        http.patch(&path)
+            .basic_auth(USER, Some(PASS))
+            .body(r#"{"state":"2"}"#),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    let b = body(resp).await;
+    let b = json_of(resp).await;
     assert_eq!(b["status"], "failure");
     assert!(b["error"]["message"].is_string());
     // Accept without JSON.
-    let resp = http
-        .patch(&path)
-        .basic_auth(USER, Some(PASS))
-        .header("Accept", "application/xml")
-        .json(&json!({"state": "2"}))
-        .send()
-        .await
-        .expect("request");
+    let resp = send(
+        http.patch(&path)
+            .basic_auth(USER, Some(PASS))
+            .header("Accept", "application/xml")
+            .json(&json!({"state": "2"})),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     // Not JSON.
-    let resp = http
-        .patch(&path)
-        .basic_auth(USER, Some(PASS))
-        .header("Accept", "application/json")
-        .header("Content-Type", "application/json")
-        .body("state=2")
-        .send()
-        .await
-        .expect("request");
+    let resp = send_json(
+        http.patch(&path)
+            .basic_auth(USER, Some(PASS))
+            .header("Content-Type", "application/json")
+            .body("state=2"),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
-        body(resp).await["error"]["message"],
+        json_of(resp).await["error"]["message"],
         "Exception while reading request"
     );
     // Unknown table.
     let resp = get(&sn, &http, "/api/now/table/u_nope").await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
-        body(resp).await,
+        json_of(resp).await,
         json!({"error": {"message": "Invalid table u_nope", "detail": null}, "status": "failure"})
     );
     // Nothing was written.
@@ -238,10 +215,10 @@ async fn unknown_records_get_404_envelopes() {
     let missing = "00000000000000000000000000000000";
     let resp = patch(&sn, &http, missing, json!({"state": "2"})).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    assert_eq!(body(resp).await, expected);
+    assert_eq!(json_of(resp).await, expected);
     let resp = get(&sn, &http, &format!("/api/now/table/incident/{missing}")).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    assert_eq!(body(resp).await, expected);
+    assert_eq!(json_of(resp).await, expected);
 }
 
 #[tokio::test]
@@ -261,7 +238,7 @@ async fn post_list_and_delete() {
         .and_then(|v| v.to_str().ok())
         .expect("Location header")
         .to_owned();
-    let result = body(resp).await["result"].clone();
+    let result = json_of(resp).await["result"].clone();
     let sys_id = result["sys_id"].as_str().expect("sys_id").to_owned();
     assert_eq!(sys_id.len(), 32);
     assert!(sys_id.chars().all(|c| c.is_ascii_hexdigit()));
@@ -278,41 +255,26 @@ async fn post_list_and_delete() {
 
     // Phone lookup: formatted numbers only match what is stored.
     let list = |query: &'static str| {
-        http.get(url(&sn, "/api/now/v2/table/sys_user"))
+        let req = http
+            .get(url(&sn, "/api/now/v2/table/sys_user"))
             .query(&[
                 ("sysparm_query", query),
                 ("sysparm_fields", "sys_id,name"),
                 ("sysparm_limit", "1"),
             ])
-            .basic_auth(USER, Some(PASS))
-            .header("Accept", "application/json")
-            .send()
+            .basic_auth(USER, Some(PASS));
+        send_json(req)
     };
-    let resp = list("phoneLIKE010 0001^active=true")
-        .await
-        .expect("request");
+    let resp = list("phoneLIKE010 0001^active=true").await;
+    assert_eq!(header(&resp, "x-total-count"), Some("1"));
     assert_eq!(
-        resp.headers()
-            .get("x-total-count")
-            .and_then(|v| v.to_str().ok()),
-        Some("1")
-    );
-    assert_eq!(
-        body(resp).await,
+        json_of(resp).await,
         json!({"result": [{"sys_id": BETH, "name": "Beth Anglin"}]})
     );
-    let resp = list("mobile_phone=+15550100001^ORphone=+15550100001")
-        .await
-        .expect("request");
-    assert_eq!(body(resp).await, json!({"result": []}));
+    let resp = list("mobile_phone=+15550100001^ORphone=+15550100001").await;
+    assert_eq!(json_of(resp).await, json!({"result": []}));
 
-    let resp = http
-        .delete(&location)
-        .basic_auth(USER, Some(PASS))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .expect("request");
+    let resp = send_json(http.delete(&location).basic_auth(USER, Some(PASS))).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     assert!(sn.incident(&sys_id).is_none());
     // v1 answers 404 for an empty list.
@@ -338,14 +300,9 @@ async fn faults_rate_limit_html_and_latency() {
     });
     let resp = patch(&sn, &http, INC, json!({"work_notes": "x"})).await;
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header(&resp, "retry-after"), Some("7"));
     assert_eq!(
-        resp.headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok()),
-        Some("7")
-    );
-    assert_eq!(
-        body(resp).await,
+        json_of(resp).await,
         json!({"error": {"message": "Rate limit exceeded",
             "detail": "Rate limit of 100 requests per hour for Table API exceeded"}, "status": "failure"})
     );
@@ -360,12 +317,7 @@ async fn faults_rate_limit_html_and_latency() {
     });
     let resp = patch(&sn, &http, INC, json!({"work_notes": "y"})).await;
     assert_eq!(resp.status(), StatusCode::OK);
-    assert!(
-        resp.headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|c| c.starts_with("text/html"))
-    );
+    assert!(header(&resp, "content-type").is_some_and(|c| c.starts_with("text/html")));
 
     sn.inject(FaultRule {
         status: 0,
@@ -390,61 +342,38 @@ async fn faults_rate_limit_html_and_latency() {
 async fn control_routes() {
     let sn = ServiceNowFake::start(USER, PASS).await;
     let http = Client::new();
-    let resp = http
-        .post(url(&sn, "/__fake/incidents"))
-        .json(&json!({"sys_id": INC, "number": "INC0000077", "short_description": "DB down", "priority": 2}))
-        .send()
-        .await
-        .expect("request");
+    let incident = json!({"sys_id": INC, "number": "INC0000077", "short_description": "DB down",
+                          "priority": 2});
+    let resp = send(http.post(url(&sn, "/__fake/incidents")).json(&incident)).await;
     assert_eq!(resp.status(), StatusCode::CREATED);
-    let resp = http
-        .post(url(&sn, "/__fake/users"))
-        .json(&json!({"sys_id": BETH, "user_name": "beth.anglin", "name": "Beth Anglin", "phone": "+1 555 010 0001"}))
-        .send()
-        .await
-        .expect("request");
+    let user = json!({"sys_id": BETH, "user_name": "beth.anglin", "name": "Beth Anglin",
+                      "phone": "+1 555 010 0001"});
+    let resp = send(http.post(url(&sn, "/__fake/users")).json(&user)).await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     assert_eq!(sn.user(BETH).expect("user")["name"], "Beth Anglin");
-    let resp = http
-        .post(url(&sn, "/__fake/faults"))
-        .json(&json!({"method": "PATCH", "status": 500}))
-        .send()
-        .await
-        .expect("request");
+    let resp = send(
+        http.post(url(&sn, "/__fake/faults"))
+            .json(&json!({"method": "PATCH", "status": 500})),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     let resp = patch(&sn, &http, INC, json!({"work_notes": "first"})).await;
     assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(body(resp).await["status"], "failure");
+    assert_eq!(json_of(resp).await["status"], "failure");
     let resp = patch(&sn, &http, INC, json!({"work_notes": "second"})).await;
     assert_eq!(resp.status(), StatusCode::OK);
 
-    let state = body(
-        http.get(url(&sn, &format!("/__fake/incidents/{INC}")))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let state = json_of(send(http.get(url(&sn, &format!("/__fake/incidents/{INC}")))).await).await;
     assert_eq!(state["incident"]["number"], "INC0000077");
     assert_eq!(state["incident"]["priority"], "2");
     assert_eq!(state["work_notes"], json!(["second"]));
 
-    let requests = body(
-        http.get(url(&sn, "/__fake/requests"))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let requests = json_of(send(http.get(url(&sn, "/__fake/requests"))).await).await;
     let requests = requests.as_array().expect("array");
     assert_eq!(requests.len(), 2, "control routes are not recorded");
     assert_eq!(requests[0]["status"], 500);
     assert_eq!(requests[1]["method"], "PATCH");
-    let resp = http
-        .delete(url(&sn, "/__fake/faults"))
-        .send()
-        .await
-        .expect("request");
+    let resp = send(http.delete(url(&sn, "/__fake/faults"))).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
 }
 
@@ -465,7 +394,7 @@ async fn created_incidents_never_reuse_a_seeded_number() {
     )
     .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
-    let created = body(resp).await["result"].clone();
+    let created = json_of(resp).await["result"].clone();
     assert_eq!(created["number"], "INC0010002");
     let found = sn.incidents_where("short_description", "Reported by phone");
     assert_eq!(found.len(), 1);

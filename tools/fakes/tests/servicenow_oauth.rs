@@ -2,9 +2,12 @@
 //! HTTP client: a token is issued for the registered client only, opens the Table API until
 //! it expires, and Basic auth keeps working beside it.
 
+mod support;
+
 use escalation_fakes::{ServiceNowFake, ServiceNowHandle};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
+use support::{json_of, send, send_json};
 
 const USER: &str = "svc_escalation";
 const PASS: &str = "s3cret";
@@ -20,25 +23,24 @@ async fn fake() -> ServiceNowHandle {
 }
 
 async fn token(sn: &ServiceNowHandle, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    let resp = Client::new()
-        .post(format!("{}/oauth_token.do", sn.base_url()))
-        .form(form)
-        .send()
-        .await
-        .expect("request");
+    let resp = send(
+        Client::new()
+            .post(format!("{}/oauth_token.do", sn.base_url()))
+            .form(form),
+    )
+    .await;
     let status = resp.status();
-    (status, resp.json().await.expect("JSON body"))
+    (status, json_of(resp).await)
 }
 
 async fn read_incident(sn: &ServiceNowHandle, bearer: &str) -> StatusCode {
-    Client::new()
-        .get(format!("{}/api/now/table/incident/{INC}", sn.base_url()))
-        .bearer_auth(bearer)
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .expect("request")
-        .status()
+    send_json(
+        Client::new()
+            .get(format!("{}/api/now/table/incident/{INC}", sn.base_url()))
+            .bearer_auth(bearer),
+    )
+    .await
+    .status()
 }
 
 const GOOD: [(&str, &str); 3] = [
@@ -70,14 +72,13 @@ async fn a_token_for_the_registered_client_opens_the_table_api_until_it_expires(
     assert_eq!(sn.tokens_issued(), 2);
 
     // Writes made with a token run as the OAuth application user.
-    let resp = Client::new()
-        .patch(format!("{}/api/now/table/incident/{INC}", sn.base_url()))
-        .bearer_auth(fresh)
-        .header("Accept", "application/json")
-        .json(&json!({"work_notes": "written with a token"}))
-        .send()
-        .await
-        .expect("request");
+    let resp = send_json(
+        Client::new()
+            .patch(format!("{}/api/now/table/incident/{INC}", sn.base_url()))
+            .bearer_auth(fresh)
+            .json(&json!({"work_notes": "written with a token"})),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(sn.incident(INC).expect("incident")["sys_updated_by"], USER);
     assert_eq!(sn.work_notes(INC), vec!["written with a token".to_string()]);
@@ -101,12 +102,11 @@ async fn a_wrong_client_or_grant_gets_the_instances_oauth_errors() {
     assert_eq!(sn.tokens_issued(), 0);
 
     // Basic auth still works beside OAuth.
-    let resp = Client::new()
-        .get(format!("{}/api/now/table/incident/{INC}", sn.base_url()))
-        .basic_auth(USER, Some(PASS))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .expect("request");
+    let resp = send_json(
+        Client::new()
+            .get(format!("{}/api/now/table/incident/{INC}", sn.base_url()))
+            .basic_auth(USER, Some(PASS)),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
 }

@@ -1,9 +1,9 @@
 //! The menus: report or put through, then the team.
 
-use super::{MAX_TRIES, REPORT_INTRO, goodbye};
+use super::{MAX_TRIES, REPORT_INTRO, goodbye, one_key_menu};
 use crate::config::Line;
 use crate::state::{CallState, Mode};
-use crate::twiml::{Gather, VoiceResponse};
+use crate::twiml::VoiceResponse;
 use crate::{Inbound, Webhook, speech};
 
 impl Inbound {
@@ -15,20 +15,19 @@ impl Inbound {
         greet: bool,
     ) -> VoiceResponse {
         let sp = speech(line);
-        let action = hook.url("/voice/menu", state);
-        let mut g = Gather::digits(action.clone(), 1).timeout(6).on_empty();
-        if greet {
-            let hello = match &state.who {
-                Some(w) => format!("Hello {w}. You have reached the {}.", line.name),
-                None => format!("Hello. You have reached the {}.", line.name),
-            };
-            g = g.say(&sp, hello);
-        }
-        g = g.say(
-            &sp,
-            "To report an incident, press 1. To be put through to the person on call now, press 2.",
-        );
-        VoiceResponse::new().gather(g).redirect(action)
+        one_key_menu(hook, "/voice/menu", state, 6, |mut g| {
+            if greet {
+                let hello = match &state.who {
+                    Some(w) => format!("Hello {w}. You have reached the {}.", line.name),
+                    None => format!("Hello. You have reached the {}.", line.name),
+                };
+                g = g.say(&sp, hello);
+            }
+            g.say(
+                &sp,
+                "To report an incident, press 1. To be put through to the person on call now, press 2.",
+            )
+        })
     }
 
     /// Silence or a wrong key: say so and ask again, or give up after [`MAX_TRIES`].
@@ -73,20 +72,17 @@ impl Inbound {
         line: &Line,
         state: &CallState,
     ) -> VoiceResponse {
-        let sp = speech(line);
-        let action = hook.url("/voice/group", state);
         let mut options: Vec<String> = line
             .groups
             .iter()
             .map(|g| format!("For {}, press {}.", g.name, g.digit))
             .collect();
         options.push("To hear these options again, press 0.".into());
-        let g = Gather::digits(action.clone(), 1)
-            .timeout(6)
-            .on_empty()
-            .say(&sp, "Which team is it for?")
-            .say(&sp, options.join(" "));
-        VoiceResponse::new().gather(g).redirect(action)
+        one_key_menu(hook, "/voice/group", state, 6, |g| {
+            let sp = speech(line);
+            g.say(&sp, "Which team is it for?")
+                .say(&sp, options.join(" "))
+        })
     }
 
     pub(super) fn group_choice(&self, hook: &Webhook, line: &Line) -> VoiceResponse {

@@ -25,7 +25,8 @@ mod put_through;
 mod recording;
 mod transcription;
 
-use crate::twiml::{Speech, VoiceResponse};
+use crate::state::CallState;
+use crate::twiml::{Gather, Speech, VoiceResponse};
 use crate::{Inbound, Webhook, speech};
 
 /// Attempts at a step (silence, wrong keys) before the line gives up.
@@ -45,6 +46,25 @@ fn goodbye(sp: &Speech, text: &str) -> VoiceResponse {
         .say(sp, text)
         .say(sp, "Goodbye.")
         .hangup()
+}
+
+/// A one-key menu that posts to `step` (also when nothing was pressed within `timeout_secs`),
+/// its prompts added by `prompts`; then a redirect to the same step should the gather end
+/// without posting.
+fn one_key_menu(
+    hook: &Webhook,
+    step: &str,
+    state: &CallState,
+    timeout_secs: u32,
+    prompts: impl FnOnce(Gather) -> Gather,
+) -> VoiceResponse {
+    let action = hook.url(step, state);
+    let gather = Gather::digits(action.clone(), 1)
+        .timeout(timeout_secs)
+        .on_empty();
+    VoiceResponse::new()
+        .gather(prompts(gather))
+        .redirect(action)
 }
 
 /// A step that cannot go on (its state is missing): say so and end the call.

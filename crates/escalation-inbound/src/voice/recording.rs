@@ -3,12 +3,12 @@
 
 use super::{
     MAX_RECORDING_SECS, MAX_RERECORDS, MAX_TRIES, MIN_RECORDING_SECS, REPORT_INTRO,
-    VOICEMAIL_INTRO, goodbye, lost,
+    VOICEMAIL_INTRO, goodbye, lost, one_key_menu,
 };
 use crate::config::{Group, Line};
 use crate::incident::{Escalated, Report, Source, note_key};
 use crate::state::{CallState, Mode};
-use crate::twiml::{Gather, Record, Speech, VoiceResponse};
+use crate::twiml::{Record, Speech, VoiceResponse};
 use crate::{Inbound, MARK_TTL_SECS, Webhook, is_twilio_sid, speech, spell};
 use escalation_core::ports::Mark;
 
@@ -113,13 +113,9 @@ impl Inbound {
         line: &Line,
         state: &CallState,
     ) -> VoiceResponse {
-        let sp = speech(line);
-        let action = hook.url("/voice/confirm", state);
-        let g = Gather::digits(action.clone(), 1)
-            .timeout(8)
-            .on_empty()
-            .say(&sp, "Your message was recorded. To send it, press 1. To record it again, press 2. If you press nothing, it will be sent.");
-        VoiceResponse::new().gather(g).redirect(action)
+        one_key_menu(hook, "/voice/confirm", state, 8, |g| {
+            g.say(&speech(line), "Your message was recorded. To send it, press 1. To record it again, press 2. If you press nothing, it will be sent.")
+        })
     }
 
     pub(super) async fn confirm(&self, hook: &Webhook, line: &Line) -> VoiceResponse {

@@ -65,6 +65,14 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The X-Twilio-Signature value; a missing or blank header is [`WebhookAuthError::Missing`].
+fn signature_header(header: Option<&str>) -> Result<&str, WebhookAuthError> {
+    header
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .ok_or(WebhookAuthError::Missing)
+}
+
 /// Check a form-encoded webhook: `url` is the public URL Twilio called (with its query).
 pub fn verify_form(
     auth_token: &str,
@@ -72,10 +80,7 @@ pub fn verify_form(
     params: &[(String, String)],
     header: Option<&str>,
 ) -> Result<(), WebhookAuthError> {
-    let header = header
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-        .ok_or(WebhookAuthError::Missing)?;
+    let header = signature_header(header)?;
     let mut candidates = vec![params.to_vec()];
     // Some SDKs collapse repeated identical name/value pairs before signing; accept both.
     let mut dedup = params.to_vec();
@@ -102,10 +107,7 @@ pub fn verify_json(
     body: &[u8],
     header: Option<&str>,
 ) -> Result<(), WebhookAuthError> {
-    let header = header
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-        .ok_or(WebhookAuthError::Missing)?;
+    let header = signature_header(header)?;
     let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
     let claimed = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
         .ok()
@@ -313,46 +315,39 @@ mod tests {
     fn refuses_forgeries() {
         let params = call_params("+14158675309");
         let good = "RSOYDt4T1cUTdK1PDd93/VVr8B8=";
-        assert_eq!(
-            verify_form(TOKEN, URL, &params, None),
-            Err(WebhookAuthError::Missing)
-        );
-        assert_eq!(
-            verify_form(TOKEN, URL, &params, Some("  ")),
-            Err(WebhookAuthError::Missing)
-        );
-        assert_eq!(
-            verify_form("54321", URL, &params, Some(good)),
-            Err(WebhookAuthError::Mismatch),
-            "other token"
-        );
-        assert_eq!(
-            verify_form(TOKEN, &URL.replace("foo=1", "foo=2"), &params, Some(good)),
-            Err(WebhookAuthError::Mismatch),
-            "other query"
-        );
-        assert_eq!(
-            verify_form(TOKEN, URL, &call_params("+14158675310"), Some(good)),
-            Err(WebhookAuthError::Mismatch),
-            "tampered parameter"
-        );
+        for header in [None, Some("  ")] {
+            assert_eq!(
+                verify_form(TOKEN, URL, &params, header),
+                Err(WebhookAuthError::Missing),
+                "{header:?}"
+            );
+        }
+        let other_query = URL.replace("foo=1", "foo=2");
+        let other_scheme = URL.replace("https", "http");
+        let tampered = call_params("+14158675310");
         let mut extra = params.clone();
         extra.push(("Digits".into(), "9".into()));
-        assert_eq!(
-            verify_form(TOKEN, URL, &extra, Some(good)),
-            Err(WebhookAuthError::Mismatch),
-            "added parameter"
-        );
-        assert_eq!(
-            verify_form(TOKEN, &URL.replace("https", "http"), &params, Some(good)),
-            Err(WebhookAuthError::Mismatch),
-            "other scheme"
-        );
-        assert_eq!(
-            verify_form(TOKEN, URL, &params, Some(&good[..good.len() - 1])),
-            Err(WebhookAuthError::Mismatch),
-            "truncated signature"
-        );
+        let forgeries = [
+            ("54321", URL, &params, good, "other token"),
+            (TOKEN, other_query.as_str(), &params, good, "other query"),
+            (TOKEN, URL, &tampered, good, "tampered parameter"),
+            (TOKEN, URL, &extra, good, "added parameter"),
+            (TOKEN, other_scheme.as_str(), &params, good, "other scheme"),
+            (
+                TOKEN,
+                URL,
+                &params,
+                &good[..good.len() - 1],
+                "truncated signature",
+            ),
+        ];
+        for (token, url, params, signature, what) in forgeries {
+            assert_eq!(
+                verify_form(token, url, params, Some(signature)),
+                Err(WebhookAuthError::Mismatch),
+                "{what}"
+            );
+        }
     }
 
     #[test]

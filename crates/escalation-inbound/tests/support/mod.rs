@@ -186,6 +186,44 @@ impl Line {
             .unwrap_or_else(|| panic!("no such step: {step}"))
     }
 
+    /// The first webhook of call `call_sid` from `from`.
+    pub async fn ring(&self, call_sid: &str, from: &str) -> VoiceResponse {
+        self.post("/voice", &call(call_sid, from, &[])).await
+    }
+
+    /// Follow `reply`'s action on the same call with `extra` parameters.
+    pub async fn answer(
+        &self,
+        reply: &VoiceResponse,
+        call_sid: &str,
+        from: &str,
+        extra: &[(&str, &str)],
+    ) -> VoiceResponse {
+        self.post(&action(reply), &call(call_sid, from, extra))
+            .await
+    }
+
+    /// The caller recorded `secs` seconds as `rec`, ended by `key` (`#`) or not: Twilio
+    /// posts the recording to `reply`'s action.
+    pub async fn recorded(
+        &self,
+        reply: &VoiceResponse,
+        call_sid: &str,
+        from: &str,
+        rec: &str,
+        secs: &str,
+        key: Option<&str>,
+    ) -> VoiceResponse {
+        let url = recording_url(rec);
+        let mut extra = vec![
+            ("RecordingSid", rec),
+            ("RecordingUrl", url.as_str()),
+            ("RecordingDuration", secs),
+        ];
+        extra.extend(key.map(|key| ("Digits", key)));
+        self.answer(reply, call_sid, from, &extra).await
+    }
+
     pub async fn sms(&self, message: &str, from: &str, body: &str) -> String {
         let params = [
             ("MessageSid", message),
@@ -210,6 +248,11 @@ impl Line {
             .find_incident_by_correlation(correlation)
             .await
             .unwrap()
+    }
+
+    /// Whether the engine holds an escalation of the incident `sys_id`.
+    pub async fn escalated(&self, sys_id: &SysId) -> bool {
+        self.inbound.engine.find(sys_id).await.unwrap().is_some()
     }
 
     /// The inbound line's queued notes (every copy, in order).
@@ -316,13 +359,9 @@ pub async fn record_report(
     rec: &str,
     secs: &str,
 ) -> (VoiceResponse, String) {
-    let menu = t.post("/voice", &call(call_sid, from, &[])).await;
-    let teams = t
-        .post(&action(&menu), &call(call_sid, from, &[("Digits", "1")]))
-        .await;
-    let record = t
-        .post(&action(&teams), &call(call_sid, from, &[("Digits", team)]))
-        .await;
+    let menu = t.ring(call_sid, from).await;
+    let teams = t.answer(&menu, call_sid, from, &[("Digits", "1")]).await;
+    let record = t.answer(&teams, call_sid, from, &[("Digits", team)]).await;
     let transcribe = record
         .verbs
         .iter()
@@ -331,21 +370,8 @@ pub async fn record_report(
             _ => None,
         })
         .expect("a <Record> with a transcription callback");
-    let url = recording_url(rec);
     let confirm = t
-        .post(
-            &action(&record),
-            &call(
-                call_sid,
-                from,
-                &[
-                    ("RecordingSid", rec),
-                    ("RecordingUrl", &url),
-                    ("RecordingDuration", secs),
-                    ("Digits", "#"),
-                ],
-            ),
-        )
+        .recorded(&record, call_sid, from, rec, secs, Some("#"))
         .await;
     (confirm, transcribe)
 }

@@ -4,7 +4,9 @@
 //    "logs": [[level, text]], "work_notes": [{table, sys_id, text, workflow}],
 //    "events": [{name, sys_id, parm1, parm2, at_ms?}]}   (at_ms: gs.eventQueueScheduled)
 //
-// usage: node business_rule_harness.js SCRIPT.js CONFIG_JSON
+// usage: node business_rule_harness.js SCRIPT.js CONFIG_JSON [INCLUDE.js ...]
+//   INCLUDE.js: Script Includes, loaded first (the instance makes a global one available to
+//   every server script)
 //   CONFIG_JSON = {"properties": {name: value}, "incident": {field: value},
 //                  "display": {field: display value}, "previous": {field: value} | null,
 //                  "event": {"parm1": "...", "parm2": "..."}, "now_ms": n,
@@ -19,9 +21,9 @@ const crypto = require('crypto');
 const fs = require('fs');
 const vm = require('vm');
 
-const [scriptPath, configJson] = process.argv.slice(2);
+const [scriptPath, configJson, ...includes] = process.argv.slice(2);
 if (!scriptPath || !configJson) {
-    process.stderr.write('usage: node business_rule_harness.js SCRIPT.js CONFIG_JSON\n');
+    process.stderr.write('usage: node business_rule_harness.js SCRIPT.js CONFIG_JSON [INCLUDE.js ...]\n');
     process.exit(2);
 }
 const cfg = JSON.parse(configJson);
@@ -114,5 +116,8 @@ const sandbox = {
     event: cfg.event || null,
 };
 vm.createContext(sandbox);
+for (const include of includes) {
+    vm.runInContext(fs.readFileSync(include, 'utf8'), sandbox, { filename: include });
+}
 vm.runInContext(fs.readFileSync(scriptPath, 'utf8'), sandbox, { filename: scriptPath });
 process.stdout.write(JSON.stringify(out));

@@ -12,24 +12,20 @@ use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use escalation_adapters::signing::SigningKey;
-use escalation_admin::{Credentials, DeploySpec, SinkSpec, Twilio, deploy, flow};
-use escalation_fakes::{
-    ServiceNowFake, ServiceNowHandle, TwilioFake, TwilioFakeConfig, TwilioHandle,
-};
+use escalation_admin::deploy;
+use escalation_fakes::{ServiceNowFake, ServiceNowHandle, TwilioHandle};
 use escalation_lambda::handlers::trigger::{is_heartbeat, parse_body};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-pub const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
-pub const KEY_SID: &str = "SK0123456789abcdef0123456789abcdef";
-pub const KEY_SECRET: &str = "twilio-key-secret-value";
+#[path = "twilio.rs"]
+mod twilio;
+pub use twilio::{ACCOUNT, KEY_SECRET, KEY_SID};
+
 pub const SN_USER: &str = "svc_escalation";
 pub const SN_PASS: &str = "servicenow-password-value";
 pub const SN_CLIENT_ID: &str = "3f2e1d0c9b8a47e6a5d4c3b2a1f0e9d8";
 pub const SN_CLIENT_SECRET: &str = "servicenow-client-secret-value";
-const STREAM: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/esc-FlowEventsStream";
-const ROLE: &str = "arn:aws:iam::123456789012:role/esc-TwilioEventStreamsRole";
-const EXTERNAL_ID: &str = "5f0c8a1e9b7d4c3a2f1e0d9c8b7a6f5e4d3c2b1a";
 
 fn moto() -> String {
     std::env::var("MOTO_ENDPOINT").expect(
@@ -160,37 +156,10 @@ async fn create_role(name: &str) -> String {
 impl Rig {
     pub async fn install(i: Install) -> Rig {
         let aws = aws().await;
-        let tw = TwilioFake::start(TwilioFakeConfig {
-            account_sid: ACCOUNT.into(),
-            username: KEY_SID.into(),
-            password: KEY_SECRET.into(),
-            ..TwilioFakeConfig::default()
-        })
-        .await;
-        let definition = flow::load(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../infra/twilio/escalation-flow.json"
-        )))
-        .expect("the shipped flow");
-        let creds = Credentials {
-            account_sid: ACCOUNT.into(),
-            username: KEY_SID.into(),
-            password: KEY_SECRET.into(),
-        };
-        let spec = DeploySpec {
-            definition,
-            friendly_name: "ServiceNow phone escalation".into(),
-            commit_message: None,
-            events: Some(SinkSpec {
-                stream_arn: STREAM.into(),
-                role_arn: ROLE.into(),
-                external_id: EXTERNAL_ID.into(),
-                description: None,
-            }),
-        };
+        let tw = twilio::fake().await;
         let report = deploy(
-            &Twilio::new(creds, &tw.base_url(), &tw.base_url()),
-            &spec,
+            &twilio::client(&tw, KEY_SECRET),
+            &twilio::spec(twilio::shipped_flow()),
             &mut Vec::new(),
         )
         .await

@@ -1,7 +1,7 @@
-//! The sizing of each function as the two deployment paths give it: template.yaml
-//! (MemorySize, Timeout, Description) and the `[package.metadata.lambda.deploy]` table that
-//! `cargo lambda deploy` reads from the function's Cargo.toml (read here through
-//! `cargo metadata`, as cargo-lambda reads it).
+//! template.yaml's resources, and the sizing of each function as the two deployment paths
+//! give it: template.yaml (MemorySize, Timeout, Description) and the
+//! `[package.metadata.lambda.deploy]` table that `cargo lambda deploy` reads from the
+//! function's Cargo.toml (read here through `cargo metadata`, as cargo-lambda reads it).
 
 use std::process::Command;
 
@@ -23,22 +23,29 @@ fn number(section: &str, key: &str) -> Option<u64> {
     })
 }
 
-/// What template.yaml gives the function built from binary `bin` (Globals where the
-/// function says nothing).
-pub fn template_sizing(template: &str, bin: &str) -> Sizing {
+/// template.yaml's Globals section, and the rest of the resource in which `marker` stands
+/// (up to the next top-level resource).
+pub fn globals_and_resource<'a>(template: &'a str, marker: &str) -> (&'a str, &'a str) {
     let globals = template
         .split_once("\nGlobals:")
         .and_then(|(_, rest)| rest.split_once("\nResources:"))
         .map(|(g, _)| g)
         .expect("template.yaml has Globals before Resources");
     let (_, rest) = template
-        .split_once(&format!("Binary: {bin}\n"))
-        .unwrap_or_else(|| panic!("template.yaml builds no {bin}"));
+        .split_once(marker)
+        .unwrap_or_else(|| panic!("template.yaml has no {marker:?}"));
+    // The resource ends where the next top-level resource starts.
     let end = rest
         .match_indices("\n  ")
         .find(|(i, _)| rest[i + 3..].starts_with(|c: char| c.is_ascii_alphabetic()))
         .map_or(rest.len(), |(i, _)| i);
-    let own = &rest[..end];
+    (globals, &rest[..end])
+}
+
+/// What template.yaml gives the function built from binary `bin` (Globals where the
+/// function says nothing).
+pub fn template_sizing(template: &str, bin: &str) -> Sizing {
+    let (globals, own) = globals_and_resource(template, &format!("Binary: {bin}\n"));
     let description = own
         .lines()
         .find_map(|l| l.strip_prefix("      Description: "))

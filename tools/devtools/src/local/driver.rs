@@ -5,6 +5,7 @@ use crate::fixture::AUTH_TOKEN;
 use crate::inbound_support::Reply;
 use crate::kit;
 use crate::play::Driver;
+use crate::scenario::ScenarioIncident;
 use escalation_core::escalation::Escalation;
 use escalation_core::model::SysId;
 use escalation_core::ports::EscalationRepo;
@@ -25,16 +26,10 @@ impl Driver for LocalStack {
         &self.twilio
     }
 
-    async fn trigger(
-        &self,
-        sys_id: &str,
-        number: &str,
-        short_description: &str,
-        priority: &str,
-    ) -> Result<(u16, Value), String> {
+    async fn trigger(&self, sys_id: &str, inc: &ScenarioIncident) -> Result<(u16, Value), String> {
         let body = json!({
-            "sys_id": sys_id, "number": number, "short_description": short_description,
-            "priority": priority, "assignment_group": null
+            "sys_id": sys_id, "number": inc.number, "short_description": inc.short_description,
+            "priority": inc.priority, "assignment_group": null
         });
         self.post_trigger(&body.to_string()).await
     }

@@ -12,6 +12,9 @@ use std::fmt::Write as _;
 
 use escalation_core::escalation::{AttemptRecord, Escalation, Status};
 use escalation_core::model::CallOutcome;
+// One escaping for the TwiML and this page: `&`, `<`, `>`, `"` and `'` for text and attribute
+// values alike, and characters neither can carry dropped.
+use escalation_inbound::twiml::escape as esc;
 
 use super::{RunSummary, plural};
 
@@ -228,22 +231,6 @@ const LEGEND: [(&str, &str); 9] = [
     ("ringing", "still ringing"),
 ];
 
-/// `&`, `<`, `>`, `"` and `'` escaped, for text and attribute values alike.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 const STYLE: &str = "
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1d2330;background:#fff}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}
@@ -452,7 +439,7 @@ mod tests {
     fn text_from_notes_and_names_cannot_open_tags() {
         assert_eq!(
             esc("<script>alert('x')</script> & \"y\""),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;y&quot;"
+            "&lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt; &amp; &quot;y&quot;"
         );
     }
 }

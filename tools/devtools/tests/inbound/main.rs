@@ -102,24 +102,12 @@ async fn record_report(
     let record = choose(t, call, from, "1", team).await;
     assert!(record.has("Record"), "{}", record.body);
     let transcribe_url = record.attrs("Record", "transcribeCallback")[0].clone();
-    let url = recording_url(rec);
-    let confirm = answer(
-        t,
-        &record,
-        call,
-        from,
-        &[
-            ("RecordingSid", rec),
-            ("RecordingUrl", &url),
-            ("RecordingDuration", secs),
-            ("Digits", "#"),
-        ],
-    )
-    .await;
+    let confirm = recorded(t, &record, call, from, rec, secs, Some("#")).await;
     (confirm, transcribe_url)
 }
 
-/// The caller recorded `secs` seconds as recording `rec`: Twilio posts it to `reply`'s action.
+/// The caller recorded `secs` seconds as recording `rec`, ended by `key` (`#`, `hangup` when
+/// the caller hung up, or none): Twilio posts it to `reply`'s action.
 async fn recorded(
     t: &InboundStack,
     reply: &Reply,
@@ -127,20 +115,28 @@ async fn recorded(
     from: &str,
     rec: &str,
     secs: &str,
+    key: Option<&str>,
 ) -> Reply {
     let url = recording_url(rec);
-    answer(
-        t,
-        reply,
-        call,
-        from,
-        &[
-            ("RecordingSid", rec),
-            ("RecordingUrl", &url),
-            ("RecordingDuration", secs),
-        ],
-    )
-    .await
+    let mut params = vec![
+        ("RecordingSid", rec),
+        ("RecordingUrl", url.as_str()),
+        ("RecordingDuration", secs),
+    ];
+    params.extend(key.map(|key| ("Digits", key)));
+    answer(t, reply, call, from, &params).await
+}
+
+/// Nothing entered: Twilio follows `reply`'s `<Redirect>`.
+async fn follow_redirect(t: &InboundStack, reply: &Reply, call: &str, from: &str) -> Reply {
+    let redirect = reply.texts("Redirect")[0].clone();
+    t.post(&redirect, &call_params(call, from, LINE, &[])).await
+}
+
+/// The caller hears `text`.
+#[track_caller]
+fn assert_says(r: &Reply, text: &str) {
+    assert!(r.said().contains(text), "expected {text:?} in: {}", r.body);
 }
 
 /// Alice's put-through call to the leg `leg` was bridged and has ended after `secs` seconds:
@@ -192,6 +188,26 @@ struct Transcript<'a> {
     sid: &'a str,
     status: &'a str,
     text: &'a str,
+}
+
+impl<'a> Transcript<'a> {
+    fn completed(recording: &'a str, sid: &'a str, text: &'a str) -> Self {
+        Transcript {
+            recording,
+            sid,
+            status: "completed",
+            text,
+        }
+    }
+
+    fn failed(recording: &'a str, sid: &'a str) -> Self {
+        Transcript {
+            recording,
+            sid,
+            status: "failed",
+            text: "",
+        }
+    }
 }
 
 /// Post Twilio's transcription callback to the URL handed out with the `<Record>`.

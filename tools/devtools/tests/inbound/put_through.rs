@@ -133,7 +133,7 @@ async fn put_through_moves_on_and_ends_in_voicemail() {
     assert!(incident_posts(&t).is_empty());
 
     let rec = sid("RE", 16);
-    let confirm = recorded(&t, &vm, &call, ALICE, &rec, "18").await;
+    let confirm = recorded(&t, &vm, &call, ALICE, &rec, "18", None).await;
     let done = answer(&t, &confirm, &call, ALICE, &[("Digits", "1")]).await;
     assert!(
         done.said()

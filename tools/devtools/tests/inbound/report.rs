@@ -12,11 +12,9 @@ async fn report_creates_the_incident_and_escalates_through_the_normal_engine() {
 
     let menu = ring(&t, &call, ALICE, LINE).await;
     assert_eq!(menu.status, 200);
-    assert!(
-        menu.said()
-            .contains("Hello Alice Agent. You have reached the IT escalation line."),
-        "{}",
-        menu.body
+    assert_says(
+        &menu,
+        "Hello Alice Agent. You have reached the IT escalation line.",
     );
     assert!(menu.said().contains(
         "To report an incident, press 1. To be put through to the person on call now, press 2."
@@ -31,54 +29,30 @@ async fn report_creates_the_incident_and_escalates_through_the_normal_engine() {
     assert_no_full_numbers(&menu.body);
 
     let teams = answer(&t, &menu, &call, ALICE, &[("Digits", "1")]).await;
-    assert!(
-        teams.said().contains(
-            "For Database, press 1. For Network, press 2. To hear these options again, press 0."
-        ),
-        "{}",
-        teams.body
+    assert_says(
+        &teams,
+        "For Database, press 1. For Network, press 2. To hear these options again, press 0.",
     );
     // 0 repeats the options.
     let again = answer(&t, &teams, &call, ALICE, &[("Digits", "0")]).await;
-    assert!(again.said().contains("For Database, press 1."));
+    assert_says(&again, "For Database, press 1.");
 
     let record = answer(&t, &again, &call, ALICE, &[("Digits", "1")]).await;
-    assert!(
-        record
-            .said()
-            .contains("After the tone, please describe the problem"),
-        "{}",
-        record.body
-    );
+    assert_says(&record, "After the tone, please describe the problem");
     assert_eq!(record.attrs("Record", "maxLength"), ["120"]);
     assert_eq!(record.attrs("Record", "transcribe"), ["true"]);
     let transcribe_url = record.attrs("Record", "transcribeCallback")[0].clone();
     assert!(transcribe_url.starts_with(&format!("{BASE}/voice/transcription?")));
     // Nothing recorded: the line says so and asks again.
-    assert!(record.said().contains("I did not hear a message."));
+    assert_says(&record, "I did not hear a message.");
     assert_eq!(record.attrs("Redirect", "method"), ["POST"]);
 
     let rec = sid("RE", 2);
     let url = recording_url(&rec);
-    let confirm = answer(
-        &t,
-        &record,
-        &call,
-        ALICE,
-        &[
-            ("RecordingSid", &rec),
-            ("RecordingUrl", &url),
-            ("RecordingDuration", "14"),
-            ("Digits", "#"),
-        ],
-    )
-    .await;
-    assert!(
-        confirm
-            .said()
-            .contains("To send it, press 1. To record it again, press 2."),
-        "{}",
-        confirm.body
+    let confirm = recorded(&t, &record, &call, ALICE, &rec, "14", Some("#")).await;
+    assert_says(
+        &confirm,
+        "To send it, press 1. To record it again, press 2.",
     );
     assert!(
         incident_posts(&t).is_empty(),
@@ -149,12 +123,11 @@ async fn report_creates_the_incident_and_escalates_through_the_normal_engine() {
             &transcribe_url,
             &call,
             ALICE,
-            Transcript {
-                recording: &rec,
-                sid: &sid("TR", 2),
-                status: "completed",
-                text: "The orders database is down since 10:00.",
-            },
+            Transcript::completed(
+                &rec,
+                &sid("TR", 2),
+                "The orders database is down since 10:00.",
+            ),
         )
         .await;
         assert_eq!(r.status, 200);
@@ -180,19 +153,14 @@ async fn failed_transcription_says_so_in_the_note() {
     let rec = sid("RE", 3);
     let (confirm, transcribe_url) = record_report(&t, &call, BOB, "1", &rec, "20").await;
     let done = answer(&t, &confirm, &call, BOB, &[("Digits", "1")]).await;
-    assert!(done.said().contains("Your report is incident"));
+    assert_says(&done, "Your report is incident");
     let (sys_id, _) = created(&t, &call).await.unwrap();
     let r = transcription(
         &t,
         &transcribe_url,
         &call,
         BOB,
-        Transcript {
-            recording: &rec,
-            sid: &sid("TR", 3),
-            status: "failed",
-            text: "",
-        },
+        Transcript::failed(&rec, &sid("TR", 3)),
     )
     .await;
     assert_eq!(r.status, 200);
@@ -218,23 +186,15 @@ async fn record_again_and_too_short_recordings() {
 
     // One second: too short, asked again.
     let short = sid("RE", 40);
-    let r = recorded(&t, &record, &call, ALICE, &short, "1").await;
-    assert!(
-        r.said().contains("That message was too short."),
-        "{}",
-        r.body
-    );
+    let r = recorded(&t, &record, &call, ALICE, &short, "1", None).await;
+    assert_says(&r, "That message was too short.");
     assert!(r.has("Record"));
 
     // A first message, then "record it again".
     let first = sid("RE", 41);
-    let confirm = recorded(&t, &r, &call, ALICE, &first, "8").await;
+    let confirm = recorded(&t, &r, &call, ALICE, &first, "8", None).await;
     let again = answer(&t, &confirm, &call, ALICE, &[("Digits", "2")]).await;
-    assert!(
-        again.said().contains("All right, let's record it again."),
-        "{}",
-        again.body
-    );
+    assert_says(&again, "All right, let's record it again.");
     assert!(again.has("Record"));
     // The discarded message's transcription is ignored: no incident, no note.
     let r2 = transcription(
@@ -242,12 +202,7 @@ async fn record_again_and_too_short_recordings() {
         &transcribe_url,
         &call,
         ALICE,
-        Transcript {
-            recording: &first,
-            sid: &sid("TR", 41),
-            status: "completed",
-            text: "first try",
-        },
+        Transcript::completed(&first, &sid("TR", 41), "first try"),
     )
     .await;
     assert_eq!(r2.status, 200);
@@ -255,15 +210,11 @@ async fn record_again_and_too_short_recordings() {
 
     // A wrong key at the confirmation is explained; then the second message is sent.
     let second = sid("RE", 42);
-    let confirm = recorded(&t, &again, &call, ALICE, &second, "30").await;
+    let confirm = recorded(&t, &again, &call, ALICE, &second, "30", None).await;
     let wrong = answer(&t, &confirm, &call, ALICE, &[("Digits", "7")]).await;
-    assert!(wrong.said().contains("Sorry, that is not an option."));
+    assert_says(&wrong, "Sorry, that is not an option.");
     let done = answer(&t, &wrong, &call, ALICE, &[("Digits", "1")]).await;
-    assert!(
-        done.said().contains("Your report is incident"),
-        "{}",
-        done.body
-    );
+    assert_says(&done, "Your report is incident");
     let posts = incident_posts(&t);
     assert_eq!(posts.len(), 1);
     let d = posts[0]["description"].as_str().unwrap();
@@ -279,14 +230,10 @@ async fn silence_and_wrong_keys_are_explained_then_the_call_ends() {
     let call = sid("CA", 5);
     let menu = ring(&t, &call, ALICE, LINE).await;
     let r1 = answer(&t, &menu, &call, ALICE, &[("Digits", "")]).await;
-    assert!(
-        r1.said().contains("I did not hear a choice."),
-        "{}",
-        r1.body
-    );
+    assert_says(&r1, "I did not hear a choice.");
     assert!(!r1.said().contains("Hello"), "no second greeting");
     let r2 = answer(&t, &r1, &call, ALICE, &[("Digits", "9")]).await;
-    assert!(r2.said().contains("Sorry, that is not an option."));
+    assert_says(&r2, "Sorry, that is not an option.");
     let r3 = answer(&t, &r2, &call, ALICE, &[]).await;
     assert_eq!(r3.said(), "No option was chosen. Goodbye.");
     assert_hangs_up(&r3);
@@ -300,19 +247,10 @@ async fn silence_and_wrong_keys_are_explained_then_the_call_ends() {
 
     // Silence at the record prompt: asked again, then the call ends.
     let record = answer(&t, &bad, &call, ALICE, &[("Digits", "2")]).await;
-    let redirect = record.texts("Redirect")[0].clone();
-    let r = t
-        .post(&redirect, &call_params(&call, ALICE, LINE, &[]))
-        .await;
+    let r = follow_redirect(&t, &record, &call, ALICE).await;
     assert!(r.has("Record"), "{}", r.body);
-    let redirect = r.texts("Redirect")[0].clone();
-    let r = t
-        .post(&redirect, &call_params(&call, ALICE, LINE, &[]))
-        .await;
-    let redirect = r.texts("Redirect")[0].clone();
-    let r = t
-        .post(&redirect, &call_params(&call, ALICE, LINE, &[]))
-        .await;
+    let r = follow_redirect(&t, &r, &call, ALICE).await;
+    let r = follow_redirect(&t, &r, &call, ALICE).await;
     assert_eq!(r.said(), "No message was recorded. Goodbye.");
     assert_hangs_up(&r);
     assert!(incident_posts(&t).is_empty());
@@ -355,23 +293,9 @@ async fn hanging_up_after_the_message_files_it() {
 
     // Hung up while recording: Twilio still posts the recording (CallStatus=completed).
     let call = sid("CA", 7);
-    let menu = ring(&t, &call, ALICE, LINE).await;
-    let teams = answer(&t, &menu, &call, ALICE, &[("Digits", "1")]).await;
-    let record = answer(&t, &teams, &call, ALICE, &[("Digits", "1")]).await;
+    let record = choose(&t, &call, ALICE, "1", "1").await;
     let rec = sid("RE", 7);
-    let r = answer(
-        &t,
-        &record,
-        &call,
-        ALICE,
-        &[
-            ("RecordingSid", &rec),
-            ("RecordingUrl", &recording_url(&rec)),
-            ("RecordingDuration", "9"),
-            ("Digits", "hangup"),
-        ],
-    )
-    .await;
+    let r = recorded(&t, &record, &call, ALICE, &rec, "9", Some("hangup")).await;
     assert_eq!(r.status, 200);
     assert!(!r.has("Say"));
     let (sys_id, _) = created(&t, &call).await.expect("filed");
@@ -382,7 +306,7 @@ async fn hanging_up_after_the_message_files_it() {
     let record = choose(&t, &call, BOB, "1", "1").await;
     let transcribe_url = record.attrs("Record", "transcribeCallback")[0].clone();
     let rec = sid("RE", 71);
-    let confirm = recorded(&t, &record, &call, BOB, &rec, "25").await;
+    let confirm = recorded(&t, &record, &call, BOB, &rec, "25", None).await;
     assert!(confirm.has("Gather"));
     assert!(created(&t, &call).await.is_none());
     let r = transcription(
@@ -390,12 +314,7 @@ async fn hanging_up_after_the_message_files_it() {
         &transcribe_url,
         &call,
         BOB,
-        Transcript {
-            recording: &rec,
-            sid: &sid("TR", 71),
-            status: "completed",
-            text: "Payments are failing.",
-        },
+        Transcript::completed(&rec, &sid("TR", 71), "Payments are failing."),
     )
     .await;
     assert_eq!(r.status, 200);
@@ -418,10 +337,9 @@ async fn servicenow_down_is_explained_to_the_caller() {
     let (confirm, _) = record_report(&t, &call, ALICE, "1", &rec, "12").await;
     t.stack.sn.inject(down("POST", "/table/incident", 500));
     let done = answer(&t, &confirm, &call, ALICE, &[("Digits", "1")]).await;
-    assert!(
-        done.said().contains("Sorry, the incident could not be created because the service desk system did not answer. Your message was recorded."),
-        "{}",
-        done.body
+    assert_says(
+        &done,
+        "Sorry, the incident could not be created because the service desk system did not answer. Your message was recorded.",
     );
     assert_hangs_up(&done);
     t.stack.sn.clear_faults();
@@ -429,11 +347,7 @@ async fn servicenow_down_is_explained_to_the_caller() {
     // A caller who is not on the roster cannot be checked while ServiceNow is down.
     t.stack.sn.inject(down("GET", "/table/sys_user", 503));
     let r = ring(&t, &sid("CA", 81), "+15550100042", LINE).await;
-    assert!(
-        r.said().contains("your number cannot be checked right now"),
-        "{}",
-        r.body
-    );
+    assert_says(&r, "your number cannot be checked right now");
     assert_hangs_up(&r);
 }
 
@@ -445,26 +359,16 @@ async fn confirmation_limits_send_the_message_instead_of_looping() {
     // Three re-recordings are allowed; the fourth "2" sends the last message.
     for n in 1..=3u64 {
         let again = answer(&t, &confirm, &call, ALICE, &[("Digits", "2")]).await;
-        assert!(
-            again.said().contains("let's record it again"),
-            "{}",
-            again.body
-        );
+        assert_says(&again, "let's record it again");
         let rec = sid("RE", 300 + n);
-        confirm = recorded(&t, &again, &call, ALICE, &rec, "9").await;
+        confirm = recorded(&t, &again, &call, ALICE, &rec, "9", None).await;
     }
     let done = answer(&t, &confirm, &call, ALICE, &[("Digits", "2")]).await;
-    assert!(
-        done.said()
-            .contains("You have recorded the message several times; the last one is being sent."),
-        "{}",
-        done.body
+    assert_says(
+        &done,
+        "You have recorded the message several times; the last one is being sent.",
     );
-    assert!(
-        done.said().contains("Your report is incident"),
-        "{}",
-        done.body
-    );
+    assert_says(&done, "Your report is incident");
     let posts = incident_posts(&t);
     assert_eq!(posts.len(), 1);
     assert!(
@@ -479,23 +383,11 @@ async fn confirmation_limits_send_the_message_instead_of_looping() {
     let (mut r, _) = record_report(&t, &call, BOB, "1", &sid("RE", 310), "9").await;
     for _ in 0..2 {
         r = answer(&t, &r, &call, BOB, &[("Digits", "7")]).await;
-        assert!(
-            r.said().contains("Sorry, that is not an option."),
-            "{}",
-            r.body
-        );
+        assert_says(&r, "Sorry, that is not an option.");
     }
     let done = answer(&t, &r, &call, BOB, &[("Digits", "7")]).await;
-    assert!(
-        done.said().contains("Your message is being sent."),
-        "{}",
-        done.body
-    );
-    assert!(
-        done.said().contains("Your report is incident"),
-        "{}",
-        done.body
-    );
+    assert_says(&done, "Your message is being sent.");
+    assert_says(&done, "Your report is incident");
     assert_eq!(incident_posts(&t).len(), 2);
 }
 
@@ -516,11 +408,7 @@ async fn a_recording_callback_without_a_usable_recording_asks_again() {
         ],
     )
     .await;
-    assert!(
-        r.said().contains("Sorry, the recording did not work."),
-        "{}",
-        r.body
-    );
+    assert_says(&r, "Sorry, the recording did not work.");
     assert!(r.has("Record"), "asked to record again: {}", r.body);
     assert!(incident_posts(&t).is_empty());
 }
