@@ -1,6 +1,7 @@
 //! Every word the product writes into an incident's work notes, in one place. The rules
 //! decide what happened; this module says it.
 
+use crate::escalation::{Cancel, CancelReason};
 use crate::model::{CallOutcome, ListKind, Person};
 use crate::time::{format_utc, human_duration};
 
@@ -126,11 +127,47 @@ pub fn next(list: ListKind, person: &Person) -> String {
     )
 }
 
+/// The escalation was cancelled because the incident was handled in ServiceNow.
+pub fn cancelled(escalation_id: &str, cancel: &Cancel, ringing: Option<&str>) -> String {
+    let what = match (cancel.reason, cancel.detail.as_deref()) {
+        (CancelReason::Assigned, Some(to)) => format!("assigned to {to}"),
+        (CancelReason::Assigned, None) => "assigned".into(),
+        (CancelReason::Resolved, _) => "resolved".into(),
+        (CancelReason::Closed, _) => "closed".into(),
+        (CancelReason::Canceled, _) => "canceled".into(),
+        (CancelReason::PriorityLowered, Some(p)) => {
+            format!("lowered to priority {p}, which does not escalate")
+        }
+        (CancelReason::PriorityLowered, None) => {
+            "lowered to a priority that does not escalate".into()
+        }
+    };
+    format!(
+        "{} Phone escalation CANCELLED: the incident was {what}{} at {}. {}No further calls.",
+        tag(escalation_id),
+        cancel
+            .by
+            .as_deref()
+            .map(|b| format!(" by {b}"))
+            .unwrap_or_default(),
+        format_utc(cancel.at),
+        ringing
+            .map(|name| format!("The ringing call to {name} was hung up. "))
+            .unwrap_or_default(),
+    )
+}
+
 /// Added by the updater when a person's ServiceNow user does not exist.
 pub fn user_not_found(user: &str) -> String {
     format!(
         " Note: roster user {user:?} was not found in ServiceNow (sys_user), so assigned_to was not set."
     )
+}
+
+/// Added by the updater when the incident was resolved or closed before an update that
+/// would have reopened or reassigned it.
+pub fn not_reopened() -> String {
+    " The incident is already resolved or closed in ServiceNow, so it was neither reopened nor reassigned.".into()
 }
 
 /// Added by the updater when ServiceNow accepted a write but did not keep some fields.

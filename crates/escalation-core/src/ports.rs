@@ -228,6 +228,8 @@ pub trait IncidentWriter: Send + Sync {
     async fn resolve_user(&self, user: &str) -> Result<Option<SysId>, ServiceNowError>;
     /// Whether a work note containing `needle` already exists on the incident.
     async fn note_exists(&self, sys_id: &SysId, needle: &str) -> Result<bool, ServiceNowError>;
+    /// Whether the incident is resolved, closed or canceled: an update must not reopen it.
+    async fn is_closed(&self, sys_id: &SysId) -> Result<bool, ServiceNowError>;
     /// Write the patch; returns the fields as the incident holds them afterwards (an ACL
     /// or a data policy can drop a field without an error).
     async fn patch(
@@ -329,6 +331,10 @@ pub enum Metric {
     /// An acceptance or reassignment was written but did not stick (an ACL or data policy
     /// dropped the field): someone must assign the incident by hand.
     AssignmentNotApplied,
+    /// An escalation was cancelled because the incident was handled in ServiceNow.
+    Cancelled,
+    /// A ringing call that should stop could not be hung up.
+    HangUpFailures,
     /// ServiceNow's scheduled heartbeat reached the trigger (its absence raises an alarm).
     Heartbeats,
 }
@@ -346,6 +352,8 @@ impl Metric {
             Metric::UnreadableEscalations => "UnreadableEscalations",
             Metric::DialFailures => "DialFailures",
             Metric::AssignmentNotApplied => "AssignmentNotApplied",
+            Metric::Cancelled => "Cancelled",
+            Metric::HangUpFailures => "HangUpFailures",
             Metric::Heartbeats => "Heartbeats",
         }
     }

@@ -221,3 +221,39 @@ async fn an_acceptance_that_servicenow_accepted_but_did_not_keep_is_reported() {
     s.m.applier().apply(&update, false).await.unwrap();
     assert_eq!(counted(&s, Metric::AssignmentNotApplied), 0.0);
 }
+
+#[tokio::test]
+async fn an_acceptance_never_reopens_or_reassigns_a_resolved_incident() {
+    let s = Scenario::new();
+    let update = accepted(&s, 12).await;
+    assert_eq!(update.state, Some(IncidentState::InProgress));
+    s.m.servicenow.close(&sys_id(12));
+
+    let applier = s.m.applier();
+    assert_eq!(
+        applier.apply(&update, false).await.unwrap(),
+        Applied::Written
+    );
+    let written = s.m.servicenow.patches().pop().unwrap().patch;
+    assert_eq!(written.state, None, "not put back to In Progress");
+    assert_eq!(written.assigned_to, None, "not reassigned");
+    assert!(written.work_note.starts_with(&update.work_note));
+    assert!(
+        written.work_note.contains("already resolved or closed"),
+        "{}",
+        written.work_note
+    );
+}
+
+#[tokio::test]
+async fn a_note_alone_on_a_resolved_incident_is_written_as_it_is() {
+    let s = Scenario::new();
+    let update = started(&s, 13).await;
+    s.m.servicenow.close(&sys_id(13));
+    s.m.applier().apply(&update, false).await.unwrap();
+    let written = s.m.servicenow.patches().pop().unwrap().patch;
+    assert_eq!(
+        written.work_note,
+        format!("{}\n(ref {})", update.work_note, update.key)
+    );
+}

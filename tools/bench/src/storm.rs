@@ -268,7 +268,7 @@ pub async fn run(
                     esc.updated_at().saturating_sub(esc.created_at()),
                 ));
             }
-            Status::Exhausted => exhausted += 1,
+            Status::Exhausted | Status::Cancelled => exhausted += 1,
             Status::Active => not_terminal += 1,
         }
         if esc.status() == Status::Active || missing > 0 {

@@ -76,9 +76,18 @@ pub fn oauth_secret_json(client_id: &str, client_secret: &str) -> String {
 }
 
 /// The ServiceNow fake with our credentials, and every person of `roster` who has a
-/// ServiceNow user as that user (sys_id [`user_sys_id`]).
+/// ServiceNow user as that user (sys_id [`user_sys_id`]), with the update set's cancel rule
+/// installed (priorities 1 and 2; our own writes as [`SN_USER`] never cancel), and Beth
+/// Anglin, who works incidents in the UI.
 pub async fn servicenow_fake(roster: &Roster) -> ServiceNowHandle {
     let sn = ServiceNowFake::start(SN_USER, SN_PASSWORD).await;
+    sn.install_cancel_rule(&["1", "2"], SN_USER);
+    sn.add_user(
+        &user_sys_id("beth.anglin"),
+        "beth.anglin",
+        "Beth Anglin",
+        "+1 555 010 0099",
+    );
     for p in roster.people() {
         if let Some(u) = &p.sn_user {
             sn.add_user(&user_sys_id(u), u, &p.name, p.phone.as_str());

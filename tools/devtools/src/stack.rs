@@ -174,6 +174,22 @@ impl Stack {
             .await
     }
 
+    /// `user` saves the incident in ServiceNow's UI with `fields`; when the instance's
+    /// cancel rule acts on the change, its signed request reaches the trigger. Returns the
+    /// trigger's answer (None: the rule sent nothing).
+    pub async fn change_in_servicenow(
+        &self,
+        sys_id: &str,
+        fields: Value,
+        user: &str,
+    ) -> Option<(u16, Value)> {
+        let body = self.sn.change_from_ui(sys_id, &fields, user)?;
+        Some(
+            self.invoke_trigger(&self.signed_event(&body.to_string(), "application/json"))
+                .await,
+        )
+    }
+
     /// A function-URL event (payload format 2.0) of the business rule calling the trigger
     /// with `headers` (none signs it).
     pub fn url_event(&self, method: &str, body: &str, headers: &[(&str, String)]) -> Value {

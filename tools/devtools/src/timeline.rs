@@ -415,6 +415,10 @@ pub(crate) fn summary_text(r: &IncidentResult) -> String {
         Some(Status::Exhausted) => {
             format!("EXHAUSTED after {}: nobody accepted", secs(r.ms_to_outcome))
         }
+        Some(Status::Cancelled) => format!(
+            "CANCELLED after {}: handled in ServiceNow",
+            secs(r.ms_to_outcome)
+        ),
         Some(Status::Active) => "still ACTIVE".to_string(),
     };
     let assignee = r

@@ -4,7 +4,7 @@
 //! byte for byte what the previous release would have written for the same state.
 
 use escalation_core::escalation::{
-    Attempt, AttemptRecord, Cursor, Escalation, Phase, Policy, Slot, Snapshot, Status,
+    Attempt, AttemptRecord, Cancel, Cursor, Escalation, Phase, Policy, Slot, Snapshot, Status,
 };
 use escalation_core::model::{EscalationId, ExecutionSid, Incident, ListKind, Person, Roster};
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,8 @@ struct EscalationDoc {
     busy_pass: Option<VecDeque<Slot>>,
     #[serde(default)]
     busy_retries: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cancelled: Option<Cancel>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -111,6 +113,7 @@ pub fn to_json(esc: &Escalation) -> Result<String, serde_json::Error> {
         busy: s.busy,
         busy_pass: s.busy_pass,
         busy_retries: s.busy_retries,
+        cancelled: s.cancelled,
     };
     serde_json::to_string(&doc)
 }
@@ -152,6 +155,7 @@ pub fn from_json(text: &str) -> Result<Escalation, serde_json::Error> {
         busy: d.busy,
         busy_pass: d.busy_pass,
         busy_retries: d.busy_retries,
+        cancelled: d.cancelled,
     }))
 }
 

@@ -217,6 +217,20 @@ impl SnClient {
             .unwrap_or_default())
     }
 
+    /// The incident's `state` as ServiceNow stores it ("1" … "8"), if it has one.
+    pub async fn incident_state(&self, sys_id: &SysId) -> Result<Option<String>, SnError> {
+        let url = format!("{}/{sys_id}", self.table("incident"));
+        let v = self
+            .retry
+            .run(|| self.get(&url, &[("sysparm_fields", "state")]))
+            .await?;
+        Ok(v.get("result")
+            .and_then(|r| r.get("state"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string))
+    }
+
     /// One row's sys_id from `table`: whether the client may read it (the doctor's probe).
     pub async fn read_probe(&self, table: &str) -> Result<(), SnError> {
         self.list(table, "", "sys_id", 1).await.map(|_| ())

@@ -26,6 +26,11 @@ fn state_value(state: IncidentState) -> &'static str {
     }
 }
 
+/// Resolved (6), Closed (7) and Canceled (8): states an update must not leave.
+pub fn is_closed_state(state: &str) -> bool {
+    matches!(state, "6" | "7" | "8")
+}
+
 /// The product's fields as a PATCH response reports them (references as sys_ids:
 /// `sysparm_exclude_reference_link` is set).
 pub fn incident_now(record: &Map<String, Value>) -> IncidentNow {
@@ -67,6 +72,11 @@ impl IncidentWriter for SnClient {
 
     async fn note_exists(&self, sys_id: &SysId, needle: &str) -> Result<bool, ServiceNowError> {
         Ok(self.work_note_exists(sys_id, needle).await?)
+    }
+
+    async fn is_closed(&self, sys_id: &SysId) -> Result<bool, ServiceNowError> {
+        let state = self.incident_state(sys_id).await?;
+        Ok(state.as_deref().is_some_and(is_closed_state))
     }
 
     async fn patch(

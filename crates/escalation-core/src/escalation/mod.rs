@@ -9,10 +9,12 @@
 //! - `lease`: who may place the current call (exactly-once dialing).
 //! - `walk`: who is next (passes, escalations, redials, busy people, rounds).
 //! - `transition`: applying the end of a call.
+//! - `cancel`: the incident was handled elsewhere.
 //! - `sweep`: what the sweeper must do about an escalation.
 //! - `plan`: the worst-case walk, for the dry run.
 
 mod attempt;
+mod cancel;
 mod lease;
 mod plan;
 mod policy;
@@ -24,6 +26,7 @@ mod walk;
 mod tests;
 
 pub use attempt::{Attempt, AttemptRecord, Phase};
+pub use cancel::{Cancel, CancelReason, Cancellation};
 pub use lease::{CREATE_BUDGET_MS, DIAL_LEASE_MS, DialDue, REDRIVE_AFTER_MS};
 pub use plan::{PlannedCall, plan};
 pub use policy::Policy;
@@ -42,6 +45,9 @@ pub enum Status {
     Active,
     Accepted,
     Exhausted,
+    /// The incident was handled in ServiceNow by someone else ([`Escalation::cancelled`]
+    /// says how).
+    Cancelled,
 }
 
 impl Status {
@@ -107,6 +113,8 @@ pub struct Snapshot {
     /// While retrying busy people: who is left to call (front = current).
     pub busy_pass: Option<VecDeque<Slot>>,
     pub busy_retries: u32,
+    /// Set when the escalation was cancelled from ServiceNow.
+    pub cancelled: Option<Cancel>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -140,6 +148,7 @@ impl Escalation {
                 busy: Vec::new(),
                 busy_pass: None,
                 busy_retries: 0,
+                cancelled: None,
             },
         };
         esc.begin_attempt(now, None);

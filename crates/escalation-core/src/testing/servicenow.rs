@@ -35,6 +35,8 @@ struct State {
     incidents: Vec<(IncidentRecord, String)>,
     /// Fields an ACL silently drops from every write.
     dropped: Vec<String>,
+    /// Incidents resolved or closed by someone.
+    closed: Vec<SysId>,
 }
 
 #[derive(Default)]
@@ -61,6 +63,11 @@ impl MemoryServiceNow {
     /// data policy does).
     pub fn drop_field(&self, field: &str) {
         self.0.lock().unwrap().dropped.push(field.to_string());
+    }
+
+    /// Someone resolved or closed the incident.
+    pub fn close(&self, sys_id: &SysId) {
+        self.0.lock().unwrap().closed.push(sys_id.clone());
     }
 
     /// Faults for the next patches, in order.
@@ -97,6 +104,10 @@ impl IncidentWriter for MemoryServiceNow {
 
     async fn note_exists(&self, sys_id: &SysId, needle: &str) -> Result<bool, ServiceNowError> {
         Ok(self.notes(sys_id).iter().any(|n| n.contains(needle)))
+    }
+
+    async fn is_closed(&self, sys_id: &SysId) -> Result<bool, ServiceNowError> {
+        Ok(self.0.lock().unwrap().closed.contains(sys_id))
     }
 
     async fn patch(

@@ -106,8 +106,20 @@ impl UpdateApplier {
             return Ok(Applied::AlreadyApplied);
         }
         let mut note = update.work_note.clone();
+        // A resolved or closed incident is never put back to In Progress nor reassigned:
+        // the note is written, the fields are not. (Read just before the write; someone
+        // who resolves it in between is told apart by the cancel the instance sends.)
+        let changes_fields = update.state.is_some()
+            || update.assign_to.is_some()
+            || update.assignment_group.is_some();
+        let closed = changes_fields && self.servicenow.is_closed(&update.sys_id).await?;
+        if closed {
+            tracing::info!(escalation_id = %update.escalation_id, incident = %update.incident_number,
+                key = %update.key, "incident already resolved or closed; writing the note only");
+            note.push_str(&notes::not_reopened());
+        }
         let mut assigned_to = None;
-        if let Some(user) = &update.assign_to {
+        if let Some(user) = update.assign_to.as_ref().filter(|_| !closed) {
             match self.servicenow.resolve_user(user).await? {
                 Some(sys_id) => assigned_to = Some(sys_id),
                 None => note.push_str(&notes::user_not_found(user)),
@@ -116,9 +128,9 @@ impl UpdateApplier {
         let patch = IncidentPatch {
             work_note: format!("{note}\n{reference}"),
             reference: Some(reference.clone()),
-            state: update.state,
+            state: update.state.filter(|_| !closed),
             assigned_to,
-            assignment_group: update.assignment_group.clone(),
+            assignment_group: update.assignment_group.clone().filter(|_| !closed),
         };
         let now = self.servicenow.patch(&update.sys_id, &patch).await?;
         // Retrying would not help (the write was accepted): it is marked done, and a field

@@ -9,7 +9,7 @@
 //! updater drop the copy; the other order could lose the note.
 
 use super::{Engine, EngineError};
-use crate::escalation::{Escalation, Ignored, Transition};
+use crate::escalation::{Cancellation, Escalation, Ignored, Transition};
 use crate::ports::{RepoError, Stored};
 use crate::update::IncidentUpdate;
 
@@ -28,6 +28,11 @@ pub(super) trait Effects {
 
 impl Effects for () {}
 impl Effects for u64 {}
+impl Effects for Cancellation {
+    fn update(&self) -> Option<&IncidentUpdate> {
+        Some(&self.update)
+    }
+}
 impl Effects for Transition {
     fn update(&self) -> Option<&IncidentUpdate> {
         Some(&self.update)

@@ -4,11 +4,12 @@
 //! ([`ReplayGuard`]).
 //!
 //! - `commit`: the one way a state change is saved.
-//! - `start`, `dial`, `call_ended`, `sweep`: the engine's steps.
+//! - `start`, `dial`, `call_ended`, `cancel`, `sweep`: the engine's steps.
 //! - `apply_update`, `replay`: the updater's and the trigger's guards.
 
 mod apply_update;
 mod call_ended;
+mod cancel;
 mod commit;
 mod dial;
 mod replay;
@@ -17,6 +18,7 @@ mod sweep;
 
 pub use apply_update::{Applied, UPDATE_MARK_TTL_SECS, UpdateApplier, UpdateError};
 pub use call_ended::{EVENT_MARK_TTL_SECS, EventOutcome, EventResult};
+pub use cancel::CancelResult;
 pub use replay::{Replay, ReplayGuard};
 pub use sweep::SweepReport;
 

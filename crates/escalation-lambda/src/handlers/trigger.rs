@@ -1,12 +1,14 @@
 //! `incident-trigger`: the HTTPS endpoint (Lambda function URL) the ServiceNow business
 //! rule calls. Verifies the HMAC signature, refuses replays, validates the incident, starts
-//! the escalation.
+//! the escalation; or, for the rule "Cancel phone escalation", cancels it (`{"type":
+//! "cancel"}`: the incident was assigned, resolved, closed, canceled or lowered by someone
+//! else).
 
 use escalation_adapters::signing::{MAX_SKEW_SECS, SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER};
-use escalation_core::escalation::Status;
+use escalation_core::escalation::{Cancel, CancelReason, Status};
 use escalation_core::model::{Incident, SysId};
 use escalation_core::ports::{Clock, Metric, Metrics, Stored};
-use escalation_core::usecase::{Engine, EngineError, Replay, ReplayGuard};
+use escalation_core::usecase::{CancelResult, Engine, EngineError, Replay, ReplayGuard};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
@@ -33,6 +35,8 @@ pub struct Trigger {
 pub enum Ask {
     /// Escalate this incident.
     Escalate(Incident),
+    /// Stop the escalation of this incident: it was handled in ServiceNow.
+    Cancel(SysId, Cancel),
     /// ServiceNow's scheduled job proving that its outbound path works (`{"type":
     /// "heartbeat"}`): counted, nothing started.
     Heartbeat,
@@ -43,6 +47,47 @@ pub fn is_heartbeat(body: &[u8]) -> bool {
     serde_json::from_slice::<Value>(body)
         .ok()
         .is_some_and(|v| v.get("type").and_then(Value::as_str) == Some("heartbeat"))
+}
+
+/// Whether a (verified) body is the cancel rule's.
+pub fn is_cancel(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .is_some_and(|v| v.get("type").and_then(Value::as_str) == Some("cancel"))
+}
+
+/// `{"type":"cancel","sys_id","number","reason","detail"?,"by"?,"event_id"}`; `reason` is
+/// assigned, resolved, closed, canceled or priority_lowered; `detail` the assignee's name
+/// or the new priority; `by` who changed the incident.
+pub fn parse_cancel(body: &[u8], now_ms: u64) -> Result<(SysId, Cancel), String> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| format!("body is not valid JSON: {e}"))?;
+    let text = |name: &str| -> Result<Option<String>, String> {
+        match v.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.chars().count() <= 100 => {
+                Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty()))
+            }
+            Some(Value::String(_)) => Err(format!("field `{name}` is longer than 100 characters")),
+            Some(_) => Err(format!("field `{name}` must be a string")),
+        }
+    };
+    let sys_id = SysId::parse(&text("sys_id")?.unwrap_or_default()).map_err(|_| {
+        "field `sys_id` must be a 32-character hexadecimal ServiceNow sys_id".to_string()
+    })?;
+    let reason = text("reason")?.unwrap_or_default();
+    let reason = CancelReason::parse(&reason).ok_or_else(|| {
+        format!("field `reason` must be assigned, resolved, closed, canceled or priority_lowered, not {reason:?}")
+    })?;
+    Ok((
+        sys_id,
+        Cancel {
+            reason,
+            detail: text("detail")?,
+            by: text("by")?,
+            at: now_ms,
+        },
+    ))
 }
 
 /// A request problem, answered with its status and a message (never a secret).
@@ -75,6 +120,7 @@ impl Trigger {
         let now_secs = (self.clock.now_ms() / 1000) as i64;
         let incident = match self.check(&req, now_secs).await {
             Ok(Ask::Escalate(incident)) => incident,
+            Ok(Ask::Cancel(sys_id, cancel)) => return Ok(self.cancel(&sys_id, cancel).await),
             Ok(Ask::Heartbeat) => {
                 tracing::info!("heartbeat from ServiceNow");
                 self.metrics
@@ -115,6 +161,28 @@ impl Trigger {
                     StatusCode::SERVICE_UNAVAILABLE,
                     json!({ "error": message }),
                 ))
+            }
+        }
+    }
+
+    async fn cancel(&self, sys_id: &SysId, cancel: Cancel) -> Response<Body> {
+        match self.engine.cancel(sys_id, cancel).await {
+            Ok(CancelResult::Cancelled { stored, hung_up }) => {
+                let mut body = summary(&stored);
+                body["hung_up"] = json!(hung_up);
+                respond(StatusCode::OK, body)
+            }
+            Ok(CancelResult::AlreadyFinished(stored)) => respond(StatusCode::OK, summary(&stored)),
+            Ok(CancelResult::NoEscalation) => respond(
+                StatusCode::OK,
+                json!({ "status": null, "message": "no escalation for this incident; nothing to cancel" }),
+            ),
+            Err(e) => {
+                tracing::error!(incident = %sys_id, error = %e, "could not cancel the escalation");
+                respond(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({ "error": "escalation could not be cancelled (storage or queue unavailable); send the request again" }),
+                )
             }
         }
     }
@@ -163,6 +231,11 @@ impl Trigger {
         }
         if is_heartbeat(body) {
             return Ok(Ask::Heartbeat);
+        }
+        if is_cancel(body) {
+            let (sys_id, cancel) = parse_cancel(body, now_secs as u64 * 1000)
+                .map_err(|m| reject(StatusCode::BAD_REQUEST, m))?;
+            return Ok(Ask::Cancel(sys_id, cancel));
         }
         let content_type = header(header::CONTENT_TYPE.as_str()).unwrap_or("");
         let incident =
@@ -292,6 +365,35 @@ mod tests {
         assert_eq!(i.number, "INC0010001");
         assert_eq!(i.priority, "1");
         assert_eq!(i.assignment_group.as_deref(), Some("db-team"));
+    }
+
+    #[test]
+    fn a_cancel_names_what_happened_and_a_bad_one_names_the_field() {
+        let body = format!(
+            r#"{{"type":"cancel","sys_id":"{SYS}","number":"INC1","reason":"assigned","detail":"Bob Agent","by":"Beth Anglin","event_id":"e"}}"#
+        );
+        assert!(is_cancel(body.as_bytes()));
+        let (sys_id, c) = parse_cancel(body.as_bytes(), 7).unwrap();
+        assert_eq!(sys_id.as_str(), SYS);
+        assert_eq!(c.reason, CancelReason::Assigned);
+        assert_eq!(c.detail.as_deref(), Some("Bob Agent"));
+        assert_eq!((c.by.as_deref(), c.at), (Some("Beth Anglin"), 7));
+        let bad = |b: String, expect: &str| {
+            let err = parse_cancel(b.as_bytes(), 0).unwrap_err();
+            assert!(err.contains(expect), "{b}: {err}");
+        };
+        bad(
+            format!(r#"{{"type":"cancel","sys_id":"{SYS}","reason":"bored"}}"#),
+            "field `reason` must be",
+        );
+        bad(
+            r#"{"type":"cancel","sys_id":"x","reason":"closed"}"#.into(),
+            "field `sys_id`",
+        );
+        bad(
+            format!(r#"{{"type":"cancel","sys_id":"{SYS}","reason":"closed","by":7}}"#),
+            "field `by` must be a string",
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod errors;
 mod oauth;
 mod query;
 mod table_api;
+mod ui;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -59,6 +60,7 @@ impl ServiceNowFake {
             db: Mutex::new(Db::default()),
             traffic: Traffic::default(),
             oauth: oauth::OAuth::default(),
+            cancel_rule: Mutex::new(None),
         });
         let router = Router::new().fallback(handle).with_state(inner.clone());
         util::spawn_server(listener, router);
@@ -143,6 +145,36 @@ impl ServiceNowHandle {
         self.inner.oauth.expire_all();
     }
 
+    /// Installs the rule "Cancel phone escalation": from now on a change from the UI
+    /// ([`ServiceNowHandle::change_from_ui`]) that assigns, resolves, closes, cancels or
+    /// lowers an incident of one of `priorities` below them, by anyone but
+    /// `integration_user`, makes the rule send a cancel.
+    pub fn install_cancel_rule(&self, priorities: &[&str], integration_user: &str) {
+        *lock(&self.inner.cancel_rule) = Some(ui::CancelRule {
+            priorities: priorities.iter().map(|p| p.to_string()).collect(),
+            integration_user: integration_user.to_owned(),
+        });
+    }
+
+    /// `user` (a user_name) saves incident `sys_id` with `fields` in the UI (references by
+    /// sys_id or display name, as the form sends them). Returns the JSON body the cancel
+    /// rule sends to the trigger, if the rule is installed and the change is one it acts
+    /// on; unsigned: the caller signs it with the shared key as the instance does.
+    pub fn change_from_ui(&self, sys_id: &str, fields: &Value, user: &str) -> Option<Value> {
+        let fields = fields.as_object().cloned().unwrap_or_default();
+        let mut db = lock(&self.inner.db);
+        let (before, after) = db.ui_write(sys_id, &fields, user)?;
+        let rule = lock(&self.inner.cancel_rule).clone()?;
+        let user_name = db
+            .rows(SYS_USER)
+            .iter()
+            .find(|u| u.get("user_name").and_then(Value::as_str) == Some(user))
+            .and_then(|u| u.get("name").and_then(Value::as_str))
+            .unwrap_or(user)
+            .to_owned();
+        ui::cancel_body(&rule, &before, &after, user, &user_name)
+    }
+
     /// Tokens issued by `/oauth_token.do` so far.
     pub fn tokens_issued(&self) -> usize {
         self.inner.oauth.issued()
@@ -158,6 +190,7 @@ struct Inner {
     db: Mutex<Db>,
     traffic: Traffic,
     oauth: oauth::OAuth,
+    cancel_rule: Mutex<Option<ui::CancelRule>>,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,62 @@
+//! Cancel: ServiceNow says the incident under escalation was handled by someone else. The
+//! escalation ends (one conditional write: a call that ends at the same moment either
+//! lands first and is applied, or finds the escalation cancelled and is ignored), the
+//! note is queued, and the ringing call is hung up. Nothing is dialled afterwards: the
+//! sweeper only looks at active escalations, and every later event finds it finished.
+
+use super::{Engine, EngineError};
+use crate::escalation::{Cancel, Status};
+use crate::model::SysId;
+use crate::ports::{Metric, Stored};
+
+/// What became of a cancel.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CancelResult {
+    /// The escalation is cancelled now; `hung_up`: whose ringing call was ended.
+    Cancelled {
+        stored: Stored,
+        hung_up: Option<String>,
+    },
+    /// It had already ended (accepted, exhausted, or cancelled before): nothing changed.
+    AlreadyFinished(Stored),
+    /// The incident has no escalation.
+    NoEscalation,
+}
+
+impl Engine {
+    pub async fn cancel(
+        &self,
+        sys_id: &SysId,
+        cancel: Cancel,
+    ) -> Result<CancelResult, EngineError> {
+        let Some(stored) = self.ports.repo.load(sys_id).await? else {
+            return Ok(CancelResult::NoEscalation);
+        };
+        let (stored, done) = match self.commit(stored, |e| e.cancel(cancel.clone())).await? {
+            Err((stored, _)) => return Ok(CancelResult::AlreadyFinished(stored)),
+            Ok(applied) => applied,
+        };
+        let esc = &stored.escalation;
+        tracing::info!(escalation_id = %esc.id(), incident = %esc.incident().number,
+            reason = ?cancel.reason, "escalation cancelled from ServiceNow");
+        self.ports
+            .metrics
+            .incident(esc.incident(), &[(Metric::Cancelled, 1.0)]);
+        let mut hung_up = None;
+        if let Some(sid) = &done.hang_up {
+            match self.ports.dialer.end(sid).await {
+                Ok(()) => hung_up = done.ringing.clone(),
+                Err(e) => {
+                    // The escalation stays cancelled: a key pressed on that call is ignored.
+                    tracing::warn!(escalation_id = %esc.id(), execution = %sid, error = %e,
+                        "could not hang up the ringing call");
+                    self.ports
+                        .metrics
+                        .count("engine", Metric::HangUpFailures, 1);
+                }
+            }
+        }
+        debug_assert_eq!(esc.status(), Status::Cancelled);
+        Ok(CancelResult::Cancelled { stored, hung_up })
+    }
+}
