@@ -1,6 +1,7 @@
 //! `incident-trigger`: the HTTPS endpoint (Lambda function URL) the ServiceNow business
 //! rule calls. Verifies the HMAC signature, refuses replays, validates the incident, starts
-//! the escalation.
+//! the escalation: stored, its "started" note and its first call queued, then answered
+//! (the call is placed by escalation-dialer, so the answer never waits for the call rate).
 
 use escalation_adapters::signing::{MAX_SKEW_SECS, SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER};
 use escalation_core::escalation::Status;
