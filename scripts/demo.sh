@@ -39,7 +39,7 @@ esac
 # compiled twice, and the functions' first invocations start at once.
 echo "==> building the demo and the Lambda functions (minutes the first time)" >&2
 cargo build --locked --bin demo \
-    --bin incident-trigger --bin flow-events --bin incident-updater --bin escalation-sweeper \
+    --bin incident-trigger --bin escalation-dialer --bin flow-events --bin incident-updater --bin escalation-sweeper \
     --bin voice-inbound
 ensure_cargo_lambda
 export PATH="$VENV/bin:$PATH"

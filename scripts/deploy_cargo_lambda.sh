@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Path B of docs/DEPLOY.md: deploy the five Lambda functions with `cargo lambda deploy` onto
+# Path B of docs/DEPLOY.md: deploy the six Lambda functions with `cargo lambda deploy` onto
 # resources that already exist (DynamoDB table, SQS FIFO queue + DLQ, Kinesis stream, secret,
 # execution role; docs/DEPLOY.md lists them), then wire them up with the AWS CLI: the trigger's
 # public function URL, the Kinesis and SQS event source mappings (same settings as
@@ -91,11 +91,13 @@ done
 optional LOG_RETENTION_DAYS '^(1|3|5|7|14|30|60|90|120|150|180|365|400|545|731|1096|1827|2192|2557|2922|3288|3653)$' 'a CloudWatch retention (1, 3, 5, 7, 14, 30, 60, 90, ... days)'
 need FLOW_EVENTS_STREAM_ARN '^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:[0-9]{12}:stream/.+$' 'a Kinesis stream ARN'
 optional FLOW_EVENTS_FAILURE_QUEUE_ARN '^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$' 'a standard SQS queue ARN'
+need DIAL_QUEUE_ARN '^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$' 'a standard SQS queue ARN (the dial queue)'
 need SN_UPDATES_QUEUE_ARN '^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+\.fifo$' 'a FIFO SQS queue ARN (ending in .fifo)'
 need TWILIO_FLOW_SID '^FW[0-9a-fA-F]{32}$' 'a Studio flow SID (FW + 32 hex; printed by escalation-admin twilio deploy)'
 need TWILIO_FROM_NUMBER '^\+[1-9][0-9]{1,14}$' 'an E.164 number such as +15017122661'
 need ESCALATIONS_TABLE '^[A-Za-z0-9_.-]{3,255}$' 'a DynamoDB table name'
 need SN_UPDATES_QUEUE_URL '^https://sqs\..+\.fifo$' 'the https:// URL of the FIFO queue'
+need DIAL_QUEUE_URL '^https://sqs\..+$' 'the https:// URL of the standard dial queue'
 need SECRETS_ARN '^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$' 'a Secrets Manager secret ARN'
 need SERVICENOW_INSTANCE_URL '^https://[A-Za-z0-9.-]+(:[0-9]+)?/?$' 'an https:// URL without a path'
 optional RING_TIMEOUT_SECS '^[0-9]+$' 'a number of seconds'
@@ -120,6 +122,7 @@ RETENTION=${CFG[LOG_RETENTION_DAYS]:-30}
 # ([package.metadata.lambda.deploy], the template's values), which cargo lambda deploy reads.
 FUNCTIONS=(
     "incident-trigger|TRIGGER_ROLE_ARN"
+    "escalation-dialer|DIALER_ROLE_ARN"
     "flow-events|FLOW_EVENTS_ROLE_ARN"
     "incident-updater|UPDATER_ROLE_ARN"
     "escalation-sweeper|SWEEPER_ROLE_ARN"
@@ -192,6 +195,9 @@ for entry in "${FUNCTIONS[@]}"; do
         if [ -n "${CFG[$k]:-}" ]; then printf '%s=%s\n' "$k" "${CFG[$k]}" >>"$env_file"; fi
     done
     [ -n "${CFG[RUST_LOG]:-}" ] || echo "RUST_LOG=info" >>"$env_file"
+    if [ "$bin" = incident-trigger ]; then
+        echo "DIAL_QUEUE_URL=${CFG[DIAL_QUEUE_URL]}" >>"$env_file"
+    fi
     if [ "$bin" = escalation-sweeper ]; then
         echo "SWEEP_GRACE_SECS=${CFG[SWEEP_GRACE_SECS]:-30}" >>"$env_file"
     fi
@@ -260,6 +266,10 @@ fi
 mapping "$PREFIX-flow-events" "${CFG[FLOW_EVENTS_STREAM_ARN]}" "${kinesis_settings[@]}"
 mapping "$PREFIX-incident-updater" "${CFG[SN_UPDATES_QUEUE_ARN]}" \
     --batch-size 10 --function-response-types ReportBatchItemFailures
+# The dialer: bounded concurrency (the create rate itself is shared through the table).
+mapping "$PREFIX-escalation-dialer" "${CFG[DIAL_QUEUE_ARN]}" \
+    --batch-size 10 --function-response-types ReportBatchItemFailures \
+    --scaling-config MaximumConcurrency=5
 
 # ---- 5. the sweeper's schedule --------------------------------------------------------------
 rule="$PREFIX-escalation-sweeper"

@@ -1,7 +1,9 @@
-//! An outbound rate limit for Twilio execution creates (Studio allows 20 new REST
-//! executions per second per account; over it answers 429). Shared by every task in a
-//! container, so a storm of incidents in one batch never trips 429 by design.
+//! Outbound rate limits for Twilio execution creates (Studio allows 20 new REST
+//! executions per second per account; over it answers 429): the [`CreateRate`] every
+//! create waits on, and [`RateLimiter`], a limit within one process (tools and tests). The
+//! functions share one limit across all their containers (`aws::rate::DynamoRate`).
 
+use async_trait::async_trait;
 use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -49,6 +51,27 @@ impl RateLimiter {
             };
             tokio::time::sleep(wait).await;
         }
+    }
+}
+
+/// A limit on execution creates that every create waits on.
+#[async_trait]
+pub trait CreateRate: Send + Sync + std::fmt::Debug {
+    /// Wait for a slot under the limit, then take it. An error names what failed (the
+    /// shared limit's store unreachable); nothing was created.
+    async fn acquire(&self) -> Result<(), String>;
+    /// Creates per second the limit allows.
+    fn per_sec(&self) -> u32;
+}
+
+#[async_trait]
+impl CreateRate for RateLimiter {
+    async fn acquire(&self) -> Result<(), String> {
+        RateLimiter::acquire(self).await;
+        Ok(())
+    }
+    fn per_sec(&self) -> u32 {
+        RateLimiter::per_sec(self)
     }
 }
 

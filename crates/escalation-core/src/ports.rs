@@ -110,6 +110,26 @@ pub trait Outbox: Send + Sync {
 }
 
 // ---------------------------------------------------------------------------------------
+// The dial queue
+
+/// A call to be placed: the current attempt of an escalation, named by its incident and
+/// number. Whoever takes it loads the escalation and places the call only if that attempt
+/// is still due (the lease keeps it to one call however often it is asked for).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialRequest {
+    pub sys_id: SysId,
+    pub escalation_id: EscalationId,
+    pub attempt: u32,
+}
+
+/// Calls handed to the dialer, so that whoever asks for one (the trigger, answering
+/// ServiceNow) never waits for the call rate.
+#[async_trait]
+pub trait DialQueue: Send + Sync {
+    async fn request(&self, dial: &DialRequest) -> Result<(), OutboxError>;
+}
+
+// ---------------------------------------------------------------------------------------
 // Telephony (Twilio Studio)
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,7 +209,9 @@ pub enum CallState {
 pub trait Dialer: Send + Sync {
     /// Wait for a slot under the account's call rate. The engine waits here before it
     /// claims an attempt, so that a dialer's lease covers the request and not the queue.
-    async fn reserve(&self) {}
+    async fn reserve(&self) -> Result<(), TelephonyError> {
+        Ok(())
+    }
     /// Place the call (bounded in time by the adapter).
     async fn place(&self, call: &CallRequest) -> Result<DialResult, TelephonyError>;
     /// A call placed for this attempt since it began, if there is one (an earlier dialer

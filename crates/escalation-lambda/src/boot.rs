@@ -4,7 +4,7 @@
 //! field, never a value) and ends the init, so Lambda reports it.
 
 use crate::config::{self, ConfigError, EngineConfig, UpdaterConfig};
-use crate::handlers::{FlowEvents, Sweeper, Trigger, Updater};
+use crate::handlers::{EscalationDialer, FlowEvents, Sweeper, Trigger, Updater};
 use crate::wiring::{self, Aws, EngineParts};
 use escalation_adapters::retry::RetryPolicy;
 use std::collections::HashMap;
@@ -95,7 +95,7 @@ pub async fn trigger() -> Result<&'static Trigger, lambda_runtime::Error> {
     init_logging();
     let built = async {
         let (_, aws, parts) = engine_parts().await?;
-        parts.trigger(&aws)
+        parts.trigger(&aws, &config::dial_queue_url(&config::process_env())?)
     };
     built.await.map(leak).map_err(fail)
 }
@@ -107,6 +107,12 @@ pub async fn flow_events() -> Result<&'static FlowEvents, lambda_runtime::Error>
         let concurrency = config::flow_events_concurrency(&config::process_env())?;
         Ok(parts.flow_events(&config.flow_sid, concurrency))
     };
+    built.await.map(leak).map_err(fail)
+}
+
+pub async fn dialer() -> Result<&'static EscalationDialer, lambda_runtime::Error> {
+    init_logging();
+    let built = async { Ok::<_, ConfigError>(engine_parts().await?.2.dialer()) };
     built.await.map(leak).map_err(fail)
 }
 

@@ -85,7 +85,8 @@ pub struct EngineConfig {
     pub studio_base_url: String,
     pub roster_path: Option<String>,
     pub settings: Settings,
-    /// Studio execution creates per second from one container (Twilio's limit: 20/s).
+    /// Studio execution creates per second, across every container of every function
+    /// (Twilio's account limit: 20/s).
     pub twilio_creates_per_sec: u32,
 }
 
@@ -182,6 +183,11 @@ impl UpdaterConfig {
 /// flow-events: Kinesis records handled at once.
 pub fn flow_events_concurrency(env: &HashMap<String, String>) -> Result<u32, ConfigError> {
     Ok(Env(env).number("FLOW_EVENTS_CONCURRENCY", 8, 64)?.max(1))
+}
+
+/// incident-trigger: the dial queue its first calls go to.
+pub fn dial_queue_url(env: &HashMap<String, String>) -> Result<String, ConfigError> {
+    Env(env).required_url("DIAL_QUEUE_URL")
 }
 
 /// The process environment.

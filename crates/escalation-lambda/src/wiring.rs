@@ -2,8 +2,8 @@
 //! container.
 
 use crate::config::{ConfigError, EngineConfig, UpdaterConfig};
-use crate::handlers::{FlowEvents, Sweeper, Trigger, Updater};
-use escalation_adapters::aws::{DynamoRepo, SqsOutbox};
+use crate::handlers::{EscalationDialer, FlowEvents, Sweeper, Trigger, Updater};
+use escalation_adapters::aws::{DynamoRate, DynamoRepo, SqsDialQueue, SqsOutbox};
 use escalation_adapters::clock::SystemClock;
 use escalation_adapters::emf::EmfMetrics;
 use escalation_adapters::retry::RetryPolicy;
@@ -65,6 +65,9 @@ impl Aws {
     }
 }
 
+/// The shared line of Twilio create slots (the item `rate#twilio-creates`).
+pub const CREATE_RATE_NAME: &str = "twilio-creates";
+
 /// The engine's adapters for functions that move escalations.
 #[derive(Clone)]
 pub struct EngineParts {
@@ -92,7 +95,12 @@ impl EngineParts {
             aws.secrets.require(Field::TwilioApiKeySecret)?,
             aws.retry.clone(),
         )
-        .with_create_rate(config.twilio_creates_per_sec);
+        .with_create_limit(Arc::new(DynamoRate::new(
+            aws_sdk_dynamodb::Client::new(&aws.sdk),
+            &config.table,
+            CREATE_RATE_NAME,
+            config.twilio_creates_per_sec,
+        )));
         Ok(EngineParts {
             repo: aws.repo(&config.table),
             outbox: Arc::new(SqsOutbox::new(
@@ -122,9 +130,11 @@ impl EngineParts {
         Engine::new(self.ports(), self.settings.clone())
     }
 
-    pub fn trigger(&self, aws: &Aws) -> Result<Trigger, ConfigError> {
+    /// The trigger: its engine hands first calls to the dial queue at `dial_queue_url`.
+    pub fn trigger(&self, aws: &Aws, dial_queue_url: &str) -> Result<Trigger, ConfigError> {
+        let dials = SqsDialQueue::new(aws_sdk_sqs::Client::new(&aws.sdk), dial_queue_url);
         Ok(Trigger {
-            engine: self.engine(),
+            engine: self.engine().with_dial_queue(Arc::new(dials)),
             key: aws.secrets.signing_key()?,
             replay: ReplayGuard::new(
                 self.repo.clone(),
@@ -141,6 +151,12 @@ impl EngineParts {
             flow_sid: flow_sid.to_string(),
             concurrency: concurrency as usize,
             metrics: Arc::new(EmfMetrics),
+        }
+    }
+
+    pub fn dialer(&self) -> EscalationDialer {
+        EscalationDialer {
+            engine: self.engine(),
         }
     }
 

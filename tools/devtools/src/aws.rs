@@ -35,12 +35,15 @@ pub struct Resources {
     pub table: String,
     pub queue_url: String,
     pub dlq_url: String,
+    /// The dial queue (standard): calls the trigger asks for, for escalation-dialer.
+    pub dial_queue_url: String,
     pub stream_name: String,
     pub stream_arn: String,
     pub secret_arn: String,
 }
 
-/// Create table, FIFO queue with DLQ, stream and secret, all named with `prefix`.
+/// Create table, FIFO queue with DLQ, dial queue, stream and secret, all named with
+/// `prefix`.
 pub async fn create_resources(sdk: &SdkConfig, prefix: &str, secret_json: &str) -> Resources {
     let ddb = aws_sdk_dynamodb::Client::new(sdk);
     let table = format!("{prefix}-escalations");
@@ -138,6 +141,16 @@ pub async fn create_resources(sdk: &SdkConfig, prefix: &str, secret_json: &str) 
         .queue_url
         .unwrap();
 
+    let dial_queue_url = sqs
+        .create_queue()
+        .queue_name(format!("{prefix}-dials"))
+        .attributes(QueueAttributeName::VisibilityTimeout, "30")
+        .send()
+        .await
+        .expect("create dial queue")
+        .queue_url
+        .unwrap();
+
     let kinesis = aws_sdk_kinesis::Client::new(sdk);
     let stream_name = format!("{prefix}-flow-events");
     kinesis
@@ -175,6 +188,7 @@ pub async fn create_resources(sdk: &SdkConfig, prefix: &str, secret_json: &str) 
         table,
         queue_url,
         dlq_url,
+        dial_queue_url,
         stream_name,
         stream_arn,
         secret_arn,

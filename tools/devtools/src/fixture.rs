@@ -143,6 +143,7 @@ pub fn function_env(
         ("TWILIO_FROM_NUMBER", FROM_NUMBER),
         ("ESCALATIONS_TABLE", &resources.table),
         ("SN_UPDATES_QUEUE_URL", &resources.queue_url),
+        ("DIAL_QUEUE_URL", &resources.dial_queue_url),
         ("SECRETS_ARN", &resources.secret_arn),
         ("SERVICENOW_INSTANCE_URL", servicenow_url),
         ("TWILIO_STUDIO_BASE_URL", studio_url),

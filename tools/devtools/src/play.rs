@@ -321,9 +321,10 @@ impl Driver for InboundStack {
     }
 
     async fn pump(&self) -> Result<bool, String> {
+        let d = self.stack.pump_dials().await.is_some();
         let k = self.stack.pump_kinesis().await.is_some();
         let s = self.stack.pump_sqs().await.is_some();
-        Ok(k || s)
+        Ok(d || k || s)
     }
 
     async fn sweep(&self) -> Result<(), String> {

@@ -3,7 +3,7 @@
 //! by the event-source stand-ins.
 
 use crate::aws::{Resources, create_resources, moto_endpoint, sdk_config};
-use crate::esm::{KinesisPoller, SqsPoller};
+use crate::esm::{KinesisPoller, SqsPoller, failed_ids};
 use crate::fixture::{self, TempDir};
 use crate::kit;
 use aws_lambda_events::event::sqs::SqsEvent;
@@ -17,7 +17,7 @@ use escalation_core::usecase::{Engine, SweepReport};
 use escalation_fakes::servicenow::ServiceNowHandle;
 use escalation_fakes::twilio::TwilioHandle;
 use escalation_lambda::config::{EngineConfig, UpdaterConfig};
-use escalation_lambda::handlers::{FlowEvents, Sweeper, Trigger, Updater};
+use escalation_lambda::handlers::{EscalationDialer, FlowEvents, Sweeper, Trigger, Updater};
 use escalation_lambda::wiring::{self, Aws, EngineParts};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
@@ -73,6 +73,7 @@ pub struct Stack {
     /// The engine the functions share (as one container would).
     pub engine: Engine,
     pub trigger: Trigger,
+    pub dialer: EscalationDialer,
     pub flow_events: FlowEvents,
     pub updater: Updater,
     pub sweeper: Sweeper,
@@ -87,6 +88,7 @@ pub struct Stack {
     pub key: SigningKey,
     kinesis: Mutex<KinesisPoller>,
     sqs: SqsPoller,
+    dials: SqsPoller,
     _roster_dir: TempDir,
 }
 
@@ -134,10 +136,14 @@ impl Stack {
         )
         .expect("updater");
         let (kinesis, sqs) = crate::esm::event_sources(&sdk, &resources).await;
+        let dials = SqsPoller::new(aws_sdk_sqs::Client::new(&sdk), &resources.dial_queue_url).await;
         Stack {
             clock,
             engine: parts.engine(),
-            trigger: parts.trigger(&aws).expect("trigger"),
+            trigger: parts
+                .trigger(&aws, &resources.dial_queue_url)
+                .expect("trigger"),
+            dialer: parts.dialer(),
             flow_events: parts.flow_events(FLOW_SID, concurrency),
             sweeper: parts.sweeper(),
             updater,
@@ -150,11 +156,14 @@ impl Stack {
             sdk,
             kinesis: Mutex::new(kinesis),
             sqs,
+            dials,
             _roster_dir: dir,
         }
     }
 
-    /// Seed the incident in the ServiceNow fake and send the business rule's signed request.
+    /// Seed the incident in the ServiceNow fake, send the business rule's signed request,
+    /// and let the dialer take what the trigger queued (as the dial queue's mapping would
+    /// at once).
     pub async fn trigger(
         &self,
         sys_id: &str,
@@ -170,8 +179,11 @@ impl Stack {
             "event_id": uuid::Uuid::new_v4().simple().to_string()
         })
         .to_string();
-        self.invoke_trigger(&self.signed_event(&body, "application/json"))
-            .await
+        let answer = self
+            .invoke_trigger(&self.signed_event(&body, "application/json"))
+            .await;
+        self.drain_dials().await;
+        answer
     }
 
     /// `user` saves the incident in ServiceNow's UI with `fields`; when the instance's
@@ -316,6 +328,53 @@ impl Stack {
         all
     }
 
+    /// Run escalation-dialer on an SQS event; returns the response JSON.
+    pub async fn invoke_dialer(&self, event: Value) -> Result<Value, String> {
+        let ev: SqsEvent = serde_json::from_value(event).expect("SQS event");
+        let resp = self
+            .dialer
+            .handle(LambdaEvent::new(ev, Context::default()))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(serde_json::to_value(resp).unwrap())
+    }
+
+    /// One batch of the dial queue through escalation-dialer (a failed invocation leaves
+    /// the batch on the queue, as Lambda would). `None`: the queue is empty.
+    pub async fn pump_dials(&self) -> Option<(Value, Result<Value, String>)> {
+        let batch = self.dials.next_batch().await?;
+        let resp = self.invoke_dialer(batch.clone()).await;
+        let ack = resp.clone().unwrap_or_else(|_| {
+            let all: Vec<Value> = batch["Records"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| json!({ "itemIdentifier": r["messageId"] }))
+                .collect();
+            json!({ "batchItemFailures": all })
+        });
+        self.dials.ack(&batch, &ack).await;
+        Some((batch, resp))
+    }
+
+    /// Dial batches until one fails or the queue is empty; returns the batches dialled.
+    pub async fn drain_dials(&self) -> usize {
+        let mut n = 0;
+        while let Some((_, resp)) = self.pump_dials().await {
+            n += 1;
+            let failed = resp.as_ref().map_or(true, |r| !failed_ids(r).is_empty());
+            if failed {
+                break;
+            }
+        }
+        n
+    }
+
+    /// Calls waiting in the dial queue (visible and in flight).
+    pub async fn dials_waiting(&self) -> u64 {
+        self.dials.depth().await
+    }
+
     /// One SQS batch through incident-updater.
     pub async fn pump_sqs(&self) -> Option<(Value, Value)> {
         let batch = self.sqs.next_batch().await?;
@@ -334,9 +393,10 @@ impl Stack {
     pub async fn settle(&self, sys_ids: &[&str], timeout: Duration) {
         let deadline = Instant::now() + timeout;
         loop {
+            let d = self.drain_dials().await > 0;
             let k = self.pump_kinesis().await.is_some();
             let s = self.pump_sqs().await.is_some();
-            if !k && !s {
+            if !d && !k && !s {
                 let mut all_done = true;
                 for id in sys_ids {
                     let done = self

@@ -1,6 +1,6 @@
 //! Fault injection: Lambdas killed mid-flight (around the Twilio call, before the next
 //! call), a trigger held up by the rate limit, flow-end events that never arrive, calls that
-//! overrun, Twilio down at trigger time; the sweeper recovers each. Every test counts calls
+//! overrun, Twilio down when the first call is dialled; the sweeper recovers each. Every test counts calls
 //! placed (duplicates must be 0) and notes written (lost must be 0).
 
 mod support;
@@ -49,7 +49,7 @@ impl TestDialer {
 
 #[async_trait::async_trait]
 impl Dialer for TestDialer {
-    async fn reserve(&self) {
+    async fn reserve(&self) -> Result<(), TelephonyError> {
         if let Some((gate, waiting)) = &self.gate {
             waiting.notify_one();
             gate.acquire().await.expect("gate").forget();
@@ -378,7 +378,8 @@ async fn the_sweeper_entry_point_places_a_call_stuck_in_dialing() {
         .inject(fault("POST", Some("/Executions"), 503, 50, None));
     let id = sys_id(FAULT_IDS + 7);
     let (status, _) = stack.trigger(&id, "INC0030007", "Twilio outage", "1").await;
-    assert_eq!(status, 503);
+    assert_eq!(status, 202, "the trigger answers; the dialer's try failed");
+    assert!(dialled(&stack).is_empty());
     stack.twilio.clear_faults();
     let report = stack.invoke_sweeper().await;
     assert_eq!(report["dialled"], 1, "{report}");
@@ -416,7 +417,7 @@ async fn one_unreadable_escalation_does_not_stop_the_sweeper() {
         .inject(fault("POST", Some("/Executions"), 503, 50, None));
     let id = sys_id(FAULT_IDS + 8);
     let (status, _) = stack.trigger(&id, "INC0030008", "Twilio outage", "1").await;
-    assert_eq!(status, 503);
+    assert_eq!(status, 202, "the trigger answers; the dialer's try failed");
     stack.twilio.clear_faults();
     let report = stack.invoke_sweeper().await;
     assert_eq!(

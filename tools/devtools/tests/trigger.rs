@@ -175,14 +175,54 @@ async fn the_demo_form_body_starts_an_escalation() {
         .await;
     assert_eq!(status, 202, "{resp}");
     assert_eq!(resp["incident_number"], "INC0020002");
+    stack.drain_dials().await;
     let ex = stack.twilio.executions();
     assert_eq!(ex.len(), 1);
     assert_eq!(ex[0].parameters["short_description"], "Printer on fire");
     assert_eq!(ex[0].parameters["priority"], "1");
 }
 
+/// The trigger's answer waits for nothing on the telephony side: with every Studio create
+/// held by the fake for a minute, ServiceNow still gets 202 (the escalation stored, its plan
+/// noted, its first call queued), and no create is even sent until the dialer runs.
 #[tokio::test]
-async fn twilio_down_at_trigger_time_answers_503_and_a_resend_places_the_call() {
+async fn the_trigger_answers_202_while_twilio_holds_every_create() {
+    let stack = Stack::start(StackOptions::default()).await;
+    stack.sn.add_incident(SYS, "INC0020005", "API errors", "1");
+    stack.twilio.inject(escalation_fakes::fault::FaultRule {
+        method: Some("POST".into()),
+        path_contains: Some("/Executions".into()),
+        delay_ms: 60_000,
+        times: 100,
+        ..Default::default()
+    });
+    let event = stack.signed_event(&body(), "application/json");
+    let (status, resp) = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stack.invoke_trigger(&event),
+    )
+    .await
+    .expect("the trigger answered while Twilio held its creates");
+    assert_eq!(status, 202, "{resp}");
+    let esc = stack.escalation(SYS).await.expect("stored").escalation;
+    assert_eq!(resp["escalation_id"], esc.id().as_str());
+    assert_eq!(
+        esc.current().unwrap().phase,
+        escalation_core::escalation::Phase::Dialing
+    );
+    assert!(stack.twilio.requests().is_empty(), "no create was sent");
+    assert_eq!(stack.dials_waiting().await, 1, "the first call is queued");
+    while stack.pump_sqs().await.is_some() {}
+    let notes = stack.sn.work_notes(SYS);
+    assert!(notes[0].contains("Phone escalation started"), "{notes:#?}");
+
+    stack.twilio.clear_faults();
+    stack.drain_dials().await;
+    assert_eq!(stack.twilio.executions().len(), 1, "the dialer placed it");
+}
+
+#[tokio::test]
+async fn twilio_down_when_the_dialer_runs_keeps_the_call_queued_until_it_is_placed() {
     let stack = Stack::start(StackOptions::default()).await;
     // The business rule signs every send anew (a new timestamp, so a new signature).
     let mut ts = now() - 10;
@@ -195,33 +235,28 @@ async fn twilio_down_at_trigger_time_answers_503_and_a_resend_places_the_call() 
         .twilio
         .inject(fault("POST", Some("/Executions"), 503, 50, None));
     let (status, resp) = stack.invoke_trigger(&resigned(&stack, &mut ts)).await;
-    assert_eq!(status, 503, "{resp}");
-    assert!(
-        resp["error"]
-            .as_str()
-            .unwrap()
-            .contains("send the request again")
+    assert_eq!(status, 202, "{resp}");
+    let (_, answer) = stack.pump_dials().await.expect("the queued call");
+    let failed = answer.expect("the dialer answers");
+    assert_eq!(
+        failed["batchItemFailures"].as_array().map(Vec::len),
+        Some(1),
+        "the dial is given back to the queue: {failed}"
     );
     assert!(stack.twilio.executions().is_empty());
-    let esc = stack
-        .escalation(SYS)
-        .await
-        .expect("escalation recorded before the call");
+    assert_eq!(stack.dials_waiting().await, 1, "still queued");
+    let esc = stack.escalation(SYS).await.expect("escalation recorded");
     assert_eq!(
         esc.escalation.current().unwrap().phase,
         escalation_core::escalation::Phase::Dialing
     );
 
     stack.twilio.clear_faults();
+    stack.drain_dials().await;
+    assert_eq!(stack.twilio.executions().len(), 1, "placed on redelivery");
     let (status, resp) = stack.invoke_trigger(&resigned(&stack, &mut ts)).await;
     assert_eq!(status, 200, "{resp}");
-    assert_eq!(
-        stack.twilio.executions().len(),
-        1,
-        "the stalled first call is placed on resend"
-    );
-    let (status, _) = stack.invoke_trigger(&resigned(&stack, &mut ts)).await;
-    assert_eq!(status, 200);
+    stack.drain_dials().await;
     assert_eq!(stack.twilio.executions().len(), 1, "and only once");
 }
 
@@ -238,6 +273,7 @@ async fn a_replayed_request_is_refused() {
         resp["error"].as_str().unwrap().contains("replayed request"),
         "{resp}"
     );
+    stack.drain_dials().await;
     assert_eq!(stack.twilio.executions().len(), 1);
 }
 

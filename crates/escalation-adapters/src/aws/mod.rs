@@ -1,8 +1,13 @@
-//! AWS: the DynamoDB table (escalations and marks) and the SQS update queue.
+//! AWS: the DynamoDB table (escalations, marks, the shared create rate), the SQS update
+//! queue and the dial queue.
 
+pub mod dial_queue;
 pub mod doc;
 pub mod dynamo;
+pub mod rate;
 pub mod sqs;
 
+pub use dial_queue::SqsDialQueue;
 pub use dynamo::DynamoRepo;
+pub use rate::DynamoRate;
 pub use sqs::SqsOutbox;

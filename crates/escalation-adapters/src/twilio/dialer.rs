@@ -63,8 +63,8 @@ fn create_error(e: TwilioError) -> TelephonyError {
 
 #[async_trait]
 impl Dialer for StudioDialer {
-    async fn reserve(&self) {
-        self.client.reserve_create().await;
+    async fn reserve(&self) -> Result<(), TelephonyError> {
+        Ok(self.client.reserve_create().await?)
     }
 
     async fn place(&self, call: &CallRequest) -> Result<DialResult, TelephonyError> {

@@ -25,6 +25,9 @@ pub enum TwilioError {
     Transport(String),
     #[error("Twilio answered {status} with a body that is not the documented JSON: {detail}")]
     Decode { status: u16, detail: String },
+    /// No slot under the create rate could be taken; nothing was sent.
+    #[error("no create slot: {0}")]
+    Limit(String),
 }
 
 impl TwilioError {
@@ -41,7 +44,9 @@ impl TwilioError {
             TwilioError::Api { status, .. } | TwilioError::Decode { status, .. } => {
                 *status >= 500 && *status != 503
             }
-            TwilioError::RateLimited { .. } | TwilioError::Conflict { .. } => false,
+            TwilioError::RateLimited { .. }
+            | TwilioError::Conflict { .. }
+            | TwilioError::Limit(_) => false,
         }
     }
 }
@@ -49,7 +54,9 @@ impl TwilioError {
 impl Transient for TwilioError {
     fn is_transient(&self) -> bool {
         match self {
-            TwilioError::RateLimited { .. } | TwilioError::Transport(_) => true,
+            TwilioError::RateLimited { .. } | TwilioError::Transport(_) | TwilioError::Limit(_) => {
+                true
+            }
             TwilioError::Api { status, .. } | TwilioError::Decode { status, .. } => *status >= 500,
             TwilioError::Conflict { .. } => false,
         }

@@ -3,7 +3,7 @@
 
 use super::contract::ExecutionContext;
 use super::error::{TwilioError, error_from, read};
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{CreateRate, RateLimiter};
 use crate::retry::RetryPolicy;
 use escalation_core::model::ExecutionSid;
 use serde::Deserialize;
@@ -49,8 +49,9 @@ pub struct StudioClient {
     username: String,
     password: String,
     retry: RetryPolicy,
-    /// Creates per second, shared by every clone (and so every task in the container).
-    create_limit: Arc<RateLimiter>,
+    /// The create limit, shared by every clone (and so every task in the container; the
+    /// functions' limit is shared by all their containers too).
+    create_limit: Arc<dyn CreateRate>,
 }
 
 impl std::fmt::Debug for StudioClient {
@@ -83,9 +84,16 @@ impl StudioClient {
         }
     }
 
-    /// Limit execution creates to `per_sec` (Studio's default account limit is 20/s).
+    /// Limit execution creates to `per_sec` within this process (Studio's default
+    /// account limit is 20/s).
     pub fn with_create_rate(mut self, per_sec: u32) -> Self {
         self.create_limit = Arc::new(RateLimiter::new(per_sec));
+        self
+    }
+
+    /// Every create waits on `limit` (one shared by every container of the account).
+    pub fn with_create_limit(mut self, limit: Arc<dyn CreateRate>) -> Self {
+        self.create_limit = limit;
         self
     }
 
@@ -123,8 +131,11 @@ impl StudioClient {
 
     /// Wait for a slot under the account's execution-create rate limit. The first try of
     /// [`StudioClient::create_execution`] uses it; retries take slots of their own.
-    pub async fn reserve_create(&self) {
-        self.create_limit.acquire().await;
+    pub async fn reserve_create(&self) -> Result<(), TwilioError> {
+        self.create_limit
+            .acquire()
+            .await
+            .map_err(TwilioError::Limit)
     }
 
     /// Create an execution (retried on transient errors). A final error after a try whose
@@ -138,7 +149,7 @@ impl StudioClient {
             .retry
             .run(|| async {
                 if tries.fetch_add(1, Ordering::Relaxed) > 0 {
-                    self.create_limit.acquire().await;
+                    self.reserve_create().await?;
                 }
                 let form = [
                     ("To", new.to.as_str()),

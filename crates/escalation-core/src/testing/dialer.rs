@@ -312,9 +312,10 @@ impl ScriptedDialer {
 
 #[async_trait]
 impl Dialer for ScriptedDialer {
-    async fn reserve(&self) {
+    async fn reserve(&self) -> Result<(), TelephonyError> {
         self.spend(DialOp::Reserve);
         self.0.lock().unwrap().reserved += 1;
+        Ok(())
     }
 
     async fn place(&self, call: &CallRequest) -> Result<DialResult, TelephonyError> {

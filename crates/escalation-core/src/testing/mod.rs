@@ -9,7 +9,7 @@ mod store;
 
 pub use dialer::{DialOp, PlaceScript, PlacedCall, ScriptedDialer};
 pub use servicenow::{MemoryServiceNow, PatchFault, WrittenPatch};
-pub use store::{MemoryMarks, MemoryOutbox, MemoryRepo};
+pub use store::{MemoryDials, MemoryMarks, MemoryOutbox, MemoryRepo};
 
 use crate::model::Roster;
 use crate::ports::{Clock, Metric, Metrics};
@@ -81,6 +81,7 @@ pub struct Memory {
     pub repo: Arc<MemoryRepo>,
     pub marks: Arc<MemoryMarks>,
     pub outbox: Arc<MemoryOutbox>,
+    pub dials: Arc<MemoryDials>,
     pub dialer: Arc<ScriptedDialer>,
     pub servicenow: Arc<MemoryServiceNow>,
     pub metrics: Arc<RecordingMetrics>,
@@ -97,6 +98,7 @@ impl Memory {
             repo: Arc::default(),
             marks: Arc::default(),
             outbox: Arc::default(),
+            dials: Arc::default(),
             dialer: Arc::default(),
             servicenow: Arc::default(),
             metrics: Arc::default(),
@@ -119,6 +121,11 @@ impl Memory {
 
     pub fn engine(&self, settings: Settings) -> Engine {
         Engine::new(self.ports(), settings)
+    }
+
+    /// The engine as the trigger runs it: first calls go to [`Memory::dials`].
+    pub fn queued_engine(&self, settings: Settings) -> Engine {
+        self.engine(settings).with_dial_queue(self.dials.clone())
     }
 
     pub fn applier(&self) -> UpdateApplier {

@@ -1,10 +1,10 @@
-//! The escalation table, the marks and the update queue, in memory.
+//! The escalation table, the marks, the update queue and the dial queue, in memory.
 
 use crate::escalation::Escalation;
 use crate::model::SysId;
 use crate::ports::{
-    ActiveScan, Created, EscalationRepo, Mark, Marks, Outbox, OutboxError, RepoError, Stored,
-    Unreadable,
+    ActiveScan, Created, DialQueue, DialRequest, EscalationRepo, Mark, Marks, Outbox, OutboxError,
+    RepoError, Stored, Unreadable,
 };
 use crate::update::IncidentUpdate;
 use async_trait::async_trait;
@@ -210,6 +210,25 @@ impl Outbox for MemoryOutbox {
             return Err(OutboxError("injected queue fault".into()));
         }
         self.queued.lock().unwrap().extend_from_slice(updates);
+        Ok(())
+    }
+}
+
+/// Every dial request, in order; taken by a test playing the dialer.
+#[derive(Default)]
+pub struct MemoryDials(Mutex<Vec<DialRequest>>);
+
+impl MemoryDials {
+    /// Remove and return the requests waiting.
+    pub fn take(&self) -> Vec<DialRequest> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+#[async_trait]
+impl DialQueue for MemoryDials {
+    async fn request(&self, dial: &DialRequest) -> Result<(), OutboxError> {
+        self.0.lock().unwrap().push(dial.clone());
         Ok(())
     }
 }

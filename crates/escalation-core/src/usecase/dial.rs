@@ -14,12 +14,53 @@
 use super::{Engine, EngineError};
 use crate::escalation::{CREATE_BUDGET_MS, DIAL_LEASE_MS, DialDue, Next};
 use crate::model::{CallOutcome, ExecutionSid};
-use crate::ports::{DialResult, Metric, Stored, TelephonyError, TelephonyErrorKind};
+use crate::ports::{DialRequest, DialResult, Metric, Stored, TelephonyError, TelephonyErrorKind};
 
 /// A dial loop never runs away: at most this many un-placed calls are skipped in one go.
 const MAX_SKIPS_PER_DIAL: usize = 64;
 
 impl Engine {
+    /// Place the call a [`DialRequest`] asks for, if that attempt of that escalation is
+    /// still due (a request that arrives late, twice, or after the escalation moved on
+    /// places nothing). `None`: no such escalation.
+    pub async fn dial_requested(&self, req: &DialRequest) -> Result<Option<Stored>, EngineError> {
+        let Some(stored) = self.ports.repo.load(&req.sys_id).await? else {
+            tracing::warn!(sys_id = %req.sys_id, escalation_id = %req.escalation_id,
+                "dial requested for an incident with no escalation; nothing to call");
+            return Ok(None);
+        };
+        let esc = &stored.escalation;
+        let current = esc.current().map(|a| a.number);
+        if esc.id() != &req.escalation_id || current != Some(req.attempt) {
+            tracing::info!(escalation_id = %esc.id(), requested = %req.escalation_id,
+                attempt = req.attempt, ?current, "dial request no longer current; placing nothing");
+            return Ok(Some(stored));
+        }
+        self.dial(stored).await.map(Some)
+    }
+
+    /// The first call of a new escalation, or of one whose first call was never placed:
+    /// handed to the dial queue when the engine has one (the caller answers at once; the
+    /// "started" note is queued first, so it is on its way before anyone is called),
+    /// otherwise placed here.
+    pub(super) async fn first_call(&self, stored: Stored) -> Result<Stored, EngineError> {
+        let Some(dials) = &self.dials else {
+            return self.dial(stored).await;
+        };
+        let esc = &stored.escalation;
+        self.ports.outbox.enqueue(&[esc.started_note()]).await?;
+        if let Some(attempt) = esc.current() {
+            dials
+                .request(&DialRequest {
+                    sys_id: esc.incident().sys_id.clone(),
+                    escalation_id: esc.id().clone(),
+                    attempt: attempt.number,
+                })
+                .await?;
+        }
+        Ok(stored)
+    }
+
     /// Place the call for the current attempt if it is still DIALING. An attempt waiting
     /// for busy people is left for the sweeper; one that another dialer holds is left to
     /// that dialer. Every time the dialer needs is read from the clock when it needs it: a
@@ -43,7 +84,7 @@ impl Engine {
                     .await?;
             }
             // The rate-limit wait comes before the claim, so the lease covers the request.
-            self.ports.dialer.reserve().await;
+            self.ports.dialer.reserve().await?;
             let until = match self
                 .commit(stored, |e| e.claim_dial(n, clock(), DIAL_LEASE_MS))
                 .await?

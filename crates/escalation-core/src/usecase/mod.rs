@@ -25,8 +25,8 @@ pub use sweep::SweepReport;
 use crate::escalation::{Escalation, Next, Policy, Status, Transition};
 use crate::model::SysId;
 use crate::ports::{
-    Clock, Dialer, EscalationRepo, Marks, Metric, Metrics, Outbox, OutboxError, RepoError,
-    RosterSource, RosterUnavailable, Stored, TelephonyError,
+    Clock, DialQueue, Dialer, EscalationRepo, Marks, Metric, Metrics, Outbox, OutboxError,
+    RepoError, RosterSource, RosterUnavailable, Stored, TelephonyError,
 };
 use std::sync::Arc;
 
@@ -92,11 +92,26 @@ impl EngineError {
 pub struct Engine {
     ports: Ports,
     settings: Settings,
+    /// Where first calls go when the caller must not wait for them (the trigger).
+    dials: Option<Arc<dyn DialQueue>>,
 }
 
 impl Engine {
     pub fn new(ports: Ports, settings: Settings) -> Engine {
-        Engine { ports, settings }
+        Engine {
+            ports,
+            settings,
+            dials: None,
+        }
+    }
+
+    /// This engine hands a new escalation's first call to `queue` instead of placing it:
+    /// [`Engine::start`] returns once the escalation is stored and its "started" note and
+    /// the dial request are queued, and the dialer places the call
+    /// ([`Engine::dial_requested`]).
+    pub fn with_dial_queue(mut self, queue: Arc<dyn DialQueue>) -> Engine {
+        self.dials = Some(queue);
+        self
     }
 
     pub fn settings(&self) -> &Settings {

@@ -7,7 +7,8 @@ use crate::ports::{Created, Stored};
 
 impl Engine {
     /// Create the escalation for an incident (or find the existing one: an incident is
-    /// escalated once) and place the first call. Returns the stored escalation and whether
+    /// escalated once) and place the first call, or hand it to the dial queue (see
+    /// [`Engine::with_dial_queue`]). Returns the stored escalation and whether
     /// it is new.
     pub async fn start(&self, incident: Incident) -> Result<(Stored, bool), EngineError> {
         let roster = self.ports.roster.roster_for(&incident).await?;
@@ -23,7 +24,7 @@ impl Engine {
         match self.ports.repo.create(&esc).await? {
             Created::New(stored) => {
                 tracing::info!(escalation_id = %esc.id(), incident = %esc.incident().number, "escalation created");
-                Ok((self.dial(stored).await?, true))
+                Ok((self.first_call(stored).await?, true))
             }
             Created::Existing(stored) => {
                 let existing = &stored.escalation;
@@ -33,7 +34,7 @@ impl Engine {
                 // started): place it now. Safe: the lease and the adoption of an already
                 // running call keep it to one call.
                 if existing.first_call_pending() {
-                    return Ok((self.dial(stored).await?, false));
+                    return Ok((self.first_call(stored).await?, false));
                 }
                 Ok((stored, false))
             }

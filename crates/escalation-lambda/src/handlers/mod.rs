@@ -1,11 +1,13 @@
 //! One handler per function: decode the event, call one use case, encode the answer.
 
+pub mod dialer;
 pub mod flow_events;
 pub mod inbound;
 pub mod sweeper;
 pub mod trigger;
 pub mod updater;
 
+pub use dialer::EscalationDialer;
 pub use flow_events::FlowEvents;
 pub use sweeper::Sweeper;
 pub use trigger::Trigger;

@@ -1,8 +1,9 @@
 //! `incident-trigger`: the HTTPS endpoint (Lambda function URL) the ServiceNow business
 //! rule calls. Verifies the HMAC signature, refuses replays, validates the incident, starts
-//! the escalation; or, for the rule "Cancel phone escalation", cancels it (`{"type":
-//! "cancel"}`: the incident was assigned, resolved, closed, canceled or lowered by someone
-//! else).
+//! the escalation: stored, its "started" note and its first call queued, then answered
+//! (the call is placed by escalation-dialer, so the answer never waits for the call rate).
+//! For the rule "Cancel phone escalation" it cancels one instead (`{"type": "cancel"}`: the
+//! incident was assigned, resolved, closed, canceled or lowered by someone else).
 
 use escalation_adapters::signing::{MAX_SKEW_SECS, SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER};
 use escalation_core::escalation::{Cancel, CancelReason, Status};

@@ -35,9 +35,10 @@ impl Driver for LocalStack {
     }
 
     async fn pump(&self) -> Result<bool, String> {
+        let d = self.pump_dials().await?;
         let k = self.pump_kinesis().await?;
         let s = self.pump_sqs().await?;
-        Ok(k || s)
+        Ok(d || k || s)
     }
 
     async fn sweep(&self) -> Result<(), String> {

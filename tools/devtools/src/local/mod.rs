@@ -1,7 +1,8 @@
 //! The local stack with the real Lambda binaries: `cargo lambda watch` (the Lambda runtime
-//! emulator) runs incident-trigger, flow-events, incident-updater, escalation-sweeper and
-//! voice-inbound against moto server and the ServiceNow and Twilio fakes (served from this
-//! process). Pollers stand in for the Kinesis and SQS event source mappings and invoke the
+//! emulator) runs incident-trigger, escalation-dialer, flow-events, incident-updater,
+//! escalation-sweeper and voice-inbound against moto server and the ServiceNow and Twilio fakes (served from this
+//! process). Pollers stand in for the Kinesis and SQS (update and dial queue) event source
+//! mappings and invoke the
 //! functions through the emulator's Invoke API; the trigger is called through its
 //! function URL, signed like the ServiceNow business rule, and voice-inbound through its
 //! function URL, signed like Twilio's webhooks.
@@ -35,12 +36,20 @@ use std::time::{Duration, Instant};
 use watch::Watch;
 
 pub const TRIGGER: &str = "incident-trigger";
+pub const DIALER: &str = "escalation-dialer";
 pub const FLOW_EVENTS: &str = "flow-events";
 pub const UPDATER: &str = "incident-updater";
 pub const SWEEPER: &str = "escalation-sweeper";
 pub const VOICE_INBOUND: &str = "voice-inbound";
 /// The Lambda binaries the local stack runs (each is its own package under functions/).
-pub const FUNCTIONS: [&str; 5] = [TRIGGER, FLOW_EVENTS, UPDATER, SWEEPER, VOICE_INBOUND];
+pub const FUNCTIONS: [&str; 6] = [
+    TRIGGER,
+    DIALER,
+    FLOW_EVENTS,
+    UPDATER,
+    SWEEPER,
+    VOICE_INBOUND,
+];
 
 /// Longest wait for one invocation during a scenario.
 pub(super) const INVOKE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -80,6 +89,7 @@ pub struct LocalStack {
     store: DynamoRepo,
     kinesis: tokio::sync::Mutex<KinesisPoller>,
     sqs: SqsPoller,
+    dials: SqsPoller,
     dir: TempDir,
     // Declared last: dropped after everything above (the functions' peers).
     watch: Watch,
@@ -165,6 +175,7 @@ impl LocalStack {
             .build()
             .map_err(|e| e.to_string())?;
         let (kinesis, sqs) = crate::esm::event_sources(&sdk, &resources).await;
+        let dials = SqsPoller::new(aws_sdk_sqs::Client::new(&sdk), &resources.dial_queue_url).await;
         let stack = LocalStack {
             store: DynamoRepo::new(aws_sdk_dynamodb::Client::new(&sdk), &resources.table),
             key: SigningKey::from_base64(HMAC_KEY_B64).map_err(|e| e.to_string())?,
@@ -176,6 +187,7 @@ impl LocalStack {
             http,
             kinesis: tokio::sync::Mutex::new(kinesis),
             sqs,
+            dials,
             dir,
             watch,
         };
@@ -222,6 +234,7 @@ impl LocalStack {
         let all = async {
             tokio::join!(
                 self.first_invocation(TRIGGER),
+                self.first_invocation(DIALER),
                 self.first_invocation(FLOW_EVENTS),
                 self.first_invocation(UPDATER),
                 self.first_invocation(SWEEPER),
@@ -243,9 +256,9 @@ impl LocalStack {
             }
         };
         tl.clear_waiting();
-        let (a, b, c, d, e) = results;
+        let (a, b, c, d, e, f) = results;
         let mut ready = Vec::new();
-        for r in [a, b, c, d, e] {
+        for r in [a, b, c, d, e, f] {
             let (name, secs) = r.map_err(|e| self.watch.explain(&e))?;
             ready.push(format!("{name} {secs:.1} s"));
         }
@@ -371,6 +384,16 @@ impl LocalStack {
         };
         let resp = self.invoke(FLOW_EVENTS, &batch).await?;
         k.ack(&batch, &resp);
+        Ok(true)
+    }
+
+    /// One batch of the dial queue through escalation-dialer.
+    pub async fn pump_dials(&self) -> Result<bool, String> {
+        let Some(batch) = self.dials.next_batch().await else {
+            return Ok(false);
+        };
+        let resp = self.invoke(DIALER, &batch).await?;
+        self.dials.ack(&batch, &resp).await;
         Ok(true)
     }
 
