@@ -32,9 +32,10 @@ pub fn started(
     agents: &[Person],
     escalation: &[Person],
     rounds: u32,
+    source: Option<&str>,
 ) -> String {
     format!(
-        "{} Phone escalation started for priority {priority}{}. Agents: {}; then escalation list: {}{}. Press 1 accepts, 2 passes, 3 escalates.",
+        "{} Phone escalation started for priority {priority}{}. Agents: {}; then escalation list: {}{}. Press 1 accepts, 2 passes, 3 escalates.{}",
         tag(escalation_id),
         group_name.map(|g| format!(" ({g})")).unwrap_or_default(),
         names(agents),
@@ -43,7 +44,17 @@ pub fn started(
             format!(", repeated for {rounds} rounds")
         } else {
             String::new()
-        }
+        },
+        source
+            .map(|s| format!(" Who to call: {s}."))
+            .unwrap_or_default()
+    )
+}
+
+/// Nobody to call: the incident's group has no policy (or its lineup is empty).
+pub fn nobody_to_call(group: &str, reason: &str) -> String {
+    format!(
+        "[Phone escalation] Nobody was called for this incident (group {group}): {reason}. Configure an escalation policy for the group or a default one (escalation-admin policy import), then raise the priority again."
     )
 }
 

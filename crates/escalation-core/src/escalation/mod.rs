@@ -166,6 +166,7 @@ impl Escalation {
             &s.roster.agents,
             &s.roster.escalation,
             s.policy.rounds,
+            s.roster.source.as_deref(),
         );
         self.update("started", note)
     }
@@ -246,7 +247,10 @@ impl Escalation {
             incident: self.s.incident.clone(),
             attempt: attempt.number,
             person: attempt.person.clone(),
-            ring_timeout_secs: self.s.policy.ring_timeout_secs,
+            ring_timeout_secs: attempt
+                .person
+                .ring_timeout_secs
+                .unwrap_or(self.s.policy.ring_timeout_secs),
             attempt_started_at: attempt.started_at,
         }
     }

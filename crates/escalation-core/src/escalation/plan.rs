@@ -21,7 +21,7 @@ pub fn plan(roster: &Roster, policy: &Policy) -> Vec<PlannedCall> {
             (ListKind::Escalation, &roster.escalation),
         ] {
             for person in people.iter() {
-                for redial in 0..=policy.max_redials {
+                for redial in 0..=person.redials.unwrap_or(policy.max_redials) {
                     calls.push(PlannedCall {
                         round,
                         list,

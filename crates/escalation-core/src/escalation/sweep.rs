@@ -30,8 +30,13 @@ impl Escalation {
                 (now >= due).then_some(SweepAction::Dial)
             }
             (Phase::Calling, Some(sid)) => {
-                let due =
-                    a.started_at + u64::from(self.policy().ring_timeout_secs) * 1000 + grace_ms;
+                let due = a.started_at
+                    + u64::from(
+                        a.person
+                            .ring_timeout_secs
+                            .unwrap_or(self.policy().ring_timeout_secs),
+                    ) * 1000
+                    + grace_ms;
                 (now >= due).then(|| SweepAction::CheckExecution {
                     sid: sid.clone(),
                     overdue_ms: now - due,

@@ -77,7 +77,8 @@ impl Escalation {
             });
         }
 
-        let redial = outcome.allows_redial() && self.s.cursor.redials < self.s.policy.max_redials;
+        let redial = outcome.allows_redial()
+            && self.s.cursor.redials < current.person.redials.unwrap_or(self.s.policy.max_redials);
         if outcome == CallOutcome::OnAnotherCall {
             self.s.busy.push(Slot {
                 list: current.list,

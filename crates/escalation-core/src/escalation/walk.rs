@@ -73,14 +73,23 @@ impl Escalation {
         }
     }
 
-    /// Digit 3: the next person in the escalation list, at the escalation position.
+    /// Digit 3: the escalation list, at the escalation position; from the escalation list,
+    /// the first person of the next policy step marked as an escalation step (when the
+    /// roster marks none, the next person). With no escalation list, like digit 2.
     pub(super) fn escalate(&mut self) {
-        if self.s.busy_pass.is_some() {
+        if self.s.busy_pass.is_some() || self.s.roster.escalation.is_empty() {
             return self.advance();
         }
+        let esc = &self.s.roster.escalation;
+        let marked = esc.iter().any(|p| p.escalation_step);
         let c = &mut self.s.cursor;
         match c.list {
             ListKind::Agents => c.list = ListKind::Escalation,
+            ListKind::Escalation if marked => {
+                c.esc_pos = (c.esc_pos + 1..esc.len())
+                    .find(|&i| esc[i].escalation_step)
+                    .unwrap_or(esc.len());
+            }
             ListKind::Escalation => c.esc_pos += 1,
         }
     }

@@ -37,6 +37,15 @@ pub struct Person {
     pub sn_user: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// The policy step's ring timeout, when it sets one (else the deployment's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring_timeout_secs: Option<u32>,
+    /// The policy step's redials, when it sets one (else the deployment's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redials: Option<u32>,
+    /// This person starts a policy step marked as an escalation step: digit 3 jumps here.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub escalation_step: bool,
 }
 
 /// Both call lists, validated and in call order.
@@ -44,6 +53,9 @@ pub struct Person {
 pub struct Roster {
     pub agents: Vec<Person>,
     pub escalation: Vec<Person>,
+    /// Where this lineup came from ("stored policy Database"), for the started note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +97,11 @@ impl Roster {
         let raw: RawRoster = serde_json::from_str(text)?;
         let agents = validate_list(AGENTS, raw.agent_list.unwrap_or_default())?;
         let escalation = validate_list(ESCALATION, raw.escalation_list.unwrap_or_default())?;
-        let roster = Roster { agents, escalation };
+        let roster = Roster {
+            agents,
+            escalation,
+            source: None,
+        };
         roster.check_unique()?;
         Ok(roster)
     }
@@ -184,6 +200,9 @@ fn validate_list(list: &'static str, raw: Vec<RawEntry>) -> Result<Vec<Person>, 
                 role: entry.role,
                 sn_user,
                 language: entry.language,
+                ring_timeout_secs: None,
+                redials: None,
+                escalation_step: false,
             },
         ));
     }

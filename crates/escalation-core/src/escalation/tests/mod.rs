@@ -1,6 +1,6 @@
 //! The rules of the walk, one test per rule, named as the sentence it proves: the keys and
 //! events (keys.rs), redials, busy people and exhaustion (redials.rs), the sweeper and the
-//! dial lease (leases.rs).
+//! dial lease (leases.rs), walks made from policy steps (steps.rs).
 
 use super::*;
 use crate::model::{
@@ -19,6 +19,9 @@ fn person(name: &str, n: u32) -> Person {
         role: None,
         sn_user: Some(format!("{}.user", name.to_lowercase())),
         language: None,
+        ring_timeout_secs: None,
+        redials: None,
+        escalation_step: false,
     }
 }
 
@@ -36,6 +39,7 @@ fn roster(agents: &[&str], esc: &[&str]) -> Roster {
     Roster {
         agents: mk(agents),
         escalation: mk(esc),
+        source: None,
     }
 }
 
@@ -85,3 +89,4 @@ fn end(e: &mut Escalation, outcome: CallOutcome) -> Transition {
 mod keys;
 mod leases;
 mod redials;
+mod steps;
