@@ -19,6 +19,7 @@ UPDATE_SET = "Phone escalation 1.0"
 STAMP = "2026-12-01 00:00:00"
 ROLE = "x_escalation.integration"
 EVENT = "x_escalation.escalate"
+CANCEL_EVENT = "x_escalation.cancel"
 REST_MESSAGE = "Phone escalation trigger"
 
 
@@ -67,6 +68,8 @@ prop("x_escalation.priorities", "string", "1,2",
      "Phone escalation: incident priorities that start a phone escalation, comma-separated (keep equal to the stack parameter EscalatePriorities).")
 prop("x_escalation.groups_include", "string", "",
      "Phone escalation: only incidents of these assignment groups escalate (names or sys_ids, comma-separated; empty = every group).")
+prop("x_escalation.integration_user", "string", "svc_escalation",
+     "Phone escalation: the integration user (user_name) the Lambdas sign in as; its own writes never cancel an escalation.")
 prop("x_escalation.groups_exclude", "string", "",
      "Phone escalation: incidents of these assignment groups never escalate (names or sys_ids, comma-separated).")
 
@@ -81,6 +84,22 @@ record("sys_script", "business-rule", "Business Rule", "Start phone escalation",
        condition="current.priority.changes()", filter_condition="",
        description="Queues x_escalation.escalate when the priority changes; the script action calls the trigger.",
        script=script("start_phone_escalation_br.js"))
+record("sysevent_register", "event:" + CANCEL_EVENT, "Event Registration", CANCEL_EVENT, "incident",
+       event_name=CANCEL_EVENT, table="incident", fired_by="Business rule: Cancel phone escalation",
+       description="An incident of an escalating priority was resolved, closed, canceled, assigned or lowered by someone: the escalation must stop.",
+       queue="", caller_access="")
+record("sys_script", "business-rule:cancel", "Business Rule", "Cancel phone escalation", "incident",
+       name="Cancel phone escalation", collection="incident", active="true", advanced="true",
+       when="after", action_insert="false", action_update="true", action_delete="false",
+       action_query="false", order="110", priority="100",
+       condition="current.state.changes() || current.assigned_to.changes() || current.priority.changes()",
+       filter_condition="",
+       description="Queues x_escalation.cancel when someone else handles an incident under escalation; the script action tells the trigger.",
+       script=script("cancel_phone_escalation_br.js"))
+record("sysevent_script_action", "script-action:cancel", "Script Action", "Phone escalation: send cancel", "",
+       name="Phone escalation: send cancel", event_name=CANCEL_EVENT, active="true", order="100",
+       condition_script="", description="Signs the cancel and POSTs it to the escalation trigger (AWS Lambda).",
+       script=script("cancel_trigger.js"))
 record("sysevent_script_action", "script-action", "Script Action", "Phone escalation: send trigger", "",
        name="Phone escalation: send trigger", event_name=EVENT, active="true", order="100",
        condition_script="", description="Signs the incident and POSTs it to the escalation trigger (AWS Lambda).",

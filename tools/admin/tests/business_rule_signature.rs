@@ -7,65 +7,20 @@
 //! Needs `node` on PATH (it is on developer machines and in CI); without it the tests fail
 //! and say so.
 
-use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use escalation_adapters::signing::{SignatureError, SigningKey};
 use escalation_lambda::handlers::trigger::parse_body;
 use serde_json::{Value, json};
 
-const TRIGGER_URL: &str = "https://abc123.lambda-url.eu-west-1.on.aws/";
 const SYS_ID: &str = "9d385017c611228701d22104cc95c371";
 const GROUP: &str = "287ebd7da9fe198100f92cc8d1d2154e";
 const SCRIPT_ACTION: &str = "infra/servicenow/escalation_trigger.js";
-/// The Script Include both scripts sign and send with (global on the instance).
-const SCRIPT_INCLUDE: &str = "infra/servicenow/phone_escalation_post.js";
 const BUSINESS_RULE: &str = "infra/servicenow/start_phone_escalation_br.js";
 
-#[path = "support/repo.rs"]
-mod repo;
-use repo::repo;
-
-fn key_b64() -> String {
-    // 32 key bytes, stored base64 in both places (SN property and trigger_hmac_key).
-    STANDARD.encode(
-        (0u8..32)
-            .map(|i| i.wrapping_mul(37).wrapping_add(11))
-            .collect::<Vec<u8>>(),
-    )
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-/// Runs one ServiceNow script once; returns the harness's report.
-fn run(script: &str, config: &Value) -> Value {
-    let output = Command::new("node")
-        .arg(repo("tools/admin/tests/support/business_rule_harness.js"))
-        .arg(repo(script))
-        .arg(config.to_string())
-        .arg(repo(SCRIPT_INCLUDE))
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "could not run `node` ({e}). This test runs the ServiceNow scripts of \
-                 infra/servicenow/ under Node.js: install Node.js (e.g. `apt-get install \
-                 nodejs`) and make sure `node` is on PATH"
-            )
-        });
-    assert!(
-        output.status.success(),
-        "{script} failed under node:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("the harness prints JSON")
-}
+#[path = "support/servicenow_scripts.rs"]
+mod servicenow_scripts;
+use servicenow_scripts::{TRIGGER_URL, key_b64, now_ms, run};
 
 /// The incident raised to P1 in the Database group; `with` overrides config keys.
 fn config(short_description: &str, now_ms: u64, with: Value) -> Value {

@@ -106,6 +106,44 @@ fn the_update_set_holds_every_record_the_servicenow_side_needs() {
         "the script action is byte for byte escalation_trigger.js"
     );
 
+    // The cancel: an after-update rule on state, assignee and priority, its event, and the
+    // script action that tells the trigger, each byte for byte the files the tests run.
+    let cancel = find(&recs, "sys_script", "name", "Cancel phone escalation");
+    assert_eq!(
+        (
+            cancel["when"].as_str(),
+            cancel["action_update"].as_str(),
+            cancel["action_insert"].as_str()
+        ),
+        ("after", "true", "false")
+    );
+    assert_eq!(
+        cancel["condition"],
+        "current.state.changes() || current.assigned_to.changes() || current.priority.changes()"
+    );
+    assert_eq!(
+        cancel["script"],
+        read("infra/servicenow/cancel_phone_escalation_br.js")
+    );
+    assert_eq!(
+        find(
+            &recs,
+            "sysevent_register",
+            "event_name",
+            "x_escalation.cancel"
+        )["table"],
+        "incident"
+    );
+    assert_eq!(
+        find(
+            &recs,
+            "sysevent_script_action",
+            "event_name",
+            "x_escalation.cancel"
+        )["script"],
+        read("infra/servicenow/cancel_trigger.js")
+    );
+
     // The heartbeat: a scheduled job every 15 minutes, byte for byte heartbeat.js.
     let heartbeat = find(
         &recs,
@@ -128,13 +166,19 @@ fn the_update_set_holds_every_record_the_servicenow_side_needs() {
         .filter(|(t, _)| t == "sys_properties")
         .map(|(_, f)| (f["name"].as_str(), f))
         .collect();
-    let read_by_script: BTreeSet<String> = script
+    let scripts = [
+        script.clone(),
+        read("infra/servicenow/cancel_phone_escalation_br.js"),
+        read("infra/servicenow/cancel_trigger.js"),
+    ]
+    .concat();
+    let read_by_script: BTreeSet<String> = scripts
         .match_indices("PREFIX + '")
         // LOG_PREFIX is the log lines' prefix, not the properties'.
-        .filter(|(i, _)| !script[..*i].ends_with("LOG_"))
-        .chain(script.match_indices("listProperty('"))
+        .filter(|(i, _)| !scripts[..*i].ends_with("LOG_"))
+        .chain(scripts.match_indices("listProperty('"))
         .map(|(i, m)| {
-            let name: String = script[i + m.len()..]
+            let name: String = scripts[i + m.len()..]
                 .chars()
                 .take_while(|c| c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit())
                 .collect();
@@ -144,7 +188,7 @@ fn the_update_set_holds_every_record_the_servicenow_side_needs() {
     assert_eq!(
         read_by_script,
         props.keys().map(|k| k.to_string()).collect::<BTreeSet<_>>(),
-        "the properties the script reads are exactly the ones the update set makes"
+        "the properties the scripts read are exactly the ones the update set makes"
     );
     assert_eq!(props["x_escalation.hmac_key_b64"]["type"], "password2");
     assert_eq!(props["x_escalation.hmac_key_b64"]["is_private"], "true");

@@ -10,6 +10,7 @@
 //   CONFIG_JSON = {"properties": {name: value}, "incident": {field: value},
 //                  "display": {field: display value}, "previous": {field: value} | null,
 //                  "event": {"parm1": "...", "parm2": "..."}, "now_ms": n,
+//                  "user": user_name (default admin), "user_display": its name,
 //                  "response": {"status": n, "body": "...", "error": "...", "throw": "...",
 //                               "headers": {name: value}}}
 //
@@ -37,7 +38,8 @@ const gs = {
     info(m) { out.logs.push(['info', String(m)]); },
     warn(m) { out.logs.push(['warn', String(m)]); },
     error(m) { out.logs.push(['error', String(m)]); },
-    getUserName() { return 'admin'; },
+    getUserName() { return cfg.user || 'admin'; },
+    getUserDisplayName() { return cfg.user_display || 'System Administrator'; },
     generateGUID() { return crypto.randomBytes(16).toString('hex'); },
     eventQueue(name, record, parm1, parm2) {
         out.events.push({ name: String(name), sys_id: record.getUniqueValue(), parm1: String(parm1), parm2: String(parm2) });
