@@ -9,6 +9,7 @@
 //! - `notes`: the wording of every work note.
 //! - `update`: writes to the incident.
 //! - `spoken`: incident text made safe to read aloud.
+//! - `prompts`: every word said on an escalation call, per language.
 //! - `ports`: what the engine needs from outside.
 //! - `usecase`: start, dial, call ended, sweep, apply update, replay guard.
 
@@ -16,6 +17,7 @@ pub mod escalation;
 pub mod model;
 pub mod notes;
 pub mod ports;
+pub mod prompts;
 pub mod roster_source;
 pub mod spoken;
 pub mod time;
