@@ -10,6 +10,7 @@
 //! - `update`: writes to the incident.
 //! - `spoken`: incident text made safe to read aloud.
 //! - `policy`: escalation policies per group and who they put on call at an instant.
+//! - `prompts`: every word said on an escalation call, per language.
 //! - `ports`: what the engine needs from outside.
 //! - `usecase`: start, dial, call ended, sweep, apply update, replay guard.
 
@@ -18,6 +19,7 @@ pub mod model;
 pub mod notes;
 pub mod policy;
 pub mod ports;
+pub mod prompts;
 pub mod roster_source;
 pub mod spoken;
 pub mod time;

@@ -41,6 +41,31 @@ fn tag_end(s: &str) -> Option<usize> {
     (!s[1..close].contains('<')).then_some(close + 1)
 }
 
+/// An incident number read out character by character: "I N C, 0 0 1 0 0 0 5" (the letters,
+/// a pause, then each digit), so that a voice engine does not read "ten thousand and five".
+pub fn spell(number: &str) -> String {
+    let letters: Vec<String> = number
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .map(|c| c.to_string())
+        .collect();
+    let rest: Vec<String> = number
+        .chars()
+        .skip(letters.len())
+        .map(|c| c.to_string())
+        .collect();
+    match (letters.is_empty(), rest.is_empty()) {
+        (true, _) => rest.join(" "),
+        (false, true) => letters.join(" "),
+        (false, false) => format!("{}, {}", letters.join(" "), rest.join(" ")),
+    }
+}
+
+/// Whether [`spoken`] had to cut `text` to `max_chars`.
+pub fn is_cut(text: &str, max_chars: usize) -> bool {
+    spoken(text, usize::MAX).chars().count() > max_chars
+}
+
 fn cut_at_word(text: &str, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {
         return text.to_owned();
@@ -54,7 +79,16 @@ fn cut_at_word(text: &str, max_chars: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::spoken;
+    use super::{is_cut, spell, spoken};
+
+    #[test]
+    fn numbers_are_spelled() {
+        assert_eq!(spell("INC0010005"), "I N C, 0 0 1 0 0 0 5");
+        assert_eq!(spell("123"), "1 2 3");
+        assert_eq!(spell("INC"), "I N C");
+        assert!(is_cut("database down again", 15));
+        assert!(!is_cut("database  down", 13));
+    }
 
     #[test]
     fn ampersands_become_and_and_markup_goes() {

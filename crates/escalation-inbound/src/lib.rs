@@ -93,23 +93,7 @@ pub fn speech(line: &Line) -> Speech {
 }
 
 /// An incident number read out character by character: "I N C, 0 0 1 0 0 0 5".
-pub fn spell(number: &str) -> String {
-    let letters: Vec<String> = number
-        .chars()
-        .take_while(|c| c.is_ascii_alphabetic())
-        .map(|c| c.to_string())
-        .collect();
-    let rest: Vec<String> = number
-        .chars()
-        .skip(letters.len())
-        .map(|c| c.to_string())
-        .collect();
-    match (letters.is_empty(), rest.is_empty()) {
-        (true, _) => rest.join(" "),
-        (false, true) => letters.join(" "),
-        (false, false) => format!("{}, {}", letters.join(" "), rest.join(" ")),
-    }
-}
+pub use escalation_core::spoken::spell;
 
 /// How long the inbound line's marks are kept (one day; a transcription's, a week).
 pub(crate) const MARK_TTL_SECS: u64 = 24 * 3600;

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use escalation_adapters::twilio::contract;
 use serde_json::Value;
 
 /// Outgoing-call widget the Lambdas read `AnsweredBy`/`CallStatus` from
@@ -78,9 +79,11 @@ fn transition_next<'a>(state: &'a Value, event: &str) -> Option<&'a str> {
 
 /// What the Lambdas rely on (docs/ARCHITECTURE.md): a `make-outgoing-call-v2` widget named
 /// `call_agent` with answering-machine detection switched on, a `gather-input-on-call` widget
-/// named `gather_digit` that takes one digit and goes on after a key press or speech, and no
-/// widget that calls out (`run-function`,
-/// `make-http-request`): the outcome is read from the execution context after the flow ends.
+/// named `gather_digit` that takes one digit and goes on after a key press or speech, only
+/// `flow.data` parameters the Lambdas send, every spoken widget in the person's language
+/// and voice (`{{flow.data.language}}`, `{{flow.data.voice}}`), and no widget that calls out
+/// (`run-function`, `make-http-request`): the outcome is read from the execution context
+/// after the flow ends.
 /// Twilio's Validate checks the rest of the structure.
 pub fn contract_problems(definition: &Value) -> Vec<String> {
     let mut problems = Vec::new();
@@ -148,6 +151,24 @@ pub fn contract_problems(definition: &Value) -> Vec<String> {
     }
     if let Some(states) = definition.get("states").and_then(Value::as_array) {
         for s in states {
+            let name = s.get("name").and_then(Value::as_str).unwrap_or("?");
+            for key in data_references(s) {
+                if !contract::PARAMETERS.contains(&key.as_str()) {
+                    problems.push(format!(
+                        "state {name} reads flow.data.{key}, which the Lambdas do not send (they send {})",
+                        contract::PARAMETERS.join(", ")
+                    ));
+                }
+            }
+            let speaks = matches!(widget_type(s).as_str(), "say-play" | "gather-input-on-call");
+            for (key, param) in [("language", "language"), ("voice", "voice")] {
+                let want = format!("{{{{flow.data.{param}}}}}");
+                if speaks && prop(s, key).as_str() != Some(want.as_str()) {
+                    problems.push(format!(
+                        "state {name} must speak with {key} {want}: each person hears the call in their own language"
+                    ));
+                }
+            }
             let t = widget_type(s);
             if t == "run-function" || t == "make-http-request" {
                 problems.push(format!(
@@ -158,6 +179,41 @@ pub fn contract_problems(definition: &Value) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Every `flow.data.<key>` a state's properties read through Liquid.
+fn data_references(state: &Value) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => {
+                for (i, _) in s.match_indices("flow.data.") {
+                    let key: String = s[i + "flow.data.".len()..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    if !key.is_empty() && !out.contains(&key) {
+                        out.push(key);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Object(map) => map.values().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(props) = state.get("properties") {
+        walk(props, &mut out);
+    }
+    for t in state
+        .get("transitions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        walk(t, &mut out);
+    }
+    out
 }
 
 /// JSON with object keys sorted at every level: the same definition always gives the same
@@ -249,12 +305,29 @@ mod tests {
     }
 
     #[test]
+    fn unknown_parameters_and_a_fixed_language_are_refused() {
+        let def = json!({"states": [
+            {"name": "say_x", "type": "say-play",
+             "properties": {"say": "{{flow.data.say_accepted}} {{flow.data.caller_name}}",
+                            "language": "en-US", "voice": "{{flow.data.voice}}"}},
+        ]});
+        let problems: Vec<String> = contract_problems(&def)
+            .into_iter()
+            .filter(|p| p.contains("say_x"))
+            .collect();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("reads flow.data.caller_name, which the Lambdas do not send"));
+        assert!(problems[1].contains("language {{flow.data.language}}"));
+    }
+
+    #[test]
     fn the_mode_without_the_switch_and_a_speech_dead_end_are_refused() {
         let def = json!({"states": [
             {"name": "call_agent", "type": "make-outgoing-call-v2",
              "properties": {"machine_detection": "Enable", "detect_answering_machine": false}},
             {"name": "gather_digit", "type": "gather-input-on-call",
-             "properties": {"number_of_digits": 1},
+             "properties": {"number_of_digits": 1, "language": "{{flow.data.language}}",
+                            "voice": "{{flow.data.voice}}"},
              "transitions": [{"event": "keypress", "next": "route"}, {"event": "speech"},
                              {"event": "timeout"}]},
         ]});

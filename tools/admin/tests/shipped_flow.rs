@@ -1,6 +1,8 @@
 //! infra/twilio/escalation-flow.json does what the product promises: a REST-triggered
-//! execution calls the agent with answering-machine detection, reads the incident out and
-//! gathers one digit, confirms the choice, and ends. No widget calls out.
+//! execution calls the agent with answering-machine detection, reads the incident out in the
+//! person's language and gathers one key (* repeats, 9 the full description), confirms the
+//! choice aloud, and ends. No widget calls out. (What a person hears, walked through the
+//! Twilio fake, is tested in tools/devtools/tests/what_the_agent_hears.rs.)
 
 use std::path::PathBuf;
 
@@ -72,7 +74,7 @@ fn rest_trigger_call_with_amd_gather_one_digit_confirm_end() {
     // A machine hangs up; a human hears the incident.
     let answered = state(&flow, next(call, "answered").expect("answered"));
     assert_eq!(answered["type"], "split-based-on");
-    assert_eq!(next(answered, "noMatch"), Some("gather_digit"));
+    assert_eq!(next(answered, "noMatch"), Some("set_heading_details"));
     let matches: Vec<&Value> = answered["transitions"]
         .as_array()
         .expect("transitions")
@@ -89,59 +91,105 @@ fn rest_trigger_call_with_amd_gather_one_digit_confirm_end() {
         );
     }
 
+    // The details first (set as the heading), then the choices, in the person's language.
+    let heading = state(&flow, next(answered, "noMatch").expect("a human goes on"));
+    assert_eq!(heading["type"], "set-variables");
+    assert_eq!(
+        heading["properties"]["variables"][0]["value"],
+        "{{flow.data.say_details}}"
+    );
+    assert_eq!(next(heading, "next"), Some("gather_digit"));
     let gather = state(&flow, "gather_digit");
     assert_eq!(gather["type"], "gather-input-on-call");
     assert_eq!(gather["properties"]["number_of_digits"], 1);
-    let say = gather["properties"]["say"].as_str().expect("say");
-    assert!(say.contains("{{flow.data.incident_number}}"), "{say}");
-    assert!(say.contains("{{flow.data.short_description}}"), "{say}");
-    for digit in ["1", "2", "3"] {
-        assert!(
-            say.contains(&format!("Press {digit}")) || say.contains(&format!("{digit} to")),
-            "{say}"
-        );
+    assert_eq!(
+        gather["properties"]["say"],
+        "{{flow.variables.heading}} {{flow.data.say_menu}}"
+    );
+    for s in flow["states"].as_array().expect("states") {
+        if matches!(
+            s["type"].as_str(),
+            Some("say-play" | "gather-input-on-call")
+        ) {
+            assert_eq!(
+                s["properties"]["language"], "{{flow.data.language}}",
+                "{}",
+                s["name"]
+            );
+            assert_eq!(
+                s["properties"]["voice"], "{{flow.data.voice}}",
+                "{}",
+                s["name"]
+            );
+            let say = s["properties"]["say"].as_str().expect("say");
+            assert!(say.contains("{{flow.data.say_"), "{} says {say}", s["name"]);
+        }
     }
     assert_eq!(next(gather, "timeout"), None);
     // An agent who says "one" is asked to use the keypad and hears the gather again.
     let keypad = state(&flow, next(gather, "speech").expect("speech goes on"));
-    assert_eq!(keypad["type"], "say-play");
-    assert!(
-        keypad["properties"]["say"]
-            .as_str()
-            .is_some_and(|s| s.contains("keypad"))
-    );
+    assert_eq!(keypad["properties"]["say"], "{{flow.data.say_use_keypad}}");
     assert_eq!(next(keypad, "audioComplete"), Some("gather_digit"));
 
-    // Each digit is confirmed by a say-play that ends the execution.
+    // 1, 2, 3 are confirmed aloud and end the call; * and 9 set the heading and ask again;
+    // another key is called invalid and asked again.
     let route = state(&flow, next(gather, "keypress").expect("keypress"));
     assert_eq!(route["type"], "split-based-on");
-    let mut confirmed = Vec::new();
+    let mut branches = Vec::new();
     for t in route["transitions"].as_array().expect("transitions") {
-        let target = state(&flow, t["next"].as_str().expect("every branch confirms"));
-        assert_eq!(target["type"], "say-play");
-        assert!(
-            target["transitions"]
-                .as_array()
-                .expect("transitions")
-                .iter()
-                .all(|t| t["next"].is_null()),
-            "{} must end the execution",
-            target["name"]
-        );
-        if t["event"] == "match" {
+        let target = state(&flow, t["next"].as_str().expect("every branch goes on"));
+        let key = if t["event"] == "match" {
             assert_eq!(
                 t["conditions"][0]["arguments"][0],
                 "{{widgets.gather_digit.Digits}}"
             );
-            confirmed.push(
-                t["conditions"][0]["value"]
-                    .as_str()
-                    .expect("digit")
-                    .to_owned(),
-            );
-        }
+            t["conditions"][0]["value"]
+                .as_str()
+                .expect("key")
+                .to_owned()
+        } else {
+            "other".to_owned()
+        };
+        let said = target["properties"]["say"].as_str().unwrap_or_default();
+        let set = target["properties"]["variables"][0]["value"]
+            .as_str()
+            .unwrap_or_default();
+        branches.push((
+            key,
+            target["type"].as_str().unwrap_or_default().to_owned(),
+            format!("{said}{set}"),
+            next(target, "audioComplete")
+                .or(next(target, "next"))
+                .map(str::to_owned),
+        ));
     }
-    assert_eq!(confirmed, ["1", "2", "3"]);
+    let say = |k: &str, text: &str, then: Option<&str>| {
+        (
+            k.to_owned(),
+            "say-play".to_owned(),
+            text.to_owned(),
+            then.map(str::to_owned),
+        )
+    };
+    let set = |k: &str, text: &str| {
+        (
+            k.to_owned(),
+            "set-variables".to_owned(),
+            text.to_owned(),
+            Some("gather_digit".to_owned()),
+        )
+    };
+    assert_eq!(
+        branches,
+        [
+            say("other", "{{flow.data.say_invalid}}", Some("gather_digit")),
+            say("1", "{{flow.data.say_accepted}}", None),
+            say("2", "{{flow.data.say_passed}}", None),
+            say("3", "{{flow.data.say_escalated}}", None),
+            set("*", "{{flow.data.say_details}}"),
+            set("9", "{{flow.data.say_full}}"),
+        ]
+    );
 
     // Nothing calls out: the Lambdas read the outcome from the execution context.
     for s in flow["states"].as_array().expect("states") {

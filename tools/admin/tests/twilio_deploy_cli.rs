@@ -103,7 +103,11 @@ async fn the_cli_explains_bad_input() {
 
     // The Lambdas' contract is checked before Twilio is asked.
     let mut renamed = shipped_flow();
-    renamed["states"][3]["name"] = json!("ask");
+    let gather = renamed["states"]
+        .as_array()
+        .and_then(|s| s.iter().position(|s| s["name"] == "gather_digit"))
+        .expect("the gather");
+    renamed["states"][gather]["name"] = json!("ask");
     let (code, stderr) = validate(&tw, &write(&dir, "renamed.json", &renamed.to_string())).await;
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("gather_digit"), "{stderr}");

@@ -4,6 +4,7 @@
 
 use escalation_core::model::{CallOutcome, EscalationId, SysId};
 use escalation_core::ports::{CallParams, CallRequest};
+use escalation_core::prompts::{self, CallScript};
 use escalation_core::spoken::spoken;
 use serde_json::{Value, json};
 
@@ -12,14 +13,44 @@ pub const CALL_WIDGET: &str = "call_agent";
 /// The widget that gathers the key press.
 pub const GATHER_WIDGET: &str = "gather_digit";
 /// The flow reads at most this much of the incident's short description aloud.
-pub const MAX_SPOKEN_DESCRIPTION: usize = 300;
+pub const MAX_SPOKEN_DESCRIPTION: usize = prompts::FULL_DESCRIPTION_CHARS;
 /// Names and numbers read aloud are cut to this length.
 const MAX_SPOKEN_NAME: usize = 80;
+/// Keys that move around the call (`*` hear everything again, `9` the full description):
+/// the last key pressed being one of them means no choice was made.
+pub const NAVIGATION_KEYS: [&str; 2] = ["*", "9"];
 
-/// The execution's `Parameters`. Every text the flow reads aloud is plain words
-/// ([`spoken`]): an incident typed as `R&D <b>VPN</b>` cannot break the call's speech markup.
+/// The names of the execution's `Parameters` (the flow reads them as `flow.data.<name>`).
+pub const PARAMETERS: &[&str] = &[
+    "escalation_id",
+    "sys_id",
+    "incident_number",
+    "short_description",
+    "priority",
+    "attempt",
+    "agent_name",
+    "ring_timeout",
+    "language",
+    "voice",
+    "say_details",
+    "say_menu",
+    "say_full",
+    "say_accepted",
+    "say_passed",
+    "say_escalated",
+    "say_invalid",
+    "say_use_keypad",
+];
+
+/// The execution's `Parameters`: the escalation's identifiers, the incident, and every
+/// prompt of the call in the person's language (`language`, `voice`, `say_*`, from
+/// [`prompts`]), so one flow speaks every language. Every text the flow reads aloud is
+/// plain words ([`spoken`]): an incident typed as `R&D <b>VPN</b>` cannot break the call's
+/// speech markup.
 pub fn parameters(call: &CallRequest) -> Value {
-    json!({
+    let locale = prompts::locale(call.person.language.as_deref());
+    let script = CallScript::new(locale, &call.incident);
+    let mut params = json!({
         "escalation_id": call.escalation_id,
         "sys_id": call.incident.sys_id,
         "incident_number": spoken(&call.incident.number, MAX_SPOKEN_NAME),
@@ -28,7 +59,15 @@ pub fn parameters(call: &CallRequest) -> Value {
         "attempt": call.attempt,
         "agent_name": spoken(&call.person.name, MAX_SPOKEN_NAME),
         "ring_timeout": call.ring_timeout_secs,
-    })
+        "language": script.language,
+        "voice": script.voice,
+    });
+    if let Value::Object(map) = &mut params {
+        for (key, text) in script.prompts() {
+            map.insert(key.to_owned(), Value::String(text.to_owned()));
+        }
+    }
+    params
 }
 
 /// The `context` of an execution.
@@ -56,8 +95,9 @@ impl ExecutionContext {
         })
     }
 
-    /// How the call ended. Digits first (a pressed key is the strongest signal), then
-    /// answering-machine detection, then the call status.
+    /// How the call ended. Digits first (a pressed key is the strongest signal; a call
+    /// whose last key was `*` or `9` made no choice), then answering-machine detection,
+    /// then the call status.
     pub fn outcome(&self) -> CallOutcome {
         let digits = self
             .widget(GATHER_WIDGET)
@@ -65,7 +105,7 @@ impl ExecutionContext {
             .and_then(Value::as_str)
             .map(str::trim)
             .filter(|d| !d.is_empty());
-        if let Some(d) = digits {
+        if let Some(d) = digits.filter(|d| !NAVIGATION_KEYS.contains(d)) {
             return CallOutcome::from_digits(d);
         }
         let Some(call) = self.widget(CALL_WIDGET) else {
@@ -113,8 +153,16 @@ mod tests {
                 CallOutcome::Escalated,
             ),
             (
+                json!({"call_agent": human, "gather_digit": {"Digits": "7"}}),
+                CallOutcome::InvalidKey("7".into()),
+            ),
+            (
+                json!({"call_agent": human, "gather_digit": {"Digits": "*"}}),
+                CallOutcome::NoKeypress,
+            ),
+            (
                 json!({"call_agent": human, "gather_digit": {"Digits": "9"}}),
-                CallOutcome::InvalidKey("9".into()),
+                CallOutcome::NoKeypress,
             ),
             (
                 json!({"call_agent": human, "gather_digit": {"CallStatus": "in-progress"}}),
@@ -149,6 +197,64 @@ mod tests {
         for (widgets, expect) in cases {
             assert_eq!(ctx(widgets.clone()).outcome(), expect, "{widgets}");
         }
+    }
+
+    fn call(language: Option<&str>) -> CallRequest {
+        use escalation_core::model::{E164, Incident, Person};
+        CallRequest {
+            escalation_id: EscalationId::new("e1"),
+            incident: Incident {
+                sys_id: SysId::parse("ef43c6d40a0a0b5700c77f9bf387afe3").unwrap(),
+                number: "INC0010042".into(),
+                short_description: "R&D <b>VPN</b> down".into(),
+                priority: "2".into(),
+                assignment_group: None,
+                assignment_group_name: Some("Network".into()),
+            },
+            attempt: 1,
+            person: Person {
+                name: "Alice".into(),
+                phone: E164::parse("+15550100001").unwrap(),
+                role: None,
+                sn_user: None,
+                language: language.map(str::to_owned),
+            },
+            ring_timeout_secs: 30,
+            attempt_started_at: 0,
+        }
+    }
+
+    #[test]
+    fn parameters_carry_the_prompts_in_the_persons_language() {
+        let de = parameters(&call(Some("de-DE")));
+        assert_eq!(de["language"], "de-DE");
+        assert_eq!(de["voice"], "Polly.Marlene");
+        assert_eq!(
+            de["say_details"],
+            "Dies ist ein dringender Alarm für den Incident I N C, 0 0 1 0 0 4 2. \
+             Priorität 2, hoch. Zuständige Gruppe: Network. R and D VPN down."
+        );
+        assert_eq!(
+            de["say_accepted"],
+            "Sie haben den Incident I N C, 0 0 1 0 0 4 2 angenommen. Vielen Dank."
+        );
+        let en = parameters(&call(None));
+        assert_eq!(en["language"], "en-US");
+        assert!(
+            en["say_menu"]
+                .as_str()
+                .unwrap()
+                .contains("Press star to hear everything again")
+        );
+        let mut names: Vec<&str> = en.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut listed = PARAMETERS.to_vec();
+        names.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(names, listed, "PARAMETERS names every parameter sent");
+        for key in PARAMETERS.iter().filter(|k| k.starts_with("say_")) {
+            assert!(en[*key].as_str().is_some_and(|t| !t.is_empty()), "{key}");
+        }
+        assert_eq!(en["short_description"], "R and D VPN down");
     }
 
     #[test]

@@ -1,18 +1,20 @@
 //! The simulated agents: what the person called does during an execution (scripted per
-//! phone number), and the end of the execution that follows from it.
+//! phone number), and the end of the execution that follows from it: the flow is walked
+//! with the person's keys ([`super::walk`]).
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use super::Inner;
 use super::events::{EXECUTION_ENDED, EXECUTION_SCHEMA, STEP_ENDED, STEP_SCHEMA};
 use super::executions::Status;
+use super::walk::{Call, walk};
 use crate::util::{self, iso_millis, iso_seconds, lock, now_ms};
 
-/// Name of the outgoing-call widget in the simulated flow's context.
+/// Name of the outgoing-call widget in the shipped flow.
 pub const CALL_WIDGET: &str = "call_agent";
-/// Name of the gather widget in the simulated flow's context.
+/// Name of the gather widget in the shipped flow.
 pub const GATHER_WIDGET: &str = "gather_digit";
 
 /// What the called agent does during one execution.
@@ -24,6 +26,14 @@ pub enum AgentStep {
     /// Answers (human) and presses `digit`.
     Press {
         digit: String,
+        #[serde(default)]
+        after_ms: u64,
+    },
+    /// Answers (human) and presses `keys` one at a time, one per prompt that gathers a
+    /// key (`"*1"`: hear everything again, then accept; `"91"`: the full description, then
+    /// accept); when the keys run out, the prompt times out.
+    Keys {
+        keys: String,
         #[serde(default)]
         after_ms: u64,
     },
@@ -60,6 +70,7 @@ impl AgentStep {
     pub fn after_ms(&self) -> u64 {
         match self {
             AgentStep::Press { after_ms, .. }
+            | AgentStep::Keys { after_ms, .. }
             | AgentStep::Hangup { after_ms }
             | AgentStep::NoAnswer { after_ms }
             | AgentStep::Busy { after_ms }
@@ -68,55 +79,12 @@ impl AgentStep {
         }
     }
 
-    /// `context.widgets` of an execution that ended with this outcome. `amd`: whether the
-    /// flow runs answering-machine detection (only then does Twilio report `AnsweredBy`).
-    pub(super) fn widgets(&self, amd: bool, call_sid: &str, to: &str, from: &str) -> Value {
-        let call = |status: &str, answered_by: Option<&str>| {
-            let mut m = Map::new();
-            m.insert("CallSid".into(), call_sid.into());
-            m.insert("CallStatus".into(), status.into());
-            if let Some(a) = answered_by.filter(|_| amd) {
-                m.insert("AnsweredBy".into(), a.into());
-            }
-            m.insert("To".into(), to.into());
-            m.insert("From".into(), from.into());
-            Value::Object(m)
-        };
+    /// The keys pressed, one per prompt that gathers a key.
+    pub(super) fn keys(&self) -> Vec<String> {
         match self {
-            AgentStep::Press { digit, .. } => json!({
-                CALL_WIDGET: call("completed", Some("human")),
-                GATHER_WIDGET: {"Digits": digit, "CallStatus": "in-progress"},
-            }),
-            AgentStep::Hangup { .. } => json!({
-                CALL_WIDGET: call("completed", Some("human")),
-                GATHER_WIDGET: {"CallStatus": "in-progress"},
-            }),
-            // Undetected, the mailbox is read the incident and the gather times out.
-            AgentStep::Machine { .. } if !amd => json!({
-                CALL_WIDGET: call("completed", None),
-                GATHER_WIDGET: {"CallStatus": "in-progress"},
-            }),
-            AgentStep::Machine { .. } => {
-                json!({CALL_WIDGET: call("completed", Some("machine_start"))})
-            }
-            AgentStep::NoAnswer { .. } => json!({CALL_WIDGET: call("no-answer", None)}),
-            AgentStep::Busy { .. } => json!({CALL_WIDGET: call("busy", None)}),
-            AgentStep::Failed { .. } => json!({CALL_WIDGET: call("failed", None)}),
-        }
-    }
-
-    /// (widget that ran last, its transition event, widget type) for the last step.
-    pub(super) fn last_transition(&self, amd: bool) -> (&'static str, &'static str, &'static str) {
-        const GATHER: &str = "gather-input-on-call";
-        const CALL: &str = "make-outgoing-call-v2";
-        match self {
-            AgentStep::Press { .. } => (GATHER_WIDGET, "keypress", GATHER),
-            AgentStep::Hangup { .. } => (GATHER_WIDGET, "timeout", GATHER),
-            AgentStep::Machine { .. } if !amd => (GATHER_WIDGET, "timeout", GATHER),
-            AgentStep::Machine { .. } => (CALL_WIDGET, "answered", CALL),
-            AgentStep::NoAnswer { .. } => (CALL_WIDGET, "noAnswer", CALL),
-            AgentStep::Busy { .. } => (CALL_WIDGET, "busy", CALL),
-            AgentStep::Failed { .. } => (CALL_WIDGET, "failed", CALL),
+            AgentStep::Press { digit, .. } => vec![digit.clone()],
+            AgentStep::Keys { keys, .. } => keys.chars().map(String::from).collect(),
+            _ => Vec::new(),
         }
     }
 }
@@ -130,7 +98,7 @@ impl Inner {
     /// Ends an active execution with its scripted outcome (the agent acted).
     pub(super) async fn finish(&self, sid: &str, wait_for_delivery: bool) -> Option<Value> {
         let (ack_tx, ack_rx) = oneshot::channel();
-        let amd = self.detects_answering_machines();
+        let definition = self.flow_definition();
         let ended = {
             let mut guard = lock(&self.state);
             let st = &mut *guard;
@@ -143,8 +111,20 @@ impl Inner {
             e.status = Status::Ended;
             e.updated_ms = now;
             e.ended_by = Some("agent");
-            e.widgets = Some(outcome.widgets(amd, &e.call_sid, &e.to, &e.from));
-            let (widget, name, widget_type) = outcome.last_transition(amd);
+            let walked = walk(
+                &definition,
+                &outcome,
+                &Call {
+                    sid: &e.call_sid,
+                    to: &e.to,
+                    from: &e.from,
+                    data: &e.parameters,
+                },
+            );
+            e.widgets = Some(Value::Object(walked.widgets));
+            e.variables = walked.variables;
+            e.heard = walked.heard;
+            let (widget, name, widget_type) = walked.last;
             let step_sid = util::sid("FT");
             let step_url = format!("{}/Steps/{step_sid}", self.execution_url(sid));
             e.steps.push(json!({

@@ -14,6 +14,7 @@ use super::agent::{AgentStep, Script};
 use super::errors::too_many_requests;
 use super::events::{EXECUTION_ENDED, EXECUTION_SCHEMA, EXECUTION_STARTED};
 use super::paging;
+use super::walk::Heard;
 use super::{
     Inner, form, invalid, normalize_phone, not_found, param, twilio_error, unparsable_form,
 };
@@ -32,6 +33,9 @@ pub struct ExecutionRecord {
     pub created_at_ms: u64,
     /// The agent step scripted for this execution (chosen at creation).
     pub outcome: Option<AgentStep>,
+    /// What the person heard, in order (empty until the execution ended by the agent).
+    #[serde(default)]
+    pub heard: Vec<Heard>,
     /// How it ended: `"agent"` (simulation or [`TwilioHandle::complete`]) or `"api"`
     /// (`POST Status=ended`); `None` while active.
     pub ended_by: Option<String>,
@@ -66,6 +70,9 @@ pub(super) struct Execution {
     pub(super) ended_by: Option<&'static str>,
     /// Widgets that ran (set when the agent step completed).
     pub(super) widgets: Option<Value>,
+    /// `flow.variables` set during the walk.
+    pub(super) variables: Map<String, Value>,
+    pub(super) heard: Vec<Heard>,
     pub(super) steps: Vec<Value>,
 }
 
@@ -79,6 +86,7 @@ impl Execution {
             status: self.status.as_str().to_owned(),
             created_at_ms: self.created_ms,
             outcome: self.outcome.clone(),
+            heard: self.heard.clone(),
             ended_by: self.ended_by.map(str::to_owned),
         }
     }
@@ -153,7 +161,7 @@ impl Inner {
                 "sid": e.sid,
                 "channel": {"address": e.from},
                 "data": e.parameters,
-                "variables": {},
+                "variables": e.variables,
             },
             "trigger": {"request": {"from": e.from, "to": e.to, "parameters": e.parameters}},
             "contact": {"channel": {"address": e.to}},
@@ -248,6 +256,8 @@ impl Inner {
             outcome: Some(step.clone()),
             ended_by: None,
             widgets: None,
+            variables: Map::new(),
+            heard: Vec::new(),
             steps: Vec::new(),
         };
         let body = self.resource(&exec);

@@ -55,8 +55,9 @@ struct Flow {
 
 impl TwilioHandle {
     /// Gives the flow the executions routes serve (`TwilioFakeConfig::flow_sid`) this
-    /// definition, as if it had been published: its executions then follow it (for now, its
-    /// answering-machine switch). Without one, executions behave as with detection on.
+    /// definition, as if it had been published: its executions then follow it, widget by
+    /// widget. Without one, they follow the flow the product ships
+    /// (`infra/twilio/escalation-flow.json`).
     pub fn install_flow(&self, definition: Value) {
         let now = now_ms();
         let flow_sid = self.inner.cfg.flow_sid.clone();
@@ -84,6 +85,14 @@ impl TwilioHandle {
             .map(|f| f.record.clone())
             .collect()
     }
+}
+
+/// The flow the product ships.
+pub fn shipped_flow() -> Value {
+    serde_json::from_str(include_str!(
+        "../../../../infra/twilio/escalation-flow.json"
+    ))
+    .expect("infra/twilio/escalation-flow.json is JSON")
 }
 
 /// The 400 answer to an invalid definition.
@@ -148,13 +157,14 @@ fn create_params(pairs: &[(String, String)]) -> Result<(String, String, Value), 
 }
 
 impl Inner {
-    /// Whether the executions of the configured flow detect answering machines (see
-    /// [`TwilioHandle::install_flow`]).
-    pub(super) fn detects_answering_machines(&self) -> bool {
+    /// The definition the executions follow: the installed one (see
+    /// [`TwilioHandle::install_flow`]), else the flow the product ships.
+    pub(super) fn flow_definition(&self) -> Value {
         lock(&self.flows.flows)
             .iter()
             .find(|f| f.record.sid == self.cfg.flow_sid)
-            .is_none_or(|f| super::flow_check::detects_answering_machines(&f.record.definition))
+            .map(|f| f.record.definition.clone())
+            .unwrap_or_else(shipped_flow)
     }
 
     /// Routes under `/v2/Flows` other than an existing flow's executions. `rest` is the path
@@ -320,11 +330,7 @@ mod tests {
 
     #[test]
     fn the_projects_flow_is_valid() {
-        let flow: Value = serde_json::from_str(include_str!(
-            "../../../../infra/twilio/escalation-flow.json"
-        ))
-        .expect("infra/twilio/escalation-flow.json is JSON");
-        assert_eq!(definition_errors(&flow), vec![]);
+        assert_eq!(definition_errors(&shipped_flow()), vec![]);
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //!   `GET .../Executions/{Sid}/Context`, `GET .../Executions/{Sid}/Steps`.
 //! * Each execution calls an agent whose behaviour is scripted per phone number
 //!   ([`AgentStep`]); with `auto_end` the execution ends by itself after the step's
-//!   `after_ms`, with a Context shaped like a real IVR run (widgets `call_agent` and
-//!   `gather_digit`).
+//!   `after_ms`. The installed flow (else the shipped one) is walked widget by widget with
+//!   the agent's keys (`walk`): the Context shows each widget's last run and the flow's
+//!   variables, and [`ExecutionRecord::heard`] what the person heard.
 //! * Events `execution.started`, `step.ended`, `execution.ended`; `data` alternates between a
 //!   JSON object and a JSON string.
 //! * Control routes (no auth, not recorded) under `/__fake/...` (`flows`, `sinks` and
@@ -19,7 +20,7 @@
 //!
 //! `executions`: the Executions routes and their state; `agent`: the simulated agents;
 //! `events`: the CloudEvents and their delivery; `errors`: the error envelopes;
-//! `control`: the control routes; `paging`: list pages.
+//! `control`: the control routes; `paging`: list pages; `walk`: running the flow.
 
 mod agent;
 mod control;
@@ -30,6 +31,7 @@ mod executions;
 mod flow_check;
 pub mod flows;
 mod paging;
+mod walk;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -43,6 +45,7 @@ use tokio::sync::mpsc;
 pub use agent::{AgentStep, CALL_WIDGET, GATHER_WIDGET};
 pub use events::EventSink;
 pub use executions::ExecutionRecord;
+pub use walk::Heard;
 
 use crate::traffic::{Traffic, is_control, traffic_controls};
 use crate::util::{self, Incoming, lock, sid};

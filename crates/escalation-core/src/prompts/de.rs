@@ -1,0 +1,22 @@
+//! German (Deutsch).
+
+use super::Texts;
+
+pub(super) const TEXTS: Texts = Texts {
+    name: "Deutsch",
+    intro: "Dies ist ein dringender Alarm für den Incident {number}.",
+    priority: "Priorität {priority}, {priority_name}.",
+    priority_names: ["kritisch", "hoch", "mittel", "niedrig", "Planung"],
+    priority_other: "Priorität {priority}.",
+    group: "Zuständige Gruppe: {group}.",
+    description: "{description}",
+    more: "Drücken Sie die 9, um die vollständige Beschreibung zu hören.",
+    menu: "Drücken Sie die 1, um anzunehmen, die 2, um an die nächste Person weiterzugeben, die 3, um zu eskalieren. Drücken Sie die Sterntaste, um alles noch einmal zu hören.",
+    full: "Die vollständige Beschreibung: {description}",
+    accepted: "Sie haben den Incident {number} angenommen. Vielen Dank.",
+    passed: "Sie haben den Incident {number} an die nächste Person weitergegeben. Auf Wiederhören.",
+    escalated: "Sie haben den Incident {number} eskaliert. Auf Wiederhören.",
+    invalid: "Diese Taste ist keine gültige Auswahl.",
+    use_keypad: "Bitte antworten Sie über die Tastatur Ihres Telefons.",
+    test_call: "Dies ist ein Testanruf der Telefon-Eskalation. Kein Incident braucht Sie.",
+};

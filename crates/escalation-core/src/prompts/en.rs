@@ -1,0 +1,22 @@
+//! English.
+
+use super::Texts;
+
+pub(super) const TEXTS: Texts = Texts {
+    name: "English",
+    intro: "This is an urgent page for incident {number}.",
+    priority: "Priority {priority}, {priority_name}.",
+    priority_names: ["critical", "high", "moderate", "low", "planning"],
+    priority_other: "Priority {priority}.",
+    group: "Assignment group: {group}.",
+    description: "{description}",
+    more: "Press 9 to hear the full description.",
+    menu: "Press 1 to accept, 2 to pass to the next person, 3 to escalate. Press star to hear everything again.",
+    full: "The full description: {description}",
+    accepted: "You accepted incident {number}. Thank you.",
+    passed: "You passed incident {number} to the next person. Goodbye.",
+    escalated: "You escalated incident {number}. Goodbye.",
+    invalid: "Sorry, that key is not one of the choices.",
+    use_keypad: "Please answer with the keypad of your phone.",
+    test_call: "This is a test call of the phone escalation. No incident needs you.",
+};

@@ -1,0 +1,140 @@
+use super::*;
+use crate::model::SysId;
+
+fn incident(description: &str, group: Option<&str>) -> Incident {
+    Incident {
+        sys_id: SysId::parse("ef43c6d40a0a0b5700c77f9bf387afe3").unwrap(),
+        number: "INC0010042".into(),
+        short_description: description.into(),
+        priority: "1".into(),
+        assignment_group: None,
+        assignment_group_name: group.map(str::to_owned),
+    }
+}
+
+fn placeholders(text: &str) -> Vec<&str> {
+    text.match_indices('{')
+        .filter_map(|(i, _)| text[i + 1..].find('}').map(|j| &text[i + 1..i + 1 + j]))
+        .collect()
+}
+
+#[test]
+fn every_text_uses_only_its_placeholders_and_no_markup() {
+    for l in LOCALES {
+        let t = l.texts;
+        let fields: [(&str, &str, &[&str]); 15] = [
+            ("test_call", t.test_call, &[]),
+            ("intro", t.intro, &["number"]),
+            ("priority", t.priority, &["priority", "priority_name"]),
+            ("priority_other", t.priority_other, &["priority"]),
+            ("group", t.group, &["group"]),
+            ("description", t.description, &["description"]),
+            ("more", t.more, &[]),
+            ("menu", t.menu, &[]),
+            ("full", t.full, &["description"]),
+            ("accepted", t.accepted, &["number"]),
+            ("passed", t.passed, &["number"]),
+            ("escalated", t.escalated, &["number"]),
+            ("invalid", t.invalid, &[]),
+            ("use_keypad", t.use_keypad, &[]),
+            ("name", t.name, &[]),
+        ];
+        for (field, text, allowed) in fields {
+            assert!(!text.trim().is_empty(), "{} {field} is empty", l.tag);
+            for p in placeholders(text) {
+                assert!(allowed.contains(&p), "{} {field}: unknown {{{p}}}", l.tag);
+            }
+            assert!(
+                !text.contains(['<', '>', '&']),
+                "{} {field} holds speech markup",
+                l.tag
+            );
+        }
+        for (field, text) in [
+            ("accepted", t.accepted),
+            ("passed", t.passed),
+            ("escalated", t.escalated),
+        ] {
+            assert!(
+                text.contains("{number}"),
+                "{} {field} must confirm the number",
+                l.tag
+            );
+        }
+        assert!(t.priority_names.iter().all(|n| !n.is_empty()));
+        assert!(l.voice.starts_with("Polly.") || l.voice.starts_with("Google."));
+    }
+    assert_eq!(LOCALES[0].tag, DEFAULT_LANGUAGE);
+}
+
+#[test]
+fn languages_resolve_exactly_then_by_language_then_to_the_default() {
+    assert_eq!(locale(Some("de-DE")).tag, "de-DE");
+    assert_eq!(locale(Some("de_de")).tag, "de-DE");
+    assert_eq!(locale(Some("de-AT")).tag, "de-DE");
+    assert_eq!(locale(Some("de")).tag, "de-DE");
+    assert_eq!(locale(Some("en-GB")).tag, "en-GB");
+    assert_eq!(locale(Some("fr-FR")).tag, "en-US");
+    assert_eq!(locale(Some("")).tag, "en-US");
+    assert_eq!(locale(None).tag, "en-US");
+    assert!(find("fr-FR").is_none());
+    assert!(find("").is_none());
+}
+
+#[test]
+fn the_english_call_says_number_priority_group_and_description() {
+    let s = CallScript::new(locale(None), &incident("Orders DB down", Some("Database")));
+    assert_eq!(
+        s.details,
+        "This is an urgent page for incident I N C, 0 0 1 0 0 4 2. Priority 1, critical. \
+         Assignment group: Database. Orders DB down."
+    );
+    assert_eq!(
+        s.accepted,
+        "You accepted incident I N C, 0 0 1 0 0 4 2. Thank you."
+    );
+    assert_eq!((s.language, s.voice), ("en-US", "Polly.Joanna"));
+}
+
+#[test]
+fn the_german_call_speaks_german() {
+    let s = CallScript::new(
+        locale(Some("de-DE")),
+        &incident("Bestellungen DB aus", Some("Database")),
+    );
+    assert_eq!(
+        s.details,
+        "Dies ist ein dringender Alarm für den Incident I N C, 0 0 1 0 0 4 2. Priorität 1, kritisch. \
+         Zuständige Gruppe: Database. Bestellungen DB aus."
+    );
+    assert!(s.menu.starts_with("Drücken Sie die 1"));
+    assert_eq!(s.voice, "Polly.Marlene");
+}
+
+#[test]
+fn a_long_description_is_cut_and_offers_the_full_one() {
+    let long = format!("{} end", "word ".repeat(40));
+    let s = CallScript::new(locale(None), &incident(&long, None));
+    assert!(
+        s.details.ends_with("Press 9 to hear the full description."),
+        "{}",
+        s.details
+    );
+    assert!(!s.details.contains("Assignment group"));
+    assert!(s.full.ends_with("word end."), "{}", s.full);
+    let short = CallScript::new(locale(None), &incident("Disk full", None));
+    assert!(!short.details.contains("Press 9"));
+}
+
+#[test]
+fn hostile_text_becomes_plain_words() {
+    let mut i = incident("R&D <speak>VPN</speak> down", Some("Ops & <b>Net</b>"));
+    i.priority = "<9>".into();
+    let s = CallScript::new(locale(None), &i);
+    assert!(s.details.contains("Priority 9."), "{}", s.details);
+    assert!(s.details.contains("Assignment group: Ops and Net."));
+    assert!(s.details.contains("R and D VPN down."));
+    for (_, text) in s.prompts() {
+        assert!(!text.contains(['<', '>', '&']), "{text}");
+    }
+}
