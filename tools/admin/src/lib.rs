@@ -7,7 +7,8 @@
 //! * [`deploy`]: validate the flow, then create or update the flow, the Kinesis sink and the
 //!   `execution.ended` subscription, idempotently;
 //! * [`doctor`]: checks a deployed installation (configuration, secret, Twilio, Event
-//!   Streams, ServiceNow, roster, a signed ping to the trigger).
+//!   Streams, ServiceNow, roster, a signed ping to the trigger);
+//! * [`test_call`]: one real call through the flow, in a language, to hear the prompts.
 //!
 //! The binary (`src/main.rs`) is a thin clap front end; tests drive this library and the
 //! binary against the Twilio and ServiceNow fakes (`escalation-fakes`) and moto.
@@ -16,6 +17,7 @@ pub mod api;
 pub mod deploy;
 pub mod doctor;
 pub mod flow;
+pub mod test_call;
 
 pub use api::{ApiError, CredentialSource, Credentials, Twilio, TwilioError};
 pub use deploy::{

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use escalation_admin::api::{Credentials, EVENTS_BASE_URL, STUDIO_BASE_URL, Twilio};
 use escalation_admin::deploy::{self, AdminError, DeploySpec, SinkSpec};
+use escalation_admin::test_call::{self, TestCall};
 use escalation_admin::{doctor, flow};
 
 /// Provisioning for the ServiceNow phone escalation.
@@ -27,6 +28,28 @@ enum Command {
     /// the trigger. Each check prints ✓ or ✗ with the fix; exit 1 when any fails.
     #[command(after_help = DOCTOR_HELP)]
     Doctor(DoctorArgs),
+    /// Places one real call through the Studio flow to a person, so they hear the prompts
+    /// (in their language) and confirm their number; nothing is written to ServiceNow.
+    #[command(after_help = CREDENTIALS_HELP)]
+    TestCall(TestCallArgs),
+}
+
+#[derive(Args)]
+struct TestCallArgs {
+    /// The number to call, E.164 (+4930...).
+    to: String,
+    /// The language of the prompts (de-DE); default en-US.
+    #[arg(long)]
+    language: Option<String>,
+    /// The Studio flow (FW...); default: $TWILIO_FLOW_SID, as the functions have it.
+    #[arg(long)]
+    flow_sid: Option<String>,
+    /// Our Twilio number the call comes from; default: $TWILIO_FROM_NUMBER.
+    #[arg(long)]
+    from: Option<String>,
+    /// Seconds to wait for the call to end and report what was pressed (0: do not wait).
+    #[arg(long, default_value_t = 120)]
+    wait_secs: u64,
 }
 
 const DOCTOR_HELP: &str = "AWS: the usual credentials and AWS_REGION (AWS_ENDPOINT_URL for \
@@ -188,13 +211,34 @@ async fn run(command: TwilioCommand) -> Result<(), AdminError> {
     }
 }
 
+async fn test_call(args: TestCallArgs) -> Result<(), AdminError> {
+    let or_env = |value: Option<String>, flag: &str, name: &str| {
+        value
+            .or_else(|| std::env::var(name).ok())
+            .ok_or_else(|| AdminError::Usage(format!("give {flag} or set {name}")))
+    };
+    let flow_sid = or_env(args.flow_sid, "--flow-sid", "TWILIO_FLOW_SID")?;
+    let from = or_env(args.from, "--from", "TWILIO_FROM_NUMBER")?;
+    let call = TestCall::parse(
+        &args.to,
+        &from,
+        &flow_sid,
+        args.language.as_deref(),
+        std::time::Duration::from_secs(args.wait_secs),
+    )?;
+    let tw = client()?;
+    test_call::place(&tw, &call, &mut std::io::stdout()).await?;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let command = match Cli::parse().command {
+    let result = match Cli::parse().command {
         Command::Doctor(args) => return run_doctor(args).await,
-        Command::Twilio(command) => command,
+        Command::Twilio(command) => run(command).await,
+        Command::TestCall(args) => test_call(args).await,
     };
-    match run(command).await {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{}", e.report());

@@ -11,7 +11,7 @@ use crate::timeline::{IncidentResult, RunSummary, Timeline, sn_incident};
 use escalation_core::escalation::{Escalation, Status};
 use escalation_core::model::CallOutcome;
 use escalation_fakes::servicenow::ServiceNowHandle;
-use escalation_fakes::twilio::TwilioHandle;
+use escalation_fakes::twilio::{ExecutionRecord, TwilioHandle};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -90,9 +90,10 @@ pub async fn play<D: Driver>(
         }
         let mut all_done = true;
         let mut waiting_on = Vec::new();
+        let calls = d.twilio().executions();
         for (sys_id, number, status) in &incidents {
             let esc = d.escalation(sys_id).await?;
-            tl.observe(number, sys_id, esc.as_ref(), d.sn());
+            tl.observe(number, sys_id, esc.as_ref(), d.sn(), &calls);
             match &esc {
                 Some(e) if !e.status().is_terminal() => {
                     all_done = false;
@@ -179,6 +180,9 @@ pub async fn play<D: Driver>(
         });
     }
     let calls_placed = results.iter().map(|r| r.calls_placed).sum();
+    if error.is_none() {
+        error = wrong_language(sc, &executions);
+    }
     let run = RunSummary {
         scenario: name.to_string(),
         mode: d.mode().to_string(),
@@ -191,6 +195,29 @@ pub async fn play<D: Driver>(
         error,
     };
     Ok(run)
+}
+
+/// A call to a person of `sc.languages` that did not speak their language, if any.
+fn wrong_language(sc: &Scenario, executions: &[ExecutionRecord]) -> Option<String> {
+    for (phone, language) in &sc.languages {
+        let calls = executions.iter().filter(|x| &x.to == phone);
+        for call in calls {
+            let spoke = call.parameters["language"].as_str().unwrap_or("");
+            let heard_other = call.heard.iter().find(|h| &h.language != language);
+            if spoke != language || call.heard.is_empty() || heard_other.is_some() {
+                return Some(format!(
+                    "a call to {} spoke {spoke:?}, not {language:?}{}",
+                    escalation_core::model::E164::parse(phone)
+                        .map(|p| p.masked())
+                        .unwrap_or_default(),
+                    heard_other
+                        .map(|h| format!(" (heard {:?} in {:?})", h.text, h.language))
+                        .unwrap_or_default()
+                ));
+            }
+        }
+    }
+    None
 }
 
 /// One call to the escalation line, as Twilio would make it: the caller picks "report",

@@ -25,6 +25,10 @@ pub struct Scenario {
     pub calls: Vec<InboundCall>,
     /// Phone number (E.164) → the agent's behaviour on successive calls.
     pub agents: BTreeMap<String, Vec<AgentStep>>,
+    /// Phone number (E.164) → the roster `language` of that person (`"de-DE"`). A promise
+    /// too: every call to them must speak it, every prompt they hear in it.
+    #[serde(default)]
+    pub languages: BTreeMap<String, String>,
 }
 
 /// A call to the escalation line: menu 1 (report), a team, a recorded message, confirm.
@@ -43,6 +47,22 @@ pub struct InboundCall {
 }
 
 impl Scenario {
+    /// The roster the scenario runs with: the test roster, each person of `languages`
+    /// given their language.
+    pub fn roster_json(&self) -> String {
+        let mut roster: serde_json::Value =
+            serde_json::from_str(crate::fixture::TEST_ROSTER).expect("the test roster is JSON");
+        for list in ["agent_list", "escalation_list"] {
+            for person in roster[list].as_array_mut().into_iter().flatten() {
+                let phone = person["phone_no"].as_str().unwrap_or_default().to_owned();
+                if let Some(language) = self.languages.get(&phone) {
+                    person["language"] = serde_json::Value::String(language.clone());
+                }
+            }
+        }
+        roster.to_string()
+    }
+
     /// What the scenario promises, in words: `ACCEPTED by Bob Agent, 2 calls placed`.
     pub fn promise(&self) -> String {
         let mut p = self.expect.clone();
@@ -97,13 +117,36 @@ pub fn load(name: &str) -> Result<Scenario, String> {
             names().join(", ")
         )
     })?;
-    let s: Scenario =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse(&text, &path)
+}
+
+/// A scenario from its JSON text, checked (`path` names it in errors).
+pub fn parse(text: &str, path: &Path) -> Result<Scenario, String> {
+    let s: Scenario = serde_json::from_str(text).map_err(|e| format!("{}: {e}", path.display()))?;
     if !matches!(s.expect.as_str(), "ACCEPTED" | "EXHAUSTED" | "TERMINAL") {
         return Err(format!(
             "{}: expect must be ACCEPTED, EXHAUSTED or TERMINAL",
             path.display()
         ));
+    }
+    for (phone, language) in &s.languages {
+        if escalation_core::prompts::find(language).is_none() {
+            return Err(format!(
+                "{}: languages: {phone}: no call prompts for {language:?} (there are: {})",
+                path.display(),
+                escalation_core::prompts::LOCALES
+                    .iter()
+                    .map(|l| l.tag)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if !s.roster_json().contains(&format!("\"{phone}\"")) {
+            return Err(format!(
+                "{}: languages: {phone} is not on the test roster",
+                path.display()
+            ));
+        }
     }
     for call in &s.calls {
         escalation_core::model::E164::parse(&call.from)
@@ -121,4 +164,39 @@ pub fn load(name: &str) -> Result<Scenario, String> {
             .map_err(|e| format!("{}: agents: {e}", path.display()))?;
     }
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_reach_the_roster_and_unknown_ones_are_refused() {
+        let sc = load("language").expect("the language scenario loads");
+        let roster = escalation_core::model::Roster::from_json(&sc.roster_json()).expect("roster");
+        let bob = roster
+            .agents
+            .iter()
+            .find(|p| p.name == "Bob Agent")
+            .expect("Bob");
+        assert_eq!(bob.language.as_deref(), Some("de-DE"));
+        assert_eq!(roster.agents[0].language, None);
+
+        let path = scenarios_dir().join("language.json");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let err = parse(&text.replace("\"de-DE\"", "\"xx-XX\""), &path).expect_err("refused");
+        assert!(
+            err.contains("no call prompts for \"xx-XX\" (there are: en-US, en-GB, de-DE)"),
+            "{err}"
+        );
+        let err = parse(
+            &text.replace("\"+15550100002\": \"de", "\"+15550100009\": \"de"),
+            &path,
+        )
+        .expect_err("refused");
+        assert!(
+            err.contains("+15550100009 is not on the test roster"),
+            "{err}"
+        );
+    }
 }

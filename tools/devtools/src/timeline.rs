@@ -7,6 +7,7 @@
 
 use escalation_core::escalation::{Escalation, Phase, Status};
 use escalation_fakes::servicenow::ServiceNowHandle;
+use escalation_fakes::twilio::ExecutionRecord;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -206,32 +207,47 @@ impl Timeline {
     }
 
     /// Prints what happened to one incident since the last look: calls placed, calls
-    /// ended, and writes ServiceNow received.
+    /// ended (with the language the call spoke and the last words the person heard, from
+    /// `calls`, the Twilio fake's executions), and writes ServiceNow received.
     pub fn observe(
         &mut self,
         number: &str,
         sys_id: &str,
         esc: Option<&Escalation>,
         sn: &ServiceNowHandle,
+        calls: &[ExecutionRecord],
     ) {
         let mut seen = self.seen.remove(sys_id).unwrap_or_default();
         if let Some(esc) = esc {
             for h in esc.history().iter().skip(seen.calls) {
                 let digit = h.outcome.digit().map(str::to_string);
                 let ring_s = h.ended_at.saturating_sub(h.started_at) as f64 / 1000.0;
+                let call = calls
+                    .iter()
+                    .find(|c| h.execution_sid.as_ref() == Some(&c.sid));
+                let language = call.and_then(|c| c.parameters["language"].as_str());
+                let last_words = call.and_then(|c| c.heard.last()).map(|w| w.text.as_str());
+                let mut text = format!(
+                    "attempt {}: {} {} — {}",
+                    h.number,
+                    h.name,
+                    h.masked_phone,
+                    h.outcome.describe()
+                );
+                if let Some(l) = language {
+                    text.push_str(&format!(" [{l}]"));
+                }
+                if let Some(w) = last_words.filter(|_| h.outcome.digit().is_some()) {
+                    text.push_str(&format!(", hears \"{w}\""));
+                }
                 let t = self.event_at(
                     Some(h.ended_at),
                     number,
                     "call",
-                    format!(
-                        "attempt {}: {} {} — {}",
-                        h.number,
-                        h.name,
-                        h.masked_phone,
-                        h.outcome.describe()
-                    ),
+                    text,
                     json!({"attempt": h.number, "agent": h.name, "phone": h.masked_phone,
                         "list": h.list.label(), "outcome": h.outcome, "digit": digit,
+                        "language": language, "last_heard": last_words,
                         "execution_sid": h.execution_sid, "ring_ms": h.ended_at.saturating_sub(h.started_at)}),
                 );
                 self.page.call(number, h, t - ring_s, t);

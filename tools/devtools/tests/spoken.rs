@@ -92,7 +92,7 @@ async fn each_person_hears_the_call_in_their_language_word_for_word() {
 
     let en_details = "This is an urgent page for incident I N C, 0 0 1 0 0 4 2. Priority 1, critical. \
         Assignment group: Database. Orders database in Frankfurt rejects writes since the storage \
-        failover; checkout, refunds and the partner API fail for. Press 9 to hear the full description.";
+        failover; checkout, refunds and the partner API fail for … Press 9 to hear the full description.";
     let en_menu = "Press 1 to accept, 2 to pass to the next person, 3 to escalate. \
         Press star to hear everything again.";
     let en_call = format!("{en_details} {en_menu}");
@@ -108,7 +108,7 @@ async fn each_person_hears_the_call_in_their_language_word_for_word() {
 
     let de_details = "Dies ist ein dringender Alarm für den Incident I N C, 0 0 1 0 0 4 2. \
         Priorität 1, kritisch. Zuständige Gruppe: Database. Orders database in Frankfurt rejects \
-        writes since the storage failover; checkout, refunds and the partner API fail for. \
+        writes since the storage failover; checkout, refunds and the partner API fail for … \
         Drücken Sie die 9, um die vollständige Beschreibung zu hören.";
     let de_menu = "Drücken Sie die 1, um anzunehmen, die 2, um an die nächste Person weiterzugeben, \
         die 3, um zu eskalieren. Drücken Sie die Sterntaste, um alles noch einmal zu hören.";

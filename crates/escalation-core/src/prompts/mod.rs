@@ -157,8 +157,15 @@ impl CallScript {
         }
         let short = spoken(&incident.short_description, SHORT_DESCRIPTION_CHARS);
         if !short.is_empty() {
-            details.push(t.description.replace("{description}", &sentence(&short)));
-            if is_cut(&incident.short_description, SHORT_DESCRIPTION_CHARS) {
+            // A cut description trails off (a pause, not the end of a sentence).
+            let cut = is_cut(&incident.short_description, SHORT_DESCRIPTION_CHARS);
+            let text = if cut {
+                format!("{short} …")
+            } else {
+                sentence(&short)
+            };
+            details.push(t.description.replace("{description}", &text));
+            if cut {
                 details.push(t.more.to_owned());
             }
         }

@@ -116,7 +116,8 @@ fn a_long_description_is_cut_and_offers_the_full_one() {
     let long = format!("{} end", "word ".repeat(40));
     let s = CallScript::new(locale(None), &incident(&long, None));
     assert!(
-        s.details.ends_with("Press 9 to hear the full description."),
+        s.details
+            .ends_with("word word … Press 9 to hear the full description."),
         "{}",
         s.details
     );

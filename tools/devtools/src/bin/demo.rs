@@ -142,7 +142,11 @@ async fn run_scenario(a: RunArgs, sc: Scenario) -> i32 {
             tl = tl.with_output(Box::new(stdout));
         }
         // The stack plus the escalation line (voice-inbound), for scenarios with calls.
-        let stack = InboundStack::start_with(test_config(), StackOptions::default()).await;
+        let options = StackOptions {
+            roster_json: sc.roster_json(),
+            ..StackOptions::default()
+        };
+        let stack = InboundStack::start_with(test_config(), options).await;
         return match play(&stack, &a.name, &sc, &mut tl, a.timeout).await {
             Ok(run) => {
                 tl.summary(&run);
@@ -164,6 +168,7 @@ async fn run_scenario(a: RunArgs, sc: Scenario) -> i32 {
     }
     let opts = LocalOptions {
         port: a.port,
+        roster_json: sc.roster_json(),
         ..LocalOptions::default()
     };
     let mut stack = match LocalStack::start(opts, &mut tl).await {
