@@ -16,6 +16,7 @@ pub mod api;
 pub mod deploy;
 pub mod doctor;
 pub mod flow;
+pub mod policy;
 
 pub use api::{ApiError, CredentialSource, Credentials, Twilio, TwilioError};
 pub use deploy::{

@@ -1,6 +1,6 @@
 //! `incident-trigger`: the HTTPS endpoint (Lambda function URL) the ServiceNow business
 //! rule calls. Verifies the HMAC signature, refuses replays, validates the incident, starts
-//! the escalation.
+//! the escalation (422 when no policy has anyone to call: a work note says so).
 
 use escalation_adapters::signing::{MAX_SKEW_SECS, SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER};
 use escalation_core::escalation::Status;
@@ -101,6 +101,12 @@ impl Trigger {
                 };
                 Ok(respond(status, summary(&stored)))
             }
+            Err(EngineError::NobodyToCall(why)) => Ok(respond(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({
+                    "error": format!("nobody to call for {number}: {why}; configure an escalation policy for the group or a default one (escalation-admin policy import); a work note says so on the incident"),
+                }),
+            )),
             Err(e) => {
                 tracing::error!(incident = %number, error = %e, "could not start the escalation");
                 let message = match e {
