@@ -33,6 +33,7 @@ pub use crate::fixture::{
 };
 
 pub struct StackOptions {
+    /// The `ROSTER_PATH` file; empty: none (the stored policies only).
     pub roster_json: String,
     /// Extra environment for the functions (MAX_REDIALS, ROUNDS, ...).
     pub env: Vec<(&'static str, String)>,
@@ -104,7 +105,18 @@ impl Stack {
         let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let resources = create_resources(&sdk, &prefix, secret).await;
 
-        let roster = Roster::from_json(&opts.roster_json).expect("test roster");
+        // An empty roster_json: no ROSTER_PATH (stored policies only).
+        let roster = if opts.roster_json.is_empty() {
+            Roster {
+                agents: Vec::new(),
+                escalation: Vec::new(),
+                source: None,
+            }
+        } else {
+            escalation_adapters::roster_file::from_text("roster", &opts.roster_json, true)
+                .expect("test roster")
+                .roster
+        };
         let sn = fixture::servicenow_fake(&roster).await;
         let twilio =
             fixture::twilio_fake(fixture::kinesis_sink(&sdk, &resources), 20, opts.auto_end).await;
@@ -117,7 +129,9 @@ impl Stack {
             fixture::function_env(&resources, &sn.base_url(), &twilio.base_url())
                 .into_iter()
                 .collect();
-        env.insert("ROSTER_PATH".into(), roster_path.display().to_string());
+        if !opts.roster_json.is_empty() {
+            env.insert("ROSTER_PATH".into(), roster_path.display().to_string());
+        }
         for (k, v) in opts.env {
             env.insert(k.to_string(), v);
         }
@@ -171,11 +185,24 @@ impl Stack {
         short_description: &str,
         priority: &str,
     ) -> (u16, Value) {
+        self.trigger_group(sys_id, number, short_description, priority, None)
+            .await
+    }
+
+    /// [`Stack::trigger`] for an incident of the assignment group named `group`.
+    pub async fn trigger_group(
+        &self,
+        sys_id: &str,
+        number: &str,
+        short_description: &str,
+        priority: &str,
+        group: Option<&str>,
+    ) -> (u16, Value) {
         self.sn
             .add_incident(sys_id, number, short_description, priority);
         let body = json!({
             "sys_id": sys_id, "number": number, "short_description": short_description,
-            "priority": priority, "assignment_group": null,
+            "priority": priority, "assignment_group": null, "assignment_group_name": group,
             "event_id": uuid::Uuid::new_v4().simple().to_string()
         })
         .to_string();
@@ -214,6 +241,21 @@ impl Stack {
     /// A POST signed with the shared key, timestamp now.
     pub fn signed_event(&self, body: &str, content_type: &str) -> Value {
         kit::signed_trigger(&self.key, kit::TRIGGER_URL, body, content_type).event()
+    }
+
+    /// The stored policies of this stack's table (what `escalation-admin policy` edits).
+    pub fn policy_store(&self) -> escalation_adapters::aws::PolicyStore {
+        escalation_adapters::aws::PolicyStore::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            &self.resources.table,
+        )
+    }
+
+    /// Import a policy document as `escalation-admin policy import` does.
+    pub async fn import_policies(&self, document: &Value) -> Result<u64, String> {
+        self.policy_store()
+            .import_checked(&document.to_string(), now_ms(), false)
+            .await
     }
 
     /// Run the incident-trigger handler on a function-URL event; returns status and JSON.
