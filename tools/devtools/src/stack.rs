@@ -71,6 +71,8 @@ impl Clock for AheadClock {
 pub struct Stack {
     /// The engine's adapters (on moto and the fakes), to build variants of the functions.
     pub parts: EngineParts,
+    /// The functions' configuration (for [`Stack::container`]).
+    pub config: EngineConfig,
     /// The engine the functions share (as one container would).
     pub engine: Engine,
     pub trigger: Trigger,
@@ -152,6 +154,7 @@ impl Stack {
         let (kinesis, sqs) = crate::esm::event_sources(&sdk, &resources).await;
         let dials = SqsPoller::new(aws_sdk_sqs::Client::new(&sdk), &resources.dial_queue_url).await;
         Stack {
+            config,
             clock,
             engine: parts.engine(),
             trigger: parts
@@ -258,10 +261,23 @@ impl Stack {
             .await
     }
 
+    /// The adapters of another container of the same functions: its own clients (and so
+    /// its own connections and its own view of the shared create rate), the same clock.
+    pub fn container(&self) -> EngineParts {
+        let mut parts = EngineParts::build(&self.config, &self.aws).expect("engine");
+        parts.clock = self.clock.clone();
+        parts
+    }
+
     /// Run the incident-trigger handler on a function-URL event; returns status and JSON.
     pub async fn invoke_trigger(&self, event: &Value) -> (u16, Value) {
+        self.invoke_trigger_on(&self.trigger, event).await
+    }
+
+    /// [`Stack::invoke_trigger`] on another container's trigger.
+    pub async fn invoke_trigger_on(&self, trigger: &Trigger, event: &Value) -> (u16, Value) {
         let req = lambda_http::request::from_str(&event.to_string()).expect("function URL event");
-        let resp = self.trigger.handle(req).await.expect("handler never errs");
+        let resp = trigger.handle(req).await.expect("handler never errs");
         let status = resp.status().as_u16();
         let body: &[u8] = resp.body().as_ref();
         (status, serde_json::from_slice(body).unwrap_or(Value::Null))
@@ -372,9 +388,16 @@ impl Stack {
 
     /// Run escalation-dialer on an SQS event; returns the response JSON.
     pub async fn invoke_dialer(&self, event: Value) -> Result<Value, String> {
+        self.invoke_dialer_on(&self.dialer, event).await
+    }
+
+    async fn invoke_dialer_on(
+        &self,
+        dialer: &EscalationDialer,
+        event: Value,
+    ) -> Result<Value, String> {
         let ev: SqsEvent = serde_json::from_value(event).expect("SQS event");
-        let resp = self
-            .dialer
+        let resp = dialer
             .handle(LambdaEvent::new(ev, Context::default()))
             .await
             .map_err(|e| e.to_string())?;
@@ -384,8 +407,16 @@ impl Stack {
     /// One batch of the dial queue through escalation-dialer (a failed invocation leaves
     /// the batch on the queue, as Lambda would). `None`: the queue is empty.
     pub async fn pump_dials(&self) -> Option<(Value, Result<Value, String>)> {
+        self.pump_dials_on(&self.dialer).await
+    }
+
+    /// [`Stack::pump_dials`] through another container's dialer.
+    pub async fn pump_dials_on(
+        &self,
+        dialer: &EscalationDialer,
+    ) -> Option<(Value, Result<Value, String>)> {
         let batch = self.dials.next_batch().await?;
-        let resp = self.invoke_dialer(batch.clone()).await;
+        let resp = self.invoke_dialer_on(dialer, batch.clone()).await;
         let ack = resp.clone().unwrap_or_else(|_| {
             let all: Vec<Value> = batch["Records"]
                 .as_array()

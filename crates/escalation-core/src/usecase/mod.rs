@@ -17,7 +17,7 @@ mod start;
 mod sweep;
 
 pub use apply_update::{Applied, UPDATE_MARK_TTL_SECS, UpdateApplier, UpdateError};
-pub use call_ended::{EVENT_MARK_TTL_SECS, EventOutcome, EventResult};
+pub use call_ended::{EventOutcome, EventResult};
 pub use cancel::CancelResult;
 pub use replay::{Replay, ReplayGuard};
 pub use sweep::SweepReport;
