@@ -9,7 +9,7 @@
 #
 # usage: scripts/demo.sh [SCENARIO] [--json] [--in-process] [--html FILE]   (scenarios: scripts/scenarios/*.json)
 #        --html FILE: also write the timeline as one self-contained HTML page
-#        scripts/demo.sh plan [--number INC0010001] [--priority 1] [--roster FILE] [--json]   (dry run)
+#        scripts/demo.sh plan [--group NAME] [--at 2026-12-01T03:00Z] [--policies FILE] [--number INC0010001] [--priority 1] [--json]   (dry run)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 # A relative --html FILE is relative to where the script was called from.

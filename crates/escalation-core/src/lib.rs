@@ -9,18 +9,19 @@
 //! - `notes`: the wording of every work note.
 //! - `update`: writes to the incident.
 //! - `spoken`: incident text made safe to read aloud.
+//! - `lineup_source`: lineup sources tried in order; sources fixed at start-up.
 //! - `policy`: escalation policies per group and who they put on call at an instant.
 //! - `prompts`: every word said on an escalation call, per language.
 //! - `ports`: what the engine needs from outside.
 //! - `usecase`: start, dial, call ended, sweep, apply update, replay guard.
 
 pub mod escalation;
+pub mod lineup_source;
 pub mod model;
 pub mod notes;
 pub mod policy;
 pub mod ports;
 pub mod prompts;
-pub mod roster_source;
 pub mod spoken;
 pub mod time;
 pub mod update;

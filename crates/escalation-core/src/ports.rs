@@ -313,15 +313,35 @@ pub trait IncidentDirectory: Send + Sync {
 // ---------------------------------------------------------------------------------------
 // Who to call, time, metrics
 
+/// Why a source gave no lineup.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("nobody to call: {0}")]
-pub struct RosterUnavailable(pub String);
+pub enum LineupError {
+    /// The source has no policy for the incident's group (the next source is asked).
+    #[error("{0}")]
+    NoPolicy(String),
+    /// The source could not answer (timeout, refused, garbage): the next one is asked, and
+    /// the lineup used says why.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// A lineup as the walk follows it: the roster (its `source` says where it came from) and
+/// the policy's rounds and catch-all group, when it sets them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub roster: Roster,
+    pub rounds: Option<u32>,
+    pub fallback_group: Option<String>,
+}
 
 /// Who is called for an incident, resolved when its escalation starts (the walk never
-/// changes under a ringing phone: the roster is snapshotted into the escalation).
+/// changes under a ringing phone: the lineup is snapshotted into the escalation).
 #[async_trait]
-pub trait RosterSource: Send + Sync {
-    async fn roster_for(&self, incident: &Incident) -> Result<Roster, RosterUnavailable>;
+pub trait LineupSource: Send + Sync {
+    /// How notes name the source ("ServiceNow On-Call", "stored policies").
+    fn name(&self) -> &str;
+    /// The lineup for `incident` at `at_ms` (Unix milliseconds).
+    async fn lineup_for(&self, incident: &Incident, at_ms: u64) -> Result<Resolved, LineupError>;
 }
 
 pub trait Clock: Send + Sync {
@@ -361,6 +381,10 @@ pub enum Metric {
     HangUpFailures,
     /// ServiceNow's scheduled heartbeat reached the trigger (its absence raises an alarm).
     Heartbeats,
+    /// A lineup source could not answer and the next one was used.
+    LineupFallbacks,
+    /// An incident came in and nobody could be called for it (no policy).
+    NobodyToCall,
 }
 
 impl Metric {
@@ -380,6 +404,8 @@ impl Metric {
             Metric::Cancelled => "Cancelled",
             Metric::HangUpFailures => "HangUpFailures",
             Metric::Heartbeats => "Heartbeats",
+            Metric::LineupFallbacks => "LineupFallbacks",
+            Metric::NobodyToCall => "NobodyToCall",
         }
     }
 

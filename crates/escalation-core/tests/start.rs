@@ -5,8 +5,8 @@ mod support;
 
 use async_trait::async_trait;
 use escalation_core::escalation::{Phase, Status};
-use escalation_core::model::{Incident, Roster};
-use escalation_core::ports::{Metric, RosterSource, RosterUnavailable, TelephonyErrorKind};
+use escalation_core::model::Incident;
+use escalation_core::ports::{LineupError, LineupSource, Metric, Resolved, TelephonyErrorKind};
 use escalation_core::testing::PlaceScript;
 use escalation_core::usecase::{Engine, EngineError, Settings};
 use std::sync::Arc;
@@ -108,27 +108,45 @@ async fn when_the_update_queue_is_down_at_start_the_repeated_trigger_notes_the_p
 struct NobodyOnCall;
 
 #[async_trait]
-impl RosterSource for NobodyOnCall {
-    async fn roster_for(&self, _: &Incident) -> Result<Roster, RosterUnavailable> {
-        Err(RosterUnavailable("the roster could not be read".into()))
+impl LineupSource for NobodyOnCall {
+    fn name(&self) -> &str {
+        "nobody"
+    }
+    async fn lineup_for(&self, _: &Incident, _: u64) -> Result<Resolved, LineupError> {
+        Err(LineupError::NoPolicy(
+            "no escalation policy for group Database and no default policy".into(),
+        ))
     }
 }
 
 #[tokio::test]
-async fn an_incident_nobody_can_be_called_for_is_not_recorded() {
+async fn an_incident_nobody_can_be_called_for_is_not_recorded_but_noted() {
     let s = Scenario::new();
     let ports = escalation_core::usecase::Ports {
-        roster: Arc::new(NobodyOnCall),
+        lineups: Arc::new(NobodyOnCall),
         ..s.m.ports()
     };
     let engine = Engine::new(ports, Settings::default());
     let result = engine.start(incident(5)).await;
     assert!(
-        matches!(result, Err(EngineError::NobodyToCall(_))),
+        matches!(&result, Err(EngineError::NobodyToCall(why)) if why.contains("no escalation policy for group Database")),
         "{result:?}"
     );
     assert!(s.m.repo.get(&sys_id(5)).is_none());
-    assert!(s.m.outbox.all().is_empty() && s.dialled().is_empty());
+    assert!(s.dialled().is_empty());
+    let notes: Vec<String> =
+        s.m.outbox
+            .all()
+            .iter()
+            .map(|u| u.work_note.clone())
+            .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains("Nobody was called")
+            && notes[0].contains("Configure an escalation policy"),
+        "{}",
+        notes[0]
+    );
 }
 
 #[tokio::test]

@@ -83,7 +83,12 @@ pub struct EngineConfig {
     pub queue_url: String,
     pub secrets_arn: String,
     pub studio_base_url: String,
+    /// A policy file (or the original roster format), the last source asked.
     pub roster_path: Option<String>,
+    /// `LOCAL_STACK=true`: the bundled sample people may be called (the local stack only).
+    pub local_stack: bool,
+    /// How long the stored policies are kept before they are read again (seconds).
+    pub policy_cache_secs: u32,
     pub settings: Settings,
     /// Studio execution creates per second, across every container of every function
     /// (Twilio's account limit: 20/s).
@@ -143,6 +148,14 @@ impl EngineConfig {
                 .optional_url("TWILIO_STUDIO_BASE_URL")?
                 .unwrap_or_else(|| "https://studio.twilio.com".into()),
             roster_path: env.get("ROSTER_PATH"),
+            local_stack: env
+                .get("LOCAL_STACK")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
+            policy_cache_secs: env.number(
+                "POLICY_CACHE_SECS",
+                escalation_adapters::aws::policies::CACHE_SECS as u32,
+                300,
+            )?,
             settings: Settings {
                 policy: Policy {
                     max_redials: env.number("MAX_REDIALS", 1, 5)?,

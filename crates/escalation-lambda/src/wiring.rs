@@ -3,16 +3,18 @@
 
 use crate::config::{ConfigError, EngineConfig, UpdaterConfig};
 use crate::handlers::{EscalationDialer, FlowEvents, Sweeper, Trigger, Updater};
-use escalation_adapters::aws::{DynamoRate, DynamoRepo, SqsDialQueue, SqsOutbox};
+use escalation_adapters::aws::{
+    DynamoRate, DynamoRepo, PolicyStore, SqsDialQueue, SqsOutbox, StoredPolicies,
+};
 use escalation_adapters::clock::SystemClock;
 use escalation_adapters::emf::EmfMetrics;
 use escalation_adapters::retry::RetryPolicy;
 use escalation_adapters::secrets::{Field, Secrets};
 use escalation_adapters::servicenow::{Credentials, SnClient};
 use escalation_adapters::twilio::{StudioClient, StudioDialer};
+use escalation_core::lineup_source::{FixedPolicies, Sources};
 use escalation_core::model::Roster;
-use escalation_core::ports::Clock;
-use escalation_core::roster_source::FixedRoster;
+use escalation_core::ports::{Clock, LineupSource};
 use escalation_core::usecase::{Engine, Ports, ReplayGuard, Settings, UpdateApplier};
 use std::sync::Arc;
 
@@ -74,6 +76,9 @@ pub struct EngineParts {
     pub repo: Arc<DynamoRepo>,
     pub outbox: Arc<SqsOutbox>,
     pub dialer: Arc<StudioDialer>,
+    /// Who is called, tried in order: stored policies, then the `ROSTER_PATH` file.
+    pub lineups: Arc<dyn LineupSource>,
+    /// Everyone the policy file names (the inbound line identifies callers by it).
     pub roster: Roster,
     pub settings: Settings,
     /// The engine's clock (the system's; tests may move it).
@@ -82,11 +87,34 @@ pub struct EngineParts {
 
 impl EngineParts {
     pub fn build(config: &EngineConfig, aws: &Aws) -> Result<EngineParts, ConfigError> {
-        let roster = match &config.roster_path {
-            Some(p) => escalation_adapters::roster_file::load(std::path::Path::new(p)),
-            None => escalation_adapters::roster_file::bundled(),
+        let file = config
+            .roster_path
+            .as_deref()
+            .map(|p| {
+                escalation_adapters::roster_file::load(std::path::Path::new(p), config.local_stack)
+            })
+            .transpose()
+            .map_err(|e| ConfigError::Other(e.to_string()))?;
+        let stored = StoredPolicies::new(
+            PolicyStore::new(aws_sdk_dynamodb::Client::new(&aws.sdk), &config.table),
+            config.local_stack,
+        )
+        .with_ttl(std::time::Duration::from_secs(
+            config.policy_cache_secs.into(),
+        ));
+        let mut sources: Vec<Arc<dyn LineupSource>> = vec![Arc::new(stored)];
+        let mut roster = Roster {
+            agents: Vec::new(),
+            escalation: Vec::new(),
+            source: None,
+        };
+        if let Some(file) = file {
+            roster = file.roster;
+            sources.push(Arc::new(FixedPolicies {
+                name: format!("roster file {}", file.path),
+                set: file.set,
+            }));
         }
-        .map_err(|e| ConfigError::Other(e.to_string()))?;
         let studio = StudioClient::new(
             aws.http.clone(),
             &config.studio_base_url,
@@ -108,6 +136,10 @@ impl EngineParts {
                 &config.queue_url,
             )),
             dialer: Arc::new(StudioDialer::new(studio, config.from_number.clone())),
+            lineups: Arc::new(Sources {
+                sources,
+                metrics: Arc::new(EmfMetrics),
+            }),
             roster,
             settings: config.settings.clone(),
             clock: Arc::new(SystemClock),
@@ -120,7 +152,7 @@ impl EngineParts {
             marks: self.repo.clone(),
             outbox: self.outbox.clone(),
             dialer: self.dialer.clone(),
-            roster: Arc::new(FixedRoster(self.roster.clone())),
+            lineups: self.lineups.clone(),
             metrics: Arc::new(EmfMetrics),
             clock: self.clock.clone(),
         }

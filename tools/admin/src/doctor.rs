@@ -381,7 +381,7 @@ fn roster_check(r: &mut Report, opts: &Options, deployed_path: Option<&str>) {
     let inside = deployed_path
         .map(|p| format!(" (the functions read ROSTER_PATH={p} from their package)"))
         .unwrap_or_default();
-    match escalation_adapters::roster_file::load(&path) {
+    match escalation_adapters::roster_file::load(&path, true).map(|f| f.roster) {
         Err(e) => r.fail(
             "roster",
             format!("{}: {e}", path.display()),

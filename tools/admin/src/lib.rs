@@ -17,6 +17,7 @@ pub mod api;
 pub mod deploy;
 pub mod doctor;
 pub mod flow;
+pub mod policy;
 pub mod test_call;
 
 pub use api::{ApiError, CredentialSource, Credentials, Twilio, TwilioError};

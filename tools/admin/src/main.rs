@@ -32,6 +32,9 @@ enum Command {
     /// (in their language) and confirm their number; nothing is written to ServiceNow.
     #[command(after_help = CREDENTIALS_HELP)]
     TestCall(TestCallArgs),
+    /// Escalation policies: who is called for each assignment group (docs/POLICIES.md).
+    #[command(subcommand, after_help = POLICY_HELP)]
+    Policy(PolicyCommand),
 }
 
 #[derive(Args)]
@@ -50,6 +53,101 @@ struct TestCallArgs {
     /// Seconds to wait for the call to end and report what was pressed (0: do not wait).
     #[arg(long, default_value_t = 120)]
     wait_secs: u64,
+}
+
+const POLICY_HELP: &str = "import, show and who read the stored policies in the escalations \
+table: --table or ESCALATIONS_TABLE, with the usual AWS credentials and AWS_REGION \
+(AWS_ENDPOINT_URL for moto). Documents are JSON (docs/POLICIES.md).\n\
+Exit codes: 0 ok, 1 invalid or refused, 2 wrong usage.";
+
+#[derive(Args)]
+struct TableArg {
+    /// The escalations table (default: ESCALATIONS_TABLE).
+    #[arg(long, env = "ESCALATIONS_TABLE")]
+    table: String,
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Check a policy document; every problem names its entry and field.
+    Validate { file: PathBuf },
+    /// Validate and store a policy document, replacing the stored one whole (never partly).
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        table: TableArg,
+    },
+    /// Print the stored policies, or one group's.
+    Show {
+        group: Option<String>,
+        #[command(flatten)]
+        table: TableArg,
+    },
+    /// Who would be called for an incident of GROUP at an instant, in order, and from where.
+    Who {
+        #[arg(long)]
+        group: String,
+        /// An instant, e.g. 2026-12-01T03:00Z (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long, default_value = "1")]
+        priority: String,
+        /// Read this policy file instead of the stored policies.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[arg(long, env = "ESCALATIONS_TABLE")]
+        table: Option<String>,
+    },
+}
+
+async fn store(table: &str) -> escalation_adapters::aws::PolicyStore {
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    escalation_adapters::aws::PolicyStore::new(aws_sdk_dynamodb::Client::new(&aws), table)
+}
+
+async fn run_policy(command: PolicyCommand) -> ExitCode {
+    use escalation_admin::policy::{self, Origin};
+    let result = match command {
+        PolicyCommand::Validate { file } => policy::validate(&file),
+        PolicyCommand::Import { file, table } => {
+            policy::import(&store(&table.table).await, &file).await
+        }
+        PolicyCommand::Show { group, table } => {
+            policy::show(&store(&table.table).await, group.as_deref()).await
+        }
+        PolicyCommand::Who {
+            group,
+            at,
+            priority,
+            file,
+            table,
+        } => {
+            let at = at.unwrap_or_else(|| jiff::Timestamp::now().to_string());
+            match (file, table) {
+                (Some(f), _) => policy::who(Origin::File(&f), &group, &priority, &at).await,
+                (None, Some(t)) => {
+                    let s = store(&t).await;
+                    policy::who(Origin::Stored(&s), &group, &priority, &at).await
+                }
+                (None, None) => Err(policy::PolicyError {
+                    message: "give --file FILE, or --table (or ESCALATIONS_TABLE) for the stored policies".into(),
+                    exit_code: 2,
+                }),
+            }
+        }
+    };
+    match result {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}", e.message);
+            ExitCode::from(e.exit_code)
+        }
+    }
 }
 
 const DOCTOR_HELP: &str = "AWS: the usual credentials and AWS_REGION (AWS_ENDPOINT_URL for \
@@ -235,6 +333,7 @@ async fn test_call(args: TestCallArgs) -> Result<(), AdminError> {
 async fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Doctor(args) => return run_doctor(args).await,
+        Command::Policy(command) => return run_policy(command).await,
         Command::Twilio(command) => run(command).await,
         Command::TestCall(args) => test_call(args).await,
     };

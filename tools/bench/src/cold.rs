@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use escalation_core::model::{EscalationId, SysId};
 use escalation_core::update::{IncidentState, IncidentUpdate};
-use escalation_devtools::fixture::user_sys_id;
+use escalation_devtools::fixture::{SAMPLE_ROSTER, user_sys_id};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -227,7 +227,10 @@ fn inbound_call(roster: &escalation_core::model::Roster, rep: usize) -> Result<V
 /// acceptance to the incident, the sweeper sweeps, voice-inbound answers a call with its menu.
 pub async fn run(rig: &Rig, bin_dir: &Path, reps: usize) -> Result<Vec<ColdRun>, String> {
     let twilio = twilio_fake(20, false).await;
-    let roster = escalation_adapters::roster_file::bundled().map_err(|e| e.to_string())?;
+    let roster =
+        escalation_core::model::Roster::from_json(SAMPLE_ROSTER).map_err(|e| e.to_string())?;
+    let roster_path = rig.dir.join("sample_roster.json");
+    std::fs::write(&roster_path, SAMPLE_ROSTER).map_err(|e| e.to_string())?;
     let first = roster.agents[0].clone();
     twilio.script(first.phone.as_str(), press_1(0));
     if let Some(u) = &first.sn_user {
@@ -244,6 +247,8 @@ pub async fn run(rig: &Rig, bin_dir: &Path, reps: usize) -> Result<Vec<ColdRun>,
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
             ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
             ("RUST_LOG", "info"),
+            ("LOCAL_STACK", "true"),
+            ("ROSTER_PATH", &roster_path.display().to_string()),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string())),
     );

@@ -17,6 +17,7 @@
 
 mod cold;
 mod flow;
+mod probe;
 mod report;
 mod rig;
 mod stats;

@@ -3,17 +3,25 @@
 //! Checks the promises under load: nothing lost, nobody dialled twice for one attempt,
 //! nobody on two calls at once, Studio creates within the configured rate.
 
+use crate::probe::{first_rings, put_item_probe};
 use crate::stats::{human, max_in_window, max_overlap, parse_iso_millis, percentile};
 use escalation_core::escalation::{Escalation, Status};
 use escalation_devtools::stack::{Stack, StackOptions};
 use escalation_devtools::timeline::html;
 use escalation_fakes::twilio::AgentStep;
+use escalation_lambda::handlers::Trigger;
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+/// incident-trigger containers: separate instances (clients, connections), as Lambda runs
+/// them in a storm.
+pub const TRIGGER_CONTAINERS: usize = 4;
+/// escalation-dialer containers: its mapping's MaximumConcurrency.
+pub const DIALER_CONTAINERS: usize = 5;
 
 #[derive(Debug, Clone)]
 pub struct StormRun {
@@ -33,6 +41,11 @@ pub struct StormRun {
     pub settled: Option<Duration>,
     pub trigger_p50: Duration,
     pub trigger_p99: Duration,
+    /// One conditional PutItem to the same moto, p99, probed during the storm's triggers.
+    pub put_item_p99: Duration,
+    /// Escalation created → its first Studio create received by the fake.
+    pub first_ring_p50: Duration,
+    pub first_ring_p99: Duration,
     pub trigger_statuses: HashMap<u16, usize>,
     pub accepted: usize,
     pub exhausted: usize,
@@ -139,6 +152,17 @@ pub async fn run(
             }
         }));
     }
+    for _ in 0..DIALER_CONTAINERS {
+        let dialer = stack.container().dialer();
+        let (s, stop) = (stack.clone(), stop.clone());
+        pumps.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                if s.pump_dials_on(&dialer).await.is_none() {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }));
+    }
     {
         let (s, stop, sweeps, swept) = (stack.clone(), stop.clone(), sweeps.clone(), swept.clone());
         pumps.push(tokio::spawn(async move {
@@ -170,25 +194,37 @@ pub async fn run(
     } else {
         max_in_flight
     }));
+    let containers: Arc<Vec<Trigger>> = Arc::new(
+        (0..TRIGGER_CONTAINERS)
+            .map(|_| {
+                stack
+                    .container()
+                    .trigger(&stack.aws, &stack.resources.dial_queue_url)
+                    .expect("trigger")
+            })
+            .collect(),
+    );
+    let probing = Arc::new(AtomicBool::new(true));
+    let probe = tokio::spawn(put_item_probe(stack.clone(), probing.clone()));
     let mut triggers = Vec::new();
     for (i, id) in ids.iter().enumerate() {
         let (s, id, in_flight) = (stack.clone(), id.clone(), in_flight.clone());
+        let containers = containers.clone();
         let at = start + window.mul_f64(i as f64 / incidents.max(1) as f64);
         triggers.push(tokio::spawn(async move {
             tokio::time::sleep_until(at).await;
+            let number = format!("INC{:07}", 5_000_000 + i);
+            s.sn.add_incident(&id, &number, "Storm incident", "1");
+            let body = json!({"sys_id": id, "number": number, "short_description": "Storm incident",
+                "priority": "1", "assignment_group": null, "event_id": format!("storm-{i}")});
+            let event = s.signed_event(&body.to_string(), "application/json");
             // Answer time counts from the incident's arrival, waiting for a slot included.
             let t = Instant::now();
             let _slot = in_flight.acquire().await.expect("semaphore");
-            let (status, _) = s
-                .trigger(
-                    &id,
-                    &format!("INC{:07}", 5_000_000 + i),
-                    "Storm incident",
-                    "1",
-                )
-                .await;
+            let trigger = &containers[i % TRIGGER_CONTAINERS];
+            let (status, _) = s.invoke_trigger_on(trigger, &event).await;
             (t.elapsed(), status)
-        }));
+        }))
     }
     let mut latencies = Vec::new();
     let mut trigger_statuses = HashMap::new();
@@ -198,6 +234,8 @@ pub async fn run(
         *trigger_statuses.entry(status).or_insert(0) += 1;
     }
     let trigger_span = t0.elapsed();
+    probing.store(false, Ordering::Relaxed);
+    let put_items = probe.await.expect("probe");
 
     // Settle: every escalation terminal and the update queue drained.
     let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
@@ -360,6 +398,7 @@ pub async fn run(
         .max()
         .unwrap_or(0);
     let created: Vec<u64> = executions.iter().map(|e| e.created_at_ms).collect();
+    let first_rings = first_rings(&finished, &executions);
     let creates: Vec<_> = stack
         .twilio
         .requests()
@@ -380,6 +419,9 @@ pub async fn run(
         settled,
         trigger_p50: percentile(&latencies, 50.0),
         trigger_p99: percentile(&latencies, 99.0),
+        put_item_p99: percentile(&put_items, 99.0),
+        first_ring_p50: percentile(&first_rings, 50.0),
+        first_ring_p99: percentile(&first_rings, 99.0),
         trigger_statuses,
         accepted,
         exhausted,

@@ -144,7 +144,8 @@ pub async fn create_resources(sdk: &SdkConfig, prefix: &str, secret_json: &str) 
     let dial_queue_url = sqs
         .create_queue()
         .queue_name(format!("{prefix}-dials"))
-        .attributes(QueueAttributeName::VisibilityTimeout, "30")
+        // As template.yaml: a dial may wait for its create slot a while in a storm.
+        .attributes(QueueAttributeName::VisibilityTimeout, "270")
         .send()
         .await
         .expect("create dial queue")

@@ -21,6 +21,10 @@ pub const HMAC_KEY_B64: &str = "bG9jYWwtc3RhY2stc2hhcmVkLWtleS0zMi1ieXRlcyE=";
 /// The auth token the test webhooks are signed with.
 pub const AUTH_TOKEN: &str = "local-twilio-auth-token-0123456789";
 
+/// The sample roster shipped for the local stack (fictional people; the functions refuse it
+/// unless `LOCAL_STACK=true`). Dev tools only: no Lambda compiles a roster in.
+pub const SAMPLE_ROSTER: &str = include_str!("../../../assets/agent_list.json");
+
 /// The roster tests use: two agents, one escalation contact, all mapped to SN users.
 pub const TEST_ROSTER: &str = r#"{
   "agent_list": [

@@ -5,14 +5,16 @@ use serde_json::json;
 use std::collections::HashMap;
 
 /// The dry run: the call order for an incident under the configured policy (env
-/// `MAX_REDIALS`, `ROUNDS`, `RING_TIMEOUT_SECS`, `ESCALATE_PRIORITIES`, `ROSTER_PATH`).
+/// `MAX_REDIALS`, `ROUNDS`, `RING_TIMEOUT_SECS`, `ESCALATE_PRIORITIES`, `ROSTER_PATH`), for
+/// the incident's group at `--at` (default now) from `--policies FILE` (a policy document or
+/// the original roster; default the bundled sample).
 pub fn dry_run(args: &[String], json_out: bool) -> Result<(), String> {
     let mut opts: HashMap<&str, String> = HashMap::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--json" => {}
-            "--number" | "--priority" | "--group" | "--roster" => {
+            "--number" | "--priority" | "--group" | "--roster" | "--policies" | "--at" => {
                 let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
                 opts.insert(a.trim_start_matches("--"), v.clone());
             }
@@ -24,7 +26,7 @@ pub fn dry_run(args: &[String], json_out: bool) -> Result<(), String> {
             v.parse().map_err(|_| format!("{k}={v:?} is not a number"))
         })
     };
-    let policy = escalation_core::escalation::Policy {
+    let mut policy = escalation_core::escalation::Policy {
         max_redials: env("MAX_REDIALS", 1)?,
         rounds: env("ROUNDS", 1)?.max(1),
         ring_timeout_secs: env("RING_TIMEOUT_SECS", 30)?,
@@ -34,20 +36,46 @@ pub fn dry_run(args: &[String], json_out: bool) -> Result<(), String> {
         ..Default::default()
     };
     let roster_path = opts
-        .get("roster")
+        .get("policies")
+        .or(opts.get("roster"))
         .cloned()
         .or_else(|| std::env::var("ROSTER_PATH").ok());
-    let roster = match &roster_path {
-        Some(p) => escalation_adapters::roster_file::load(std::path::Path::new(p)),
-        None => escalation_adapters::roster_file::bundled(),
-    }
-    .map_err(|e| e.to_string())?;
+    let set = match &roster_path {
+        Some(p) => escalation_adapters::roster_file::load(std::path::Path::new(p), true)
+            .map(|f| f.set)
+            .map_err(|e| e.to_string())?,
+        None => escalation_core::policy::PolicySet::from_json(crate::fixture::SAMPLE_ROSTER)
+            .map_err(|e| e.to_string())?,
+    };
     let number = opts
         .get("number")
         .cloned()
         .unwrap_or_else(|| "INC0000000".into());
     let priority = opts.get("priority").cloned().unwrap_or_else(|| "1".into());
     let group = opts.get("group").cloned().unwrap_or_else(|| "-".into());
+    let at: jiff::Timestamp = match opts.get("at") {
+        Some(a) => a
+            .parse()
+            .map_err(|e| format!("--at {a:?} is not an instant like 2026-12-01T03:00Z ({e})"))?,
+        None => jiff::Timestamp::now(),
+    };
+    let lineup = set
+        .resolve(
+            Some(group.as_str()).filter(|g| *g != "-"),
+            None,
+            &priority,
+            at,
+        )
+        .map_err(|e| {
+            format!("{e}: the trigger would answer 422 and note that nobody was called")
+        })?;
+    if let Some(r) = lineup.rounds {
+        policy.rounds = r;
+    }
+    if lineup.fallback_group.is_some() {
+        policy.fallback_group = lineup.fallback_group.clone();
+    }
+    let roster = lineup.roster();
     let escalating: Vec<String> = std::env::var("ESCALATE_PRIORITIES")
         .unwrap_or_else(|_| "1,2".into())
         .split(',')
@@ -59,12 +87,13 @@ pub fn dry_run(args: &[String], json_out: bool) -> Result<(), String> {
             println!(
                 "{}",
                 json!({"call": i + 1, "round": c.round + 1, "list": c.list, "name": c.person.name,
-                "phone": c.person.phone.masked(), "redial": c.redial, "ring_timeout_secs": policy.ring_timeout_secs})
+                "phone": c.person.phone.masked(), "redial": c.redial,
+                "ring_timeout_secs": c.person.ring_timeout_secs.unwrap_or(policy.ring_timeout_secs)})
             );
         }
         println!(
             "{}",
-            json!({"incident": number, "priority": priority, "group": group, "escalates": escalating.contains(&priority),
+            json!({"incident": number, "priority": priority, "group": group, "at": at.to_string(), "source": lineup.source, "escalates": escalating.contains(&priority),
             "worst_case_calls": calls.len(), "worst_case_ringing_secs": calls.len() as u64 * u64::from(policy.ring_timeout_secs)})
         );
         return Ok(());
@@ -80,10 +109,11 @@ pub fn dry_run(args: &[String], json_out: bool) -> Result<(), String> {
         return Ok(());
     }
     println!(
-        "Roster: {}. Ring timeout {} s, {} redial(s) per person, {} round(s); press 1 accepts, 2 passes, 3 jumps to the escalation list.",
+        "At {at}, from {} ({}). Ring timeout {} s, {} redial(s) per person unless a step sets its own, {} round(s); press 1 accepts, 2 passes, 3 jumps to the next escalation step.",
         roster_path
             .as_deref()
             .unwrap_or("bundled assets/agent_list.json"),
+        lineup.source,
         policy.ring_timeout_secs,
         policy.max_redials,
         policy.rounds

@@ -70,6 +70,9 @@ pub async fn play<D: Driver>(
         incidents.push((sys_id, number, 201));
     }
     for inc in &sc.incidents {
+        if inc.delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(inc.delay_ms)).await;
+        }
         let sys_id = sys_id_for(&inc.number);
         d.sn()
             .add_incident(&sys_id, &inc.number, &inc.short_description, &inc.priority);
@@ -147,8 +150,11 @@ pub async fn play<D: Driver>(
             ("TERMINAL", Some(s)) => s.is_terminal(),
             (want, Some(s)) => serde_json::to_value(s).is_ok_and(|v| v == want),
         } && sc
-            .accepted_by
-            .as_ref()
+            .incidents
+            .iter()
+            .find(|i| i.number == number)
+            .and_then(|i| i.accepted_by.as_ref())
+            .or(sc.accepted_by.as_ref())
             .is_none_or(|who| accepted_by.as_ref() == Some(who));
         let accepted = esc.as_ref().and_then(|e| {
             e.history()
@@ -336,14 +342,15 @@ impl Driver for InboundStack {
     }
 
     async fn trigger(&self, sys_id: &str, inc: &ScenarioIncident) -> Result<(u16, Value), String> {
-        let ScenarioIncident {
-            number,
-            short_description,
-            priority,
-        } = inc;
         Ok(self
             .stack
-            .trigger(sys_id, number, short_description, priority)
+            .trigger_group(
+                sys_id,
+                &inc.number,
+                &inc.short_description,
+                &inc.priority,
+                inc.group.as_deref(),
+            )
             .await)
     }
 

@@ -29,6 +29,11 @@ pub struct Scenario {
     /// too: every call to them must speak it, every prompt they hear in it.
     #[serde(default)]
     pub languages: BTreeMap<String, String>,
+    /// The escalation policies the stack calls from (its policy file), instead of the test
+    /// roster. A string `"now+Ns"` is replaced by the wall-clock time (UTC) N seconds after
+    /// the scenario is loaded: a rotation can hand off between two incidents.
+    #[serde(default)]
+    pub policies: Option<serde_json::Value>,
 }
 
 /// A call to the escalation line: menu 1 (report), a team, a recorded message, confirm.
@@ -63,6 +68,30 @@ impl Scenario {
         roster.to_string()
     }
 
+    /// The policy file for the stack (`"now+Ns"` replaced), if the scenario has policies.
+    pub fn policy_file(&self) -> Option<String> {
+        fn fill(v: &mut serde_json::Value, now: jiff::Timestamp) {
+            match v {
+                serde_json::Value::String(s) => {
+                    if let Some(secs) = s
+                        .strip_prefix("now+")
+                        .and_then(|r| r.strip_suffix('s'))
+                        .and_then(|n| n.parse::<i64>().ok())
+                    {
+                        let at = now + jiff::SignedDuration::from_secs(secs);
+                        *s = at.to_zoned(jiff::tz::TimeZone::UTC).datetime().to_string();
+                    }
+                }
+                serde_json::Value::Array(a) => a.iter_mut().for_each(|x| fill(x, now)),
+                serde_json::Value::Object(o) => o.values_mut().for_each(|x| fill(x, now)),
+                _ => {}
+            }
+        }
+        let mut doc = self.policies.clone()?;
+        fill(&mut doc, jiff::Timestamp::now());
+        Some(doc.to_string())
+    }
+
     /// What the scenario promises, in words: `ACCEPTED by Bob Agent, 2 calls placed`.
     pub fn promise(&self) -> String {
         let mut p = self.expect.clone();
@@ -85,6 +114,15 @@ pub struct ScenarioIncident {
     pub number: String,
     pub short_description: String,
     pub priority: String,
+    /// The assignment group's name, which selects its policy.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Who accepts this incident, when the scenario promises it (else the scenario's).
+    #[serde(default)]
+    pub accepted_by: Option<String>,
+    /// Wait this long before raising the incident.
+    #[serde(default)]
+    pub delay_ms: u64,
 }
 
 pub fn scenarios_dir() -> PathBuf {

@@ -1,13 +1,15 @@
-//! AWS: the DynamoDB table (escalations, marks, the shared create rate), the SQS update
-//! queue and the dial queue.
+//! AWS: the DynamoDB table (escalations, marks, the stored policies, the shared create
+//! rate), the SQS update queue and the dial queue.
 
 pub mod dial_queue;
 pub mod doc;
 pub mod dynamo;
+pub mod policies;
 pub mod rate;
 pub mod sqs;
 
 pub use dial_queue::SqsDialQueue;
 pub use dynamo::DynamoRepo;
+pub use policies::{PolicyStore, StoredPolicies};
 pub use rate::DynamoRate;
 pub use sqs::SqsOutbox;

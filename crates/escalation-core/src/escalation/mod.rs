@@ -33,7 +33,7 @@ pub use policy::Policy;
 pub use sweep::SweepAction;
 pub use walk::{Cursor, Slot};
 
-use crate::model::{EscalationId, Incident, Roster};
+use crate::model::{EscalationId, ExecutionSid, Incident, Roster};
 use crate::ports::CallRequest;
 use crate::update::IncidentUpdate;
 use serde::{Deserialize, Serialize};
@@ -235,6 +235,14 @@ impl Escalation {
 
     /// The first call was written but never placed (the telephony side was down when the
     /// escalation started): a repeated start request may place it.
+    /// Whether the end of call `sid` is already in the history (applied once).
+    pub fn has_ended(&self, sid: &ExecutionSid) -> bool {
+        self.s
+            .history
+            .iter()
+            .any(|h| h.execution_sid.as_deref() == Some(sid.as_str()))
+    }
+
     pub fn first_call_pending(&self) -> bool {
         self.current()
             .is_some_and(|a| a.number == 1 && a.phase == Phase::Dialing)

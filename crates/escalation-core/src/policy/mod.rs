@@ -153,6 +153,15 @@ impl PolicySet {
         })
     }
 
+    /// Everyone the set names, as one list (callers of the inbound line are known by it).
+    pub fn everyone(&self) -> crate::model::Roster {
+        crate::model::Roster {
+            agents: self.people.values().map(Contact::person).collect(),
+            escalation: Vec::new(),
+            source: None,
+        }
+    }
+
     /// All policies, the default last.
     pub fn all(&self) -> impl Iterator<Item = &GroupPolicy> {
         self.groups.iter().chain(self.default.as_ref())

@@ -217,10 +217,7 @@ impl PolicySet {
     pub fn sample_people(&self) -> Vec<String> {
         self.people
             .values()
-            .filter(|p| {
-                SAMPLE_NAMES.contains(&p.name.as_str())
-                    || p.phone.as_str().starts_with("+1555010000")
-            })
+            .filter(|p| SAMPLE_NAMES.contains(&p.name.as_str()))
             .map(|p| p.name.clone())
             .collect()
     }

@@ -29,7 +29,7 @@ pub struct LineupStep {
 /// Who is called for one incident, in order, and where that came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lineup {
-    /// Where the lineup came from and why ("stored policy Database (priority 1 variant)").
+    /// Which policy it came from ("policy Database (priority 1 variant)", "default policy").
     pub source: String,
     pub steps: Vec<LineupStep>,
     pub rounds: Option<u32>,
@@ -77,9 +77,9 @@ impl PolicySet {
             })?;
         let (plan, variant) = policy.plan_for(priority);
         let mut source = if policy.group == DEFAULT_POLICY {
-            "stored default policy".to_string()
+            "default policy".to_string()
         } else {
-            format!("stored policy {}", policy.group)
+            format!("policy {}", policy.group)
         };
         if let Some(p) = variant {
             source.push_str(&format!(" (priority {p} variant)"));

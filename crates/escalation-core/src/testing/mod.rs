@@ -11,9 +11,9 @@ pub use dialer::{DialOp, PlaceScript, PlacedCall, ScriptedDialer};
 pub use servicenow::{MemoryServiceNow, PatchFault, WrittenPatch};
 pub use store::{MemoryDials, MemoryMarks, MemoryOutbox, MemoryRepo};
 
+use crate::lineup_source::FixedRoster;
 use crate::model::Roster;
 use crate::ports::{Clock, Metric, Metrics};
-use crate::roster_source::FixedRoster;
 use crate::usecase::{Engine, Ports, ReplayGuard, Settings, UpdateApplier};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -120,7 +120,7 @@ impl Memory {
             marks: self.marks.clone(),
             outbox: self.outbox.clone(),
             dialer: self.dialer.clone(),
-            roster: Arc::new(FixedRoster(self.roster.clone())),
+            lineups: Arc::new(FixedRoster(self.roster.clone())),
             metrics: self.metrics.clone(),
             clock: self.clock.clone(),
         }

@@ -1,18 +1,19 @@
 //! Call ended: apply the end of a call (from the telephony side's event, or found by the
 //! sweeper) and place the next call or finish.
 //!
-//! Events arrive at least once and out of order. Each is applied once: its id is looked
-//! up first and marked only after its work is done (a failure leaves it to be
-//! redelivered); the escalation's state ignores whatever is no longer about the current
-//! call.
+//! Events arrive at least once and out of order. Each is applied once, and the
+//! escalation itself is the record of that: the end of a call is saved with the attempt's
+//! history (its execution SID) in the same conditional write that moves the walk on, so a
+//! redelivered event finds its call in the history and is a duplicate, and one about a
+//! call that is no longer current is ignored. No separate mark is read or written: per
+//! relevant event one Context read, one escalation read, one queued note and one
+//! conditional write (and the next call). A failure before the write leaves the event to
+//! be redelivered.
 
 use super::{Engine, EngineError};
 use crate::escalation::Next;
 use crate::model::ExecutionSid;
-use crate::ports::{Mark, Metric, TelephonyError, TelephonyErrorKind};
-
-/// Processed event ids are remembered this long (Twilio retries for up to 4 h).
-pub const EVENT_MARK_TTL_SECS: u64 = 7 * 24 * 3600;
+use crate::ports::{Metric, TelephonyError, TelephonyErrorKind};
 
 /// What became of the end of a call.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,27 +31,25 @@ pub enum EventOutcome {
 }
 
 impl Engine {
-    /// An event saying that execution `execution_sid` ended: applied once per event id.
+    /// An event saying that execution `execution_sid` ended: applied once (see the
+    /// module's comment).
     pub async fn on_flow_ended(
         &self,
         event_id: &str,
         execution_sid: &str,
     ) -> Result<EventOutcome, EngineError> {
-        let mark = Mark::Event(event_id.to_string());
-        if self.ports.marks.has(&mark).await? {
-            tracing::info!(event_id, "duplicate event dropped");
-            return Ok(EventOutcome::Duplicate);
+        let outcome = self.ended(execution_sid).await?;
+        match &outcome {
+            EventOutcome::Duplicate => tracing::info!(
+                event_id,
+                execution = execution_sid,
+                "duplicate event: the end of this call is already applied"
+            ),
+            EventOutcome::Applied(EventResult::Ignored(reason)) => tracing::info!(event_id,
+                execution = execution_sid, reason = %reason, "event ignored"),
+            EventOutcome::Applied(_) => {}
         }
-        let result = self.on_execution_ended(execution_sid).await?;
-        if let EventResult::Ignored(reason) = &result {
-            tracing::info!(event_id, execution = execution_sid, reason = %reason, "event ignored");
-        }
-        // Marked only after the work is done: a failure above leaves the event to be redelivered.
-        if let Err(e) = self.ports.marks.put(&mark, EVENT_MARK_TTL_SECS).await {
-            tracing::warn!(event_id, error = %e,
-                "could not record processed event (a redelivery will be ignored by state)");
-        }
-        Ok(EventOutcome::Applied(result))
+        Ok(outcome)
     }
 
     /// Apply the end of an execution: read how it ended, move the escalation on, place the
@@ -59,6 +58,15 @@ impl Engine {
         &self,
         execution_sid: &str,
     ) -> Result<EventResult, EngineError> {
+        Ok(match self.ended(execution_sid).await? {
+            EventOutcome::Applied(result) => result,
+            EventOutcome::Duplicate => EventResult::Ignored(format!(
+                "the end of execution {execution_sid} is already applied"
+            )),
+        })
+    }
+
+    async fn ended(&self, execution_sid: &str) -> Result<EventOutcome, EngineError> {
         let report = match ExecutionSid::parse(execution_sid) {
             Ok(sid) => self.ports.dialer.report(&sid).await.map(|r| (sid, r)),
             Err(e) => Err(TelephonyError {
@@ -69,7 +77,7 @@ impl Engine {
         let (sid, report) = match report {
             Ok((sid, Some(report))) => (sid, report),
             Ok((_, None)) => {
-                return Ok(EventResult::Ignored(format!(
+                return Ok(ignored(format!(
                     "execution {execution_sid} not found at Twilio"
                 )));
             }
@@ -79,18 +87,18 @@ impl Engine {
             }
         };
         let Some(params) = report.params else {
-            return Ok(EventResult::Ignored(format!(
+            return Ok(ignored(format!(
                 "execution {execution_sid} carries no escalation parameters (not started by us)"
             )));
         };
         let Some(stored) = self.ports.repo.load(&params.sys_id).await? else {
-            return Ok(EventResult::Ignored(format!(
+            return Ok(ignored(format!(
                 "no escalation for incident {}",
                 params.sys_id
             )));
         };
         if stored.escalation.id() != &params.escalation_id {
-            return Ok(EventResult::Ignored(format!(
+            return Ok(ignored(format!(
                 "execution belongs to escalation {}, the incident has {}",
                 params.escalation_id,
                 stored.escalation.id()
@@ -105,14 +113,18 @@ impl Engine {
             })
             .await?
         {
-            Err((stored, ignored)) => {
+            Err((stored, reason)) => {
                 // A redelivered event may find the next call written but never placed (the
                 // earlier try died between the two): place it now. Not if it was written
                 // just now: then its writer is placing it at this moment.
+                let already = stored.escalation.has_ended(&sid);
                 if stored.escalation.has_abandoned_dial(self.now()) {
                     self.dial(stored).await?;
                 }
-                Ok(EventResult::Ignored(ignored.to_string()))
+                if already {
+                    return Ok(EventOutcome::Duplicate);
+                }
+                Ok(ignored(reason.to_string()))
             }
             Ok((stored, t)) => {
                 let esc = &stored.escalation;
@@ -122,8 +134,12 @@ impl Engine {
                 if t.next == Next::Dial {
                     self.dial(stored).await?;
                 }
-                Ok(EventResult::Applied { next: t.next })
+                Ok(EventOutcome::Applied(EventResult::Applied { next: t.next }))
             }
         }
     }
+}
+
+fn ignored(reason: String) -> EventOutcome {
+    EventOutcome::Applied(EventResult::Ignored(reason))
 }

@@ -17,7 +17,7 @@ mod start;
 mod sweep;
 
 pub use apply_update::{Applied, UPDATE_MARK_TTL_SECS, UpdateApplier, UpdateError};
-pub use call_ended::{EVENT_MARK_TTL_SECS, EventOutcome, EventResult};
+pub use call_ended::{EventOutcome, EventResult};
 pub use cancel::CancelResult;
 pub use replay::{Replay, ReplayGuard};
 pub use sweep::SweepReport;
@@ -25,8 +25,8 @@ pub use sweep::SweepReport;
 use crate::escalation::{Escalation, Next, Policy, Status, Transition};
 use crate::model::{CallOutcome, SysId};
 use crate::ports::{
-    Clock, DialQueue, Dialer, EscalationRepo, Marks, Metric, Metrics, Outbox, OutboxError,
-    RepoError, RosterSource, RosterUnavailable, Stored, TelephonyError,
+    Clock, DialQueue, Dialer, EscalationRepo, LineupSource, Marks, Metric, Metrics, Outbox,
+    OutboxError, RepoError, Stored, TelephonyError,
 };
 use std::sync::Arc;
 
@@ -37,7 +37,7 @@ pub struct Ports {
     pub marks: Arc<dyn Marks>,
     pub outbox: Arc<dyn Outbox>,
     pub dialer: Arc<dyn Dialer>,
-    pub roster: Arc<dyn RosterSource>,
+    pub lineups: Arc<dyn LineupSource>,
     pub metrics: Arc<dyn Metrics>,
     pub clock: Arc<dyn Clock>,
 }
@@ -71,8 +71,9 @@ pub enum EngineError {
     Telephony(#[from] TelephonyError),
     #[error(transparent)]
     Outbox(#[from] OutboxError),
-    #[error(transparent)]
-    NobodyToCall(#[from] RosterUnavailable),
+    /// No source has anyone to call for the incident; a work note says so.
+    #[error("nobody to call: {0}")]
+    NobodyToCall(String),
     #[error("escalation kept changing under us; giving up for now")]
     Contention,
 }

@@ -3,7 +3,8 @@
 use super::{Engine, EngineError};
 use crate::escalation::Escalation;
 use crate::model::{EscalationId, Incident};
-use crate::ports::{Created, Stored};
+use crate::ports::{Created, Metric, Stored};
+use crate::update::IncidentUpdate;
 
 impl Engine {
     /// Create the escalation for an incident (or find the existing one: an incident is
@@ -11,15 +12,33 @@ impl Engine {
     /// [`Engine::with_dial_queue`]). Returns the stored escalation and whether
     /// it is new.
     pub async fn start(&self, incident: Incident) -> Result<(Stored, bool), EngineError> {
-        let roster = self.ports.roster.roster_for(&incident).await?;
+        let now = self.now();
+        let resolved = match self.ports.lineups.lineup_for(&incident, now).await {
+            Ok(r) if !r.roster.agents.is_empty() => r,
+            Ok(r) => {
+                let why = format!(
+                    "{} calls nobody at this time",
+                    r.roster.source.as_deref().unwrap_or("the lineup")
+                );
+                return Err(self.nobody_to_call(&incident, why).await);
+            }
+            Err(e) => return Err(self.nobody_to_call(&incident, e.to_string()).await),
+        };
+        let mut policy = self.settings.policy.clone();
+        if let Some(rounds) = resolved.rounds {
+            policy.rounds = rounds;
+        }
+        if resolved.fallback_group.is_some() {
+            policy.fallback_group = resolved.fallback_group;
+        }
         // The "started" note goes with the first call (see `dial`): whoever places it queues
         // the note first, so a failure between storing and queueing cannot lose it.
         let (esc, _started) = Escalation::start(
             EscalationId::generate(),
             incident,
-            roster,
-            self.settings.policy.clone(),
-            self.now(),
+            resolved.roster,
+            policy,
+            now,
         );
         match self.ports.repo.create(&esc).await? {
             Created::New(stored) => {
@@ -39,5 +58,25 @@ impl Engine {
                 Ok((stored, false))
             }
         }
+    }
+
+    /// Nobody can be called: say so on the incident (once per incident and reason) and
+    /// return the error the caller answers with.
+    async fn nobody_to_call(&self, incident: &Incident, why: String) -> EngineError {
+        tracing::error!(incident = %incident.number, reason = %why, "nobody to call");
+        self.ports
+            .metrics
+            .incident(incident, &[(Metric::NobodyToCall, 1.0)]);
+        let note = IncidentUpdate::note(
+            format!("{}:nobody-to-call", incident.sys_id),
+            incident.sys_id.clone(),
+            &incident.number,
+            EscalationId::new(""),
+            crate::notes::nobody_to_call(incident.group_label(), &why),
+        );
+        if let Err(e) = self.ports.outbox.enqueue(std::slice::from_ref(&note)).await {
+            return EngineError::Outbox(e);
+        }
+        EngineError::NobodyToCall(why)
     }
 }

@@ -1,7 +1,8 @@
 //! `incident-trigger`: the HTTPS endpoint (Lambda function URL) the ServiceNow business
 //! rule calls. Verifies the HMAC signature, refuses replays, validates the incident, starts
 //! the escalation: stored, its "started" note and its first call queued, then answered
-//! (the call is placed by escalation-dialer, so the answer never waits for the call rate).
+//! (the call is placed by escalation-dialer, so the answer never waits for the call rate);
+//! 422 when no policy has anyone to call (a work note says so).
 //! For the rule "Cancel phone escalation" it cancels one instead (`{"type": "cancel"}`: the
 //! incident was assigned, resolved, closed, canceled or lowered by someone else).
 
@@ -148,6 +149,12 @@ impl Trigger {
                 };
                 Ok(respond(status, summary(&stored)))
             }
+            Err(EngineError::NobodyToCall(why)) => Ok(respond(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({
+                    "error": format!("nobody to call for {number}: {why}; configure an escalation policy for the group or a default one (escalation-admin policy import); a work note says so on the incident"),
+                }),
+            )),
             Err(e) => {
                 tracing::error!(incident = %number, error = %e, "could not start the escalation");
                 let message = match e {

@@ -297,8 +297,36 @@ fn storm_table(s: &mut String, st: &StormRun) {
     );
     storm_row(
         s,
-        "trigger answer p50 / p99 (from arrival; includes the create rate limit)",
+        &format!(
+            "trigger answer p50 / p99 (from arrival, {} trigger containers)",
+            crate::storm::TRIGGER_CONTAINERS
+        ),
         format!("{} / {}", human(st.trigger_p50), human(st.trigger_p99)),
+        "",
+        None,
+    );
+    let ratio = st.trigger_p99.as_secs_f64() / st.put_item_p99.as_secs_f64().max(1e-9);
+    storm_row(
+        s,
+        &format!(
+            "trigger answer p99 ÷ one conditional PutItem p99 to the same moto ({})",
+            human(st.put_item_p99)
+        ),
+        format!("{ratio:.2}"),
+        "≤ 3",
+        Some(ratio <= 3.0),
+    );
+    storm_row(
+        s,
+        &format!(
+            "time to first ring p50 / p99 (escalation stored → first create at the fake; {} dialer containers)",
+            crate::storm::DIALER_CONTAINERS
+        ),
+        format!(
+            "{} / {}",
+            human(st.first_ring_p50),
+            human(st.first_ring_p99)
+        ),
         "",
         None,
     );

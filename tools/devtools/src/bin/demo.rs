@@ -27,7 +27,7 @@ fn usage() -> String {
            cargo-lambda on PATH and MOTO_ENDPOINT; scripts/demo.sh sets both up), or with
            --in-process the same handlers called in this process (needs MOTO_ENDPOINT);
            --html FILE also writes the timeline as one self-contained HTML page
-       demo plan [--number INC0010001] [--priority 1] [--group GROUP] [--roster FILE] [--json]
+       demo plan [--group NAME] [--at 2026-12-01T03:00Z] [--policies FILE] [--number INC0010001] [--priority 1] [--json]
            dry run: who would be called, in what order, with which timeouts and rounds
            (honours ROSTER_PATH, MAX_REDIALS, ROUNDS, RING_TIMEOUT_SECS, ESCALATE_PRIORITIES)
 scenarios (scripts/scenarios/): {} (default {DEFAULT_SCENARIO})",
@@ -142,11 +142,23 @@ async fn run_scenario(a: RunArgs, sc: Scenario) -> i32 {
             tl = tl.with_output(Box::new(stdout));
         }
         // The stack plus the escalation line (voice-inbound), for scenarios with calls.
-        let options = StackOptions {
+        let mut config = test_config();
+        let mut opts = StackOptions {
             roster_json: sc.roster_json(),
             ..StackOptions::default()
         };
-        let stack = InboundStack::start_with(test_config(), options).await;
+        if let Some(file) = sc.policy_file() {
+            opts.roster_json = file;
+            // The line's teams name people of the test roster, absent from these policies.
+            for g in config["numbers"][0]["groups"]
+                .as_array_mut()
+                .into_iter()
+                .flatten()
+            {
+                g["people"] = serde_json::json!([]);
+            }
+        }
+        let stack = InboundStack::start_with(config, opts).await;
         return match play(&stack, &a.name, &sc, &mut tl, a.timeout).await {
             Ok(run) => {
                 tl.summary(&run);
@@ -166,11 +178,14 @@ async fn run_scenario(a: RunArgs, sc: Scenario) -> i32 {
         eprintln!("error: {e}");
         return 2;
     }
-    let opts = LocalOptions {
+    let mut opts = LocalOptions {
         port: a.port,
         roster_json: sc.roster_json(),
         ..LocalOptions::default()
     };
+    if let Some(file) = sc.policy_file() {
+        opts.roster_json = file;
+    }
     let mut stack = match LocalStack::start(opts, &mut tl).await {
         Ok(s) => s,
         Err(e) => {

@@ -29,7 +29,8 @@ impl Driver for LocalStack {
     async fn trigger(&self, sys_id: &str, inc: &ScenarioIncident) -> Result<(u16, Value), String> {
         let body = json!({
             "sys_id": sys_id, "number": inc.number, "short_description": inc.short_description,
-            "priority": inc.priority, "assignment_group": null
+            "priority": inc.priority, "assignment_group": null,
+            "assignment_group_name": inc.group
         });
         self.post_trigger(&body.to_string()).await
     }

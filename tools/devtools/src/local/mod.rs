@@ -112,7 +112,8 @@ impl LocalStack {
         let sdk = sdk_config(&moto).await;
         let prefix = format!("l{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let resources = create_resources(&sdk, &prefix, &secret_json()).await;
-        let roster = escalation_core::model::Roster::from_json(&opts.roster_json)
+        let roster = escalation_adapters::roster_file::from_text("roster", &opts.roster_json, true)
+            .map(|f| f.roster)
             .map_err(|e| format!("roster: {e}"))?;
         let sn = fixture::servicenow_fake(&roster).await;
         let twilio = fixture::twilio_fake(fixture::kinesis_sink(&sdk, &resources), 20, true).await;
@@ -138,6 +139,8 @@ impl LocalStack {
         env.extend(
             [
                 ("ROSTER_PATH", roster_path.display().to_string()),
+                // The local stack may call the bundled sample people (fictional numbers).
+                ("LOCAL_STACK", "true".to_string()),
                 ("INBOUND_CONFIG_PATH", inbound_path.display().to_string()),
                 // What voice-inbound signs and hands out to Twilio: its function URL here.
                 (

@@ -47,7 +47,7 @@ fn each_group_has_its_people_found_by_name_or_sys_id_else_the_default() {
     let l = s
         .resolve(Some("Hardware"), None, "1", at("2026-12-01T03:00Z"))
         .unwrap();
-    assert_eq!(l.source, "stored default policy");
+    assert_eq!(l.source, "default policy");
     assert_eq!(s.default.as_ref().unwrap().group, DEFAULT_POLICY);
 }
 
@@ -61,7 +61,7 @@ fn a_priority_variant_replaces_the_steps() {
     let l = s
         .resolve(Some("Database"), None, "1", at("2026-12-01T03:00Z"))
         .unwrap();
-    assert_eq!(l.source, "stored policy Database (priority 1 variant)");
+    assert_eq!(l.source, "policy Database (priority 1 variant)");
     assert_eq!(l.rounds, None);
 }
 
@@ -81,7 +81,7 @@ fn the_roster_carries_each_step_s_timeouts_rounds_and_catch_all() {
     assert_eq!(r.agents[0].redials, Some(0));
     assert_eq!(r.agents[0].sn_user.as_deref(), Some("ana.ortiz"));
     assert!(r.escalation[0].escalation_step);
-    assert_eq!(r.source.as_deref(), Some("stored policy Database"));
+    assert_eq!(r.source.as_deref(), Some("policy Database"));
 }
 
 #[test]

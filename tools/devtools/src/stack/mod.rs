@@ -3,7 +3,7 @@
 //! by the event-source stand-ins.
 
 use crate::aws::{Resources, create_resources, moto_endpoint, sdk_config};
-use crate::esm::{KinesisPoller, SqsPoller, failed_ids};
+use crate::esm::{KinesisPoller, SqsPoller};
 use crate::fixture::{self, TempDir};
 use crate::kit;
 use aws_lambda_events::event::sqs::SqsEvent;
@@ -27,12 +27,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
+mod dials;
+
 pub use crate::fixture::{
     ACCOUNT_SID, ALICE, API_KEY_SECRET, API_KEY_SID, BOB, CAROL, FLOW_SID, FROM_NUMBER,
     HMAC_KEY_B64, SN_PASSWORD, SN_USER, TEST_ROSTER, oauth_secret_json, secret_json, user_sys_id,
 };
 
 pub struct StackOptions {
+    /// The `ROSTER_PATH` file; empty: none (the stored policies only).
     pub roster_json: String,
     /// Extra environment for the functions (MAX_REDIALS, ROUNDS, ...).
     pub env: Vec<(&'static str, String)>,
@@ -70,6 +73,8 @@ impl Clock for AheadClock {
 pub struct Stack {
     /// The engine's adapters (on moto and the fakes), to build variants of the functions.
     pub parts: EngineParts,
+    /// The functions' configuration (for [`Stack::container`]).
+    pub config: EngineConfig,
     /// The engine the functions share (as one container would).
     pub engine: Engine,
     pub trigger: Trigger,
@@ -104,7 +109,18 @@ impl Stack {
         let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let resources = create_resources(&sdk, &prefix, secret).await;
 
-        let roster = Roster::from_json(&opts.roster_json).expect("test roster");
+        // An empty roster_json: no ROSTER_PATH (stored policies only).
+        let roster = if opts.roster_json.is_empty() {
+            Roster {
+                agents: Vec::new(),
+                escalation: Vec::new(),
+                source: None,
+            }
+        } else {
+            escalation_adapters::roster_file::from_text("roster", &opts.roster_json, true)
+                .expect("test roster")
+                .roster
+        };
         let sn = fixture::servicenow_fake(&roster).await;
         let twilio =
             fixture::twilio_fake(fixture::kinesis_sink(&sdk, &resources), 20, opts.auto_end).await;
@@ -117,7 +133,9 @@ impl Stack {
             fixture::function_env(&resources, &sn.base_url(), &twilio.base_url())
                 .into_iter()
                 .collect();
-        env.insert("ROSTER_PATH".into(), roster_path.display().to_string());
+        if !opts.roster_json.is_empty() {
+            env.insert("ROSTER_PATH".into(), roster_path.display().to_string());
+        }
         for (k, v) in opts.env {
             env.insert(k.to_string(), v);
         }
@@ -138,6 +156,7 @@ impl Stack {
         let (kinesis, sqs) = crate::esm::event_sources(&sdk, &resources).await;
         let dials = SqsPoller::new(aws_sdk_sqs::Client::new(&sdk), &resources.dial_queue_url).await;
         Stack {
+            config,
             clock,
             engine: parts.engine(),
             trigger: parts
@@ -171,11 +190,24 @@ impl Stack {
         short_description: &str,
         priority: &str,
     ) -> (u16, Value) {
+        self.trigger_group(sys_id, number, short_description, priority, None)
+            .await
+    }
+
+    /// [`Stack::trigger`] for an incident of the assignment group named `group`.
+    pub async fn trigger_group(
+        &self,
+        sys_id: &str,
+        number: &str,
+        short_description: &str,
+        priority: &str,
+        group: Option<&str>,
+    ) -> (u16, Value) {
         self.sn
             .add_incident(sys_id, number, short_description, priority);
         let body = json!({
             "sys_id": sys_id, "number": number, "short_description": short_description,
-            "priority": priority, "assignment_group": null,
+            "priority": priority, "assignment_group": null, "assignment_group_name": group,
             "event_id": uuid::Uuid::new_v4().simple().to_string()
         })
         .to_string();
@@ -216,10 +248,38 @@ impl Stack {
         kit::signed_trigger(&self.key, kit::TRIGGER_URL, body, content_type).event()
     }
 
+    /// The stored policies of this stack's table (what `escalation-admin policy` edits).
+    pub fn policy_store(&self) -> escalation_adapters::aws::PolicyStore {
+        escalation_adapters::aws::PolicyStore::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            &self.resources.table,
+        )
+    }
+
+    /// Import a policy document as `escalation-admin policy import` does.
+    pub async fn import_policies(&self, document: &Value) -> Result<u64, String> {
+        self.policy_store()
+            .import_checked(&document.to_string(), now_ms(), false)
+            .await
+    }
+
+    /// The adapters of another container of the same functions: its own clients (and so
+    /// its own connections and its own view of the shared create rate), the same clock.
+    pub fn container(&self) -> EngineParts {
+        let mut parts = EngineParts::build(&self.config, &self.aws).expect("engine");
+        parts.clock = self.clock.clone();
+        parts
+    }
+
     /// Run the incident-trigger handler on a function-URL event; returns status and JSON.
     pub async fn invoke_trigger(&self, event: &Value) -> (u16, Value) {
+        self.invoke_trigger_on(&self.trigger, event).await
+    }
+
+    /// [`Stack::invoke_trigger`] on another container's trigger.
+    pub async fn invoke_trigger_on(&self, trigger: &Trigger, event: &Value) -> (u16, Value) {
         let req = lambda_http::request::from_str(&event.to_string()).expect("function URL event");
-        let resp = self.trigger.handle(req).await.expect("handler never errs");
+        let resp = trigger.handle(req).await.expect("handler never errs");
         let status = resp.status().as_u16();
         let body: &[u8] = resp.body().as_ref();
         (status, serde_json::from_slice(body).unwrap_or(Value::Null))
@@ -326,53 +386,6 @@ impl Stack {
             all.extend(records);
         }
         all
-    }
-
-    /// Run escalation-dialer on an SQS event; returns the response JSON.
-    pub async fn invoke_dialer(&self, event: Value) -> Result<Value, String> {
-        let ev: SqsEvent = serde_json::from_value(event).expect("SQS event");
-        let resp = self
-            .dialer
-            .handle(LambdaEvent::new(ev, Context::default()))
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(serde_json::to_value(resp).unwrap())
-    }
-
-    /// One batch of the dial queue through escalation-dialer (a failed invocation leaves
-    /// the batch on the queue, as Lambda would). `None`: the queue is empty.
-    pub async fn pump_dials(&self) -> Option<(Value, Result<Value, String>)> {
-        let batch = self.dials.next_batch().await?;
-        let resp = self.invoke_dialer(batch.clone()).await;
-        let ack = resp.clone().unwrap_or_else(|_| {
-            let all: Vec<Value> = batch["Records"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|r| json!({ "itemIdentifier": r["messageId"] }))
-                .collect();
-            json!({ "batchItemFailures": all })
-        });
-        self.dials.ack(&batch, &ack).await;
-        Some((batch, resp))
-    }
-
-    /// Dial batches until one fails or the queue is empty; returns the batches dialled.
-    pub async fn drain_dials(&self) -> usize {
-        let mut n = 0;
-        while let Some((_, resp)) = self.pump_dials().await {
-            n += 1;
-            let failed = resp.as_ref().map_or(true, |r| !failed_ids(r).is_empty());
-            if failed {
-                break;
-            }
-        }
-        n
-    }
-
-    /// Calls waiting in the dial queue (visible and in flight).
-    pub async fn dials_waiting(&self) -> u64 {
-        self.dials.depth().await
     }
 
     /// One SQS batch through incident-updater.

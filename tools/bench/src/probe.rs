@@ -1,0 +1,55 @@
+//! What the storm measures beside its run: the cost of one conditional PutItem on the same
+//! moto, and each escalation's time to its first ring.
+
+use escalation_core::escalation::Escalation;
+use escalation_devtools::stack::Stack;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Conditional PutItems (a new key each, `attribute_not_exists`) to the storm's table,
+/// every 20 ms while `probing`: what the trigger's one unavoidable write costs on this moto
+/// under this load.
+pub async fn put_item_probe(stack: Arc<Stack>, probing: Arc<AtomicBool>) -> Vec<Duration> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let ddb = aws_sdk_dynamodb::Client::new(&stack.sdk);
+    let mut took = Vec::new();
+    while probing.load(Ordering::Relaxed) {
+        let key = format!("bench#probe#{}", uuid::Uuid::new_v4().simple());
+        let t = Instant::now();
+        let put = ddb
+            .put_item()
+            .table_name(&stack.resources.table)
+            .item("pk", AttributeValue::S(key))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        if put.is_ok() {
+            took.push(t.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    took
+}
+
+/// For each escalation: from its creation to its first call's create at the fake.
+pub fn first_rings(
+    finished: &[Escalation],
+    executions: &[escalation_fakes::twilio::ExecutionRecord],
+) -> Vec<Duration> {
+    let mut first: HashMap<&str, u64> = HashMap::new();
+    for e in executions {
+        if let Some(id) = e.parameters["escalation_id"].as_str() {
+            let at = first.entry(id).or_insert(e.created_at_ms);
+            *at = (*at).min(e.created_at_ms);
+        }
+    }
+    finished
+        .iter()
+        .filter_map(|esc| {
+            let at = first.get(esc.id().as_str())?;
+            Some(Duration::from_millis(at.saturating_sub(esc.created_at())))
+        })
+        .collect()
+}
