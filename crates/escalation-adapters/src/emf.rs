@@ -9,7 +9,7 @@
 //! `DuplicatesDropped` (Count, events or updates recognised as already applied; dimension
 //! `Function` only).
 
-use escalation_core::model::Incident;
+use escalation_core::model::{DeclineReason, Incident};
 use escalation_core::ports::{Metric, Metrics};
 use serde_json::{Map, Value, json};
 
@@ -91,6 +91,16 @@ impl Metrics for EmfMetrics {
                 ("Group", incident.group_label()),
             ],
             &named(values),
+        );
+    }
+
+    fn declined(&self, incident: &Incident, reason: DeclineReason) {
+        emit(
+            &[
+                ("Priority", incident.priority.as_str()),
+                ("Reason", reason.label()),
+            ],
+            &named(&[(Metric::Declines, 1.0)]),
         );
     }
 

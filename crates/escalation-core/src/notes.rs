@@ -184,6 +184,11 @@ pub fn outcome(outcome: &CallOutcome) -> String {
     match outcome {
         CallOutcome::Accepted => "pressed 1 (accept)".into(),
         CallOutcome::Passed => "pressed 2 (pass to the next agent)".into(),
+        CallOutcome::Declined(reason) => format!(
+            "pressed 2 (pass to the next agent), reason: {} (pressed {})",
+            reason.label(),
+            reason.key()
+        ),
         CallOutcome::Escalated => "pressed 3 (escalate)".into(),
         CallOutcome::InvalidKey(k) => format!("pressed {k:?}, which is not an option"),
         CallOutcome::NoKeypress => "answered but pressed no key".into(),

@@ -5,7 +5,7 @@
 
 use crate::escalation::Escalation;
 use crate::model::{
-    CallOutcome, E164, EscalationId, ExecutionSid, Incident, Person, Roster, SysId,
+    CallOutcome, DeclineReason, E164, EscalationId, ExecutionSid, Incident, Person, Roster, SysId,
 };
 use crate::update::{IncidentPatch, IncidentUpdate};
 use async_trait::async_trait;
@@ -360,6 +360,8 @@ pub enum Metric {
     TimeToAccept,
     /// Nobody accepted.
     Exhausted,
+    /// A person passed the incident on and gave a reason (dimension: the reason).
+    Declines,
     /// Twilio failures reported for retry.
     TwilioErrors,
     /// ServiceNow writes that failed and will be redelivered.
@@ -392,6 +394,7 @@ impl Metric {
             Metric::Accepts => "Accepts",
             Metric::TimeToAccept => "TimeToAccept",
             Metric::Exhausted => "Exhausted",
+            Metric::Declines => "Declines",
             Metric::TwilioErrors => "TwilioErrors",
             Metric::ServiceNowErrors => "ServiceNowErrors",
             Metric::DuplicatesDropped => "DuplicatesDropped",
@@ -414,6 +417,9 @@ impl Metric {
 pub trait Metrics: Send + Sync {
     /// Values about one incident (dimensions: its priority and group).
     fn incident(&self, incident: &Incident, values: &[(Metric, f64)]);
+    /// A person passed an incident on and said why (dimensions: the incident's priority and
+    /// the reason's label).
+    fn declined(&self, incident: &Incident, reason: DeclineReason);
     /// A counter of one function (dimension: the function).
     fn count(&self, function: &str, metric: Metric, n: usize);
 }

@@ -46,7 +46,10 @@ fn section() -> String {
             ),
             ("9", format!("{} {}", s.full, s.menu)),
             ("1", s.accepted.clone()),
-            ("2", s.passed.clone()),
+            (
+                "2 (then 1 driving, 2 no laptop, 3 not my area, or nothing)",
+                format!("{} {}", s.reason, s.passed),
+            ),
             ("3", s.escalated.clone()),
             ("Another key (then the choices again)", s.invalid.clone()),
             (

@@ -131,7 +131,7 @@ fn rest_trigger_call_with_amd_gather_one_digit_confirm_end() {
     assert_eq!(keypad["properties"]["say"], "{{flow.data.say_use_keypad}}");
     assert_eq!(next(keypad, "audioComplete"), Some("gather_digit"));
 
-    // 1, 2, 3 are confirmed aloud and end the call; * and 9 set the heading and ask again;
+    // 1 and 3 are confirmed aloud and end the call; 2 first asks why; * and 9 set the heading and ask again;
     // another key is called invalid and asked again.
     let route = state(&flow, next(gather, "keypress").expect("keypress"));
     assert_eq!(route["type"], "split-based-on");
@@ -184,12 +184,29 @@ fn rest_trigger_call_with_amd_gather_one_digit_confirm_end() {
         [
             say("other", "{{flow.data.say_invalid}}", Some("gather_digit")),
             say("1", "{{flow.data.say_accepted}}", None),
-            say("2", "{{flow.data.say_passed}}", None),
+            (
+                "2".to_owned(),
+                "gather-input-on-call".to_owned(),
+                "{{flow.data.say_reason}}".to_owned(),
+                None
+            ),
             say("3", "{{flow.data.say_escalated}}", None),
             set("*", "{{flow.data.say_details}}"),
             set("9", "{{flow.data.say_full}}"),
         ]
     );
+
+    // After a 2 the person is asked why (one optional key, read back by the Lambdas from
+    // gather_reason's Digits); whatever happens, the pass is confirmed and the call ends.
+    let reason = state(&flow, escalation_adapters::twilio::contract::REASON_WIDGET);
+    assert_eq!(reason["type"], "gather-input-on-call");
+    assert_eq!(reason["properties"]["number_of_digits"], 1);
+    for event in ["keypress", "speech", "timeout"] {
+        assert_eq!(next(reason, event), Some("say_passed"), "{event}");
+    }
+    let passed = state(&flow, "say_passed");
+    assert_eq!(passed["properties"]["say"], "{{flow.data.say_passed}}");
+    assert_eq!(next(passed, "audioComplete"), None);
 
     // Nothing calls out: the Lambdas read the outcome from the execution context.
     for s in flow["states"].as_array().expect("states") {

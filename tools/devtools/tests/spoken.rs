@@ -49,7 +49,7 @@ async fn hostile_descriptions_reach_the_call_as_plain_words() {
 /// A roster entry's `language` picks the words and the voice of the whole call. Bob (German)
 /// hears everything again (*), the full description (9), accepts (1), and is told so;
 /// Alice (no language: English) presses a key that is not a choice, hears the choices
-/// again, passes (2), and is told so.
+/// again, passes (2), is asked why, says nothing, and is told she passed.
 #[tokio::test]
 async fn each_person_hears_the_call_in_their_language_word_for_word() {
     let roster = r#"{"agent_list":[
@@ -102,6 +102,10 @@ async fn each_person_hears_the_call_in_their_language_word_for_word() {
             en(&en_call),
             en("Sorry, that key is not one of the choices."),
             en(&en_call),
+            en(
+                "Before you go: press 1 if you are driving, 2 if you have no laptop with you, \
+                3 if this is not your area."
+            ),
             en("You passed incident I N C, 0 0 1 0 0 4 2 to the next person. Goodbye."),
         ]
     );

@@ -12,6 +12,9 @@ use serde_json::{Value, json};
 pub const CALL_WIDGET: &str = "call_agent";
 /// The widget that gathers the key press.
 pub const GATHER_WIDGET: &str = "gather_digit";
+/// The widget that asks, after a 2, why the person passes (1 driving, 2 no laptop, 3 not
+/// my area).
+pub const REASON_WIDGET: &str = "gather_reason";
 /// The flow reads at most this much of the incident's short description aloud.
 pub const MAX_SPOKEN_DESCRIPTION: usize = prompts::FULL_DESCRIPTION_CHARS;
 /// Names and numbers read aloud are cut to this length.
@@ -37,6 +40,7 @@ pub const PARAMETERS: &[&str] = &[
     "say_full",
     "say_accepted",
     "say_passed",
+    "say_reason",
     "say_escalated",
     "say_invalid",
     "say_use_keypad",
@@ -106,6 +110,13 @@ impl ExecutionContext {
             .map(str::trim)
             .filter(|d| !d.is_empty());
         if let Some(d) = digits.filter(|d| !NAVIGATION_KEYS.contains(d)) {
+            if d == "2" {
+                let reason = self
+                    .widget(REASON_WIDGET)
+                    .and_then(|g| g.get("Digits"))
+                    .and_then(Value::as_str);
+                return CallOutcome::passed_because(reason);
+            }
             return CallOutcome::from_digits(d);
         }
         let Some(call) = self.widget(CALL_WIDGET) else {
@@ -127,6 +138,7 @@ impl ExecutionContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use escalation_core::model::DeclineReason;
     use serde_json::json;
 
     fn ctx(widgets: Value) -> ExecutionContext {
@@ -146,6 +158,22 @@ mod tests {
             ),
             (
                 json!({"call_agent": human, "gather_digit": {"Digits": "2"}}),
+                CallOutcome::Passed,
+            ),
+            (
+                json!({"call_agent": human, "gather_digit": {"Digits": "2"}, "gather_reason": {"Digits": "1"}}),
+                CallOutcome::Declined(DeclineReason::Driving),
+            ),
+            (
+                json!({"call_agent": human, "gather_digit": {"Digits": "2"}, "gather_reason": {"Digits": "3"}}),
+                CallOutcome::Declined(DeclineReason::NotMyArea),
+            ),
+            (
+                json!({"call_agent": human, "gather_digit": {"Digits": "2"}, "gather_reason": {"Digits": "8"}}),
+                CallOutcome::Passed,
+            ),
+            (
+                json!({"call_agent": human, "gather_digit": {"Digits": "2"}, "gather_reason": {"CallStatus": "in-progress"}}),
                 CallOutcome::Passed,
             ),
             (

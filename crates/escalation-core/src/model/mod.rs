@@ -10,6 +10,6 @@ pub mod roster;
 
 pub use ids::{EscalationId, ExecutionSid, IdError, SysId};
 pub use incident::Incident;
-pub use outcome::CallOutcome;
+pub use outcome::{CallOutcome, DeclineReason};
 pub use phone::E164;
 pub use roster::{ListKind, Person, Roster, RosterError};

@@ -15,6 +15,7 @@ pub(super) const TEXTS: Texts = Texts {
     full: "Die vollständige Beschreibung: {description}",
     accepted: "Sie haben den Incident {number} angenommen. Vielen Dank.",
     passed: "Sie haben den Incident {number} an die nächste Person weitergegeben. Auf Wiederhören.",
+    reason: "Bevor Sie auflegen: Drücken Sie die 1, wenn Sie gerade fahren, die 2, wenn Sie keinen Laptop dabeihaben, die 3, wenn das nicht Ihr Bereich ist.",
     escalated: "Sie haben den Incident {number} eskaliert. Auf Wiederhören.",
     invalid: "Diese Taste ist keine gültige Auswahl.",
     use_keypad: "Bitte antworten Sie über die Tastatur Ihres Telefons.",

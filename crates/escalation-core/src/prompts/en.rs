@@ -15,6 +15,7 @@ pub(super) const TEXTS: Texts = Texts {
     full: "The full description: {description}",
     accepted: "You accepted incident {number}. Thank you.",
     passed: "You passed incident {number} to the next person. Goodbye.",
+    reason: "Before you go: press 1 if you are driving, 2 if you have no laptop with you, 3 if this is not your area.",
     escalated: "You escalated incident {number}. Goodbye.",
     invalid: "Sorry, that key is not one of the choices.",
     use_keypad: "Please answer with the keypad of your phone.",

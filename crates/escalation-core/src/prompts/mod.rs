@@ -44,6 +44,9 @@ pub struct Texts {
     pub accepted: &'static str,
     /// After 2. `{number}`.
     pub passed: &'static str,
+    /// After 2, before the goodbye: asks why (1 driving, 2 no laptop, 3 not my area); no
+    /// key is fine.
+    pub reason: &'static str,
     /// After 3. `{number}`.
     pub escalated: &'static str,
     /// After a key that is not a choice; the choices follow again.
@@ -124,6 +127,7 @@ pub struct CallScript {
     pub full: String,
     pub accepted: String,
     pub passed: String,
+    pub reason: String,
     pub escalated: String,
     pub invalid: String,
     pub use_keypad: String,
@@ -178,6 +182,7 @@ impl CallScript {
             full: t.full.replace("{description}", &sentence(&full)),
             accepted: fill(t.accepted),
             passed: fill(t.passed),
+            reason: t.reason.to_owned(),
             escalated: fill(t.escalated),
             invalid: t.invalid.to_owned(),
             use_keypad: t.use_keypad.to_owned(),
@@ -185,13 +190,14 @@ impl CallScript {
     }
 
     /// Each prompt with the name the call's parameters give it (`say_details`, ...).
-    pub fn prompts(&self) -> [(&'static str, &str); 8] {
+    pub fn prompts(&self) -> [(&'static str, &str); 9] {
         [
             ("say_details", &self.details),
             ("say_menu", &self.menu),
             ("say_full", &self.full),
             ("say_accepted", &self.accepted),
             ("say_passed", &self.passed),
+            ("say_reason", &self.reason),
             ("say_escalated", &self.escalated),
             ("say_invalid", &self.invalid),
             ("say_use_keypad", &self.use_keypad),

@@ -22,7 +22,7 @@ fn placeholders(text: &str) -> Vec<&str> {
 fn every_text_uses_only_its_placeholders_and_no_markup() {
     for l in LOCALES {
         let t = l.texts;
-        let fields: [(&str, &str, &[&str]); 15] = [
+        let fields: [(&str, &str, &[&str]); 16] = [
             ("test_call", t.test_call, &[]),
             ("intro", t.intro, &["number"]),
             ("priority", t.priority, &["priority", "priority_name"]),
@@ -34,6 +34,7 @@ fn every_text_uses_only_its_placeholders_and_no_markup() {
             ("full", t.full, &["description"]),
             ("accepted", t.accepted, &["number"]),
             ("passed", t.passed, &["number"]),
+            ("reason", t.reason, &[]),
             ("escalated", t.escalated, &["number"]),
             ("invalid", t.invalid, &[]),
             ("use_keypad", t.use_keypad, &[]),

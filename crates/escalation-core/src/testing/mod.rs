@@ -41,7 +41,8 @@ impl Clock for ManualClock {
 }
 
 /// Every metric reported, in order: (dimension, metric, value). The dimension is the
-/// incident's number for incident metrics and the function for counters.
+/// incident's number for incident metrics, the function for counters and the reason's label
+/// for declines.
 #[derive(Debug, Default)]
 pub struct RecordingMetrics(Mutex<Vec<(String, Metric, f64)>>);
 
@@ -65,6 +66,12 @@ impl Metrics for RecordingMetrics {
         for (m, v) in values {
             all.push((incident.number.clone(), *m, *v));
         }
+    }
+    fn declined(&self, _incident: &crate::model::Incident, reason: crate::model::DeclineReason) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((reason.label().to_string(), Metric::Declines, 1.0));
     }
     fn count(&self, function: &str, metric: Metric, n: usize) {
         if n > 0 {

@@ -23,7 +23,7 @@ pub use replay::{Replay, ReplayGuard};
 pub use sweep::SweepReport;
 
 use crate::escalation::{Escalation, Next, Policy, Status, Transition};
-use crate::model::SysId;
+use crate::model::{CallOutcome, SysId};
 use crate::ports::{
     Clock, DialQueue, Dialer, EscalationRepo, LineupSource, Marks, Metric, Metrics, Outbox,
     OutboxError, RepoError, Stored, TelephonyError,
@@ -146,5 +146,8 @@ impl Engine {
             _ => {}
         }
         self.ports.metrics.incident(esc.incident(), &values);
+        if let Some(CallOutcome::Declined(reason)) = esc.history().last().map(|h| &h.outcome) {
+            self.ports.metrics.declined(esc.incident(), *reason);
+        }
     }
 }

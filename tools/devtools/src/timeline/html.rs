@@ -204,6 +204,9 @@ fn outcome(o: Option<&CallOutcome>) -> (&'static str, String) {
         None => ("ringing", "calling…".into()),
         Some(CallOutcome::Accepted) => ("accepted", "pressed 1 · accepted".into()),
         Some(CallOutcome::Passed) => ("passed", "pressed 2 · passed on".into()),
+        Some(CallOutcome::Declined(r)) => {
+            ("passed", format!("pressed 2 · passed on ({})", r.label()))
+        }
         Some(CallOutcome::Escalated) => ("escalated", "pressed 3 · escalated".into()),
         Some(CallOutcome::InvalidKey(k)) => ("invalid", format!("pressed {k}")),
         Some(CallOutcome::NoKeypress) => ("hangup", "answered, hung up without a key".into()),

@@ -318,7 +318,7 @@ mod tests {
             "language": "de-DE", "voice": "Polly.Marlene",
             "say_details": "Details.", "say_menu": "Menu.", "say_full": "Full.",
             "say_accepted": "Accepted.", "say_passed": "Passed.", "say_escalated": "Escalated.",
-            "say_invalid": "Invalid.", "say_use_keypad": "Keypad.",
+            "say_invalid": "Invalid.", "say_use_keypad": "Keypad.", "say_reason": "Why?",
         })
     }
 
@@ -380,8 +380,20 @@ mod tests {
         let w = run(&flow, keys("72"));
         assert_eq!(
             texts(&w),
-            ["Details. Menu.", "Invalid.", "Details. Menu.", "Passed."]
+            [
+                "Details. Menu.",
+                "Invalid.",
+                "Details. Menu.",
+                "Why?",
+                "Passed."
+            ]
         );
+        assert!(w.widgets["gather_reason"].get("Digits").is_none());
+        // A reason after the pass is one more key, kept in the reason widget.
+        let w = run(&flow, keys("21"));
+        assert_eq!(texts(&w), ["Details. Menu.", "Why?", "Passed."]);
+        assert_eq!(w.widgets["gather_digit"]["Digits"], "2");
+        assert_eq!(w.widgets["gather_reason"]["Digits"], "1");
         let w = run(&flow, keys("3"));
         assert_eq!(texts(&w).last(), Some(&"Escalated."));
     }
