@@ -359,6 +359,8 @@ pub enum Metric {
     HangUpFailures,
     /// ServiceNow's scheduled heartbeat reached the trigger (its absence raises an alarm).
     Heartbeats,
+    /// The canary's synthetic escalation did not end accepted in time (1), or did (0).
+    CanaryFailed,
 }
 
 impl Metric {
@@ -377,6 +379,7 @@ impl Metric {
             Metric::Cancelled => "Cancelled",
             Metric::HangUpFailures => "HangUpFailures",
             Metric::Heartbeats => "Heartbeats",
+            Metric::CanaryFailed => "CanaryFailed",
         }
     }
 
