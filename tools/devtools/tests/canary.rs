@@ -219,3 +219,51 @@ fn the_canary_configuration_names_what_is_wrong() {
     let ok = CanaryConfig::from_map(&env(&[("CANARY_NUMBER", TEST_NUMBER)])).unwrap();
     assert_eq!(ok.timeout_secs, 180);
 }
+
+/// Defence in depth: a canary update that reached the queue anyway (none is queued) is
+/// dropped by the updater, not written.
+#[tokio::test]
+async fn the_updater_drops_a_queued_canary_update() {
+    use escalation_core::canary::canary_incident;
+    use escalation_core::escalation::{Escalation, Policy};
+    use escalation_core::model::{EscalationId, Roster};
+    let stack = Stack::start(StackOptions::default()).await;
+    let roster = Roster {
+        agents: vec![escalation_core::model::Person {
+            name: "Canary".into(),
+            phone: E164::parse(TEST_NUMBER).unwrap(),
+            role: None,
+            sn_user: None,
+            language: None,
+            ring_timeout_secs: None,
+            redials: None,
+            escalation_step: false,
+        }],
+        escalation: Vec::new(),
+        source: None,
+    };
+    let incident = canary_incident(support::now());
+    let (_, started) = Escalation::start(
+        EscalationId::generate(),
+        incident,
+        roster,
+        Policy::default(),
+        support::now(),
+    );
+    let body = escalation_adapters::aws::sqs::encode(&started);
+    let event = serde_json::json!({"Records": [{
+        "messageId": "m-canary",
+        "body": body,
+        "attributes": {"MessageGroupId": started.sys_id.to_string(), "ApproximateReceiveCount": "1"},
+    }]});
+    let response = stack.invoke_updater(event).await;
+    assert_eq!(
+        response["batchItemFailures"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or(0),
+        0,
+        "{response}"
+    );
+    assert!(stack.sn.requests().is_empty(), "{:?}", stack.sn.requests());
+}
