@@ -17,7 +17,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh" # ROOT, VENV
 cd "$ROOT"
 
-ALL_BINARIES=(incident-trigger escalation-dialer flow-events incident-updater escalation-sweeper voice-inbound)
+ALL_BINARIES=(incident-trigger escalation-dialer flow-events incident-updater escalation-sweeper escalation-canary voice-inbound)
 TARGET_TRIPLE=aarch64-unknown-linux-gnu
 # cargo-lambda 1.9.2 and zig 0.17.1 were tested together; scripts/lib.sh may set the shared
 # CARGO_LAMBDA_SPEC. cargo-lambda finds zig via `python3 -m ziglang`.

@@ -15,7 +15,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh" # ROOT, VENV
 cd "$ROOT"
 
-BINARIES=(incident-trigger escalation-dialer flow-events incident-updater escalation-sweeper voice-inbound)
+BINARIES=(incident-trigger escalation-dialer flow-events incident-updater escalation-sweeper escalation-canary voice-inbound)
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 build=1
 dist=dist

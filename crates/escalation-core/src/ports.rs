@@ -385,6 +385,8 @@ pub enum Metric {
     LineupFallbacks,
     /// An incident came in and nobody could be called for it (no policy).
     NobodyToCall,
+    /// The canary's synthetic escalation did not end accepted in time (1), or did (0).
+    CanaryFailed,
 }
 
 impl Metric {
@@ -406,6 +408,7 @@ impl Metric {
             Metric::Heartbeats => "Heartbeats",
             Metric::LineupFallbacks => "LineupFallbacks",
             Metric::NobodyToCall => "NobodyToCall",
+            Metric::CanaryFailed => "CanaryFailed",
         }
     }
 

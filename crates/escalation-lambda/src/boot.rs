@@ -3,8 +3,8 @@
 //! its clients built once. A configuration error is logged (naming the variable or secret
 //! field, never a value) and ends the init, so Lambda reports it.
 
-use crate::config::{self, ConfigError, EngineConfig, UpdaterConfig};
-use crate::handlers::{EscalationDialer, FlowEvents, Sweeper, Trigger, Updater};
+use crate::config::{self, CanaryConfig, ConfigError, EngineConfig, UpdaterConfig};
+use crate::handlers::{Canary, EscalationDialer, FlowEvents, Sweeper, Trigger, Updater};
 use crate::wiring::{self, Aws, EngineParts};
 use escalation_adapters::retry::RetryPolicy;
 use std::collections::HashMap;
@@ -119,6 +119,17 @@ pub async fn dialer() -> Result<&'static EscalationDialer, lambda_runtime::Error
 pub async fn sweeper() -> Result<&'static Sweeper, lambda_runtime::Error> {
     init_logging();
     let built = async { Ok::<_, ConfigError>(engine_parts().await?.2.sweeper()) };
+    built.await.map(leak).map_err(fail)
+}
+
+pub async fn canary() -> Result<&'static Canary, lambda_runtime::Error> {
+    init_logging();
+    let built = async {
+        let env = config::process_env();
+        let canary = CanaryConfig::from_map(&env)?;
+        let (_, aws, parts) = engine_parts().await?;
+        Ok::<_, ConfigError>(parts.canary(&aws, &config::dial_queue_url(&env)?, &canary))
+    };
     built.await.map(leak).map_err(fail)
 }
 

@@ -203,6 +203,35 @@ pub fn dial_queue_url(env: &HashMap<String, String>) -> Result<String, ConfigErr
     Env(env).required_url("DIAL_QUEUE_URL")
 }
 
+/// escalation-canary: the test number it calls and how long the call may take.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CanaryConfig {
+    /// The number whose Twilio-side answering TwiML presses 1 (`CANARY_NUMBER`).
+    pub number: E164,
+    /// From the start to ACCEPTED at most this long (`CANARY_TIMEOUT_SECS`, 30 to 840,
+    /// default 180), else the canary has failed.
+    pub timeout_secs: u32,
+}
+
+impl CanaryConfig {
+    pub fn from_map(env: &HashMap<String, String>) -> Result<CanaryConfig, ConfigError> {
+        let env = Env(env);
+        let number = E164::parse(&env.need("CANARY_NUMBER")?)
+            .map_err(|e| Env::invalid("CANARY_NUMBER", e.to_string()))?;
+        let timeout_secs = env.number("CANARY_TIMEOUT_SECS", 180, 840)?;
+        if timeout_secs < 30 {
+            return Err(Env::invalid(
+                "CANARY_TIMEOUT_SECS",
+                "must be at least 30 (a call rings, is answered and pressed)".into(),
+            ));
+        }
+        Ok(CanaryConfig {
+            number,
+            timeout_secs,
+        })
+    }
+}
+
 /// The process environment.
 pub fn process_env() -> HashMap<String, String> {
     std::env::vars().collect()

@@ -1,8 +1,8 @@
 //! Building each function from its configuration: the clients it needs, once per
 //! container.
 
-use crate::config::{ConfigError, EngineConfig, UpdaterConfig};
-use crate::handlers::{EscalationDialer, FlowEvents, Sweeper, Trigger, Updater};
+use crate::config::{CanaryConfig, ConfigError, EngineConfig, UpdaterConfig};
+use crate::handlers::{Canary, EscalationDialer, FlowEvents, Sweeper, Trigger, Updater};
 use escalation_adapters::aws::{
     DynamoRate, DynamoRepo, PolicyStore, SqsDialQueue, SqsOutbox, StoredPolicies,
 };
@@ -12,8 +12,9 @@ use escalation_adapters::retry::RetryPolicy;
 use escalation_adapters::secrets::{Field, Secrets};
 use escalation_adapters::servicenow::{Credentials, SnClient};
 use escalation_adapters::twilio::{StudioClient, StudioDialer};
-use escalation_core::lineup_source::{FixedPolicies, Sources};
-use escalation_core::model::Roster;
+use escalation_core::canary::{CanaryFilteredMetrics, CanaryFilteredOutbox};
+use escalation_core::lineup_source::{FixedPolicies, FixedRoster, Sources};
+use escalation_core::model::{Person, Roster};
 use escalation_core::ports::{Clock, LineupSource};
 use escalation_core::usecase::{Engine, Ports, ReplayGuard, Settings, UpdateApplier};
 use std::sync::Arc;
@@ -150,10 +151,11 @@ impl EngineParts {
         Ports {
             repo: self.repo.clone(),
             marks: self.repo.clone(),
-            outbox: self.outbox.clone(),
+            // The canary's marker incident is never written to nor counted as a page.
+            outbox: Arc::new(CanaryFilteredOutbox(self.outbox.clone())),
             dialer: self.dialer.clone(),
             lineups: self.lineups.clone(),
-            metrics: Arc::new(EmfMetrics),
+            metrics: Arc::new(CanaryFilteredMetrics(Arc::new(EmfMetrics))),
             clock: self.clock.clone(),
         }
     }
@@ -189,6 +191,43 @@ impl EngineParts {
     pub fn dialer(&self) -> EscalationDialer {
         EscalationDialer {
             engine: self.engine(),
+        }
+    }
+
+    /// The canary: an engine whose lineup is the test number alone (no redials, one round,
+    /// no fallback) and whose first call goes to the dial queue, as the trigger's does.
+    pub fn canary(&self, aws: &Aws, dial_queue_url: &str, config: &CanaryConfig) -> Canary {
+        let person = Person {
+            name: "Canary".into(),
+            phone: config.number.clone(),
+            role: None,
+            sn_user: None,
+            language: None,
+            ring_timeout_secs: None,
+            redials: Some(0),
+            escalation_step: false,
+        };
+        let roster = Roster {
+            agents: vec![person],
+            escalation: Vec::new(),
+            source: Some("the canary".into()),
+        };
+        let mut settings = self.settings.clone();
+        settings.policy.max_redials = 0;
+        settings.policy.rounds = 1;
+        settings.policy.fallback_group = None;
+        settings.policy.max_busy_retries = 0;
+        let ports = Ports {
+            lineups: Arc::new(FixedRoster(roster)),
+            ..self.ports()
+        };
+        let dials = SqsDialQueue::new(aws_sdk_sqs::Client::new(&aws.sdk), dial_queue_url);
+        Canary {
+            engine: Engine::new(ports, settings).with_dial_queue(Arc::new(dials)),
+            metrics: Arc::new(EmfMetrics),
+            clock: self.clock.clone(),
+            timeout: std::time::Duration::from_secs(config.timeout_secs.into()),
+            poll: std::time::Duration::from_secs(2),
         }
     }
 

@@ -120,6 +120,40 @@ fn the_template_gives_each_function_exactly_the_variables_it_reads() {
     assert!(template.contains("Schedule: rate(1 minute)"));
 }
 
+/// The canary reads the engine's configuration, the dial queue (its first call goes where
+/// the trigger's does), its test number and bound; it is off unless CanaryNumber is set, and
+/// may not write to the ServiceNow update queue.
+#[test]
+fn the_canary_is_off_by_default_configured_completely_and_kept_from_servicenow() {
+    let mut env = template_env("CanaryFunction");
+    env.insert("CANARY_NUMBER".into(), "+15550108888".into());
+    env.insert("CANARY_TIMEOUT_SECS".into(), "180".into());
+    EngineConfig::from_map(&env).expect("the canary's engine configuration");
+    escalation_lambda::config::dial_queue_url(&env).expect("the canary's DIAL_QUEUE_URL");
+    escalation_lambda::config::CanaryConfig::from_map(&env).expect("the canary's own variables");
+    assert!(!env.contains_key("SERVICENOW_INSTANCE_URL"));
+    let template = read("template.yaml");
+    let (_, canary) = lambda_deploy::globals_and_resource(&template, "\n  CanaryFunction:\n");
+    assert!(canary.contains("Condition: RunsCanary"), "{canary}");
+    assert!(canary.contains("Schedule: !Ref CanarySchedule"), "{canary}");
+    assert!(
+        !canary.contains("SnUpdatesQueue.Arn"),
+        "the canary has no right to queue ServiceNow updates: {canary}"
+    );
+    assert!(template.contains("RunsCanary: !Not [!Equals [!Ref CanaryNumber, \"\"]]"));
+    let (_, number) = template
+        .split_once("\n  CanaryNumber:\n")
+        .expect("a CanaryNumber parameter");
+    assert!(
+        number
+            .split("\n  Canary")
+            .next()
+            .unwrap()
+            .contains("Default: \"\""),
+        "off by default"
+    );
+}
+
 #[test]
 fn the_path_b_example_configures_the_lambdas_completely() {
     if let Err(e) = EngineConfig::from_map(&example_env()) {

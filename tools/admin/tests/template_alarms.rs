@@ -30,6 +30,7 @@ fn the_template_alarms_on_every_page_that_did_not_happen() {
             "UnreadableEscalations",
         ),
         ("HeartbeatMissingAlarm", "PhoneEscalation", "Heartbeats"),
+        ("CanaryFailedAlarm", "PhoneEscalation", "CanaryFailed"),
         ("TriggerServerErrorsAlarm", "AWS/Lambda", "Url5xxCount"),
         ("EscalationSweeperErrorsAlarm", "AWS/Lambda", "Errors"),
         (

@@ -25,6 +25,9 @@ pub enum UpdateError {
 pub enum Applied {
     Written,
     AlreadyApplied,
+    /// About the canary's marker incident (it does not exist in ServiceNow): dropped. Its
+    /// updates are never queued; this guards against one queued anyway.
+    CanaryDropped,
 }
 
 /// The fields a patch set that the incident does not hold afterwards.
@@ -73,6 +76,9 @@ impl UpdateApplier {
         update: &IncidentUpdate,
         redelivered: bool,
     ) -> Result<Applied, UpdateError> {
+        if crate::canary::is_canary(&update.sys_id) {
+            return Ok(Applied::CanaryDropped);
+        }
         let result = self.write_once(update, redelivered).await;
         match &result {
             Ok(Applied::AlreadyApplied) => {

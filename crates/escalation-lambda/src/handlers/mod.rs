@@ -1,5 +1,6 @@
 //! One handler per function: decode the event, call one use case, encode the answer.
 
+pub mod canary;
 pub mod dialer;
 pub mod flow_events;
 pub mod inbound;
@@ -7,6 +8,7 @@ pub mod sweeper;
 pub mod trigger;
 pub mod updater;
 
+pub use canary::Canary;
 pub use dialer::EscalationDialer;
 pub use flow_events::FlowEvents;
 pub use sweeper::Sweeper;
