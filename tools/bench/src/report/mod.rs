@@ -1,5 +1,6 @@
 //! The printed table, docs/PERFORMANCE.md and the batch-time chart (SVG, no dependencies).
-//! `tables`: the Markdown tables; `chart`: the SVG; `method.md`: how each number is measured.
+//! `tables`: the Markdown tables; `chart`: the SVG; `method.md`: the cost per escalation and
+//! how each number is measured.
 
 mod chart;
 mod tables;
@@ -127,8 +128,8 @@ pub fn markdown(r: &Results, ctx: &Context) -> String {
     s
 }
 
-/// How each number is measured, and the metrics the functions emit (the end of
-/// PERFORMANCE.md).
+/// The cost per escalation, how each number is measured, and the metrics the functions
+/// emit (the end of PERFORMANCE.md).
 const METHOD: &str = include_str!("method.md");
 
 #[cfg(test)]
