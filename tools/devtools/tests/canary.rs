@@ -7,55 +7,18 @@
 mod support;
 
 use escalation_core::canary::is_canary;
-use escalation_core::model::Incident;
 use escalation_core::model::{E164, SysId};
 use escalation_core::ports::Metric;
-use escalation_core::ports::Metrics;
+use escalation_core::testing::RecordingMetrics;
 use escalation_devtools::stack::{ALICE, Stack, StackOptions};
 use escalation_lambda::config::CanaryConfig;
 use escalation_lambda::handlers::canary::{Canary, CanaryReport};
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use support::{SETTLE, dialled, no_answer, patches, press, press_after, sys_id};
 
 const TEST_NUMBER: &str = "+15550108888";
-
-/// Every metric the canary published: (incident number, metric, value).
-#[derive(Default)]
-struct RecordingMetrics(Mutex<Vec<(String, Metric, f64)>>);
-
-impl RecordingMetrics {
-    fn all(&self) -> Vec<(String, Metric, f64)> {
-        self.0.lock().unwrap().clone()
-    }
-    fn total(&self, metric: Metric) -> f64 {
-        self.all()
-            .iter()
-            .filter(|(_, m, _)| *m == metric)
-            .map(|(_, _, v)| v)
-            .sum()
-    }
-}
-
-impl Metrics for RecordingMetrics {
-    fn incident(&self, incident: &Incident, values: &[(Metric, f64)]) {
-        let mut all = self.0.lock().unwrap();
-        all.extend(
-            values
-                .iter()
-                .map(|(m, v)| (incident.number.clone(), *m, *v)),
-        );
-    }
-    fn declined(&self, _: &Incident, _: escalation_core::model::DeclineReason) {}
-    fn count(&self, function: &str, metric: Metric, n: usize) {
-        self.0
-            .lock()
-            .unwrap()
-            .push((function.into(), metric, n as f64));
-    }
-}
 
 fn canary(stack: &Stack, timeout: Duration) -> (Canary, Arc<RecordingMetrics>) {
     let config = CanaryConfig {
