@@ -6,12 +6,14 @@
 //! - `commit`: the one way a state change is saved.
 //! - `start`, `dial`, `call_ended`, `cancel`, `sweep`: the engine's steps.
 //! - `apply_update`, `replay`: the updater's and the trigger's guards.
+//! - `on_call`: who a team's incident would call now (the inbound line's put-through).
 
 mod apply_update;
 mod call_ended;
 mod cancel;
 mod commit;
 mod dial;
+mod on_call;
 mod replay;
 mod start;
 mod sweep;
