@@ -11,6 +11,7 @@
 //! - `update`: writes to the incident.
 //! - `spoken`: incident text made safe to read aloud.
 //! - `lineup_source`: lineup sources tried in order; sources fixed at start-up.
+//! - `oncall`: a ServiceNow On-Call escalation plan checked and turned into a lineup.
 //! - `policy`: escalation policies per group and who they put on call at an instant.
 //! - `prompts`: every word said on an escalation call, per language.
 //! - `ports`: what the engine needs from outside.
@@ -21,6 +22,7 @@ pub mod escalation;
 pub mod lineup_source;
 pub mod model;
 pub mod notes;
+pub mod oncall;
 pub mod policy;
 pub mod ports;
 pub mod prompts;

@@ -89,10 +89,53 @@ pub struct EngineConfig {
     pub local_stack: bool,
     /// How long the stored policies are kept before they are read again (seconds).
     pub policy_cache_secs: u32,
+    /// ServiceNow On-Call, asked first when configured (`SERVICENOW_ONCALL_PATH`).
+    pub oncall: Option<OnCallConfig>,
     pub settings: Settings,
     /// Studio execution creates per second, across every container of every function
     /// (Twilio's account limit: 20/s).
     pub twilio_creates_per_sec: u32,
+}
+
+/// Where the On-Call API is and how long the trigger waits for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnCallConfig {
+    pub instance_url: String,
+    /// `/api/x_escalation/phone_escalation/oncall` as the update set installs it.
+    pub path: String,
+    pub budget_ms: u32,
+}
+
+impl OnCallConfig {
+    /// Off unless `SERVICENOW_ONCALL_PATH` is set; then `SERVICENOW_INSTANCE_URL` is needed
+    /// and `SERVICENOW_ONCALL_BUDGET_MS` (100 to 2000, default 2000) bounds the wait.
+    pub fn from_env(env: &Env) -> Result<Option<OnCallConfig>, ConfigError> {
+        let Some(path) = env.get("SERVICENOW_ONCALL_PATH") else {
+            return Ok(None);
+        };
+        if !path.starts_with("/api/") || path.contains(['?', '#', ' ']) {
+            return Err(Env::invalid(
+                "SERVICENOW_ONCALL_PATH",
+                format!(
+                    "{path:?} is not a REST API path such as {}",
+                    escalation_adapters::servicenow::oncall::DEFAULT_PATH
+                ),
+            ));
+        }
+        let max = escalation_adapters::servicenow::oncall::MAX_BUDGET.as_millis() as u32;
+        let budget_ms = env.number("SERVICENOW_ONCALL_BUDGET_MS", max, max)?;
+        if budget_ms < 100 {
+            return Err(Env::invalid(
+                "SERVICENOW_ONCALL_BUDGET_MS",
+                "must be at least 100".into(),
+            ));
+        }
+        Ok(Some(OnCallConfig {
+            instance_url: env.required_url("SERVICENOW_INSTANCE_URL")?,
+            path: path.trim_end_matches('/').to_string(),
+            budget_ms,
+        }))
+    }
 }
 
 impl EngineConfig {
@@ -156,6 +199,7 @@ impl EngineConfig {
                 escalation_adapters::aws::policies::CACHE_SECS as u32,
                 300,
             )?,
+            oncall: OnCallConfig::from_env(&env)?,
             settings: Settings {
                 policy: Policy {
                     max_redials: env.number("MAX_REDIALS", 1, 5)?,
@@ -330,5 +374,28 @@ mod tests {
                 .to_string()
                 .contains("SERVICENOW_INSTANCE_URL")
         );
+    }
+
+    #[test]
+    fn servicenow_on_call_is_off_unless_its_path_is_set() {
+        assert_eq!(EngineConfig::from_map(&env()).unwrap().oncall, None);
+        let mut e = env();
+        e.insert(
+            "SERVICENOW_ONCALL_PATH".into(),
+            "/api/x_escalation/phone_escalation/oncall".into(),
+        );
+        let on = EngineConfig::from_map(&e).unwrap().oncall.unwrap();
+        assert_eq!(on.budget_ms, 2000);
+        assert_eq!(on.instance_url, "https://dev12345.service-now.com");
+        e.insert("SERVICENOW_ONCALL_BUDGET_MS".into(), "5000".into());
+        let err = EngineConfig::from_map(&e).unwrap_err().to_string();
+        assert!(err.contains("SERVICENOW_ONCALL_BUDGET_MS"), "{err}");
+        e.remove("SERVICENOW_ONCALL_BUDGET_MS");
+        e.remove("SERVICENOW_INSTANCE_URL");
+        let err = EngineConfig::from_map(&e).unwrap_err().to_string();
+        assert!(err.contains("SERVICENOW_INSTANCE_URL"), "{err}");
+        e.insert("SERVICENOW_ONCALL_PATH".into(), "oncall?x=1".into());
+        let err = EngineConfig::from_map(&e).unwrap_err().to_string();
+        assert!(err.contains("SERVICENOW_ONCALL_PATH"), "{err}");
     }
 }

@@ -10,12 +10,12 @@ use escalation_adapters::clock::SystemClock;
 use escalation_adapters::emf::EmfMetrics;
 use escalation_adapters::retry::RetryPolicy;
 use escalation_adapters::secrets::{Field, Secrets};
-use escalation_adapters::servicenow::{Credentials, SnClient};
+use escalation_adapters::servicenow::{Credentials, OnCallSource, SnClient};
 use escalation_adapters::twilio::{StudioClient, StudioDialer};
 use escalation_core::canary::{CanaryFilteredMetrics, CanaryFilteredOutbox};
 use escalation_core::lineup_source::{FixedPolicies, FixedRoster, Sources};
 use escalation_core::model::{Person, Roster};
-use escalation_core::ports::{Clock, LineupSource};
+use escalation_core::ports::{Clock, LineupSource, Metrics};
 use escalation_core::usecase::{Engine, Ports, ReplayGuard, Settings, UpdateApplier};
 use std::sync::Arc;
 
@@ -77,7 +77,8 @@ pub struct EngineParts {
     pub repo: Arc<DynamoRepo>,
     pub outbox: Arc<SqsOutbox>,
     pub dialer: Arc<StudioDialer>,
-    /// Who is called, tried in order: stored policies, then the `ROSTER_PATH` file.
+    /// Who is called, tried in order: ServiceNow On-Call (when configured), the stored
+    /// policies, then the `ROSTER_PATH` file.
     pub lineups: Arc<dyn LineupSource>,
     /// Everyone the policy file names (the inbound line identifies callers by it).
     pub roster: Roster,
@@ -88,6 +89,15 @@ pub struct EngineParts {
 
 impl EngineParts {
     pub fn build(config: &EngineConfig, aws: &Aws) -> Result<EngineParts, ConfigError> {
+        EngineParts::build_counting(config, aws, Arc::new(EmfMetrics))
+    }
+
+    /// [`EngineParts::build`], lineup fallbacks counted on `metrics`.
+    pub fn build_counting(
+        config: &EngineConfig,
+        aws: &Aws,
+        metrics: Arc<dyn Metrics>,
+    ) -> Result<EngineParts, ConfigError> {
         let file = config
             .roster_path
             .as_deref()
@@ -103,7 +113,15 @@ impl EngineParts {
         .with_ttl(std::time::Duration::from_secs(
             config.policy_cache_secs.into(),
         ));
-        let mut sources: Vec<Arc<dyn LineupSource>> = vec![Arc::new(stored)];
+        let mut sources: Vec<Arc<dyn LineupSource>> = Vec::new();
+        if let Some(oncall) = &config.oncall {
+            sources.push(Arc::new(OnCallSource::new(
+                aws.servicenow(&oncall.instance_url)?,
+                &oncall.path,
+                std::time::Duration::from_millis(oncall.budget_ms.into()),
+            )));
+        }
+        sources.push(Arc::new(stored));
         let mut roster = Roster {
             agents: Vec::new(),
             escalation: Vec::new(),
@@ -137,10 +155,7 @@ impl EngineParts {
                 &config.queue_url,
             )),
             dialer: Arc::new(StudioDialer::new(studio, config.from_number.clone())),
-            lineups: Arc::new(Sources {
-                sources,
-                metrics: Arc::new(EmfMetrics),
-            }),
+            lineups: Arc::new(Sources { sources, metrics }),
             roster,
             settings: config.settings.clone(),
             clock: Arc::new(SystemClock),

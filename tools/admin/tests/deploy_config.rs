@@ -56,7 +56,10 @@ fn template_env(function: &str) -> HashMap<String, String> {
                 .unwrap_or_else(|| match n.as_str() {
                     "ESCALATE_PRIORITIES" => "1,2".into(),
                     "RUST_LOG" => "info".into(),
-                    "FALLBACK_GROUP" | "PUBLIC_BASE_URL" => String::new(),
+                    "FALLBACK_GROUP" | "PUBLIC_BASE_URL" | "SERVICENOW_ONCALL_PATH" => {
+                        String::new()
+                    }
+                    "SERVICENOW_ONCALL_BUDGET_MS" => "2000".into(),
                     _ => "1".into(),
                 });
             (n, value)
@@ -79,10 +82,22 @@ fn the_template_gives_each_function_exactly_the_variables_it_reads() {
             panic!("template.yaml's {function} misses something it needs: {e}");
         }
         assert!(
-            !env.contains_key("SERVICENOW_INSTANCE_URL") || function == "VoiceInboundFunction",
+            !env.contains_key("SERVICENOW_INSTANCE_URL")
+                || ["VoiceInboundFunction", "IncidentTriggerFunction"].contains(&function),
             "{function} never talks to ServiceNow"
         );
     }
+    // The trigger asks ServiceNow On-Call first once ServiceNowOnCallPath is set.
+    let mut trigger = template_env("IncidentTriggerFunction");
+    trigger.insert(
+        "SERVICENOW_ONCALL_PATH".into(),
+        "/api/x_escalation/phone_escalation/oncall".into(),
+    );
+    let oncall = EngineConfig::from_map(&trigger)
+        .expect("the trigger with On-Call on")
+        .oncall
+        .expect("On-Call configured");
+    assert_eq!(oncall.budget_ms, 2000);
     let updater = template_env("IncidentUpdaterFunction");
     if let Err(e) = UpdaterConfig::from_map(&updater) {
         panic!("template.yaml's IncidentUpdaterFunction misses something it needs: {e}");

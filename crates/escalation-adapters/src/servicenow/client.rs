@@ -236,6 +236,12 @@ impl SnClient {
         self.list(table, "", "sys_id", 1).await.map(|_| ())
     }
 
+    /// One GET of `path` (under the instance, e.g. a Scripted REST API), signed in, not
+    /// retried: for callers that have a time budget of their own.
+    pub async fn get_once(&self, path: &str, params: &[(&str, &str)]) -> Result<Value, SnError> {
+        self.get(&format!("{}{path}", self.base_url), params).await
+    }
+
     async fn get(&self, url: &str, params: &[(&str, &str)]) -> Result<Value, SnError> {
         self.send(self.http.get(url).query(params)).await
     }

@@ -1,14 +1,16 @@
 //! ServiceNow: the Table API client (signed in with Basic auth or OAuth client credentials,
 //! `auth`), and the engine's ports on top of it (the updater's writes, the inbound line's
-//! directory).
+//! directory, the On-Call lineup source of `oncall`).
 
 pub mod auth;
 pub mod client;
+pub mod oncall;
 pub mod phone_match;
 pub mod response;
 
 pub use auth::Credentials;
 pub use client::{SnClient, SnError};
+pub use oncall::OnCallSource;
 
 use async_trait::async_trait;
 use escalation_core::model::{E164, SysId};
