@@ -47,6 +47,18 @@ fn section() -> String {
             ("9", format!("{} {}", s.full, s.menu)),
             ("1", s.accepted.clone()),
             (
+                "1, applied during the call",
+                escalation_core::prompts::decision::assigned(locale, &incident),
+            ),
+            (
+                "1 or 2, when Bob Agent accepted first",
+                escalation_core::prompts::decision::already_accepted(locale, "Bob Agent"),
+            ),
+            (
+                "A key, when the escalation no longer waits for this call",
+                escalation_core::prompts::decision::no_longer_needed(locale, &incident),
+            ),
+            (
                 "2 (then 1 driving, 2 no laptop, 3 not my area, or nothing)",
                 format!("{} {}", s.reason, s.passed),
             ),

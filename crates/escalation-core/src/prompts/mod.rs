@@ -49,6 +49,14 @@ pub struct Texts {
     pub reason: &'static str,
     /// After 3. `{number}`.
     pub escalated: &'static str,
+    /// After 1, when the press was applied during the call: the incident is theirs.
+    /// `{number}`.
+    pub assigned: &'static str,
+    /// After 1 (or 2), when someone else accepted first. `{name}`.
+    pub already_accepted: &'static str,
+    /// After a key, when the escalation no longer needs this call (it ended, was cancelled,
+    /// or moved on). `{number}`.
+    pub no_longer_needed: &'static str,
     /// After a key that is not a choice; the choices follow again.
     pub invalid: &'static str,
     /// After speech instead of a key; the details and choices follow again.
@@ -202,6 +210,47 @@ impl CallScript {
             ("say_invalid", &self.invalid),
             ("say_use_keypad", &self.use_keypad),
         ]
+    }
+}
+
+/// What a person hears once their decision was applied during the call (or, on another
+/// channel, what they are answered): the texts of `locale`, filled in for `incident`.
+pub mod decision {
+    use super::{Locale, spoken};
+    use crate::model::Incident;
+    use crate::spoken::spell;
+
+    /// The length a name is read up to.
+    const NAME_CHARS: usize = 80;
+
+    fn number(incident: &Incident) -> String {
+        spell(&spoken(&incident.number, 40))
+    }
+
+    /// "You are assigned incident I N C, 0 0 1 0 0 4 2."
+    pub fn assigned(locale: &Locale, incident: &Incident) -> String {
+        locale.texts.assigned.replace("{number}", &number(incident))
+    }
+
+    /// "You passed incident … to the next person. Goodbye."
+    pub fn passed(locale: &Locale, incident: &Incident) -> String {
+        locale.texts.passed.replace("{number}", &number(incident))
+    }
+
+    /// "This incident was already accepted by Bob Agent. Thank you."
+    pub fn already_accepted(locale: &Locale, by: &str) -> String {
+        locale
+            .texts
+            .already_accepted
+            .replace("{name}", &spoken(by, NAME_CHARS))
+    }
+
+    /// "Incident … no longer needs you. Thank you."
+    pub fn no_longer_needed(locale: &Locale, incident: &Incident) -> String {
+        locale
+            .texts
+            .no_longer_needed
+            .replace("{number}", &number(incident))
     }
 }
 

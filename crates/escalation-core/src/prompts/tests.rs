@@ -22,7 +22,7 @@ fn placeholders(text: &str) -> Vec<&str> {
 fn every_text_uses_only_its_placeholders_and_no_markup() {
     for l in LOCALES {
         let t = l.texts;
-        let fields: [(&str, &str, &[&str]); 16] = [
+        let fields: [(&str, &str, &[&str]); 19] = [
             ("test_call", t.test_call, &[]),
             ("intro", t.intro, &["number"]),
             ("priority", t.priority, &["priority", "priority_name"]),
@@ -36,6 +36,9 @@ fn every_text_uses_only_its_placeholders_and_no_markup() {
             ("passed", t.passed, &["number"]),
             ("reason", t.reason, &[]),
             ("escalated", t.escalated, &["number"]),
+            ("assigned", t.assigned, &["number"]),
+            ("already_accepted", t.already_accepted, &["name"]),
+            ("no_longer_needed", t.no_longer_needed, &["number"]),
             ("invalid", t.invalid, &[]),
             ("use_keypad", t.use_keypad, &[]),
             ("name", t.name, &[]),
@@ -55,6 +58,7 @@ fn every_text_uses_only_its_placeholders_and_no_markup() {
             ("accepted", t.accepted),
             ("passed", t.passed),
             ("escalated", t.escalated),
+            ("assigned", t.assigned),
         ] {
             assert!(
                 text.contains("{number}"),
@@ -139,4 +143,22 @@ fn hostile_text_becomes_plain_words() {
     for (_, text) in s.prompts() {
         assert!(!text.contains(['<', '>', '&']), "{text}");
     }
+}
+
+#[test]
+fn a_decision_applied_during_the_call_is_answered_in_the_callers_language() {
+    let i = incident("Disk full", None);
+    assert_eq!(
+        decision::assigned(locale(None), &i),
+        "You are assigned incident I N C, 0 0 1 0 0 4 2."
+    );
+    assert_eq!(
+        decision::already_accepted(locale(None), "Bob <b>Agent</b>"),
+        "This incident was already accepted by Bob Agent. Thank you."
+    );
+    assert_eq!(
+        decision::already_accepted(locale(Some("de-DE")), "Bob Agent"),
+        "Dieser Incident wurde bereits von Bob Agent angenommen. Vielen Dank."
+    );
+    assert!(decision::no_longer_needed(locale(Some("de")), &i).contains("braucht Sie nicht mehr"));
 }
