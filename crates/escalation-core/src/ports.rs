@@ -426,3 +426,35 @@ pub trait Metrics: Send + Sync {
     /// A counter of one function (dimension: the function).
     fn count(&self, function: &str, metric: Metric, n: usize);
 }
+
+// ---------------------------------------------------------------------------------------
+// The conference bridge (key 4 after accepting)
+
+/// A call placed outside Studio (the person called into a bridge): Twilio fetches `url`
+/// for its TwiML when they answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundCall {
+    pub to: crate::model::E164,
+    pub from: crate::model::E164,
+    pub url: String,
+    pub ring_timeout_secs: u32,
+}
+
+/// Places calls that run our own TwiML.
+#[async_trait]
+pub trait Calls: Send + Sync {
+    /// The new call's SID.
+    async fn place(&self, call: &OutboundCall) -> Result<String, TelephonyError>;
+}
+
+/// The status callbacks of each bridge, kept until it ends.
+#[async_trait]
+pub trait BridgeLog: Send + Sync {
+    /// Keep `event` of `conference`. `Ok(false)`: that sequence number was kept already.
+    async fn record(
+        &self,
+        conference: &str,
+        event: &crate::bridge::BridgeEvent,
+    ) -> Result<bool, RepoError>;
+    async fn events(&self, conference: &str) -> Result<Vec<crate::bridge::BridgeEvent>, RepoError>;
+}

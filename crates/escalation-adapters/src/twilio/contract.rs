@@ -44,7 +44,12 @@ pub const PARAMETERS: &[&str] = &[
     "say_escalated",
     "say_invalid",
     "say_use_keypad",
+    "say_bridge_offer",
+    "bridge_url",
 ];
+
+/// The route of voice-inbound the flow's `open_bridge` widget hands the call to after a 4.
+pub const BRIDGE_OPEN_PATH: &str = "/bridge/open";
 
 /// The execution's `Parameters`: the escalation's identifiers, the incident, and every
 /// prompt of the call in the person's language (`language`, `voice`, `say_*`, from
@@ -65,11 +70,21 @@ pub fn parameters(call: &CallRequest) -> Value {
         "ring_timeout": call.ring_timeout_secs,
         "language": script.language,
         "voice": script.voice,
+        // Empty: no bridge is offered (the flow skips the offer); see `with_bridge_url`.
+        "bridge_url": "",
     });
     if let Value::Object(map) = &mut params {
         for (key, text) in script.prompts() {
             map.insert(key.to_owned(), Value::String(text.to_owned()));
         }
+    }
+    params
+}
+
+/// `params` with the bridge's URL filled in (the flow then offers key 4 after an accept).
+pub fn with_bridge_url(mut params: Value, url: String) -> Value {
+    if let Value::Object(map) = &mut params {
+        map.insert("bridge_url".to_owned(), Value::String(url));
     }
     params
 }

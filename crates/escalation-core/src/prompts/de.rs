@@ -23,4 +23,10 @@ pub(super) const TEXTS: Texts = Texts {
     invalid: "Diese Taste ist keine gültige Auswahl.",
     use_keypad: "Bitte antworten Sie über die Tastatur Ihres Telefons.",
     test_call: "Dies ist ein Testanruf der Telefon-Eskalation. Kein Incident braucht Sie.",
+    bridge_offer: "Um eine Telefonkonferenz zu eröffnen und die nächste Person dazuzuholen, drücken Sie jetzt die 4.",
+    bridge_opening: "Die Telefonkonferenz für den Incident {number} wird eröffnet. {callee} wird angerufen. Bitte bleiben Sie in der Leitung.",
+    bridge_nobody: "Für den Incident {number} gibt es niemanden mehr, der dazugeholt werden kann. Auf Wiederhören.",
+    bridge_whisper: "Hier ist die Telefon-Eskalation. {caller} bittet Sie in eine Telefonkonferenz zum Incident {number}. Drücken Sie die 1, um teilzunehmen.",
+    bridge_joining: "Sie werden jetzt in die Konferenz geschaltet.",
+    bridge_declined: "Sie haben nicht an der Konferenz teilgenommen. Auf Wiederhören.",
 };

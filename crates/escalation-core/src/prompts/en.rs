@@ -23,4 +23,10 @@ pub(super) const TEXTS: Texts = Texts {
     invalid: "Sorry, that key is not one of the choices.",
     use_keypad: "Please answer with the keypad of your phone.",
     test_call: "This is a test call of the phone escalation. No incident needs you.",
+    bridge_offer: "To open a conference bridge and call the next person in, press 4 now.",
+    bridge_opening: "Opening a conference bridge for incident {number}. Calling {callee} in. Please stay on the line.",
+    bridge_nobody: "There is nobody else to call in for incident {number}. Goodbye.",
+    bridge_whisper: "This is the phone escalation. {caller} asks you to join a conference bridge for incident {number}. Press 1 to join.",
+    bridge_joining: "Joining you to the bridge now.",
+    bridge_declined: "You did not join the bridge. Goodbye.",
 };
