@@ -39,7 +39,7 @@ def field(name, value):
         return f"<{name}/>"
     if isinstance(value, tuple):  # (reference sys_id, display value)
         return f"<{name} display_value={quoteattr(value[1])}>{value[0]}</{name}>"
-    if name in ("script", "condition"):
+    if name in ("script", "condition", "operation_script"):
         return f"<{name}><![CDATA[{value}]]></{name}>"
     return f"<{name}>{escape(str(value))}</{name}>"
 
@@ -122,6 +122,9 @@ record("sys_rest_message_fn", "rest-message-fn:Send", "HTTP Method", REST_MESSAG
        function_name="Send", rest_message=(rest, REST_MESSAGE), http_method="post",
        rest_endpoint="https://x-escalation-trigger-url.invalid/",
        authentication_type="inherit_from_parent", use_mid_server="false")
+API = "Phone escalation"
+API_BASE = "/api/x_escalation/phone_escalation"
+ONCALL_PATH = API_BASE + "/oncall"
 role = record("sys_user_role", "role", "Role", ROLE, "",
               name=ROLE, suffix="integration", elevated_privilege="false", assignable_by="",
               description="Phone escalation integration user (svc_escalation): reads incidents and users, writes work notes, state and assignment, opens incidents for the escalation line. Nothing else.")
@@ -142,6 +145,25 @@ for table, operation, why in ACLS:
     record("sys_security_acl_role", f"acl-role:{table}:{operation}", "Access Control Role", f"{table} {operation}: {ROLE}", table,
            sys_security_acl=(acl, table), sys_user_role=(role, ROLE))
 
+# The On-Call plan API the trigger asks who to call (docs/POLICIES.md, "The On-Call API"):
+# callable only with the integration role.
+api_acl = record("sys_security_acl", "acl:rest:oncall", "Access Control", ONCALL_PATH, "",
+                 name=ONCALL_PATH, operation=("execute", "execute"), type=("rest_endpoint", "REST_Endpoint"),
+                 active="true", admin_overrides="true", advanced="false", condition="", script=None,
+                 description=f"Phone escalation: {ROLE} may call the On-Call plan API.")
+record("sys_security_acl_role", "acl-role:rest:oncall", "Access Control Role", f"{ONCALL_PATH}: {ROLE}", "",
+       sys_security_acl=(api_acl, ONCALL_PATH), sys_user_role=(role, ROLE))
+api = record("sys_ws_definition", "rest-api", "Scripted REST API", API, "",
+             name=API, service_id="phone_escalation", namespace="x_escalation", base_uri=API_BASE,
+             active="true", is_versioned="false", consumes="application/json", produces="application/json",
+             enforce_acl=api_acl, short_description="Phone escalation: who ServiceNow On-Call escalates to for a group at an instant, with voice numbers.")
+record("sys_ws_operation", "rest-api:oncall", "Scripted REST Resource", API + ": On-Call plan", "",
+       name="On-Call plan", web_service_definition=(api, API), http_method="GET", relative_path="/oncall",
+       operation_uri=ONCALL_PATH, active="true", requires_authentication="true", requires_acl_authorization="true",
+       enforce_acl=api_acl, produces="application/json", consumes="application/json",
+       short_description="GET ?group=<sys_id or name>&at=<yyyy-MM-dd HH:mm:ss UTC>: the escalation plan (OnCallRotation.getEscalationPlan) with each escalatee's user and voice number.",
+       operation_script=script("oncall_plan_api.js"))
+
 
 def payload(table, fields):
     body = "".join(field(k, v) for k, v in fields.items())
@@ -156,8 +178,8 @@ def main(out):
              '<application display_value="Global">global</application>',
              '<application_name>Global</application_name>', '<application_scope>global</application_scope>',
              field("description", "ServiceNow side of the phone escalation: business rule, event and script action "
-                   "(signed call to the AWS trigger), system properties, REST message, and the role of the "
-                   "integration user with its ACLs. Install guide: infra/servicenow/README.md."),
+                   "(signed call to the AWS trigger), system properties, REST message, the On-Call plan API "
+                   "(Scripted REST), and the role of the integration user with its ACLs. Install guide: infra/servicenow/README.md."),
              field("name", UPDATE_SET), "<origin_sys_id/>", "<release_date/>",
              field("remote_sys_id", set_id), "<state>loaded</state>",
              "<sys_class_name>sys_remote_update_set</sys_class_name>",

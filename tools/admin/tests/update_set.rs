@@ -256,10 +256,42 @@ fn the_update_set_holds_every_record_the_servicenow_side_needs() {
         ("incident", "create"),
         ("sys_user", "read"),
         ("sys_journal_field", "read"),
+        ("/api/x_escalation/phone_escalation/oncall", "execute"),
     ]
     .into();
     assert_eq!(granted, needed);
     assert_eq!(acls.len(), needed.len(), "no ACL without the role");
+
+    // The On-Call plan API: a Scripted REST API whose one resource is byte for byte
+    // oncall_plan_api.js, at the path the trigger asks by default, behind the role's ACL.
+    let api = find(&recs, "sys_ws_definition", "name", "Phone escalation");
+    assert_eq!(api["base_uri"], "/api/x_escalation/phone_escalation");
+    let resource = find(&recs, "sys_ws_operation", "name", "On-Call plan");
+    assert_eq!(resource["web_service_definition"], api["sys_id"]);
+    assert_eq!(resource["http_method"], "GET");
+    assert_eq!(
+        resource["operation_uri"],
+        escalation_adapters::servicenow::oncall::DEFAULT_PATH
+    );
+    assert_eq!(resource["requires_authentication"], "true");
+    let acl = find(
+        &recs,
+        "sys_security_acl",
+        "name",
+        "/api/x_escalation/phone_escalation/oncall",
+    );
+    assert_eq!(resource["enforce_acl"], acl["sys_id"]);
+    let api_script = read("infra/servicenow/oncall_plan_api.js");
+    assert_eq!(
+        resource["operation_script"], api_script,
+        "the resource is byte for byte oncall_plan_api.js"
+    );
+    for call in [
+        "new OnCallRotation().getEscalationPlan(",
+        "getContactsAtByEscalatee(",
+    ] {
+        assert!(api_script.contains(call), "the API uses {call}");
+    }
 }
 
 #[test]

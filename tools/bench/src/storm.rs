@@ -110,6 +110,7 @@ pub async fn run(
             roster_json: roster(agents),
             env: vec![("BUSY_RETRY_SECS", busy_retry_secs.to_string())],
             auto_end: true,
+            metrics: None,
         })
         .await,
     );

@@ -63,6 +63,9 @@ pub async fn play<D: Driver>(
     for (phone, steps) in &sc.agents {
         d.twilio().script(phone, steps.clone());
     }
+    if let Some(oncall) = &sc.oncall {
+        oncall.apply(d.sn());
+    }
     tl.restart_clock();
     let mut incidents = Vec::new();
     for (n, call) in sc.calls.iter().enumerate() {
@@ -155,7 +158,13 @@ pub async fn play<D: Driver>(
             .find(|i| i.number == number)
             .and_then(|i| i.accepted_by.as_ref())
             .or(sc.accepted_by.as_ref())
-            .is_none_or(|who| accepted_by.as_ref() == Some(who));
+            .is_none_or(|who| accepted_by.as_ref() == Some(who))
+            && sc.started_note_contains.as_ref().is_none_or(|text| {
+                d.sn()
+                    .work_notes(&sys_id)
+                    .first()
+                    .is_some_and(|n| n.contains(text.as_str()))
+            });
         let accepted = esc.as_ref().and_then(|e| {
             e.history()
                 .iter()

@@ -34,6 +34,61 @@ pub struct Scenario {
     /// the scenario is loaded: a rotation can hand off between two incidents.
     #[serde(default)]
     pub policies: Option<serde_json::Value>,
+    /// ServiceNow On-Call Scheduling, asked first when set: the fake instance's rotas and
+    /// how its On-Call API misbehaves.
+    #[serde(default)]
+    pub oncall: Option<OnCallScenario>,
+    /// Text every incident's first work note must contain ("ServiceNow On-Call not used").
+    #[serde(default)]
+    pub started_note_contains: Option<String>,
+}
+
+/// The fake instance's On-Call data for a scenario.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnCallScenario {
+    /// Group name → its rota's members (ServiceNow user_names), one week each from now.
+    #[serde(default)]
+    pub rotas: BTreeMap<String, Vec<String>>,
+    /// The API answers this late (beyond the trigger's 2 s budget: it times out).
+    #[serde(default)]
+    pub delay_ms: u64,
+}
+
+impl OnCallScenario {
+    /// The functions' environment that turns On-Call on, pointed at the fake.
+    pub fn env() -> Vec<(&'static str, String)> {
+        vec![(
+            "SERVICENOW_ONCALL_PATH",
+            escalation_fakes::servicenow::oncall::PATH.to_string(),
+        )]
+    }
+
+    /// Seeds the fake instance's rotas and its faults.
+    pub fn apply(&self, sn: &escalation_fakes::ServiceNowHandle) {
+        for (group, members) in &self.rotas {
+            sn.set_rota(escalation_fakes::servicenow::oncall::Rota {
+                group: group.clone(),
+                name: format!("{group} on call"),
+                members: members
+                    .iter()
+                    .map(|m| crate::fixture::user_sys_id(m))
+                    .collect(),
+                start_ms: escalation_adapters::clock::now_ms(),
+                shift_ms: 7 * 24 * 3_600_000,
+                time_to_next_step_secs: 900,
+                ..Default::default()
+            });
+        }
+        if self.delay_ms > 0 {
+            sn.inject(escalation_fakes::FaultRule {
+                path_contains: Some("/oncall".into()),
+                delay_ms: self.delay_ms,
+                times: 10_000,
+                ..Default::default()
+            });
+        }
+    }
 }
 
 /// A call to the escalation line: menu 1 (report), a team, a recorded message, confirm.

@@ -149,10 +149,12 @@ impl LineupSource for OnCallSource {
         let answer = tokio::time::timeout(self.budget, self.client.get_once(&self.path, &params))
             .await
             .map_err(|_| {
-                LineupError::Unavailable(format!(
-                    "timed out after {}",
-                    human_duration(self.budget.as_millis() as u64)
-                ))
+                let ms = self.budget.as_millis() as u64;
+                LineupError::Unavailable(if ms.is_multiple_of(1000) {
+                    format!("timed out after {}", human_duration(ms))
+                } else {
+                    format!("timed out after {ms} ms")
+                })
             })?
             .map_err(|e| {
                 tracing::warn!(error = %e, "ServiceNow On-Call request failed");

@@ -147,6 +147,10 @@ async fn run_scenario(a: RunArgs, sc: Scenario) -> i32 {
             roster_json: sc.roster_json(),
             ..StackOptions::default()
         };
+        if sc.oncall.is_some() {
+            opts.env
+                .extend(escalation_devtools::scenario::OnCallScenario::env());
+        }
         if let Some(file) = sc.policy_file() {
             opts.roster_json = file;
             // The line's teams name people of the test roster, absent from these policies.
@@ -183,6 +187,13 @@ async fn run_scenario(a: RunArgs, sc: Scenario) -> i32 {
         roster_json: sc.roster_json(),
         ..LocalOptions::default()
     };
+    if sc.oncall.is_some() {
+        opts.env.extend(
+            escalation_devtools::scenario::OnCallScenario::env()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v)),
+        );
+    }
     if let Some(file) = sc.policy_file() {
         opts.roster_json = file;
     }

@@ -41,6 +41,8 @@ pub struct StackOptions {
     pub env: Vec<(&'static str, String)>,
     /// Whether simulated agents end their calls by themselves.
     pub auto_end: bool,
+    /// Where the engine counts lineup fallbacks (default: EMF on stdout, as deployed).
+    pub metrics: Option<Arc<dyn escalation_core::ports::Metrics>>,
 }
 
 impl Default for StackOptions {
@@ -49,6 +51,7 @@ impl Default for StackOptions {
             roster_json: TEST_ROSTER.to_string(),
             env: Vec::new(),
             auto_end: true,
+            metrics: None,
         }
     }
 }
@@ -144,7 +147,11 @@ impl Stack {
             .await
             .expect("secret");
         let clock = Arc::new(AheadClock::default());
-        let mut parts = EngineParts::build(&config, &aws).expect("engine");
+        let mut parts = match opts.metrics {
+            Some(m) => EngineParts::build_counting(&config, &aws, m),
+            None => EngineParts::build(&config, &aws),
+        }
+        .expect("engine");
         parts.clock = clock.clone();
         let concurrency =
             escalation_lambda::config::flow_events_concurrency(&env).expect("concurrency");

@@ -86,6 +86,16 @@ pub(super) fn control(inner: &Inner, inc: &Incoming) -> Response {
             let row = db.get(SYS_USER, &sys_id).cloned();
             util::json(201, &json!({ "user": row }), &[])
         }
+        ("POST", ["oncall", "rotas"]) => {
+            let rota: super::oncall::Rota = match control_body(inc, "rota") {
+                Ok(r) => r,
+                Err(resp) => return *resp,
+            };
+            let mut rotas = lock(&inner.rotas);
+            rotas.retain(|r| r.group != rota.group);
+            rotas.push(rota);
+            util::json(201, &json!({ "rotas": *rotas }), &[])
+        }
         _ => control_error(404, "unknown control route"),
     }
 }

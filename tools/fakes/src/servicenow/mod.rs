@@ -14,6 +14,8 @@
 //!   `sysparm_fields` (with one level of dot-walk), `sysparm_limit`, `sysparm_offset`,
 //!   `sysparm_no_count`, `sysparm_display_value`, `sysparm_exclude_reference_link`,
 //!   `sysparm_input_display_value`; header `X-no-response-body: true`.
+//! * The product's On-Call Scripted REST API (`oncall`), answered from rotas set per test
+//!   ([`ServiceNowHandle::set_rota`], or `POST /__fake/oncall/rotas`).
 //! * Control routes (no auth, not recorded) under `/__fake/...`.
 //!
 //! `db`: the tables and the journal; `table_api`: the REST routes; `errors`: the error
@@ -24,6 +26,7 @@ mod control;
 mod db;
 mod errors;
 mod oauth;
+pub mod oncall;
 mod query;
 mod table_api;
 mod ui;
@@ -61,6 +64,7 @@ impl ServiceNowFake {
             traffic: Traffic::default(),
             oauth: oauth::OAuth::default(),
             cancel_rule: Mutex::new(None),
+            rotas: Mutex::new(Vec::new()),
         });
         let router = Router::new().fallback(handle).with_state(inner.clone());
         util::spawn_server(listener, router);
@@ -175,6 +179,27 @@ impl ServiceNowHandle {
         ui::cancel_body(&rule, &before, &after, user, &user_name)
     }
 
+    /// Sets the On-Call rota of `rota.group` (replacing the group's earlier one).
+    pub fn set_rota(&self, rota: oncall::Rota) {
+        let mut rotas = lock(&self.inner.rotas);
+        rotas.retain(|r| r.group != rota.group);
+        rotas.push(rota);
+    }
+
+    /// `user` (a sys_id) is on call for `group` instead of its rota from `from_ms` to `to_ms`.
+    pub fn set_override(&self, group: &str, user: &str, from_ms: u64, to_ms: u64) {
+        for r in lock(&self.inner.rotas)
+            .iter_mut()
+            .filter(|r| r.group == group)
+        {
+            r.overrides.push(oncall::Override {
+                user: user.to_owned(),
+                from_ms,
+                to_ms,
+            });
+        }
+    }
+
     /// Tokens issued by `/oauth_token.do` so far.
     pub fn tokens_issued(&self) -> usize {
         self.inner.oauth.issued()
@@ -191,6 +216,7 @@ struct Inner {
     traffic: Traffic,
     oauth: oauth::OAuth,
     cancel_rule: Mutex<Option<ui::CancelRule>>,
+    rotas: Mutex<Vec<oncall::Rota>>,
 }
 
 // ---------------------------------------------------------------------------------------------

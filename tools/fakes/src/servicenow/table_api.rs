@@ -141,6 +141,16 @@ impl Inner {
             _ if self.oauth.accepts(&inc.headers) => self.username.clone(),
             _ => return unauthorized(),
         };
+        if inc.path.trim_end_matches('/') == super::oncall::PATH {
+            if inc.method != "GET" {
+                return envelope(405, "Method not Supported", None, &[]);
+            }
+            let db = lock(&self.db);
+            return match super::oncall::plan(&db, &lock(&self.rotas), &inc.query_pairs()) {
+                Ok(result) => util::json(200, &json!({ "result": result }), &[]),
+                Err((status, message)) => envelope(status, &message, None, &[]),
+            };
+        }
         let Some((version, table, sys_id)) = parse_path(&inc.path) else {
             return bad_request("Requested URI does not represent any resource", None);
         };
