@@ -26,11 +26,24 @@ pub struct StudioDialer {
     client: StudioClient,
     /// The caller ID every call shows.
     from: E164,
+    /// Where the flow reports a key at once (off: read at the end of the call only).
+    decision: Option<contract::DecisionLink>,
 }
 
 impl StudioDialer {
     pub fn new(client: StudioClient, from: E164) -> Self {
-        StudioDialer { client, from }
+        StudioDialer {
+            client,
+            from,
+            decision: None,
+        }
+    }
+
+    /// Calls carry the decision endpoint and their attempt's token, so the flow reports
+    /// the key pressed at once.
+    pub fn with_decisions(mut self, link: contract::DecisionLink) -> Self {
+        self.decision = Some(link);
+        self
     }
 
     pub fn client(&self) -> &StudioClient {
@@ -68,10 +81,14 @@ impl Dialer for StudioDialer {
     }
 
     async fn place(&self, call: &CallRequest) -> Result<DialResult, TelephonyError> {
+        let mut parameters = contract::parameters(call);
+        if let Some(link) = &self.decision {
+            contract::add_decision(&mut parameters, call, link);
+        }
         let new = NewExecution {
             to: call.person.phone.as_str().to_string(),
             from: self.from.as_str().to_string(),
-            parameters: contract::parameters(call),
+            parameters,
         };
         let budget = Duration::from_millis(CREATE_BUDGET_MS);
         let created = tokio::time::timeout(budget, self.client.create_execution(&new))
