@@ -68,6 +68,11 @@ impl SigningKey {
         Ok(SigningKey(bytes))
     }
 
+    /// An HMAC keyed with this key, for deriving the keys of other purposes from it.
+    pub(crate) fn mac_for_derivation(&self) -> Hmac<Sha256> {
+        Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length")
+    }
+
     fn mac(&self, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(timestamp.as_bytes());

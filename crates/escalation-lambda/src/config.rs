@@ -95,6 +95,10 @@ pub struct EngineConfig {
     /// Studio execution creates per second, across every container of every function
     /// (Twilio's account limit: 20/s).
     pub twilio_creates_per_sec: u32,
+    /// `DECISION_URL`: the call-decision function's URL. Set, each call carries it and its
+    /// attempt's token, and the flow reports a key at once; unset, keys are read when the
+    /// call has ended only.
+    pub decision_url: Option<String>,
 }
 
 /// Where the On-Call API is and how long the trigger waits for it.
@@ -191,6 +195,7 @@ impl EngineConfig {
                 .optional_url("TWILIO_STUDIO_BASE_URL")?
                 .unwrap_or_else(|| "https://studio.twilio.com".into()),
             roster_path: env.get("ROSTER_PATH"),
+            decision_url: env.optional_url("DECISION_URL")?,
             local_stack: env
                 .get("LOCAL_STACK")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),

@@ -2,6 +2,7 @@
 //! the parameters each execution is started with (the flow reads them as `flow.data`), and
 //! how a finished execution's context is read back.
 
+use crate::capability::DecisionKey;
 use escalation_core::model::{CallOutcome, EscalationId, SysId};
 use escalation_core::ports::{CallParams, CallRequest};
 use escalation_core::prompts::{self, CallScript};
@@ -87,6 +88,33 @@ pub fn with_bridge_url(mut params: Value, url: String) -> Value {
         map.insert("bridge_url".to_owned(), Value::String(url));
     }
     params
+}
+
+/// Where the flow sends a key pressed during the call, and the key of the tokens that
+/// authorise it ([`crate::capability`]).
+#[derive(Clone, Debug)]
+pub struct DecisionLink {
+    /// The decision endpoint's URL (its function URL).
+    pub url: String,
+    pub key: DecisionKey,
+}
+
+/// The parameters that let the flow report a key at once: `decision_url` and
+/// `decision_token` (the attempt's capability). Without them the flow skips the request
+/// and the key is read from the execution's context when the call has ended.
+pub const DECISION_PARAMETERS: [&str; 2] = ["decision_url", "decision_token"];
+
+/// Add the decision parameters for `call` to `params` (from [`parameters`]).
+pub fn add_decision(params: &mut Value, call: &CallRequest, link: &DecisionLink) {
+    if let Value::Object(map) = params {
+        let token = link.key.token(
+            call.escalation_id.as_str(),
+            call.incident.sys_id.as_str(),
+            call.attempt,
+        );
+        map.insert("decision_url".into(), Value::String(link.url.clone()));
+        map.insert("decision_token".into(), Value::String(token));
+    }
 }
 
 /// The `context` of an execution.

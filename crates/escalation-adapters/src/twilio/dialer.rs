@@ -30,6 +30,8 @@ pub struct StudioDialer {
     /// voice-inbound's public URL and the key of the bridge capability: with it, the call
     /// offers key 4 (open a conference bridge) after an accept.
     bridge: Option<(String, BridgeKey)>,
+    /// Where the flow reports a key at once (off: read at the end of the call only).
+    decision: Option<contract::DecisionLink>,
 }
 
 impl StudioDialer {
@@ -38,6 +40,7 @@ impl StudioDialer {
             client,
             from,
             bridge: None,
+            decision: None,
         }
     }
 
@@ -57,6 +60,13 @@ impl StudioDialer {
             call.attempt,
             key.capability(esc, sys_id, call.attempt)
         ))
+    }
+
+    /// Calls carry the decision endpoint and their attempt's token, so the flow reports
+    /// the key pressed at once.
+    pub fn with_decisions(mut self, link: contract::DecisionLink) -> Self {
+        self.decision = Some(link);
+        self
     }
 
     pub fn client(&self) -> &StudioClient {
@@ -94,13 +104,17 @@ impl Dialer for StudioDialer {
     }
 
     async fn place(&self, call: &CallRequest) -> Result<DialResult, TelephonyError> {
+        let mut parameters = contract::parameters(call);
+        if let Some(link) = &self.decision {
+            contract::add_decision(&mut parameters, call, link);
+        }
+        if let Some(url) = self.bridge_url(call) {
+            parameters = contract::with_bridge_url(parameters, url);
+        }
         let new = NewExecution {
             to: call.person.phone.as_str().to_string(),
             from: self.from.as_str().to_string(),
-            parameters: match self.bridge_url(call) {
-                Some(url) => contract::with_bridge_url(contract::parameters(call), url),
-                None => contract::parameters(call),
-            },
+            parameters,
         };
         let budget = Duration::from_millis(CREATE_BUDGET_MS);
         let created = tokio::time::timeout(budget, self.client.create_execution(&new))

@@ -7,6 +7,7 @@ pub mod error;
 pub mod event_stream;
 pub mod studio;
 
+pub use contract::DecisionLink;
 pub use dialer::StudioDialer;
 pub use error::TwilioError;
 pub use studio::StudioClient;
