@@ -33,7 +33,7 @@ impl Env<'_> {
         self.get(name).ok_or(ConfigError::Missing(name))
     }
 
-    fn invalid(name: &'static str, problem: String) -> ConfigError {
+    pub fn invalid(name: &'static str, problem: String) -> ConfigError {
         ConfigError::Invalid { name, problem }
     }
 
@@ -93,6 +93,9 @@ pub struct EngineConfig {
     /// Studio execution creates per second, across every container of every function
     /// (Twilio's account limit: 20/s).
     pub twilio_creates_per_sec: u32,
+    /// `BRIDGE_URL`: voice-inbound's public URL. Set: an accepted call offers key 4 (a
+    /// conference bridge that calls the next person in). Unset: no bridge (the default).
+    pub bridge_url: Option<String>,
 }
 
 impl EngineConfig {
@@ -169,6 +172,7 @@ impl EngineConfig {
                 sweep_grace_secs: env.number("SWEEP_GRACE_SECS", 30, 3600)?,
             },
             twilio_creates_per_sec: env.number("TWILIO_CREATES_PER_SEC", 20, 1000)?.max(1),
+            bridge_url: env.optional_url("BRIDGE_URL")?,
         })
     }
 }

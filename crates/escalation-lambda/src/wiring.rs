@@ -11,6 +11,7 @@ use escalation_adapters::emf::EmfMetrics;
 use escalation_adapters::retry::RetryPolicy;
 use escalation_adapters::secrets::{Field, Secrets};
 use escalation_adapters::servicenow::{Credentials, SnClient};
+use escalation_adapters::signing::BridgeKey;
 use escalation_adapters::twilio::{StudioClient, StudioDialer};
 use escalation_core::canary::{CanaryFilteredMetrics, CanaryFilteredOutbox};
 use escalation_core::lineup_source::{FixedPolicies, FixedRoster, Sources};
@@ -136,7 +137,11 @@ impl EngineParts {
                 aws_sdk_sqs::Client::new(&aws.sdk),
                 &config.queue_url,
             )),
-            dialer: Arc::new(StudioDialer::new(studio, config.from_number.clone())),
+            dialer: Arc::new(match &config.bridge_url {
+                Some(url) => StudioDialer::new(studio, config.from_number.clone())
+                    .with_bridge(url, BridgeKey::derive(&aws.secrets.signing_key()?)),
+                None => StudioDialer::new(studio, config.from_number.clone()),
+            }),
             lineups: Arc::new(Sources {
                 sources,
                 metrics: Arc::new(EmfMetrics),
