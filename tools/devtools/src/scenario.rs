@@ -34,6 +34,22 @@ pub struct Scenario {
     /// the scenario is loaded: a rotation can hand off between two incidents.
     #[serde(default)]
     pub policies: Option<serde_json::Value>,
+    /// The accepting agent presses 4 (the functions get `BRIDGE_URL`): the bridge is played
+    /// once the escalations end, and one "bridge ended" work note is promised per bridge.
+    #[serde(default)]
+    pub bridge: Option<BridgePlay>,
+}
+
+/// How a bridge goes: the called person's key, when they join, how long it runs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BridgePlay {
+    /// The key the person called in presses (1 joins).
+    pub callee_key: String,
+    /// Seconds after the bridge starts that they join.
+    pub join_after_secs: u32,
+    /// Seconds the bridge runs.
+    pub secs: u32,
 }
 
 /// A call to the escalation line: menu 1 (report), a team, a recorded message, confirm.
