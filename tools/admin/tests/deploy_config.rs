@@ -57,6 +57,7 @@ fn template_env(function: &str) -> HashMap<String, String> {
                     "ESCALATE_PRIORITIES" => "1,2".into(),
                     "RUST_LOG" => "info".into(),
                     "FALLBACK_GROUP" | "PUBLIC_BASE_URL" => String::new(),
+                    "BRIDGE_URL" => "https://abc123.lambda-url.us-east-1.on.aws/".into(),
                     _ => "1".into(),
                 });
             (n, value)
@@ -102,6 +103,17 @@ fn the_template_gives_each_function_exactly_the_variables_it_reads() {
     for function in ["IncidentTriggerFunction", "VoiceInboundFunction"] {
         assert!(
             template_env(function).contains_key("ESCALATE_PRIORITIES"),
+            "{function}"
+        );
+    }
+    // Every function that places calls offers the bridge alike (or none does).
+    for function in [
+        "EscalationDialerFunction",
+        "FlowEventsFunction",
+        "EscalationSweeperFunction",
+    ] {
+        assert!(
+            template_env(function).contains_key("BRIDGE_URL"),
             "{function}"
         );
     }
