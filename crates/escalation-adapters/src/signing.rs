@@ -171,6 +171,12 @@ impl BridgeKey {
     }
 }
 
+impl escalation_core::ports::BridgeCapability for BridgeKey {
+    fn verify(&self, escalation_id: &str, sys_id: &str, attempt: u32, capability: &str) -> bool {
+        BridgeKey::verify(self, escalation_id, sys_id, attempt, capability)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,6 +85,11 @@ pub enum Mark {
     Creating(String),
     /// The inbound line: a transcription was written as a note.
     Transcription(String),
+    /// The bridge of one attempt of an escalation was opened (its callee called).
+    BridgeOpened {
+        escalation_id: String,
+        attempt: u32,
+    },
 }
 
 /// Conditional "first one wins" marks with an expiry.
@@ -445,6 +450,11 @@ pub struct OutboundCall {
 pub trait Calls: Send + Sync {
     /// The new call's SID.
     async fn place(&self, call: &OutboundCall) -> Result<String, TelephonyError>;
+}
+
+/// Checks the capability a bridge URL carries (written by the dialer for one attempt).
+pub trait BridgeCapability: Send + Sync {
+    fn verify(&self, escalation_id: &str, sys_id: &str, attempt: u32, capability: &str) -> bool;
 }
 
 /// The status callbacks of each bridge, kept until it ends.

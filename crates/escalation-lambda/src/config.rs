@@ -33,7 +33,7 @@ impl Env<'_> {
         self.get(name).ok_or(ConfigError::Missing(name))
     }
 
-    fn invalid(name: &'static str, problem: String) -> ConfigError {
+    pub fn invalid(name: &'static str, problem: String) -> ConfigError {
         ConfigError::Invalid { name, problem }
     }
 
@@ -99,6 +99,9 @@ pub struct EngineConfig {
     /// attempt's token, and the flow reports a key at once; unset, keys are read when the
     /// call has ended only.
     pub decision_url: Option<String>,
+    /// `BRIDGE_URL`: voice-inbound's public URL. Set: an accepted call offers key 4 (a
+    /// conference bridge that calls the next person in). Unset: no bridge (the default).
+    pub bridge_url: Option<String>,
 }
 
 /// Where the On-Call API is and how long the trigger waits for it.
@@ -218,6 +221,7 @@ impl EngineConfig {
                 sweep_grace_secs: env.number("SWEEP_GRACE_SECS", 30, 3600)?,
             },
             twilio_creates_per_sec: env.number("TWILIO_CREATES_PER_SEC", 20, 1000)?.max(1),
+            bridge_url: env.optional_url("BRIDGE_URL")?,
         })
     }
 }

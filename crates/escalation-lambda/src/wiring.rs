@@ -14,6 +14,7 @@ use escalation_adapters::emf::EmfMetrics;
 use escalation_adapters::retry::RetryPolicy;
 use escalation_adapters::secrets::{Field, Secrets};
 use escalation_adapters::servicenow::{Credentials, OnCallSource, SnClient};
+use escalation_adapters::signing::BridgeKey;
 use escalation_adapters::twilio::{DecisionLink, StudioClient, StudioDialer};
 use escalation_core::canary::{CanaryFilteredMetrics, CanaryFilteredOutbox};
 use escalation_core::lineup_source::{FixedPolicies, FixedRoster, Sources};
@@ -164,7 +165,12 @@ impl EngineParts {
                 aws_sdk_sqs::Client::new(&aws.sdk),
                 &config.queue_url,
             )),
-            dialer: Arc::new(dialer),
+            dialer: Arc::new(match &config.bridge_url {
+                Some(url) => {
+                    dialer.with_bridge(url, BridgeKey::derive(&aws.secrets.signing_key()?))
+                }
+                None => dialer,
+            }),
             lineups: Arc::new(Sources { sources, metrics }),
             roster,
             settings: config.settings.clone(),
