@@ -317,6 +317,32 @@ mod tests {
     }
 
     #[test]
+    fn a_redirect_to_a_fixed_url_or_one_that_waits_is_refused() {
+        let def = json!({"states": [
+            {"name": "open_bridge", "type": "add-twiml-redirect",
+             "properties": {"url": "https://example.com/bridge", "timeout": "14400"}},
+        ]});
+        let problems: Vec<String> = contract_problems(&def)
+            .into_iter()
+            .filter(|p| p.contains("open_bridge"))
+            .collect();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("{{flow.data.bridge_url}}"));
+        assert!(problems[1].contains("timeout \"0\""));
+        let ok = json!({"states": [
+            {"name": "open_bridge", "type": "add-twiml-redirect",
+             "properties": {"url": "{{flow.data.bridge_url}}", "timeout": "0"}},
+        ]});
+        assert!(
+            contract_problems(&ok)
+                .iter()
+                .all(|p| !p.contains("open_bridge")),
+            "{:?}",
+            contract_problems(&ok)
+        );
+    }
+
+    #[test]
     fn unknown_parameters_and_a_fixed_language_are_refused() {
         let def = json!({"states": [
             {"name": "say_x", "type": "say-play",
