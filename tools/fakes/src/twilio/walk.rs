@@ -6,7 +6,8 @@
 //! Widgets walked: `trigger`, `make-outgoing-call-v2` (answered, busy, no answer, failed;
 //! `AnsweredBy` only with `detect_answering_machine: true`), `split-based-on` (the operators
 //! below), `gather-input-on-call` (one key per run; without a key it says its text `loop`
-//! times and times out), `say-play` (`loop` times), `set-variables`. Liquid: `{{a.b.c}}`
+//! times and times out), `say-play` (`loop` times), `set-variables`, `make-http-request`
+//! (a form POST to its URL: `success` or `failed`, see `http_widget`). Liquid: `{{a.b.c}}`
 //! paths into `flow.data`, `flow.variables`, `flow.channel`, `contact.channel`,
 //! `trigger.request.parameters` and `widgets`; filters are not applied. As in Studio, an
 //! execution stops after 1,000 steps or when one widget runs 10 times in a row.
@@ -31,6 +32,10 @@ pub struct Heard {
 
 /// The call an execution places.
 pub(super) struct Call<'a> {
+    /// The execution's SID (`flow.sid`).
+    pub(super) execution_sid: &'a str,
+    /// How long a `make-http-request` waits for its answer.
+    pub(super) http_timeout: std::time::Duration,
     pub(super) sid: &'a str,
     pub(super) to: &'a str,
     pub(super) from: &'a str,
@@ -133,6 +138,19 @@ pub(super) fn walk(definition: &Value, step: &AgentStep, call: &Call<'_>) -> Wal
                     w.heard.push(said.clone());
                 }
                 "audioComplete".to_owned()
+            }
+            "make-http-request" => {
+                let form: Vec<(String, String)> = props
+                    .get("parameters")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|p| (text(p, "key"), render(&text(p, "value"), &w, call)))
+                    .collect();
+                let url = render(&text(&props, "url"), &w, call);
+                let answer = super::http_widget::post(&url, &form, call.http_timeout);
+                w.widgets.insert(name.clone(), answer.context);
+                answer.event.to_owned()
             }
             "set-variables" => {
                 for v in props
@@ -288,6 +306,7 @@ fn lookup(path: &str, w: &Walked, call: &Call<'_>) -> String {
             dig(call.data, rest)
         }
         ["flow", "variables", rest @ ..] => dig(&Value::Object(w.variables.clone()), rest),
+        ["flow", "sid"] => Some(Value::String(call.execution_sid.to_owned())),
         ["flow", "channel", "address"] => Some(Value::String(call.from.to_owned())),
         ["contact", "channel", "address"] => Some(Value::String(call.to.to_owned())),
         ["widgets", rest @ ..] => dig(&Value::Object(w.widgets.clone()), rest),
@@ -328,6 +347,8 @@ mod tests {
             definition,
             &step,
             &Call {
+                execution_sid: "FN1",
+                http_timeout: std::time::Duration::from_millis(200),
                 sid: "CA1",
                 to: "+15550100001",
                 from: "+15550109999",
@@ -396,6 +417,85 @@ mod tests {
         assert_eq!(w.widgets["gather_reason"]["Digits"], "1");
         let w = run(&flow, keys("3"));
         assert_eq!(texts(&w).last(), Some(&"Escalated."));
+    }
+
+    fn run_with(definition: &Value, step: AgentStep, extra: Value) -> Walked {
+        let mut data = params();
+        for (k, v) in extra.as_object().unwrap() {
+            data[k] = v.clone();
+        }
+        walk(
+            definition,
+            &step,
+            &Call {
+                execution_sid: "FN1",
+                http_timeout: std::time::Duration::from_millis(500),
+                sid: "CA1",
+                to: "+15550100001",
+                from: "+15550109999",
+                data: &data,
+            },
+        )
+    }
+
+    /// A one-request endpoint answering `status` and `body`; returns its URL and what it got.
+    fn endpoint(status: u16, body: &'static str) -> (String, std::thread::JoinHandle<String>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/decide", listener.local_addr().unwrap());
+        let got = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let n = conn.read(&mut buf).unwrap();
+            let req = String::from_utf8_lossy(&buf[..n]).to_string();
+            let answer = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            conn.write_all(answer.as_bytes()).unwrap();
+            req
+        });
+        (url, got)
+    }
+
+    #[test]
+    fn a_key_is_reported_at_once_and_the_answer_read_aloud() {
+        let (url, got) = endpoint(200, r#"{"say": "You are assigned incident 42."}"#);
+        let extra = json!({"decision_url": url, "decision_token": "tok", "attempt": 2});
+        let w = run_with(&shipped_flow(), keys("1"), extra);
+        assert_eq!(
+            texts(&w),
+            ["Details. Menu.", "You are assigned incident 42."]
+        );
+        let req = got.join().unwrap();
+        assert!(req.starts_with("POST /decide HTTP/1.1"), "{req}");
+        for field in ["token=tok", "attempt=2", "execution_sid=FN1", "digit=1"] {
+            assert!(req.contains(field), "{field} in {req}");
+        }
+        assert_eq!(w.widgets["report_decision"]["status_code"], 200);
+
+        let (url, got) = endpoint(200, r#"{"say": "Passed, thank you."}"#);
+        let extra = json!({"decision_url": url, "decision_token": "tok"});
+        let w = run_with(&shipped_flow(), keys("23"), extra);
+        assert_eq!(texts(&w), ["Details. Menu.", "Why?", "Passed, thank you."]);
+        assert!(got.join().unwrap().contains("reason=3"));
+    }
+
+    #[test]
+    fn a_refused_or_failed_report_confirms_as_before() {
+        let (url, got) = endpoint(401, r#"{"error": "token"}"#);
+        let extra = json!({"decision_url": url, "decision_token": "forged"});
+        let w = run_with(&shipped_flow(), keys("1"), extra);
+        assert_eq!(texts(&w), ["Details. Menu.", "Accepted."]);
+        got.join().unwrap();
+        assert_eq!(w.widgets["gather_digit"]["Digits"], "1");
+
+        // Nothing listens there: the endpoint is down.
+        let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/decide", down.local_addr().unwrap());
+        drop(down);
+        let w = run_with(&shipped_flow(), keys("2"), json!({"decision_url": url}));
+        assert_eq!(texts(&w), ["Details. Menu.", "Why?", "Passed."]);
     }
 
     #[test]
