@@ -82,8 +82,9 @@ fn transition_next<'a>(state: &'a Value, event: &str) -> Option<&'a str> {
 /// named `gather_digit` that takes one digit and goes on after a key press or speech, only
 /// `flow.data` parameters the Lambdas send, every spoken widget in the person's language
 /// and voice (`{{flow.data.language}}`, `{{flow.data.voice}}`), and no widget that calls out
-/// (`run-function`, `make-http-request`): the outcome is read from the execution context
-/// after the flow ends.
+/// (`run-function`, `make-http-request`) except the one `make-http-request` named
+/// `report_decision` that posts to `{{flow.data.decision_url}}` and goes on when it fails
+/// (the outcome is then read from the execution context after the flow ends).
 /// Twilio's Validate checks the rest of the structure.
 pub fn contract_problems(definition: &Value) -> Vec<String> {
     let mut problems = Vec::new();
@@ -153,7 +154,9 @@ pub fn contract_problems(definition: &Value) -> Vec<String> {
         for s in states {
             let name = s.get("name").and_then(Value::as_str).unwrap_or("?");
             for key in data_references(s) {
-                if !contract::PARAMETERS.contains(&key.as_str()) {
+                if !contract::PARAMETERS.contains(&key.as_str())
+                    && !contract::DECISION_PARAMETERS.contains(&key.as_str())
+                {
                     problems.push(format!(
                         "state {name} reads flow.data.{key}, which the Lambdas do not send (they send {})",
                         contract::PARAMETERS.join(", ")
@@ -182,7 +185,23 @@ pub fn contract_problems(definition: &Value) -> Vec<String> {
                     ));
                 }
             }
-            if t == "run-function" || t == "make-http-request" {
+            if t == "make-http-request" && name == contract::DECISION_WIDGET {
+                if prop(s, "url").as_str() != Some("{{flow.data.decision_url}}") {
+                    problems.push(format!(
+                        "state {name} must post to {{{{flow.data.decision_url}}}}: the key goes to the decision endpoint and nowhere else"
+                    ));
+                }
+                if prop(s, "add_twilio_auth") == Value::Bool(true) {
+                    problems.push(format!(
+                        "state {name} must not add Twilio auth: it would send the account's credentials to the decision endpoint"
+                    ));
+                }
+                if transition_next(s, "failed").is_none() {
+                    problems.push(format!(
+                        "state {name}'s failed transition goes nowhere: when the endpoint is down or slow the call must go on and confirm as before"
+                    ));
+                }
+            } else if t == "run-function" || t == "make-http-request" {
                 problems.push(format!(
                     "state {} is a {t} widget: the flow must not call out; the Lambdas read the outcome from the execution context",
                     s.get("name").and_then(Value::as_str).unwrap_or("?")

@@ -1,7 +1,8 @@
 //! infra/twilio/escalation-flow.json does what the product promises: a REST-triggered
 //! execution calls the agent with answering-machine detection, reads the incident out in the
 //! person's language and gathers one key (* repeats, 9 the full description), confirms the
-//! choice aloud, and ends. No widget calls out. (What a person hears, walked through the
+//! choice aloud, and ends. Only report_decision calls out (the key, at once), and its failure
+//! confirms as before. (What a person hears, walked through the
 //! Twilio fake, is tested in tools/devtools/tests/what_the_agent_hears.rs.)
 
 use std::path::PathBuf;
@@ -122,7 +123,13 @@ fn rest_trigger_call_with_amd_gather_one_digit_confirm_end() {
                 s["name"]
             );
             let say = s["properties"]["say"].as_str().expect("say");
-            assert!(say.contains("{{flow.data.say_"), "{} says {say}", s["name"]);
+            let reported =
+                s["name"] == "say_decision" && say == "{{widgets.report_decision.parsed.say}}";
+            assert!(
+                reported || say.contains("{{flow.data.say_"),
+                "{} says {say}",
+                s["name"]
+            );
         }
     }
     assert_eq!(next(gather, "timeout"), None);
@@ -183,7 +190,12 @@ fn rest_trigger_call_with_amd_gather_one_digit_confirm_end() {
         branches,
         [
             say("other", "{{flow.data.say_invalid}}", Some("gather_digit")),
-            say("1", "{{flow.data.say_accepted}}", Some("check_bridge")),
+            (
+                "1".to_owned(),
+                "split-based-on".to_owned(),
+                String::new(),
+                None
+            ),
             (
                 "2".to_owned(),
                 "gather-input-on-call".to_owned(),
@@ -202,8 +214,21 @@ fn rest_trigger_call_with_amd_gather_one_digit_confirm_end() {
     assert_eq!(reason["type"], "gather-input-on-call");
     assert_eq!(reason["properties"]["number_of_digits"], 1);
     for event in ["keypress", "speech", "timeout"] {
-        assert_eq!(next(reason, event), Some("say_passed"), "{event}");
+        assert_eq!(next(reason, event), Some("check_live"), "{event}");
     }
+    // 1, or 2 and its reason: reported at once when the call carries the decision URL
+    // (its answer read aloud), else, or when the request fails, confirmed as before.
+    let live = state(&flow, "check_live");
+    assert_eq!(live["transitions"][1]["next"], "report_decision");
+    assert_eq!(live["transitions"][2]["next"], "say_accepted");
+    assert_eq!(next(live, "noMatch"), Some("say_passed"));
+    let report = state(&flow, "report_decision");
+    assert_eq!(report["properties"]["url"], "{{flow.data.decision_url}}");
+    assert_eq!(report["properties"]["add_twilio_auth"], false);
+    assert_eq!(next(report, "success"), Some("say_decision"));
+    let fallback = state(&flow, next(report, "failed").expect("a failure goes on"));
+    assert_eq!(fallback["transitions"][1]["next"], "say_accepted");
+    assert_eq!(next(fallback, "noMatch"), Some("say_passed"));
     let passed = state(&flow, "say_passed");
     assert_eq!(passed["properties"]["say"], "{{flow.data.say_passed}}");
     assert_eq!(next(passed, "audioComplete"), None);
@@ -211,7 +236,13 @@ fn rest_trigger_call_with_amd_gather_one_digit_confirm_end() {
     // After the accept, a call that carries a bridge URL offers key 4 once; a 4 hands the
     // call to that URL (TwiML Redirect, timeout 0: the execution ends at once, so the accept
     // is read as before) and voice-inbound opens the bridge. A call without the URL, or any
-    // other answer, ends as before.
+    // other answer, ends as before. (An accept the decision endpoint answered ends with
+    // its answer: no bridge offer on that path yet.)
+    assert_eq!(
+        next(state(&flow, "say_accepted"), "audioComplete"),
+        Some("check_bridge")
+    );
+    assert_eq!(next(state(&flow, "say_decision"), "audioComplete"), None);
     let check = state(&flow, "check_bridge");
     assert_eq!(check["type"], "split-based-on");
     assert_eq!(next(check, "noMatch"), None);
@@ -242,11 +273,11 @@ fn rest_trigger_call_with_amd_gather_one_digit_confirm_end() {
         assert_eq!(next(open, event), None, "{event} ends the execution");
     }
 
-    // Nothing calls out: the Lambdas read the outcome from the execution context.
+    // Nothing else calls out: the Lambdas read the outcome from the execution context.
     for s in flow["states"].as_array().expect("states") {
         let t = s["type"].as_str().unwrap_or_default();
         assert!(
-            t != "run-function" && t != "make-http-request",
+            t != "run-function" && (t != "make-http-request" || s["name"] == "report_decision"),
             "{} is a {t}",
             s["name"]
         );

@@ -16,6 +16,8 @@ pub const GATHER_WIDGET: &str = "gather_digit";
 /// The widget that asks, after a 2, why the person passes (1 driving, 2 no laptop, 3 not
 /// my area).
 pub const REASON_WIDGET: &str = "gather_reason";
+/// The widget that reports the key pressed at once (a `make-http-request`).
+pub const DECISION_WIDGET: &str = "report_decision";
 /// The flow reads at most this much of the incident's short description aloud.
 pub const MAX_SPOKEN_DESCRIPTION: usize = prompts::FULL_DESCRIPTION_CHARS;
 /// Names and numbers read aloud are cut to this length.

@@ -14,6 +14,8 @@ use crate::util::{self, iso_millis, iso_seconds, lock, now_ms};
 
 /// Name of the outgoing-call widget in the shipped flow.
 pub const CALL_WIDGET: &str = "call_agent";
+/// How long the HTTP Request widget waits for its endpoint (Studio: 10 s).
+pub const HTTP_WIDGET_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Name of the gather widget in the shipped flow.
 pub const GATHER_WIDGET: &str = "gather_digit";
 
@@ -99,28 +101,49 @@ impl Inner {
     pub(super) async fn finish(&self, sid: &str, wait_for_delivery: bool) -> Option<Value> {
         let (ack_tx, ack_rx) = oneshot::channel();
         let definition = self.flow_definition();
-        let ended = {
-            let mut guard = lock(&self.state);
-            let st = &mut *guard;
-            let now = now_ms();
-            let e = st.find_mut(sid).filter(|e| e.status == Status::Active)?;
+        // The walk runs outside the lock: an HTTP Request widget waits for its endpoint,
+        // which may itself call this fake.
+        let (outcome, call_sid, to, from, data) = {
+            let st = lock(&self.state);
+            let e = st.find(sid).filter(|e| e.status == Status::Active)?;
             let outcome = e
                 .outcome
                 .clone()
                 .unwrap_or(AgentStep::NoAnswer { after_ms: 0 });
-            e.status = Status::Ended;
-            e.updated_ms = now;
-            e.ended_by = Some("agent");
-            let walked = walk(
+            (
+                outcome,
+                e.call_sid.clone(),
+                e.to.clone(),
+                e.from.clone(),
+                e.parameters.clone(),
+            )
+        };
+        let execution_sid = sid.to_owned();
+        let walked = tokio::task::spawn_blocking(move || {
+            walk(
                 &definition,
                 &outcome,
                 &Call {
-                    sid: &e.call_sid,
-                    to: &e.to,
-                    from: &e.from,
-                    data: &e.parameters,
+                    execution_sid: &execution_sid,
+                    http_timeout: HTTP_WIDGET_TIMEOUT,
+                    sid: &call_sid,
+                    to: &to,
+                    from: &from,
+                    data: &data,
                 },
-            );
+            )
+        })
+        .await
+        .ok()?;
+        let ended = {
+            let mut guard = lock(&self.state);
+            let st = &mut *guard;
+            let now = now_ms();
+            // Ended meanwhile (by the engine, or another finish): this walk is void.
+            let e = st.find_mut(sid).filter(|e| e.status == Status::Active)?;
+            e.status = Status::Ended;
+            e.updated_ms = now;
+            e.ended_by = Some("agent");
             e.widgets = Some(Value::Object(walked.widgets));
             e.variables = walked.variables;
             e.heard = walked.heard;

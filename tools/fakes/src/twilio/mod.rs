@@ -33,6 +33,7 @@ pub mod events_api;
 mod executions;
 mod flow_check;
 pub mod flows;
+mod http_widget;
 mod paging;
 mod walk;
 

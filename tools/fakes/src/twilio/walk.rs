@@ -9,7 +9,8 @@
 //! times and times out), `say-play` (`loop` times), `set-variables`, `add-twiml-redirect`
 //! (the call is handed to the widget's `url`, kept in [`Walked::redirected_to`]; with
 //! `timeout` "0" Studio does not wait for it to come back, the widget's `timeout` fires at
-//! once; otherwise the fake takes `return`). Liquid: `{{a.b.c}}`
+//! once; otherwise the fake takes `return`), `make-http-request` (a form POST to its URL:
+//! `success` or `failed`, see `http_widget`). Liquid: `{{a.b.c}}`
 //! paths into `flow.data`, `flow.variables`, `flow.channel`, `contact.channel`,
 //! `trigger.request.parameters` and `widgets`; filters are not applied. As in Studio, an
 //! execution stops after 1,000 steps or when one widget runs 10 times in a row.
@@ -34,6 +35,10 @@ pub struct Heard {
 
 /// The call an execution places.
 pub(super) struct Call<'a> {
+    /// The execution's SID (`flow.sid`).
+    pub(super) execution_sid: &'a str,
+    /// How long a `make-http-request` waits for its answer.
+    pub(super) http_timeout: std::time::Duration,
     pub(super) sid: &'a str,
     pub(super) to: &'a str,
     pub(super) from: &'a str,
@@ -139,6 +144,19 @@ pub(super) fn walk(definition: &Value, step: &AgentStep, call: &Call<'_>) -> Wal
                     w.heard.push(said.clone());
                 }
                 "audioComplete".to_owned()
+            }
+            "make-http-request" => {
+                let form: Vec<(String, String)> = props
+                    .get("parameters")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|p| (text(p, "key"), render(&text(p, "value"), &w, call)))
+                    .collect();
+                let url = render(&text(&props, "url"), &w, call);
+                let answer = super::http_widget::post(&url, &form, call.http_timeout);
+                w.widgets.insert(name.clone(), answer.context);
+                answer.event.to_owned()
             }
             "set-variables" => {
                 for v in props
@@ -306,6 +324,7 @@ fn lookup(path: &str, w: &Walked, call: &Call<'_>) -> String {
             dig(call.data, rest)
         }
         ["flow", "variables", rest @ ..] => dig(&Value::Object(w.variables.clone()), rest),
+        ["flow", "sid"] => Some(Value::String(call.execution_sid.to_owned())),
         ["flow", "channel", "address"] => Some(Value::String(call.from.to_owned())),
         ["contact", "channel", "address"] => Some(Value::String(call.to.to_owned())),
         ["widgets", rest @ ..] => dig(&Value::Object(w.widgets.clone()), rest),

@@ -19,6 +19,8 @@ fn run(definition: &Value, step: AgentStep) -> Walked {
         definition,
         &step,
         &Call {
+            execution_sid: "FN1",
+            http_timeout: std::time::Duration::from_millis(200),
             sid: "CA1",
             to: "+15550100001",
             from: "+15550109999",
@@ -65,7 +67,8 @@ fn the_shipped_flow_repeats_reads_the_full_description_and_confirms() {
             "check_bridge".into(),
             "noMatch".into(),
             "split-based-on".into()
-        )
+        ),
+        "without a bridge URL the accepted call ends after the confirmation"
     );
 
     let w = run(&flow, keys("72"));
@@ -89,6 +92,85 @@ fn the_shipped_flow_repeats_reads_the_full_description_and_confirms() {
     assert_eq!(texts(&w).last(), Some(&"Escalated."));
 }
 
+fn run_with(definition: &Value, step: AgentStep, extra: Value) -> Walked {
+    let mut data = params();
+    for (k, v) in extra.as_object().unwrap() {
+        data[k] = v.clone();
+    }
+    walk(
+        definition,
+        &step,
+        &Call {
+            execution_sid: "FN1",
+            http_timeout: std::time::Duration::from_millis(500),
+            sid: "CA1",
+            to: "+15550100001",
+            from: "+15550109999",
+            data: &data,
+        },
+    )
+}
+
+/// A one-request endpoint answering `status` and `body`; returns its URL and what it got.
+fn endpoint(status: u16, body: &'static str) -> (String, std::thread::JoinHandle<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/decide", listener.local_addr().unwrap());
+    let got = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let n = conn.read(&mut buf).unwrap();
+        let req = String::from_utf8_lossy(&buf[..n]).to_string();
+        let answer = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        conn.write_all(answer.as_bytes()).unwrap();
+        req
+    });
+    (url, got)
+}
+
+#[test]
+fn a_key_is_reported_at_once_and_the_answer_read_aloud() {
+    let (url, got) = endpoint(200, r#"{"say": "You are assigned incident 42."}"#);
+    let extra = json!({"decision_url": url, "decision_token": "tok", "attempt": 2});
+    let w = run_with(&shipped_flow(), keys("1"), extra);
+    assert_eq!(
+        texts(&w),
+        ["Details. Menu.", "You are assigned incident 42."]
+    );
+    let req = got.join().unwrap();
+    assert!(req.starts_with("POST /decide HTTP/1.1"), "{req}");
+    for field in ["token=tok", "attempt=2", "execution_sid=FN1", "digit=1"] {
+        assert!(req.contains(field), "{field} in {req}");
+    }
+    assert_eq!(w.widgets["report_decision"]["status_code"], 200);
+
+    let (url, got) = endpoint(200, r#"{"say": "Passed, thank you."}"#);
+    let extra = json!({"decision_url": url, "decision_token": "tok"});
+    let w = run_with(&shipped_flow(), keys("23"), extra);
+    assert_eq!(texts(&w), ["Details. Menu.", "Why?", "Passed, thank you."]);
+    assert!(got.join().unwrap().contains("reason=3"));
+}
+
+#[test]
+fn a_refused_or_failed_report_confirms_as_before() {
+    let (url, got) = endpoint(401, r#"{"error": "token"}"#);
+    let extra = json!({"decision_url": url, "decision_token": "forged"});
+    let w = run_with(&shipped_flow(), keys("1"), extra);
+    assert_eq!(texts(&w), ["Details. Menu.", "Accepted."]);
+    got.join().unwrap();
+    assert_eq!(w.widgets["gather_digit"]["Digits"], "1");
+
+    // Nothing listens there: the endpoint is down.
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/decide", down.local_addr().unwrap());
+    drop(down);
+    let w = run_with(&shipped_flow(), keys("2"), json!({"decision_url": url}));
+    assert_eq!(texts(&w), ["Details. Menu.", "Why?", "Passed."]);
+}
+
 #[test]
 fn with_a_bridge_url_an_accept_offers_4_which_hands_the_call_over() {
     let flow = shipped_flow();
@@ -99,6 +181,8 @@ fn with_a_bridge_url_an_accept_offers_4_which_hands_the_call_over() {
             &flow,
             &keys(k),
             &Call {
+                execution_sid: "FN1",
+                http_timeout: std::time::Duration::from_millis(200),
                 sid: "CA1",
                 to: "+15550100001",
                 from: "+15550109999",
