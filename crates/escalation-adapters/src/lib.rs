@@ -8,10 +8,12 @@
 //!   Streams decoding.
 //! - `servicenow`: the Table API client, the updater's writes and the inbound line's
 //!   directory.
+//! - `capability`: the token a call carries to decide its own attempt during the call.
 //! - `secrets`, `signing` (the trigger's HMAC), `retry`, `ratelimit`, `emf` (metrics),
 //!   `clock`, `http`, `roster_file`.
 
 pub mod aws;
+pub mod capability;
 pub mod clock;
 pub mod emf;
 pub mod http;

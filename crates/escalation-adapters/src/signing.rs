@@ -68,6 +68,11 @@ impl SigningKey {
         Ok(SigningKey(bytes))
     }
 
+    /// An HMAC keyed with this key, for deriving the keys of other purposes from it.
+    pub(crate) fn mac_for_derivation(&self) -> Hmac<Sha256> {
+        Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length")
+    }
+
     fn mac(&self, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(timestamp.as_bytes());
@@ -110,6 +115,65 @@ impl SigningKey {
             .verify_slice(&given)
             .map_err(|_| SignatureError::Mismatch)?;
         Ok(ts)
+    }
+}
+
+/// The capability a bridge URL carries: it proves the URL was written by our dialer for
+/// one attempt of one escalation, so a signed request to a bridge route with a made-up
+/// escalation, incident or attempt is refused. Derived from the trigger key (every function
+/// has it), under its own label, so it is never a trigger signature.
+#[derive(Clone)]
+pub struct BridgeKey(Vec<u8>);
+
+impl std::fmt::Debug for BridgeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BridgeKey(<redacted>)")
+    }
+}
+
+impl BridgeKey {
+    pub fn derive(key: &SigningKey) -> Self {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&key.0).expect("HMAC takes any key length");
+        mac.update(b"phone-escalation bridge capability v1");
+        BridgeKey(mac.finalize().into_bytes().to_vec())
+    }
+
+    fn mac(&self, escalation_id: &str, sys_id: &str, attempt: u32) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(format!("{escalation_id}\n{sys_id}\n{attempt}").as_bytes());
+        mac
+    }
+
+    /// The capability (32 hex digits) for one attempt of one escalation.
+    pub fn capability(&self, escalation_id: &str, sys_id: &str, attempt: u32) -> String {
+        let bytes = self
+            .mac(escalation_id, sys_id, attempt)
+            .finalize()
+            .into_bytes();
+        bytes[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Constant-time check of a capability.
+    pub fn verify(&self, escalation_id: &str, sys_id: &str, attempt: u32, given: &str) -> bool {
+        let Some(bytes) = (given.len() == 32)
+            .then(|| {
+                (0..16)
+                    .map(|i| u8::from_str_radix(given.get(i * 2..i * 2 + 2)?, 16).ok())
+                    .collect::<Option<Vec<u8>>>()
+            })
+            .flatten()
+        else {
+            return false;
+        };
+        self.mac(escalation_id, sys_id, attempt)
+            .verify_truncated_left(&bytes)
+            .is_ok()
+    }
+}
+
+impl escalation_core::ports::BridgeCapability for BridgeKey {
+    fn verify(&self, escalation_id: &str, sys_id: &str, attempt: u32, capability: &str) -> bool {
+        BridgeKey::verify(self, escalation_id, sys_id, attempt, capability)
     }
 }
 
@@ -187,5 +251,21 @@ mod tests {
             KeyError::TooShort(5)
         );
         assert!(!format!("{:?}", key()).contains("0123"));
+    }
+
+    #[test]
+    fn a_bridge_capability_binds_escalation_incident_and_attempt() {
+        let key = BridgeKey::derive(
+            &SigningKey::from_base64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap(),
+        );
+        let cap = key.capability("ESC-1", "abc", 2);
+        assert_eq!(cap.len(), 32);
+        assert!(key.verify("ESC-1", "abc", 2, &cap));
+        assert!(!key.verify("ESC-1", "abc", 3, &cap));
+        assert!(!key.verify("ESC-2", "abc", 2, &cap));
+        assert!(!key.verify("ESC-1", "abd", 2, &cap));
+        assert!(!key.verify("ESC-1", "abc", 2, &cap[..30]));
+        assert!(!key.verify("ESC-1", "abc", 2, "é".repeat(16).as_str()));
+        assert!(!format!("{key:?}").contains(&cap));
     }
 }

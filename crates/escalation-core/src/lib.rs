@@ -5,6 +5,7 @@
 //! ServiceNow, and `testing` implements in memory.
 //!
 //! - `model`: identifiers, phone numbers, the incident, the roster, call outcomes.
+//! - `bridge`: the conference bridge an agent opens after accepting (key 4).
 //! - `canary`: the synthetic escalation's marker incident and what it never sends.
 //! - `escalation`: the aggregate and every rule of the walk.
 //! - `notes`: the wording of every work note.
@@ -17,6 +18,7 @@
 //! - `ports`: what the engine needs from outside.
 //! - `usecase`: start, dial, call ended, sweep, apply update, replay guard.
 
+pub mod bridge;
 pub mod canary;
 pub mod escalation;
 pub mod lineup_source;

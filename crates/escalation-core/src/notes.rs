@@ -1,6 +1,7 @@
 //! Every word the product writes into an incident's work notes, in one place. The rules
 //! decide what happened; this module says it.
 
+use crate::bridge::BridgeSummary;
 use crate::escalation::{Cancel, CancelReason};
 use crate::model::{CallOutcome, ListKind, Person};
 use crate::time::{format_utc, human_duration};
@@ -199,4 +200,40 @@ pub fn outcome(outcome: &CallOutcome) -> String {
         CallOutcome::Unreachable(why) => format!("could not be dialled ({why})"),
         CallOutcome::OnAnotherCall => "already on another escalation call".into(),
     }
+}
+
+/// The bridge opened: who asked, who is being called in (masked number).
+pub fn bridge_opened(
+    escalation_id: &str,
+    by: &str,
+    callee: Option<&Person>,
+    conference: &str,
+) -> String {
+    let calling = match callee {
+        Some(p) => format!("calling {} ({}) in", p.name, p.phone.masked()),
+        None => "nobody is left in the lineup to call in".to_owned(),
+    };
+    format!(
+        "{} {by} pressed 4 and opened conference bridge {conference}; {calling}.",
+        tag(escalation_id)
+    )
+}
+
+/// The bridge ended: how long it ran, who was on it and for how long.
+pub fn bridge_ended(escalation_id: &str, conference: &str, summary: &BridgeSummary) -> String {
+    let on = if summary.participants.is_empty() {
+        "nobody joined".to_owned()
+    } else {
+        summary
+            .participants
+            .iter()
+            .map(|(name, ms)| format!("{name} {}", human_duration(*ms)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "{} Conference bridge {conference} ended after {}. On the bridge: {on}.",
+        tag(escalation_id),
+        human_duration(summary.duration_ms)
+    )
 }

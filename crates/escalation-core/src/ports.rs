@@ -85,6 +85,11 @@ pub enum Mark {
     Creating(String),
     /// The inbound line: a transcription was written as a note.
     Transcription(String),
+    /// The bridge of one attempt of an escalation was opened (its callee called).
+    BridgeOpened {
+        escalation_id: String,
+        attempt: u32,
+    },
 }
 
 /// Conditional "first one wins" marks with an expiry.
@@ -425,4 +430,41 @@ pub trait Metrics: Send + Sync {
     fn declined(&self, incident: &Incident, reason: DeclineReason);
     /// A counter of one function (dimension: the function).
     fn count(&self, function: &str, metric: Metric, n: usize);
+}
+
+// ---------------------------------------------------------------------------------------
+// The conference bridge (key 4 after accepting)
+
+/// A call placed outside Studio (the person called into a bridge): Twilio fetches `url`
+/// for its TwiML when they answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundCall {
+    pub to: crate::model::E164,
+    pub from: crate::model::E164,
+    pub url: String,
+    pub ring_timeout_secs: u32,
+}
+
+/// Places calls that run our own TwiML.
+#[async_trait]
+pub trait Calls: Send + Sync {
+    /// The new call's SID.
+    async fn place(&self, call: &OutboundCall) -> Result<String, TelephonyError>;
+}
+
+/// Checks the capability a bridge URL carries (written by the dialer for one attempt).
+pub trait BridgeCapability: Send + Sync {
+    fn verify(&self, escalation_id: &str, sys_id: &str, attempt: u32, capability: &str) -> bool;
+}
+
+/// The status callbacks of each bridge, kept until it ends.
+#[async_trait]
+pub trait BridgeLog: Send + Sync {
+    /// Keep `event` of `conference`. `Ok(false)`: that sequence number was kept already.
+    async fn record(
+        &self,
+        conference: &str,
+        event: &crate::bridge::BridgeEvent,
+    ) -> Result<bool, RepoError>;
+    async fn events(&self, conference: &str) -> Result<Vec<crate::bridge::BridgeEvent>, RepoError>;
 }

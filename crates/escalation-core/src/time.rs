@@ -13,6 +13,13 @@ pub fn format_iso8601(ms: u64) -> String {
     format!("{date}T{time}Z")
 }
 
+/// Unix milliseconds of an RFC 2822 date-time as Twilio's callbacks send it
+/// (`Tue, 02 Dec 2026 12:00:00 +0000`); `None` if it is not one.
+pub fn parse_rfc2822_ms(text: &str) -> Option<u64> {
+    let zoned = jiff::fmt::rfc2822::parse(text.trim()).ok()?;
+    u64::try_from(zoned.timestamp().as_millisecond()).ok()
+}
+
 /// (`YYYY-MM-DD`, `hh:mm:ss`) in UTC.
 fn date_time(ms: u64) -> (String, String) {
     let secs = ms / 1000;

@@ -2,6 +2,7 @@
 //! be put through to whoever is on call (docs/INBOUND.md).
 //!
 //! - `config`: the per-number configuration (`assets/inbound.json`).
+//! - `bridge`: the conference bridge an agent opens after accepting an escalation call.
 //! - `callers`: who is calling (roster, ServiceNow users by phone, withheld numbers).
 //! - `state`: per-call state carried in the webhook URLs.
 //! - `incident`: creating the incident, starting the normal escalation, notes.
@@ -13,6 +14,7 @@
 //! reached through escalation-core's ports; the HTTP side (signature check, routing) is the
 //! Lambda's.
 
+pub mod bridge;
 pub mod callers;
 pub mod config;
 pub mod incident;
@@ -56,6 +58,8 @@ pub struct Inbound {
     /// `PUBLIC_BASE_URL`: scheme, host and path prefix Twilio uses to reach us. `None`: the
     /// request's own host.
     pub public_base_url: Option<String>,
+    /// The conference bridge's ports; `None`: bridge requests are answered "not available".
+    pub bridge: Option<bridge::BridgePorts>,
 }
 
 /// One webhook request, after its signature was checked.

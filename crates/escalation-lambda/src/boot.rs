@@ -4,7 +4,9 @@
 //! field, never a value) and ends the init, so Lambda reports it.
 
 use crate::config::{self, CanaryConfig, ConfigError, EngineConfig, UpdaterConfig};
-use crate::handlers::{Canary, EscalationDialer, FlowEvents, Sweeper, Trigger, Updater};
+use crate::handlers::{
+    CallDecision, Canary, EscalationDialer, FlowEvents, Sweeper, Trigger, Updater,
+};
 use crate::wiring::{self, Aws, EngineParts};
 use escalation_adapters::retry::RetryPolicy;
 use std::collections::HashMap;
@@ -96,6 +98,15 @@ pub async fn trigger() -> Result<&'static Trigger, lambda_runtime::Error> {
     let built = async {
         let (_, aws, parts) = engine_parts().await?;
         parts.trigger(&aws, &config::dial_queue_url(&config::process_env())?)
+    };
+    built.await.map(leak).map_err(fail)
+}
+
+pub async fn call_decision() -> Result<&'static CallDecision, lambda_runtime::Error> {
+    init_logging();
+    let built = async {
+        let (_, aws, parts) = engine_parts().await?;
+        parts.call_decision(&aws, &config::dial_queue_url(&config::process_env())?)
     };
     built.await.map(leak).map_err(fail)
 }

@@ -33,7 +33,7 @@ impl Env<'_> {
         self.get(name).ok_or(ConfigError::Missing(name))
     }
 
-    fn invalid(name: &'static str, problem: String) -> ConfigError {
+    pub fn invalid(name: &'static str, problem: String) -> ConfigError {
         ConfigError::Invalid { name, problem }
     }
 
@@ -95,6 +95,13 @@ pub struct EngineConfig {
     /// Studio execution creates per second, across every container of every function
     /// (Twilio's account limit: 20/s).
     pub twilio_creates_per_sec: u32,
+    /// `DECISION_URL`: the call-decision function's URL. Set, each call carries it and its
+    /// attempt's token, and the flow reports a key at once; unset, keys are read when the
+    /// call has ended only.
+    pub decision_url: Option<String>,
+    /// `BRIDGE_URL`: voice-inbound's public URL. Set: an accepted call offers key 4 (a
+    /// conference bridge that calls the next person in). Unset: no bridge (the default).
+    pub bridge_url: Option<String>,
 }
 
 /// Where the On-Call API is and how long the trigger waits for it.
@@ -191,6 +198,7 @@ impl EngineConfig {
                 .optional_url("TWILIO_STUDIO_BASE_URL")?
                 .unwrap_or_else(|| "https://studio.twilio.com".into()),
             roster_path: env.get("ROSTER_PATH"),
+            decision_url: env.optional_url("DECISION_URL")?,
             local_stack: env
                 .get("LOCAL_STACK")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
@@ -213,6 +221,7 @@ impl EngineConfig {
                 sweep_grace_secs: env.number("SWEEP_GRACE_SECS", 30, 3600)?,
             },
             twilio_creates_per_sec: env.number("TWILIO_CREATES_PER_SEC", 20, 1000)?.max(1),
+            bridge_url: env.optional_url("BRIDGE_URL")?,
         })
     }
 }

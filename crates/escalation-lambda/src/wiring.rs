@@ -2,16 +2,20 @@
 //! container.
 
 use crate::config::{CanaryConfig, ConfigError, EngineConfig, UpdaterConfig};
-use crate::handlers::{Canary, EscalationDialer, FlowEvents, Sweeper, Trigger, Updater};
+use crate::handlers::{
+    CallDecision, Canary, EscalationDialer, FlowEvents, Sweeper, Trigger, Updater,
+};
 use escalation_adapters::aws::{
     DynamoRate, DynamoRepo, PolicyStore, SqsDialQueue, SqsOutbox, StoredPolicies,
 };
+use escalation_adapters::capability::DecisionKey;
 use escalation_adapters::clock::SystemClock;
 use escalation_adapters::emf::EmfMetrics;
 use escalation_adapters::retry::RetryPolicy;
 use escalation_adapters::secrets::{Field, Secrets};
 use escalation_adapters::servicenow::{Credentials, OnCallSource, SnClient};
-use escalation_adapters::twilio::{StudioClient, StudioDialer};
+use escalation_adapters::signing::BridgeKey;
+use escalation_adapters::twilio::{DecisionLink, StudioClient, StudioDialer};
 use escalation_core::canary::{CanaryFilteredMetrics, CanaryFilteredOutbox};
 use escalation_core::lineup_source::{FixedPolicies, FixedRoster, Sources};
 use escalation_core::model::{Person, Roster};
@@ -148,13 +152,25 @@ impl EngineParts {
             CREATE_RATE_NAME,
             config.twilio_creates_per_sec,
         )));
+        let mut dialer = StudioDialer::new(studio, config.from_number.clone());
+        if let Some(url) = &config.decision_url {
+            dialer = dialer.with_decisions(DecisionLink {
+                url: url.clone(),
+                key: DecisionKey::derive(&aws.secrets.signing_key()?),
+            });
+        }
         Ok(EngineParts {
             repo: aws.repo(&config.table),
             outbox: Arc::new(SqsOutbox::new(
                 aws_sdk_sqs::Client::new(&aws.sdk),
                 &config.queue_url,
             )),
-            dialer: Arc::new(StudioDialer::new(studio, config.from_number.clone())),
+            dialer: Arc::new(match &config.bridge_url {
+                Some(url) => {
+                    dialer.with_bridge(url, BridgeKey::derive(&aws.secrets.signing_key()?))
+                }
+                None => dialer,
+            }),
             lineups: Arc::new(Sources { sources, metrics }),
             roster,
             settings: config.settings.clone(),
@@ -191,6 +207,20 @@ impl EngineParts {
             ),
             metrics: Arc::new(EmfMetrics),
             clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// call-decision: an engine whose next call (after a pass) goes to the dial queue, so
+    /// the answer the flow reads aloud never waits for a call to be placed.
+    pub fn call_decision(
+        &self,
+        aws: &Aws,
+        dial_queue_url: &str,
+    ) -> Result<CallDecision, ConfigError> {
+        let dials = SqsDialQueue::new(aws_sdk_sqs::Client::new(&aws.sdk), dial_queue_url);
+        Ok(CallDecision {
+            engine: self.engine().with_dial_queue(Arc::new(dials)),
+            key: DecisionKey::derive(&aws.secrets.signing_key()?),
         })
     }
 

@@ -170,6 +170,18 @@ pub fn contract_problems(definition: &Value) -> Vec<String> {
                 }
             }
             let t = widget_type(s);
+            if t == "add-twiml-redirect" {
+                if prop(s, "url").as_str() != Some("{{flow.data.bridge_url}}") {
+                    problems.push(format!(
+                        "state {name} must hand the call to {{{{flow.data.bridge_url}}}}: the bridge's URL carries a capability written for each call"
+                    ));
+                }
+                if prop(s, "timeout").as_str() != Some("0") {
+                    problems.push(format!(
+                        "state {name} must set timeout \"0\": otherwise the execution waits for the call to come back and the accept is read only when the bridge ends"
+                    ));
+                }
+            }
             if t == "run-function" || t == "make-http-request" {
                 problems.push(format!(
                     "state {} is a {t} widget: the flow must not call out; the Lambdas read the outcome from the execution context",

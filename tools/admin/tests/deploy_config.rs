@@ -60,6 +60,7 @@ fn template_env(function: &str) -> HashMap<String, String> {
                         String::new()
                     }
                     "SERVICENOW_ONCALL_BUDGET_MS" => "2000".into(),
+                    "BRIDGE_URL" => "https://abc123.lambda-url.us-east-1.on.aws/".into(),
                     _ => "1".into(),
                 });
             (n, value)
@@ -117,6 +118,17 @@ fn the_template_gives_each_function_exactly_the_variables_it_reads() {
     for function in ["IncidentTriggerFunction", "VoiceInboundFunction"] {
         assert!(
             template_env(function).contains_key("ESCALATE_PRIORITIES"),
+            "{function}"
+        );
+    }
+    // Every function that places calls offers the bridge alike (or none does).
+    for function in [
+        "EscalationDialerFunction",
+        "FlowEventsFunction",
+        "EscalationSweeperFunction",
+    ] {
+        assert!(
+            template_env(function).contains_key("BRIDGE_URL"),
             "{function}"
         );
     }

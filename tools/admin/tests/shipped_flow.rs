@@ -183,7 +183,7 @@ fn rest_trigger_call_with_amd_gather_one_digit_confirm_end() {
         branches,
         [
             say("other", "{{flow.data.say_invalid}}", Some("gather_digit")),
-            say("1", "{{flow.data.say_accepted}}", None),
+            say("1", "{{flow.data.say_accepted}}", Some("check_bridge")),
             (
                 "2".to_owned(),
                 "gather-input-on-call".to_owned(),
@@ -207,6 +207,40 @@ fn rest_trigger_call_with_amd_gather_one_digit_confirm_end() {
     let passed = state(&flow, "say_passed");
     assert_eq!(passed["properties"]["say"], "{{flow.data.say_passed}}");
     assert_eq!(next(passed, "audioComplete"), None);
+
+    // After the accept, a call that carries a bridge URL offers key 4 once; a 4 hands the
+    // call to that URL (TwiML Redirect, timeout 0: the execution ends at once, so the accept
+    // is read as before) and voice-inbound opens the bridge. A call without the URL, or any
+    // other answer, ends as before.
+    let check = state(&flow, "check_bridge");
+    assert_eq!(check["type"], "split-based-on");
+    assert_eq!(next(check, "noMatch"), None);
+    let on = &check["transitions"].as_array().expect("transitions")[1];
+    assert_eq!(on["next"], "gather_bridge");
+    assert_eq!(on["conditions"][0]["type"], "is_not_blank");
+    assert_eq!(
+        on["conditions"][0]["arguments"][0],
+        "{{flow.data.bridge_url}}"
+    );
+    let offer = state(&flow, "gather_bridge");
+    assert_eq!(offer["type"], "gather-input-on-call");
+    assert_eq!(offer["properties"]["say"], "{{flow.data.say_bridge_offer}}");
+    assert_eq!(offer["properties"]["number_of_digits"], 1);
+    assert_eq!(offer["properties"]["loop"], 1);
+    assert_eq!(next(offer, "speech"), None);
+    assert_eq!(next(offer, "timeout"), None);
+    let route = state(&flow, next(offer, "keypress").expect("a key is routed"));
+    assert_eq!(next(route, "noMatch"), None);
+    let four = &route["transitions"].as_array().expect("transitions")[1];
+    assert_eq!(four["conditions"][0]["value"], "4");
+    let open = state(&flow, four["next"].as_str().expect("4 goes on"));
+    assert_eq!(open["type"], "add-twiml-redirect");
+    assert_eq!(open["properties"]["url"], "{{flow.data.bridge_url}}");
+    assert_eq!(open["properties"]["method"], "POST");
+    assert_eq!(open["properties"]["timeout"], "0");
+    for event in ["return", "timeout", "fail"] {
+        assert_eq!(next(open, event), None, "{event} ends the execution");
+    }
 
     // Nothing calls out: the Lambdas read the outcome from the execution context.
     for s in flow["states"].as_array().expect("states") {

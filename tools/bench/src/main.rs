@@ -8,7 +8,7 @@
 //! Settings (environment): `MOTO_ENDPOINT` (required), `BENCH_SCALE` (default 1: 10,000
 //! records, 10,000 trigger requests, 1,000 storm incidents in 60 s), `BENCH_CONCURRENCY`
 //! (default `1,8,32`), `BENCH_LATENCIES_MS` (default `0,50`), `BENCH_PHASES` (default
-//! `cold,trigger,flow,storm`), `BENCH_BIN_DIR` (the release binaries), `BENCH_WRITE` (`0`
+//! `cold,trigger,flow,hotpath,storm`), `BENCH_BIN_DIR` (the release binaries), `BENCH_WRITE` (`0`
 //! to leave docs/ alone; default: write when every phase ran), `BENCH_COLD_REPS` (3),
 //! `BENCH_TRIGGER_LANES` (8), `BENCH_STORM_AGENTS` (50), `BENCH_STORM_ANSWER_MS` (100),
 //! `BENCH_STORM_TIMEOUT_SECS` (150), `BENCH_STORM_MAX_IN_FLIGHT` (64; 0 = no limit), `BENCH_LOG` (a file for the functions' JSON logs and
@@ -17,6 +17,7 @@
 
 mod cold;
 mod flow;
+mod hotpath;
 mod probe;
 mod report;
 mod rig;
@@ -79,11 +80,11 @@ async fn main() {
     let concurrency: Vec<u32> = list("BENCH_CONCURRENCY", "1,8,32");
     let latencies: Vec<u64> = list("BENCH_LATENCIES_MS", "0,50");
     let phases: Vec<String> = var("BENCH_PHASES")
-        .unwrap_or_else(|| "cold,trigger,flow,storm".into())
+        .unwrap_or_else(|| "cold,trigger,flow,hotpath,storm".into())
         .split(',')
         .map(|p| p.trim().to_string())
         .collect();
-    let all_phases = ["cold", "trigger", "flow", "storm"]
+    let all_phases = ["cold", "trigger", "flow", "hotpath", "storm"]
         .iter()
         .all(|p| phases.iter().any(|q| q == p));
     let write = var("BENCH_WRITE").map_or(all_phases, |v| v != "0");
@@ -129,6 +130,7 @@ async fn main() {
         cold: Vec::new(),
         artifacts: Vec::new(),
         storm: None,
+        hotpath: None,
     };
     let mut failed = Vec::new();
     let has = |p: &str| phases.iter().any(|q| q == p);
@@ -211,6 +213,23 @@ async fn main() {
                 results.flow.push(run);
             }
         }
+    }
+    if has("hotpath") {
+        let n = scaled(200, scale);
+        say(&format!(
+            "hot path: {n} flow ends → next create, one at a time"
+        ));
+        let h = hotpath::run(n).await;
+        say(&format!(
+            "  p50 {} p99 {}, {} next calls missing",
+            stats::human(stats::percentile(&h.total, 50.0)),
+            stats::human(stats::percentile(&h.total, 99.0)),
+            h.missing
+        ));
+        if h.missing > 0 {
+            failed.push(format!("hot path: {} next calls not placed", h.missing));
+        }
+        results.hotpath = Some(h);
     }
     if has("storm") {
         // The storm has its own stack and queue; stop draining ours.

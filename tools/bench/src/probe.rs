@@ -12,25 +12,38 @@ use std::time::{Duration, Instant};
 /// every 20 ms while `probing`: what the trigger's one unavoidable write costs on this moto
 /// under this load.
 pub async fn put_item_probe(stack: Arc<Stack>, probing: Arc<AtomicBool>) -> Vec<Duration> {
-    use aws_sdk_dynamodb::types::AttributeValue;
     let ddb = aws_sdk_dynamodb::Client::new(&stack.sdk);
     let mut took = Vec::new();
     while probing.load(Ordering::Relaxed) {
-        let key = format!("bench#probe#{}", uuid::Uuid::new_v4().simple());
-        let t = Instant::now();
-        let put = ddb
-            .put_item()
-            .table_name(&stack.resources.table)
-            .item("pk", AttributeValue::S(key))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        if put.is_ok() {
-            took.push(t.elapsed());
-        }
+        took.extend(conditional_put(&ddb, &stack.resources.table).await);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     took
+}
+
+/// `n` conditional PutItems one after another: the unit the hot path is compared with.
+pub async fn put_items(stack: &Stack, n: usize) -> Vec<Duration> {
+    let ddb = aws_sdk_dynamodb::Client::new(&stack.sdk);
+    let mut took = Vec::new();
+    for _ in 0..n {
+        took.extend(conditional_put(&ddb, &stack.resources.table).await);
+    }
+    took
+}
+
+/// One conditional PutItem of a new key (`attribute_not_exists`); how long it took.
+async fn conditional_put(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Option<Duration> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let key = format!("bench#probe#{}", uuid::Uuid::new_v4().simple());
+    let t = Instant::now();
+    ddb.put_item()
+        .table_name(table)
+        .item("pk", AttributeValue::S(key))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await
+        .ok()
+        .map(|_| t.elapsed())
 }
 
 /// For each escalation: from its creation to its first call's create at the fake.

@@ -4,10 +4,16 @@
 //! `X-Twilio-Signature`), with small helpers to read the TwiML that comes back.
 
 use crate::kit;
-use crate::stack::{FROM_NUMBER, Stack, StackOptions};
+use crate::stack::{ACCOUNT_SID, API_KEY_SECRET, API_KEY_SID, FROM_NUMBER, Stack, StackOptions};
+use escalation_adapters::aws::DynamoBridgeLog;
 use escalation_adapters::clock::SystemClock;
+use escalation_adapters::retry::RetryPolicy;
 use escalation_adapters::servicenow::SnClient;
+use escalation_adapters::signing::BridgeKey;
+use escalation_adapters::twilio::CallsClient;
+use escalation_core::model::E164;
 use escalation_inbound::Inbound;
+use escalation_inbound::bridge::BridgePorts;
 use escalation_inbound::config::InboundConfig;
 use escalation_inbound::webhook_signature as twilio_webhook;
 use escalation_lambda::handlers::inbound;
@@ -189,6 +195,30 @@ impl InboundStack {
             config: self.config.clone(),
             auth_token: AUTH_TOKEN.to_string(),
             public_base_url: None,
+            bridge: Some(self.bridge_ports()),
+        }
+    }
+
+    /// The conference bridge's ports as voice-inbound builds them: the Calls API on the
+    /// Twilio fake, the callback log on moto, the capability key from the trigger key.
+    pub fn bridge_ports(&self) -> BridgePorts {
+        let s = &self.stack;
+        BridgePorts {
+            capability: Arc::new(BridgeKey::derive(&s.key)),
+            calls: Arc::new(CallsClient::new(
+                s.aws.http.clone(),
+                &s.twilio.base_url(),
+                ACCOUNT_SID,
+                API_KEY_SID,
+                API_KEY_SECRET,
+                RetryPolicy::fast(),
+            )),
+            log: Arc::new(DynamoBridgeLog::new(
+                aws_sdk_dynamodb::Client::new(&s.sdk),
+                &s.resources.table,
+            )),
+            from: E164::parse(FROM_NUMBER).expect("the line's number"),
+            ring_timeout_secs: 30,
         }
     }
 

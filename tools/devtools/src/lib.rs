@@ -13,6 +13,7 @@ pub mod kit;
 pub mod local;
 pub mod plan;
 pub mod play;
+pub mod play_bridge;
 pub mod scenario;
 pub mod stack;
 pub mod timeline;

@@ -137,6 +137,12 @@ pub async fn play<D: Driver>(
         }
     }
     tl.clear_waiting();
+    if let Some(bridge) = &sc.bridge
+        && error.is_none()
+        && let Err(e) = crate::play_bridge::play_bridges(d, bridge, tl, &incidents).await
+    {
+        error = Some(e);
+    }
 
     let executions = d.twilio().executions();
     let mut results = Vec::new();
@@ -197,6 +203,22 @@ pub async fn play<D: Driver>(
     let calls_placed = results.iter().map(|r| r.calls_placed).sum();
     if error.is_none() {
         error = wrong_language(sc, &executions);
+    }
+    if error.is_none() && sc.bridge.is_some() {
+        let bridged = results
+            .iter()
+            .filter(|r| {
+                d.sn()
+                    .work_notes(&r.sys_id)
+                    .iter()
+                    .filter(|n| n.contains("Conference bridge") && n.contains("ended after"))
+                    .count()
+                    == 1
+            })
+            .count();
+        if bridged == 0 {
+            error = Some("no incident got exactly one \"bridge ended\" work note".into());
+        }
     }
     let run = RunSummary {
         scenario: name.to_string(),

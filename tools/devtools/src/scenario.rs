@@ -41,6 +41,10 @@ pub struct Scenario {
     /// Text every incident's first work note must contain ("ServiceNow On-Call not used").
     #[serde(default)]
     pub started_note_contains: Option<String>,
+    /// The accepting agent presses 4 (the functions get `BRIDGE_URL`): the bridge is played
+    /// once the escalations end, and one "bridge ended" work note is promised per bridge.
+    #[serde(default)]
+    pub bridge: Option<BridgePlay>,
 }
 
 /// The fake instance's On-Call data for a scenario.
@@ -89,6 +93,18 @@ impl OnCallScenario {
             });
         }
     }
+}
+
+/// How a bridge goes: the called person's key, when they join, how long it runs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BridgePlay {
+    /// The key the person called in presses (1 joins).
+    pub callee_key: String,
+    /// Seconds after the bridge starts that they join.
+    pub join_after_secs: u32,
+    /// Seconds the bridge runs.
+    pub secs: u32,
 }
 
 /// A call to the escalation line: menu 1 (report), a team, a recorded message, confirm.

@@ -7,8 +7,24 @@ mod support;
 use escalation_core::escalation::Status;
 use escalation_devtools::stack::{ALICE, BOB, SN_USER, Stack, StackOptions, user_sys_id};
 use escalation_fakes::twilio::AgentStep;
-use serde_json::json;
+use serde_json::{Value, json};
 use support::{SETTLE, dialled, patches, press, sys_id};
+
+/// Beth changes the incident in ServiceNow's UI; the rule's cancel must be answered
+/// CANCELLED. Waits for the queued work, then returns the trigger's answer.
+async fn beth_cancels(stack: &Stack, id: &str, fields: Value) -> Value {
+    let (status, body) = stack
+        .change_in_servicenow(id, fields, "beth.anglin")
+        .await
+        .expect("the rule sends a cancel");
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("CANCELLED")),
+        "{body}"
+    );
+    stack.settle(&[id], SETTLE).await;
+    body
+}
 
 /// Alice's phone rings for a long while (she does not answer within the test).
 fn rings_on() -> AgentStep {
@@ -25,16 +41,12 @@ async fn resolving_the_incident_while_alice_rings_hangs_up_and_calls_nobody_else
         .await;
     stack.pump_sqs().await;
 
-    let (status, body) = stack
-        .change_in_servicenow(
-            &id,
-            json!({"state": "6", "close_code": "Solved (Permanently)"}),
-            "beth.anglin",
-        )
-        .await
-        .expect("the rule sends a cancel");
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["status"], "CANCELLED");
+    let body = beth_cancels(
+        &stack,
+        &id,
+        json!({"state": "6", "close_code": "Solved (Permanently)"}),
+    )
+    .await;
     assert_eq!(body["hung_up"], "Alice Agent");
     let alice = &stack.twilio.executions()[0];
     assert_eq!(
@@ -43,7 +55,6 @@ async fn resolving_the_incident_while_alice_rings_hangs_up_and_calls_nobody_else
         "her call was ended: {alice:?}"
     );
 
-    stack.settle(&[&id], SETTLE).await;
     stack.sweep_ahead(3_600_000).await;
     stack.settle(&[&id], SETTLE).await;
     assert_eq!(dialled(&stack), vec![ALICE], "nobody else is called");
@@ -88,20 +99,12 @@ async fn assigning_the_incident_in_servicenow_cancels_but_our_own_writes_never_d
         None,
         "an edit that does not handle the incident sends nothing"
     );
-    let (status, body) = stack
-        .change_in_servicenow(
-            &id,
-            json!({"assigned_to": user_sys_id("bob.agent")}),
-            "beth.anglin",
-        )
-        .await
-        .expect("a cancel");
-    assert_eq!(
-        (status, body["status"].as_str()),
-        (200, Some("CANCELLED")),
-        "{body}"
-    );
-    stack.settle(&[&id], SETTLE).await;
+    beth_cancels(
+        &stack,
+        &id,
+        json!({"assigned_to": user_sys_id("bob.agent")}),
+    )
+    .await;
     assert!(!dialled(&stack).contains(&BOB.to_string()));
     let notes = stack.sn.work_notes(&id);
     assert!(
@@ -111,12 +114,7 @@ async fn assigning_the_incident_in_servicenow_cancels_but_our_own_writes_never_d
         "{notes:#?}"
     );
     // A second cancel for the same incident (the rule fired twice) changes nothing.
-    let (status, body) = stack
-        .change_in_servicenow(&id, json!({"state": "6"}), "beth.anglin")
-        .await
-        .expect("a cancel");
-    assert_eq!((status, body["status"].as_str()), (200, Some("CANCELLED")));
-    stack.settle(&[&id], SETTLE).await;
+    beth_cancels(&stack, &id, json!({"state": "6"})).await;
     assert_eq!(
         stack
             .sn
@@ -134,16 +132,7 @@ async fn lowering_the_priority_below_the_escalating_ones_cancels() {
     stack.twilio.script(ALICE, vec![rings_on()]);
     let id = sys_id(0x13_04);
     stack.trigger(&id, "INC0013004", "Printer queue", "1").await;
-    let (status, body) = stack
-        .change_in_servicenow(&id, json!({"priority": "3"}), "beth.anglin")
-        .await
-        .expect("a cancel");
-    assert_eq!(
-        (status, body["status"].as_str()),
-        (200, Some("CANCELLED")),
-        "{body}"
-    );
-    stack.settle(&[&id], SETTLE).await;
+    beth_cancels(&stack, &id, json!({"priority": "3"})).await;
     let notes = stack.sn.work_notes(&id);
     assert!(
         notes

@@ -52,10 +52,14 @@ pub fn mark_key(mark: &Mark) -> String {
         Mark::CallTaken { parent, index } => format!("inb#acc#{parent}#{index}"),
         Mark::Creating(correlation) => format!("inb#new#{correlation}"),
         Mark::Transcription(sid) => format!("inb#tr#{sid}"),
+        Mark::BridgeOpened {
+            escalation_id,
+            attempt,
+        } => format!("brg#open#{escalation_id}#{attempt}"),
     }
 }
 
-fn aws<E>(e: aws_sdk_dynamodb::error::SdkError<E>) -> RepoError
+pub(crate) fn aws<E>(e: aws_sdk_dynamodb::error::SdkError<E>) -> RepoError
 where
     E: std::error::Error + std::fmt::Debug + 'static,
 {

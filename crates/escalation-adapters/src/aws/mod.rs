@@ -1,6 +1,7 @@
 //! AWS: the DynamoDB table (escalations, marks, the stored policies, the shared create
-//! rate), the SQS update queue and the dial queue.
+//! rate, the bridge's status callbacks), the SQS update queue and the dial queue.
 
+pub mod bridge_log;
 pub mod dial_queue;
 pub mod doc;
 pub mod dynamo;
@@ -8,6 +9,7 @@ pub mod policies;
 pub mod rate;
 pub mod sqs;
 
+pub use bridge_log::DynamoBridgeLog;
 pub use dial_queue::SqsDialQueue;
 pub use dynamo::DynamoRepo;
 pub use policies::{PolicyStore, StoredPolicies};

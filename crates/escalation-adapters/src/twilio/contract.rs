@@ -2,6 +2,7 @@
 //! the parameters each execution is started with (the flow reads them as `flow.data`), and
 //! how a finished execution's context is read back.
 
+use crate::capability::DecisionKey;
 use escalation_core::model::{CallOutcome, EscalationId, SysId};
 use escalation_core::ports::{CallParams, CallRequest};
 use escalation_core::prompts::{self, CallScript};
@@ -44,7 +45,12 @@ pub const PARAMETERS: &[&str] = &[
     "say_escalated",
     "say_invalid",
     "say_use_keypad",
+    "say_bridge_offer",
+    "bridge_url",
 ];
+
+/// The route of voice-inbound the flow's `open_bridge` widget hands the call to after a 4.
+pub const BRIDGE_OPEN_PATH: &str = "/bridge/open";
 
 /// The execution's `Parameters`: the escalation's identifiers, the incident, and every
 /// prompt of the call in the person's language (`language`, `voice`, `say_*`, from
@@ -65,6 +71,8 @@ pub fn parameters(call: &CallRequest) -> Value {
         "ring_timeout": call.ring_timeout_secs,
         "language": script.language,
         "voice": script.voice,
+        // Empty: no bridge is offered (the flow skips the offer); see `with_bridge_url`.
+        "bridge_url": "",
     });
     if let Value::Object(map) = &mut params {
         for (key, text) in script.prompts() {
@@ -72,6 +80,41 @@ pub fn parameters(call: &CallRequest) -> Value {
         }
     }
     params
+}
+
+/// `params` with the bridge's URL filled in (the flow then offers key 4 after an accept).
+pub fn with_bridge_url(mut params: Value, url: String) -> Value {
+    if let Value::Object(map) = &mut params {
+        map.insert("bridge_url".to_owned(), Value::String(url));
+    }
+    params
+}
+
+/// Where the flow sends a key pressed during the call, and the key of the tokens that
+/// authorise it ([`crate::capability`]).
+#[derive(Clone, Debug)]
+pub struct DecisionLink {
+    /// The decision endpoint's URL (its function URL).
+    pub url: String,
+    pub key: DecisionKey,
+}
+
+/// The parameters that let the flow report a key at once: `decision_url` and
+/// `decision_token` (the attempt's capability). Without them the flow skips the request
+/// and the key is read from the execution's context when the call has ended.
+pub const DECISION_PARAMETERS: [&str; 2] = ["decision_url", "decision_token"];
+
+/// Add the decision parameters for `call` to `params` (from [`parameters`]).
+pub fn add_decision(params: &mut Value, call: &CallRequest, link: &DecisionLink) {
+    if let Value::Object(map) = params {
+        let token = link.key.token(
+            call.escalation_id.as_str(),
+            call.incident.sys_id.as_str(),
+            call.attempt,
+        );
+        map.insert("decision_url".into(), Value::String(link.url.clone()));
+        map.insert("decision_token".into(), Value::String(token));
+    }
 }
 
 /// The `context` of an execution.

@@ -9,6 +9,7 @@
 use super::contract::{self, ExecutionContext};
 use super::error::TwilioError;
 use super::studio::{NewExecution, StudioClient};
+use crate::signing::BridgeKey;
 use async_trait::async_trait;
 use escalation_core::escalation::CREATE_BUDGET_MS;
 use escalation_core::model::{E164, ExecutionSid};
@@ -26,11 +27,46 @@ pub struct StudioDialer {
     client: StudioClient,
     /// The caller ID every call shows.
     from: E164,
+    /// voice-inbound's public URL and the key of the bridge capability: with it, the call
+    /// offers key 4 (open a conference bridge) after an accept.
+    bridge: Option<(String, BridgeKey)>,
+    /// Where the flow reports a key at once (off: read at the end of the call only).
+    decision: Option<contract::DecisionLink>,
 }
 
 impl StudioDialer {
     pub fn new(client: StudioClient, from: E164) -> Self {
-        StudioDialer { client, from }
+        StudioDialer {
+            client,
+            from,
+            bridge: None,
+            decision: None,
+        }
+    }
+
+    /// Offer the bridge: `base_url` is voice-inbound's public URL (no trailing slash needed).
+    pub fn with_bridge(mut self, base_url: &str, key: BridgeKey) -> Self {
+        self.bridge = Some((base_url.trim_end_matches('/').to_owned(), key));
+        self
+    }
+
+    /// The URL the flow hands the call to after a 4, carrying the call's capability.
+    pub fn bridge_url(&self, call: &CallRequest) -> Option<String> {
+        let (base, key) = self.bridge.as_ref()?;
+        let (esc, sys_id) = (call.escalation_id.as_str(), call.incident.sys_id.as_str());
+        Some(format!(
+            "{base}{}?e={esc}&s={sys_id}&a={}&c={}",
+            contract::BRIDGE_OPEN_PATH,
+            call.attempt,
+            key.capability(esc, sys_id, call.attempt)
+        ))
+    }
+
+    /// Calls carry the decision endpoint and their attempt's token, so the flow reports
+    /// the key pressed at once.
+    pub fn with_decisions(mut self, link: contract::DecisionLink) -> Self {
+        self.decision = Some(link);
+        self
     }
 
     pub fn client(&self) -> &StudioClient {
@@ -68,10 +104,17 @@ impl Dialer for StudioDialer {
     }
 
     async fn place(&self, call: &CallRequest) -> Result<DialResult, TelephonyError> {
+        let mut parameters = contract::parameters(call);
+        if let Some(link) = &self.decision {
+            contract::add_decision(&mut parameters, call, link);
+        }
+        if let Some(url) = self.bridge_url(call) {
+            parameters = contract::with_bridge_url(parameters, url);
+        }
         let new = NewExecution {
             to: call.person.phone.as_str().to_string(),
             from: self.from.as_str().to_string(),
-            parameters: contract::parameters(call),
+            parameters,
         };
         let budget = Duration::from_millis(CREATE_BUDGET_MS);
         let created = tokio::time::timeout(budget, self.client.create_execution(&new))

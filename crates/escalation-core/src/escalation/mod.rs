@@ -14,6 +14,7 @@
 //! - `plan`: the worst-case walk, for the dry run.
 
 mod attempt;
+mod bridge;
 mod cancel;
 mod lease;
 mod plan;

@@ -49,12 +49,32 @@ pub struct Texts {
     pub reason: &'static str,
     /// After 3. `{number}`.
     pub escalated: &'static str,
+    /// After 1, when the press was applied during the call: the incident is theirs.
+    /// `{number}`.
+    pub assigned: &'static str,
+    /// After 1 (or 2), when someone else accepted first. `{name}`.
+    pub already_accepted: &'static str,
+    /// After a key, when the escalation no longer needs this call (it ended, was cancelled,
+    /// or moved on). `{number}`.
+    pub no_longer_needed: &'static str,
     /// After a key that is not a choice; the choices follow again.
     pub invalid: &'static str,
     /// After speech instead of a key; the details and choices follow again.
     pub use_keypad: &'static str,
     /// The short description of a test call (`escalation-admin test-call`).
     pub test_call: &'static str,
+    /// After the acceptance, when the bridge is on: the offer to open one.
+    pub bridge_offer: &'static str,
+    /// The person who pressed 4, before the conference. `{number}`, `{callee}`.
+    pub bridge_opening: &'static str,
+    /// The person who pressed 4, when nobody is left to call in. `{number}`.
+    pub bridge_nobody: &'static str,
+    /// The person called into the bridge, when they answer. `{caller}`, `{number}`.
+    pub bridge_whisper: &'static str,
+    /// The called person pressed 1.
+    pub bridge_joining: &'static str,
+    /// The called person pressed nothing (or another key).
+    pub bridge_declined: &'static str,
 }
 
 /// A language tag as Twilio's `<Say language>` takes it, the voice for it, and its texts.
@@ -131,6 +151,7 @@ pub struct CallScript {
     pub escalated: String,
     pub invalid: String,
     pub use_keypad: String,
+    pub bridge_offer: String,
 }
 
 impl CallScript {
@@ -186,11 +207,12 @@ impl CallScript {
             escalated: fill(t.escalated),
             invalid: t.invalid.to_owned(),
             use_keypad: t.use_keypad.to_owned(),
+            bridge_offer: t.bridge_offer.to_owned(),
         }
     }
 
     /// Each prompt with the name the call's parameters give it (`say_details`, ...).
-    pub fn prompts(&self) -> [(&'static str, &str); 9] {
+    pub fn prompts(&self) -> [(&'static str, &str); 10] {
         [
             ("say_details", &self.details),
             ("say_menu", &self.menu),
@@ -201,7 +223,92 @@ impl CallScript {
             ("say_escalated", &self.escalated),
             ("say_invalid", &self.invalid),
             ("say_use_keypad", &self.use_keypad),
+            ("say_bridge_offer", &self.bridge_offer),
         ]
+    }
+}
+
+/// What a person hears once their decision was applied during the call (or, on another
+/// channel, what they are answered): the texts of `locale`, filled in for `incident`.
+pub mod decision {
+    use super::{Locale, spoken};
+    use crate::model::Incident;
+    use crate::spoken::spell;
+
+    /// The length a name is read up to.
+    const NAME_CHARS: usize = 80;
+
+    fn number(incident: &Incident) -> String {
+        spell(&spoken(&incident.number, 40))
+    }
+
+    /// "You are assigned incident I N C, 0 0 1 0 0 4 2."
+    pub fn assigned(locale: &Locale, incident: &Incident) -> String {
+        locale.texts.assigned.replace("{number}", &number(incident))
+    }
+
+    /// "You passed incident … to the next person. Goodbye."
+    pub fn passed(locale: &Locale, incident: &Incident) -> String {
+        locale.texts.passed.replace("{number}", &number(incident))
+    }
+
+    /// "This incident was already accepted by Bob Agent. Thank you."
+    pub fn already_accepted(locale: &Locale, by: &str) -> String {
+        locale
+            .texts
+            .already_accepted
+            .replace("{name}", &spoken(by, NAME_CHARS))
+    }
+
+    /// "Incident … no longer needs you. Thank you."
+    pub fn no_longer_needed(locale: &Locale, incident: &Incident) -> String {
+        locale
+            .texts
+            .no_longer_needed
+            .replace("{number}", &number(incident))
+    }
+}
+
+/// What the bridge says (the agent who opens it, the person called in), in one language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BridgeScript {
+    pub language: &'static str,
+    pub voice: &'static str,
+    /// To the agent: the bridge is opening and whom it calls.
+    pub opening: String,
+    /// To the agent: nobody is left to call in.
+    pub nobody: String,
+    /// To the person called in: who asks, for which incident; press 1.
+    pub whisper: String,
+    pub joining: String,
+    pub declined: String,
+}
+
+impl BridgeScript {
+    /// The bridge of `incident_number`, opened by `caller`, calling `callee`, in `locale`.
+    /// Names and the number are made plain words first.
+    pub fn new(
+        locale: &'static Locale,
+        incident_number: &str,
+        caller: &str,
+        callee: &str,
+    ) -> BridgeScript {
+        let t = locale.texts;
+        let number = spell(&spoken(incident_number, 40));
+        let fill = |text: &str| {
+            text.replace("{number}", &number)
+                .replace("{caller}", &spoken(caller, 80))
+                .replace("{callee}", &spoken(callee, 80))
+        };
+        BridgeScript {
+            language: locale.tag,
+            voice: locale.voice,
+            opening: fill(t.bridge_opening),
+            nobody: fill(t.bridge_nobody),
+            whisper: fill(t.bridge_whisper),
+            joining: t.bridge_joining.to_owned(),
+            declined: t.bridge_declined.to_owned(),
+        }
     }
 }
 

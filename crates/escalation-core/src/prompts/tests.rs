@@ -22,7 +22,13 @@ fn placeholders(text: &str) -> Vec<&str> {
 fn every_text_uses_only_its_placeholders_and_no_markup() {
     for l in LOCALES {
         let t = l.texts;
-        let fields: [(&str, &str, &[&str]); 16] = [
+        let fields: [(&str, &str, &[&str]); 25] = [
+            ("bridge_offer", t.bridge_offer, &[]),
+            ("bridge_opening", t.bridge_opening, &["number", "callee"]),
+            ("bridge_nobody", t.bridge_nobody, &["number"]),
+            ("bridge_whisper", t.bridge_whisper, &["caller", "number"]),
+            ("bridge_joining", t.bridge_joining, &[]),
+            ("bridge_declined", t.bridge_declined, &[]),
             ("test_call", t.test_call, &[]),
             ("intro", t.intro, &["number"]),
             ("priority", t.priority, &["priority", "priority_name"]),
@@ -36,6 +42,9 @@ fn every_text_uses_only_its_placeholders_and_no_markup() {
             ("passed", t.passed, &["number"]),
             ("reason", t.reason, &[]),
             ("escalated", t.escalated, &["number"]),
+            ("assigned", t.assigned, &["number"]),
+            ("already_accepted", t.already_accepted, &["name"]),
+            ("no_longer_needed", t.no_longer_needed, &["number"]),
             ("invalid", t.invalid, &[]),
             ("use_keypad", t.use_keypad, &[]),
             ("name", t.name, &[]),
@@ -55,6 +64,7 @@ fn every_text_uses_only_its_placeholders_and_no_markup() {
             ("accepted", t.accepted),
             ("passed", t.passed),
             ("escalated", t.escalated),
+            ("assigned", t.assigned),
         ] {
             assert!(
                 text.contains("{number}"),
@@ -139,4 +149,38 @@ fn hostile_text_becomes_plain_words() {
     for (_, text) in s.prompts() {
         assert!(!text.contains(['<', '>', '&']), "{text}");
     }
+}
+
+#[test]
+fn a_decision_applied_during_the_call_is_answered_in_the_callers_language() {
+    let i = incident("Disk full", None);
+    assert_eq!(
+        decision::assigned(locale(None), &i),
+        "You are assigned incident I N C, 0 0 1 0 0 4 2."
+    );
+    assert_eq!(
+        decision::already_accepted(locale(None), "Bob <b>Agent</b>"),
+        "This incident was already accepted by Bob Agent. Thank you."
+    );
+    assert_eq!(
+        decision::already_accepted(locale(Some("de-DE")), "Bob Agent"),
+        "Dieser Incident wurde bereits von Bob Agent angenommen. Vielen Dank."
+    );
+    assert!(decision::no_longer_needed(locale(Some("de")), &i).contains("braucht Sie nicht mehr"));
+}
+
+#[test]
+fn the_bridge_says_who_asks_and_for_which_incident() {
+    let en = BridgeScript::new(locale(None), "INC0010042", "Alice <b>&</b>", "Bob");
+    assert_eq!(
+        en.whisper,
+        "This is the phone escalation. Alice and asks you to join a conference bridge for \
+         incident I N C, 0 0 1 0 0 4 2. Press 1 to join."
+    );
+    assert!(en.opening.contains("Calling Bob in."), "{}", en.opening);
+    let de = BridgeScript::new(locale(Some("de-DE")), "INC0010042", "Alice", "Bob");
+    assert!(de.whisper.contains("Alice bittet Sie"), "{}", de.whisper);
+    assert_eq!(de.voice, "Polly.Marlene");
+    let s = CallScript::new(locale(Some("de-DE")), &incident("x", None));
+    assert!(s.bridge_offer.contains("die 4"));
 }

@@ -5,13 +5,18 @@
 //!
 //! - `commit`: the one way a state change is saved.
 //! - `start`, `dial`, `call_ended`, `cancel`, `sweep`: the engine's steps.
+//! - `decide`: a live decision (accept or pass while the attempt is going), through the
+//!   same rules and write as the end of the call.
 //! - `apply_update`, `replay`: the updater's and the trigger's guards.
+//! - `on_call`: who a team's incident would call now (the inbound line's put-through).
 
 mod apply_update;
 mod call_ended;
 mod cancel;
 mod commit;
+mod decide;
 mod dial;
+mod on_call;
 mod replay;
 mod start;
 mod sweep;
@@ -19,6 +24,7 @@ mod sweep;
 pub use apply_update::{Applied, UPDATE_MARK_TTL_SECS, UpdateApplier, UpdateError};
 pub use call_ended::{EventOutcome, EventResult};
 pub use cancel::CancelResult;
+pub use decide::{Choice, DecisionReply, LiveDecision, Verdict};
 pub use replay::{Replay, ReplayGuard};
 pub use sweep::SweepReport;
 

@@ -3,7 +3,7 @@
 
 use super::raw::{RawLine, digit_of, template};
 use super::{
-    Admission, CallerPolicy, Group, InboundConfigError, IncidentTemplate, Line, LiveRouting,
+    Admission, CallerPolicy, Group, InboundConfigError, IncidentTemplate, Line, LiveRouting, Team,
 };
 use escalation_core::model::phone::mask;
 use escalation_core::model::{E164, Person, Roster, SysId};
@@ -176,7 +176,7 @@ pub(super) fn validate_line(
             ));
         }
         let people = if g.people.is_empty() {
-            everyone.clone()
+            Team::OnCall
         } else {
             let mut people = Vec::new();
             for name in &g.people {
@@ -194,7 +194,7 @@ pub(super) fn validate_line(
                 }
                 people.push(person.clone());
             }
-            people
+            Team::Named(people)
         };
         let incident = template(&g.incident, &line_template)
             .map_err(|(f, p)| fail(format!("{gat}.incident.{f}"), p))?;

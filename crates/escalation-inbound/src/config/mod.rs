@@ -74,6 +74,16 @@ pub struct LiveRouting {
     pub whisper_timeout_secs: u32,
 }
 
+/// Who a put-through calls for a team.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Team {
+    /// These people, in this order (the configuration's `people`).
+    Named(Vec<Person>),
+    /// Whoever a priority-1 incident of the team would call at the moment of the call, from
+    /// the same sources and in the same order as an escalation (no `people` configured).
+    OnCall,
+}
+
 /// A team the caller picks by digit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Group {
@@ -81,8 +91,8 @@ pub struct Group {
     pub name: String,
     /// `assignment_group` of incidents for this team (sys_id), if any.
     pub assignment_group: Option<String>,
-    /// Who is called for this team, in roster order.
-    pub people: Vec<Person>,
+    /// Who is called for this team.
+    pub people: Team,
     /// Overrides the line's incident template.
     pub incident: IncidentTemplate,
 }

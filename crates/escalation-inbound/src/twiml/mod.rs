@@ -148,6 +148,16 @@ pub struct Dial {
     pub numbers: Vec<DialNumber>,
 }
 
+/// `<Dial><Conference>`: join the call to a named conference, whose start, end, joins and
+/// leaves Twilio posts to `status_callback`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conference {
+    pub name: String,
+    pub status_callback: String,
+    /// The conference ends when this participant leaves.
+    pub end_on_exit: bool,
+}
+
 /// A verb of a voice response.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verb {
@@ -155,6 +165,7 @@ pub enum Verb {
     Gather(Gather),
     Record(Record),
     Dial(Dial),
+    Conference(Conference),
     Redirect(String),
     Hangup,
 }
@@ -201,6 +212,11 @@ impl VoiceResponse {
 
     pub fn dial(mut self, dial: Dial) -> Self {
         self.verbs.push(Verb::Dial(dial));
+        self
+    }
+
+    pub fn conference(mut self, conference: Conference) -> Self {
+        self.verbs.push(Verb::Conference(conference));
         self
     }
 
@@ -308,6 +324,23 @@ mod tests {
 <Record action=\"https://h/voice/recorded\" method=\"POST\" maxLength=\"120\" timeout=\"5\" finishOnKey=\"#\" playBeep=\"true\" trim=\"trim-silence\" transcribe=\"true\" transcribeCallback=\"https://h/voice/transcription?x=1\"/>\
 <Dial action=\"https://h/voice/dialed?i=0\" method=\"POST\" timeout=\"20\" callerId=\"+15550109999\"><Number url=\"https://h/voice/whisper?p=CA1&amp;i=0\" method=\"POST\">+15550100001</Number></Dial>\
 <Hangup/></Response>"
+            )
+        );
+    }
+
+    #[test]
+    fn conference() {
+        let xml = VoiceResponse::new()
+            .conference(Conference {
+                name: "INC0010042-ESC-1".into(),
+                status_callback: "https://h/bridge/status?e=ESC-1&c=ab".into(),
+                end_on_exit: true,
+            })
+            .to_xml();
+        assert_eq!(
+            xml,
+            format!(
+                "{DECL}<Response><Dial><Conference startConferenceOnEnter=\"true\" endConferenceOnExit=\"true\" beep=\"true\" statusCallback=\"https://h/bridge/status?e=ESC-1&amp;c=ab\" statusCallbackMethod=\"POST\" statusCallbackEvent=\"start end join leave\">INC0010042-ESC-1</Conference></Dial></Response>"
             )
         );
     }

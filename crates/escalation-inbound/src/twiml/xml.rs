@@ -140,6 +140,16 @@ fn verb(v: &Verb) -> Node {
                     .children(numbers),
             )
         }
+        Verb::Conference(c) => Node::Element(Element::new("Dial").children(vec![Node::Element(
+                Element::new("Conference")
+                    .attr("startConferenceOnEnter", "true")
+                    .attr("endConferenceOnExit", c.end_on_exit)
+                    .attr("beep", "true")
+                    .attr("statusCallback", &c.status_callback)
+                    .attr("statusCallbackMethod", "POST")
+                    .attr("statusCallbackEvent", "start end join leave")
+                    .text(&c.name),
+            )])),
         Verb::Redirect(url) => {
             Node::Element(Element::new("Redirect").attr("method", "POST").text(url))
         }

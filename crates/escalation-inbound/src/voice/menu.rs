@@ -51,7 +51,7 @@ impl Inbound {
             .then(ask(&hook.state.retry()))
     }
 
-    pub(super) fn menu_choice(&self, hook: &Webhook, line: &Line) -> VoiceResponse {
+    pub(super) async fn menu_choice(&self, hook: &Webhook, line: &Line) -> VoiceResponse {
         let mode = match hook.param("Digits") {
             "1" => Mode::Report,
             "2" => Mode::Live,
@@ -61,7 +61,7 @@ impl Inbound {
         state.mode = Some(mode);
         if let [only] = line.groups.as_slice() {
             state.group = Some(only.digit);
-            return self.after_group(hook, line, &state);
+            return self.after_group(hook, line, &state).await;
         }
         self.group_menu(hook, line, &state)
     }
@@ -85,7 +85,7 @@ impl Inbound {
         })
     }
 
-    pub(super) fn group_choice(&self, hook: &Webhook, line: &Line) -> VoiceResponse {
+    pub(super) async fn group_choice(&self, hook: &Webhook, line: &Line) -> VoiceResponse {
         let digits = hook.param("Digits");
         if digits == "0" {
             return self.group_menu(hook, line, &hook.state);
@@ -95,17 +95,17 @@ impl Inbound {
         };
         let mut state = hook.state.step();
         state.group = Some(group.digit);
-        self.after_group(hook, line, &state)
+        self.after_group(hook, line, &state).await
     }
 
-    pub(super) fn after_group(
+    pub(super) async fn after_group(
         &self,
         hook: &Webhook,
         line: &Line,
         state: &CallState,
     ) -> VoiceResponse {
         match state.mode {
-            Some(Mode::Live) => self.dial_next(hook, line, state, 0, None),
+            Some(Mode::Live) => self.dial_next(hook, line, state, 0, None).await,
             _ => self.record_prompt(hook, line, state, REPORT_INTRO),
         }
     }

@@ -2,18 +2,19 @@
 //! whisper that lets the called person take the call, and the end of the call.
 
 use super::{VOICEMAIL_INTRO, goodbye, lost};
-use crate::config::Line;
+use crate::config::{Group, Line, Team};
 use crate::incident::{Report, Source, note_key};
 use crate::state::{CallState, Mode};
 use crate::twiml::{Dial, DialNumber, Gather, VoiceResponse};
 use crate::{Inbound, MARK_TTL_SECS, Webhook, is_twilio_sid, speech, spell};
+use escalation_core::model::Person;
 use escalation_core::ports::Mark;
 use escalation_core::time::human_duration;
 
 impl Inbound {
     /// Call the next person of the team from `start` on (never the caller), or, once nobody
     /// is left or `max_people` were called, offer voicemail.
-    pub(super) fn dial_next(
+    pub(super) async fn dial_next(
         &self,
         hook: &Webhook,
         line: &Line,
@@ -26,10 +27,10 @@ impl Inbound {
             return lost(&sp, "put-through without a team");
         };
         let from = hook.param("From");
+        let people = self.team(group).await;
         let next = (usize::from(state.called) < line.live.max_people)
             .then(|| {
-                group
-                    .people
+                people
                     .iter()
                     .enumerate()
                     .skip(start)
@@ -114,7 +115,8 @@ impl Inbound {
         ) else {
             return lost(&sp, "whisper key without the caller's call");
         };
-        let Some(person) = group.people.get(index) else {
+        let people = self.team(group).await;
+        let Some(person) = people.get(index) else {
             return lost(&sp, "whisper key for an unknown person");
         };
         if hook.param("Digits").is_empty() {
@@ -165,7 +167,8 @@ impl Inbound {
         else {
             return lost(&sp, "dial result without a person");
         };
-        let Some(person) = group.people.get(index) else {
+        let people = self.team(group).await;
+        let Some(person) = people.get(index) else {
             return lost(&sp, "dial result for an unknown person");
         };
         if !is_twilio_sid(call) {
@@ -226,5 +229,34 @@ impl Inbound {
         };
         tracing::info!(call, to = %person.phone.masked(), status = hook.param("DialCallStatus"), "not connected; trying the next person");
         self.dial_next(hook, line, state, index + 1, Some(lead))
+            .await
+    }
+
+    /// The team's people for this moment: the configured ones, or whoever is on call now.
+    /// A source that cannot answer leaves nobody to call (the caller is offered voicemail,
+    /// which files an incident that escalates as usual).
+    pub(crate) async fn team(&self, group: &Group) -> Vec<Person> {
+        match &group.people {
+            Team::Named(people) => people.clone(),
+            Team::OnCall => match self
+                .engine
+                .on_call_now(group.assignment_group.as_deref(), &group.name)
+                .await
+            {
+                Ok((people, source)) => {
+                    tracing::info!(
+                        team = %group.name,
+                        people = people.len(),
+                        source = source.as_deref().unwrap_or("-"),
+                        "on call for the put-through"
+                    );
+                    people
+                }
+                Err(e) => {
+                    tracing::warn!(team = %group.name, error = %e, "nobody on call could be found for the put-through");
+                    Vec::new()
+                }
+            },
+        }
     }
 }

@@ -159,9 +159,9 @@ impl Inbound {
     }
 
     /// Names of the people already called for this put-through (for the voicemail's notes).
-    pub(super) fn tried(&self, group: &Group, from: &str, called: u8) -> Vec<String> {
-        group
-            .people
+    pub(super) async fn tried(&self, group: &Group, from: &str, called: u8) -> Vec<String> {
+        self.team(group)
+            .await
             .iter()
             .filter(|p| p.phone.as_str() != from)
             .take(usize::from(called))
@@ -195,8 +195,11 @@ impl Inbound {
         {
             tracing::warn!(recording = sid, error = %e, "could not mark the recording as sent");
         }
-        let tried = (state.mode == Some(Mode::Voicemail))
-            .then(|| self.tried(group, hook.param("From"), state.called));
+        let tried = if state.mode == Some(Mode::Voicemail) {
+            Some(self.tried(group, hook.param("From"), state.called).await)
+        } else {
+            None
+        };
         let secs = state.recording_secs.unwrap_or(0);
         let report = Report {
             line,

@@ -78,8 +78,14 @@ impl Inbound {
             return VoiceResponse::new();
         };
         let url = hook.param("RecordingUrl");
-        let tried = (hook.state.mode == Some(Mode::Voicemail))
-            .then(|| self.tried(group, hook.param("From"), hook.state.called));
+        let tried = if hook.state.mode == Some(Mode::Voicemail) {
+            Some(
+                self.tried(group, hook.param("From"), hook.state.called)
+                    .await,
+            )
+        } else {
+            None
+        };
         let report = Report {
             line,
             group,

@@ -169,6 +169,7 @@ impl Line {
             roster,
             auth_token: "test-token".into(),
             public_base_url: None,
+            bridge: None,
         };
         Line {
             mem,

@@ -5,9 +5,14 @@
 
 use crate::config::{ConfigError, Env};
 use crate::wiring::{Aws, EngineParts};
+use escalation_adapters::aws::DynamoBridgeLog;
 use escalation_adapters::clock::SystemClock;
 use escalation_adapters::secrets::{Field, Secrets};
+use escalation_adapters::signing::BridgeKey;
+use escalation_adapters::twilio::CallsClient;
+use escalation_core::model::E164;
 use escalation_core::model::Roster;
+use escalation_inbound::bridge::{BridgePorts, BridgeRef};
 use escalation_inbound::config::InboundConfig;
 use escalation_inbound::state::CallState;
 use escalation_inbound::webhook_signature::{self as twilio_webhook, SIGNATURE_HEADER};
@@ -104,6 +109,28 @@ pub async fn handle(inbound: &Inbound, req: Request) -> Result<Response<Body>, l
         twilio_webhook::public_url(inbound.public_base_url.as_deref(), proto, host, "", None)
             .map(|u| u.trim_end_matches('/').to_string())
             .unwrap_or_default();
+    if path.starts_with("/bridge/") {
+        let at = match BridgeRef::from_query(&query) {
+            Ok(at) => at,
+            Err(e) => {
+                tracing::warn!(path = %path, error = %e, "bridge request refused: no bridge reference");
+                return Ok(text(StatusCode::FORBIDDEN, "forbidden"));
+            }
+        };
+        if !inbound.bridge.as_ref().is_some_and(|b| at.is_genuine(b)) {
+            tracing::warn!(path = %path, escalation = %at.escalation_id, "bridge request refused: the capability does not match");
+            return Ok(text(StatusCode::FORBIDDEN, "forbidden"));
+        }
+        let hook = Webhook {
+            base,
+            state: CallState::default(),
+            params: twilio_webhook::first_values(&params),
+        };
+        return match inbound.bridge(&path, &hook, &at).await {
+            Some(resp) => Ok(twiml(resp.to_xml())),
+            None => Ok(text(StatusCode::NOT_FOUND, "no such webhook")),
+        };
+    }
     let state = match CallState::from_query(&query) {
         Ok(s) => s,
         Err(e) => {
@@ -167,6 +194,34 @@ pub fn build(
         roster: parts.roster.clone(),
         auth_token: token.to_string(),
         public_base_url: env.optional_url("PUBLIC_BASE_URL")?,
+        bridge: Some(bridge_ports(&env, aws, parts)?),
+    })
+}
+
+/// The conference bridge's ports: the Calls API (`TWILIO_API_BASE_URL`, default
+/// `https://api.twilio.com`, with the functions' API key), the callback log in the table,
+/// the capability key (derived from the trigger key, as the dialer's) and the caller ID.
+fn bridge_ports(env: &Env<'_>, aws: &Aws, parts: &EngineParts) -> Result<BridgePorts, ConfigError> {
+    let from = E164::parse(&env.need("TWILIO_FROM_NUMBER")?)
+        .map_err(|e| Env::invalid("TWILIO_FROM_NUMBER", e.to_string()))?;
+    let calls = CallsClient::new(
+        aws.http.clone(),
+        &env.optional_url("TWILIO_API_BASE_URL")?
+            .unwrap_or_else(|| "https://api.twilio.com".into()),
+        aws.secrets.require(Field::TwilioAccountSid)?,
+        aws.secrets.require(Field::TwilioApiKeySid)?,
+        aws.secrets.require(Field::TwilioApiKeySecret)?,
+        aws.retry.clone(),
+    );
+    Ok(BridgePorts {
+        capability: Arc::new(BridgeKey::derive(&aws.secrets.signing_key()?)),
+        calls: Arc::new(calls),
+        log: Arc::new(DynamoBridgeLog::new(
+            aws_sdk_dynamodb::Client::new(&aws.sdk),
+            &env.need("ESCALATIONS_TABLE")?,
+        )),
+        from,
+        ring_timeout_secs: parts.settings.policy.ring_timeout_secs,
     })
 }
 

@@ -28,6 +28,7 @@ pub struct Results {
     pub cold: Vec<ColdRun>,
     pub artifacts: Vec<Artifact>,
     pub storm: Option<StormRun>,
+    pub hotpath: Option<crate::hotpath::HotPathRun>,
 }
 
 pub struct Context {

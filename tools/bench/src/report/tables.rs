@@ -3,6 +3,7 @@
 
 use super::{Results, check, effective_concurrency, median, ratio};
 use crate::cold::ColdRun;
+use crate::hotpath::HotPathRun;
 use crate::stats::{human, mb, percentile, sig3};
 use crate::storm::StormRun;
 use crate::trigger::TriggerRun;
@@ -24,7 +25,45 @@ pub fn tables(r: &Results) -> String {
     if let Some(st) = &r.storm {
         storm_table(&mut s, st);
     }
+    if let Some(h) = &r.hotpath {
+        hotpath_table(&mut s, h);
+    }
     s
+}
+
+/// The hot path: flow-end record → next Studio create, against one PutItem.
+fn hotpath_table(s: &mut String, h: &HotPathRun) {
+    let _ = writeln!(
+        s,
+        "### Hot path: flow-end record handed to flow-events → next Studio create received ({} escalations, one at a time, no injected latency)\n",
+        h.samples
+    );
+    let _ = writeln!(s, "| measure | p50 | p99 | p50 × one PutItem p50 |");
+    let _ = writeln!(s, "|---|---:|---:|---:|");
+    let unit = percentile(&h.put_item, 50.0);
+    for (name, v) in [
+        ("record handed → next create received", &h.total),
+        (
+            "flow-events' whole invocation (handed → returned)",
+            &h.flow_events,
+        ),
+        ("one conditional PutItem (same moto)", &h.put_item),
+    ] {
+        let p50 = percentile(v, 50.0);
+        let _ = writeln!(
+            s,
+            "| {name} | {} | {} | {} |",
+            human(p50),
+            human(percentile(v, 99.0)),
+            ratio(p50, unit)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nNext calls not placed: {} ({}).\n",
+        h.missing,
+        check(h.missing == 0)
+    );
 }
 
 /// flow-events: one row per concurrency and injected latency.

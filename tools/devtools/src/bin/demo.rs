@@ -151,6 +151,13 @@ async fn run_scenario(a: RunArgs, sc: Scenario) -> i32 {
             opts.env
                 .extend(escalation_devtools::scenario::OnCallScenario::env());
         }
+        if sc.bridge.is_some() {
+            // The accepted call offers 4; the bridge's URLs point at the line's handler.
+            opts.env.push((
+                "BRIDGE_URL",
+                escalation_devtools::inbound_support::BASE.to_string(),
+            ));
+        }
         if let Some(file) = sc.policy_file() {
             opts.roster_json = file;
             // The line's teams name people of the test roster, absent from these policies.

@@ -2,6 +2,8 @@
 //! the incident for the call, voicemail when nobody takes it.
 
 use super::*;
+use escalation_devtools::stack::StackOptions;
+use serde_json::json;
 
 #[tokio::test]
 async fn put_through_connects_the_first_person_who_takes_the_call() {
@@ -173,7 +175,8 @@ async fn put_through_never_calls_the_caller_and_stops_at_max_people() {
         vm.body
     );
 
-    // Network (everyone; max_people 2): Alice, Bob, then voicemail without Carol.
+    // Network (no people: whoever is on call, here the roster file's lineup; max_people 2):
+    // Alice, Bob, then voicemail without Carol.
     let call = sid("CA", 18);
     let first = put_through(&t, &call, CAROL, "2").await;
     assert_eq!(first.texts("Number"), [ALICE]);
@@ -249,4 +252,60 @@ async fn put_through_without_a_key_or_without_servicenow_still_explains_itself()
     let ended = bridged_call_ended(&t, &dial, &call, &leg, "40").await;
     assert_eq!(ended.said(), "The call has ended. Goodbye.");
     assert!(created(&t, &call).await.is_none());
+}
+
+#[tokio::test]
+async fn a_team_without_people_is_put_through_to_whoever_the_policies_put_on_call_now() {
+    let t = InboundStack::start_with(
+        test_config(),
+        StackOptions {
+            env: vec![("POLICY_CACHE_SECS", "0".into())],
+            ..StackOptions::default()
+        },
+    )
+    .await;
+    let ana = "+14155550101";
+    let ben = "+14155550102";
+    let policies = |first: &str| {
+        json!({
+            "people": {
+                "ana": {"name": "Ana Ortiz", "phone": ana, "sn_user": "ana.ortiz"},
+                "ben": {"name": "Ben Okafor", "phone": ben, "sn_user": "ben.okafor"}
+            },
+            "groups": {"Network": {"steps": [{"person": first}, {"person": "ben", "escalation": true}]}}
+        })
+    };
+    t.stack.import_policies(&policies("ana")).await.unwrap();
+    let call = sid("CA", 41);
+    let dial = put_through(&t, &call, ALICE, "2").await;
+    assert!(
+        dial.said()
+            .contains("Putting you through to the Network team. Calling Ana Ortiz."),
+        "{}",
+        dial.body
+    );
+    assert_eq!(dial.texts("Number"), [ana]);
+    let next = answer(&t, &dial, &call, ALICE, &[("DialCallStatus", "no-answer")]).await;
+    assert_eq!(
+        next.texts("Number"),
+        [ben],
+        "then the policy's next person: {}",
+        next.body
+    );
+
+    // The team's policy changes while the line runs: the next caller reaches Ben first.
+    t.stack.import_policies(&policies("ben")).await.unwrap();
+    let call = sid("CA", 42);
+    let dial = put_through(&t, &call, ALICE, "2").await;
+    assert_eq!(dial.texts("Number"), [ben], "{}", dial.body);
+    // Ben is both steps: he is called once, then voicemail.
+    let vm = answer(&t, &dial, &call, ALICE, &[("DialCallStatus", "busy")]).await;
+    assert!(
+        vm.has("Record")
+            && vm
+                .said()
+                .contains("Ben Okafor is busy. Nobody on call could be reached."),
+        "{}",
+        vm.body
+    );
 }

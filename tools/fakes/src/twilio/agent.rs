@@ -124,6 +124,7 @@ impl Inner {
             e.widgets = Some(Value::Object(walked.widgets));
             e.variables = walked.variables;
             e.heard = walked.heard;
+            e.redirected_to = walked.redirected_to;
             let (widget, name, widget_type) = walked.last;
             let step_sid = util::sid("FT");
             let step_url = format!("{}/Steps/{step_sid}", self.execution_url(sid));

@@ -36,6 +36,13 @@ pub struct ExecutionRecord {
     /// What the person heard, in order (empty until the execution ended by the agent).
     #[serde(default)]
     pub heard: Vec<Heard>,
+    /// The Call SID of the person's call (what Twilio sends as `CallSid` to a URL the call
+    /// is handed to).
+    #[serde(default)]
+    pub call_sid: String,
+    /// The URL an `add-twiml-redirect` widget handed the call to, if one ran.
+    #[serde(default)]
+    pub redirected_to: Option<String>,
     /// How it ended: `"agent"` (simulation or [`TwilioHandle::complete`]) or `"api"`
     /// (`POST Status=ended`); `None` while active.
     pub ended_by: Option<String>,
@@ -73,6 +80,7 @@ pub(super) struct Execution {
     /// `flow.variables` set during the walk.
     pub(super) variables: Map<String, Value>,
     pub(super) heard: Vec<Heard>,
+    pub(super) redirected_to: Option<String>,
     pub(super) steps: Vec<Value>,
 }
 
@@ -87,6 +95,8 @@ impl Execution {
             created_at_ms: self.created_ms,
             outcome: self.outcome.clone(),
             heard: self.heard.clone(),
+            call_sid: self.call_sid.clone(),
+            redirected_to: self.redirected_to.clone(),
             ended_by: self.ended_by.map(str::to_owned),
         }
     }
@@ -258,6 +268,7 @@ impl Inner {
             widgets: None,
             variables: Map::new(),
             heard: Vec::new(),
+            redirected_to: None,
             steps: Vec::new(),
         };
         let body = self.resource(&exec);

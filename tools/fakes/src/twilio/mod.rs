@@ -15,6 +15,8 @@
 //!   JSON object and a JSON string.
 //! * Control routes (no auth, not recorded) under `/__fake/...` (`flows`, `sinks` and
 //!   `subscriptions` list the provisioning state).
+//! * Programmable Voice: `POST /2010-04-01/Accounts/{AC}/Calls.json` ([`calls`]), the
+//!   calls placed into a conference bridge.
 //! * Provisioning APIs: Studio Flows and `Flows/Validate` ([`flows`]) and the Event Streams
 //!   sinks and subscriptions ([`events_api`]), on the same port and credentials.
 //!
@@ -23,6 +25,7 @@
 //! `control`: the control routes; `paging`: list pages; `walk`: running the flow.
 
 mod agent;
+mod calls;
 mod control;
 mod errors;
 mod events;
@@ -43,6 +46,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 pub use agent::{AgentStep, CALL_WIDGET, GATHER_WIDGET};
+pub use calls::PlacedCall;
 pub use events::EventSink;
 pub use executions::ExecutionRecord;
 pub use walk::Heard;
@@ -116,6 +120,7 @@ impl TwilioFake {
             state: Mutex::new(Sim::default()),
             traffic: Traffic::default(),
             flows: flows::Flows::default(),
+            calls: Mutex::new(Vec::new()),
             event_streams: events_api::EventStreams::default(),
         });
         let router = Router::new().fallback(handle).with_state(inner.clone());
@@ -166,6 +171,11 @@ impl TwilioHandle {
         self.inner.finish(sid, true).await
     }
 
+    /// Calls created through the Calls API, oldest first.
+    pub fn calls(&self) -> Vec<PlacedCall> {
+        lock(&self.inner.calls).clone()
+    }
+
     /// Every CloudEvent emitted, in emission order.
     pub fn events(&self) -> Vec<Value> {
         lock(&self.inner.state).events.clone()
@@ -181,6 +191,8 @@ struct Inner {
     state: Mutex<Sim>,
     traffic: Traffic,
     flows: flows::Flows,
+    /// Calls created through the Calls API (`calls`), oldest first.
+    calls: Mutex<Vec<PlacedCall>>,
     event_streams: events_api::EventStreams,
 }
 
@@ -254,6 +266,9 @@ impl Inner {
                 _ => not_found(&inc.path),
             },
             ["", "v2", "Flows", rest @ ..] => self.serve_flows(inc, rest),
+            ["", "2010-04-01", "Accounts", account, "Calls.json"] if method == "POST" => {
+                self.create_call(inc, account)
+            }
             ["", "v1", rest @ ..] => self.serve_event_streams(inc, rest),
             _ => not_found(&inc.path),
         }

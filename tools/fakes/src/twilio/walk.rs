@@ -6,7 +6,10 @@
 //! Widgets walked: `trigger`, `make-outgoing-call-v2` (answered, busy, no answer, failed;
 //! `AnsweredBy` only with `detect_answering_machine: true`), `split-based-on` (the operators
 //! below), `gather-input-on-call` (one key per run; without a key it says its text `loop`
-//! times and times out), `say-play` (`loop` times), `set-variables`. Liquid: `{{a.b.c}}`
+//! times and times out), `say-play` (`loop` times), `set-variables`, `add-twiml-redirect`
+//! (the call is handed to the widget's `url`, kept in [`Walked::redirected_to`]; with
+//! `timeout` "0" Studio does not wait for it to come back, the widget's `timeout` fires at
+//! once; otherwise the fake takes `return`). Liquid: `{{a.b.c}}`
 //! paths into `flow.data`, `flow.variables`, `flow.channel`, `contact.channel`,
 //! `trigger.request.parameters` and `widgets`; filters are not applied. As in Studio, an
 //! execution stops after 1,000 steps or when one widget runs 10 times in a row.
@@ -44,6 +47,8 @@ pub(super) struct Walked {
     /// `context.flow.variables`.
     pub(super) variables: Map<String, Value>,
     pub(super) heard: Vec<Heard>,
+    /// The URL an `add-twiml-redirect` widget handed the call to.
+    pub(super) redirected_to: Option<String>,
     /// (widget, event, widget type) of the last transition.
     pub(super) last: (String, String, String),
 }
@@ -57,6 +62,7 @@ pub(super) fn walk(definition: &Value, step: &AgentStep, call: &Call<'_>) -> Wal
         widgets: Map::new(),
         variables: Map::new(),
         heard: Vec::new(),
+        redirected_to: None,
         last: ("Trigger".into(), "incomingRequest".into(), "trigger".into()),
     };
     let mut keys = step.keys().into_iter();
@@ -145,6 +151,18 @@ pub(super) fn walk(definition: &Value, step: &AgentStep, call: &Call<'_>) -> Wal
                     w.variables.insert(text(v, "key"), Value::String(value));
                 }
                 "next".to_owned()
+            }
+            "add-twiml-redirect" => {
+                w.redirected_to = Some(render(&text(&props, "url"), &w, call));
+                w.widgets.insert(
+                    name.clone(),
+                    json!({"CallSid": call.sid, "CallStatus": "in-progress"}),
+                );
+                if text(&props, "timeout") == "0" {
+                    "timeout".to_owned()
+                } else {
+                    "return".to_owned()
+                }
             }
             // A widget the fake does not run ends the execution.
             _ => {
@@ -319,6 +337,7 @@ mod tests {
             "say_details": "Details.", "say_menu": "Menu.", "say_full": "Full.",
             "say_accepted": "Accepted.", "say_passed": "Passed.", "say_escalated": "Escalated.",
             "say_invalid": "Invalid.", "say_use_keypad": "Keypad.", "say_reason": "Why?",
+            "say_bridge_offer": "Press 4.", "bridge_url": "",
         })
     }
 
@@ -371,9 +390,9 @@ mod tests {
         assert_eq!(
             w.last,
             (
-                "say_accepted".into(),
-                "audioComplete".into(),
-                "say-play".into()
+                "check_bridge".into(),
+                "noMatch".into(),
+                "split-based-on".into()
             )
         );
 
@@ -396,6 +415,44 @@ mod tests {
         assert_eq!(w.widgets["gather_reason"]["Digits"], "1");
         let w = run(&flow, keys("3"));
         assert_eq!(texts(&w).last(), Some(&"Escalated."));
+    }
+
+    #[test]
+    fn with_a_bridge_url_an_accept_offers_4_which_hands_the_call_over() {
+        let flow = shipped_flow();
+        let mut data = params();
+        data["bridge_url"] = json!("https://in.example/bridge/open?e=ESC-1&c=ab");
+        let run_keys = |k: &str| {
+            walk(
+                &flow,
+                &keys(k),
+                &Call {
+                    sid: "CA1",
+                    to: "+15550100001",
+                    from: "+15550109999",
+                    data: &data,
+                },
+            )
+        };
+        let w = run_keys("14");
+        assert_eq!(texts(&w), ["Details. Menu.", "Accepted.", "Press 4."]);
+        assert_eq!(
+            w.redirected_to.as_deref(),
+            Some("https://in.example/bridge/open?e=ESC-1&c=ab")
+        );
+        assert_eq!(
+            w.widgets["gather_digit"]["Digits"], "1",
+            "the accept is read as before"
+        );
+        assert_eq!(w.last.0, "open_bridge");
+        let w = run_keys("1");
+        assert_eq!(texts(&w), ["Details. Menu.", "Accepted.", "Press 4."]);
+        assert!(w.redirected_to.is_none());
+        let w = run_keys("15");
+        assert!(w.redirected_to.is_none(), "another key ends the call");
+        // Without the URL there is no offer.
+        let w = run(&flow, keys("14"));
+        assert_eq!(texts(&w), ["Details. Menu.", "Accepted."]);
     }
 
     #[test]
