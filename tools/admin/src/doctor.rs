@@ -28,7 +28,7 @@ pub struct Options {
     pub function: String,
     /// Where to send the signed ping; default: the function's URL.
     pub trigger_url: Option<String>,
-    /// The roster file deployed with the functions.
+    /// The policy file (or original roster format) deployed with the functions.
     pub roster: Option<PathBuf>,
     /// Studio API base when the function's environment has none.
     pub studio_base: String,
@@ -119,7 +119,7 @@ pub const CHECKS: [&str; 9] = [
     "studio flow",
     "event streams",
     "servicenow",
-    "roster",
+    "policy file",
     "trigger ping",
 ];
 
@@ -376,14 +376,19 @@ fn roster_check(r: &mut Report, opts: &Options, deployed_path: Option<&str>) {
     let path = match &opts.roster {
         Some(p) => p.clone(),
         None if default.is_file() => default,
-        None => return r.skip("roster", "no roster file: pass --roster FILE"),
+        None => {
+            return r.skip(
+                "policy file",
+                "no policy file: pass --roster FILE (stored policies: escalation-admin policy show)",
+            );
+        }
     };
     let inside = deployed_path
         .map(|p| format!(" (the functions read ROSTER_PATH={p} from their package)"))
         .unwrap_or_default();
     match escalation_adapters::roster_file::load(&path, true).map(|f| f.roster) {
         Err(e) => r.fail(
-            "roster",
+            "policy file",
             format!("{}: {e}", path.display()),
             "fix the entry named, then build and deploy again",
         ),
@@ -397,7 +402,7 @@ fn roster_check(r: &mut Report, opts: &Options, deployed_path: Option<&str>) {
                 .collect();
             if samples.is_empty() {
                 r.pass(
-                    "roster",
+                    "policy file",
                     format!(
                         "{}: {} agents, {} on the escalation list{inside}",
                         path.display(),
@@ -407,7 +412,7 @@ fn roster_check(r: &mut Report, opts: &Options, deployed_path: Option<&str>) {
                 );
             } else {
                 r.fail(
-                    "roster",
+                    "policy file",
                     format!(
                         "{} still has sample people: {}{inside}",
                         path.display(),

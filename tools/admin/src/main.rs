@@ -24,7 +24,7 @@ enum Command {
     #[command(subcommand, after_help = CREDENTIALS_HELP)]
     Twilio(TwilioCommand),
     /// Check a deployed installation: configuration, secret, HMAC key, Twilio credentials,
-    /// the Studio flow, Event Streams, ServiceNow access, the roster, and a signed ping to
+    /// the Studio flow, Event Streams, ServiceNow access, the policy file, and a signed ping to
     /// the trigger. Each check prints ✓ or ✗ with the fix; exit 1 when any fails.
     #[command(after_help = DOCTOR_HELP)]
     Doctor(DoctorArgs),
@@ -163,7 +163,8 @@ struct DoctorArgs {
     /// IncidentTriggerFunction`; cargo lambda deploy: <prefix>-incident-trigger).
     #[arg(long)]
     function: String,
-    /// The roster the functions were built with (default: assets/agent_list.json here).
+    /// The policy file deployed with the functions (ROSTER_PATH; a policy document or the
+    /// original agent_list.json format; default: assets/agent_list.json here).
     #[arg(long)]
     roster: Option<PathBuf>,
     /// Send the signed ping here instead of the function's URL.

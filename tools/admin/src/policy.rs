@@ -139,10 +139,24 @@ pub async fn who(
             (set, format!("stored policies (version {})", doc.version))
         }
     };
+    who_in(&set, &source, group, priority, at).map(|(_, text)| text)
+}
+
+/// `policy who` on a policy set already read (`source` names where from): the lineup and
+/// the text `policy who` prints, for every tool that says who would be called (the demo's
+/// dry run too).
+pub fn who_in(
+    set: &PolicySet,
+    source: &str,
+    group: &str,
+    priority: &str,
+    at: Timestamp,
+) -> Result<(Lineup, String), PolicyError> {
     let lineup = set
         .resolve(Some(group), None, priority, at)
         .map_err(|e| refused(format!("{source}: {e}: nobody would be called")))?;
-    Ok(render(&lineup, &source, group, priority, at))
+    let text = render(&lineup, source, group, priority, at);
+    Ok((lineup, text))
 }
 
 /// The lineup as `policy who` prints it.
@@ -201,5 +215,8 @@ pub fn render(lineup: &Lineup, source: &str, group: &str, priority: &str, at: Ti
     if n == 0 {
         out.push_str("nobody would be called at this instant\n");
     }
+    out.push_str(
+        "(where ServiceNow On-Call is configured, ServiceNowOnCallPath, the trigger asks it first and uses these policies when it cannot answer)\n",
+    );
     out
 }

@@ -255,7 +255,7 @@ async fn the_sample_roster_fails() {
     };
     fails_alone(
         i,
-        "roster",
+        "policy file",
         &[
             "sample people",
             "Alice Example +1******0001",

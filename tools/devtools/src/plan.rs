@@ -59,15 +59,17 @@ pub fn dry_run(args: &[String], json_out: bool) -> Result<(), String> {
             .map_err(|e| format!("--at {a:?} is not an instant like 2026-12-01T03:00Z ({e})"))?,
         None => jiff::Timestamp::now(),
     };
-    let lineup = set
-        .resolve(
-            Some(group.as_str()).filter(|g| *g != "-"),
-            None,
-            &priority,
-            at,
-        )
+    let source = roster_path
+        .as_deref()
+        .map(|p| format!("policy file {p}"))
+        .unwrap_or_else(|| "bundled assets/agent_list.json".into());
+    // Who is called, said as `escalation-admin policy who` says it.
+    let (lineup, who) = escalation_admin::policy::who_in(&set, &source, &group, &priority, at)
         .map_err(|e| {
-            format!("{e}: the trigger would answer 422 and note that nobody was called")
+            format!(
+                "{}: the trigger would answer 422 and note that nobody was called",
+                e.message
+            )
         })?;
     if let Some(r) = lineup.rounds {
         policy.rounds = r;
@@ -108,15 +110,10 @@ pub fn dry_run(args: &[String], json_out: bool) -> Result<(), String> {
         );
         return Ok(());
     }
+    print!("{who}");
     println!(
-        "At {at}, from {} ({}). Ring timeout {} s, {} redial(s) per person unless a step sets its own, {} round(s); press 1 accepts, 2 passes, 3 jumps to the next escalation step.",
-        roster_path
-            .as_deref()
-            .unwrap_or("bundled assets/agent_list.json"),
-        lineup.source,
-        policy.ring_timeout_secs,
-        policy.max_redials,
-        policy.rounds
+        "The calls: ring timeout {} s, {} redial(s) per person unless a step sets its own, {} round(s); press 1 accepts, 2 passes, 3 jumps to the next escalation step.",
+        policy.ring_timeout_secs, policy.max_redials, policy.rounds
     );
     println!(
         "  {:>3}  {:>5}  {:<18}  {:<24}  {:<14}",
