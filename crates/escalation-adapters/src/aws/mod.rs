@@ -6,10 +6,12 @@ pub mod doc;
 pub mod dynamo;
 pub mod policies;
 pub mod rate;
+pub mod sms_offers;
 pub mod sqs;
 
 pub use dial_queue::SqsDialQueue;
 pub use dynamo::DynamoRepo;
 pub use policies::{PolicyStore, StoredPolicies};
 pub use rate::DynamoRate;
+pub use sms_offers::DynamoSmsOffers;
 pub use sqs::SqsOutbox;

@@ -12,6 +12,7 @@
 
 mod de;
 mod en;
+pub mod sms;
 
 use crate::model::Incident;
 use crate::spoken::{is_cut, spell, spoken};
@@ -55,6 +56,8 @@ pub struct Texts {
     pub use_keypad: &'static str,
     /// The short description of a test call (`escalation-admin test-call`).
     pub test_call: &'static str,
+    /// The text messages of the SMS path.
+    pub sms: sms::SmsTexts,
 }
 
 /// A language tag as Twilio's `<Say language>` takes it, the voice for it, and its texts.

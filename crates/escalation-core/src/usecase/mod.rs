@@ -5,6 +5,7 @@
 //!
 //! - `commit`: the one way a state change is saved.
 //! - `start`, `dial`, `call_ended`, `cancel`, `sweep`: the engine's steps.
+//! - `sms`: the text after an unanswered call, and the reply to it.
 //! - `apply_update`, `replay`: the updater's and the trigger's guards.
 
 mod apply_update;
@@ -13,6 +14,7 @@ mod cancel;
 mod commit;
 mod dial;
 mod replay;
+mod sms;
 mod start;
 mod sweep;
 
@@ -20,6 +22,7 @@ pub use apply_update::{Applied, UPDATE_MARK_TTL_SECS, UpdateApplier, UpdateError
 pub use call_ended::{EventOutcome, EventResult};
 pub use cancel::CancelResult;
 pub use replay::{Replay, ReplayGuard};
+pub use sms::{SmsAnswer, SmsParts};
 pub use sweep::SweepReport;
 
 use crate::escalation::{Escalation, Next, Policy, Status, Transition};
@@ -95,6 +98,8 @@ pub struct Engine {
     settings: Settings,
     /// Where first calls go when the caller must not wait for them (the trigger).
     dials: Option<Arc<dyn DialQueue>>,
+    /// Texts after unanswered calls, and replies to them (`sms`).
+    sms: Option<SmsParts>,
 }
 
 impl Engine {
@@ -103,6 +108,7 @@ impl Engine {
             ports,
             settings,
             dials: None,
+            sms: None,
         }
     }
 

@@ -15,6 +15,8 @@
 //!   JSON object and a JSON string.
 //! * Control routes (no auth, not recorded) under `/__fake/...` (`flows`, `sinks` and
 //!   `subscriptions` list the provisioning state).
+//! * The Messages API (`POST /2010-04-01/Accounts/{AC}/Messages.json`, [`messages`]):
+//!   texts are recorded ([`TwilioHandle::messages`], `GET /__fake/messages`).
 //! * Provisioning APIs: Studio Flows and `Flows/Validate` ([`flows`]) and the Event Streams
 //!   sinks and subscriptions ([`events_api`]), on the same port and credentials.
 //!
@@ -30,6 +32,7 @@ pub mod events_api;
 mod executions;
 mod flow_check;
 pub mod flows;
+mod messages;
 mod paging;
 mod walk;
 
@@ -45,6 +48,7 @@ use tokio::sync::mpsc;
 pub use agent::{AgentStep, CALL_WIDGET, GATHER_WIDGET};
 pub use events::EventSink;
 pub use executions::ExecutionRecord;
+pub use messages::MessageRecord;
 pub use walk::Heard;
 
 use crate::traffic::{Traffic, is_control, traffic_controls};
@@ -117,6 +121,7 @@ impl TwilioFake {
             traffic: Traffic::default(),
             flows: flows::Flows::default(),
             event_streams: events_api::EventStreams::default(),
+            messages: Mutex::default(),
         });
         let router = Router::new().fallback(handle).with_state(inner.clone());
         util::spawn_server(listener, router);
@@ -166,6 +171,11 @@ impl TwilioHandle {
         self.inner.finish(sid, true).await
     }
 
+    /// Every text message accepted by the Messages API, oldest first.
+    pub fn messages(&self) -> Vec<MessageRecord> {
+        lock(&self.inner.messages).clone()
+    }
+
     /// Every CloudEvent emitted, in emission order.
     pub fn events(&self) -> Vec<Value> {
         lock(&self.inner.state).events.clone()
@@ -182,6 +192,7 @@ struct Inner {
     traffic: Traffic,
     flows: flows::Flows,
     event_streams: events_api::EventStreams,
+    messages: Mutex<Vec<MessageRecord>>,
 }
 
 /// `+` and digits only.
@@ -255,6 +266,9 @@ impl Inner {
             },
             ["", "v2", "Flows", rest @ ..] => self.serve_flows(inc, rest),
             ["", "v1", rest @ ..] => self.serve_event_streams(inc, rest),
+            ["", "2010-04-01", "Accounts", account, "Messages.json"] => {
+                self.serve_messages(inc, account)
+            }
             _ => not_found(&inc.path),
         }
     }
