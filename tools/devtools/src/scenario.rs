@@ -34,6 +34,22 @@ pub struct Scenario {
     /// the scenario is loaded: a rotation can hand off between two incidents.
     #[serde(default)]
     pub policies: Option<serde_json::Value>,
+    /// Phone number (E.164) → how that person answers an escalation text (a policy step
+    /// with `"sms": true` texts them after an unanswered call): the reply goes to
+    /// voice-inbound's signed SMS webhook, as Twilio would post it.
+    #[serde(default)]
+    pub sms_replies: BTreeMap<String, SmsReply>,
+}
+
+/// A reply to an escalation text.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsReply {
+    /// What the person texts back ("1" accepts, "2" passes).
+    pub body: String,
+    /// How long after the text arrived.
+    #[serde(default)]
+    pub after_ms: u64,
 }
 
 /// A call to the escalation line: menu 1 (report), a team, a recorded message, confirm.
@@ -196,6 +212,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, String> {
                 call.team
             ));
         }
+    }
+    for phone in s.sms_replies.keys() {
+        escalation_core::model::E164::parse(phone)
+            .map_err(|e| format!("{}: sms_replies: {e}", path.display()))?;
     }
     for phone in s.agents.keys() {
         escalation_core::model::E164::parse(phone)
