@@ -61,6 +61,8 @@ pub fn offer(locale: &Locale, incident: &Incident) -> String {
         .offer
         .replace("{heading}", &heading)
         .replace("{description}", &description)
+        // A cut description ends in an ellipsis, not in "…." .
+        .replace("….", "…")
 }
 
 /// `text` with the incident `number` and the `name` of whoever accepted filled in.
