@@ -16,12 +16,14 @@
 //! - `policy`: escalation policies per group and who they put on call at an instant.
 //! - `prompts`: every word said on an escalation call, per language.
 //! - `ports`: what the engine needs from outside.
+//! - `messaging`: the SMS path's ports (send a text, open offers) and replies.
 //! - `usecase`: start, dial, call ended, sweep, apply update, replay guard.
 
 pub mod bridge;
 pub mod canary;
 pub mod escalation;
 pub mod lineup_source;
+pub mod messaging;
 pub mod model;
 pub mod notes;
 pub mod oncall;

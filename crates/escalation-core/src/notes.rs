@@ -128,6 +128,52 @@ pub fn next(list: ListKind, person: &Person) -> String {
     )
 }
 
+/// A text message offered the incident to a person whose call was not answered.
+pub fn sms_sent(escalation_id: &str, attempt: u32, person: &Person) -> String {
+    format!(
+        "{} Text message sent to {} ({}) after unanswered attempt {attempt}: reply 1 accepts, 2 passes.",
+        tag(escalation_id),
+        person.name,
+        person.phone.masked()
+    )
+}
+
+/// The text message could not be sent (the calls go on as before).
+pub fn sms_failed(escalation_id: &str, attempt: u32, person: &Person, why: &str) -> String {
+    format!(
+        "{} Text message to {} ({}) after unanswered attempt {attempt} could not be sent: {why}. The calls go on.",
+        tag(escalation_id),
+        person.name,
+        person.phone.masked()
+    )
+}
+
+/// A person accepted by replying 1 to the text about their unanswered call.
+pub fn accepted_by_text(
+    escalation_id: &str,
+    attempt: u32,
+    person: &Person,
+    ringing: Option<&str>,
+) -> String {
+    format!(
+        "{} {} ({}) replied 1 (accept) to the text message sent after attempt {attempt}.{}",
+        tag(escalation_id),
+        person.name,
+        person.phone.masked(),
+        ringing
+            .map(|r| format!(" The call ringing {r} was hung up."))
+            .unwrap_or_default()
+    )
+}
+
+/// A person passed by replying 2; the walk had already moved on.
+pub fn passed_by_text(escalation_id: &str, attempt: u32, name: &str, masked: &str) -> String {
+    format!(
+        "{} {name} ({masked}) replied 2 (pass) to the text message sent after attempt {attempt}. The escalation goes on.",
+        tag(escalation_id),
+    )
+}
+
 /// The escalation was cancelled because the incident was handled in ServiceNow.
 pub fn cancelled(escalation_id: &str, cancel: &Cancel, ringing: Option<&str>) -> String {
     let what = match (cancel.reason, cancel.detail.as_deref()) {

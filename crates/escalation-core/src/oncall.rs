@@ -115,6 +115,7 @@ pub fn lineup(plan: &Plan) -> Result<Lineup, PlanRejected> {
                 ring_timeout_secs: None,
                 redials: None,
                 escalation_step: false,
+                sms_when_unanswered: false,
             },
             is_override: e.is_override,
         });
@@ -131,6 +132,7 @@ pub fn lineup(plan: &Plan) -> Result<Lineup, PlanRejected> {
             escalation: n > 0,
             ring_timeout_secs: None,
             redials: None,
+            sms: false,
             people,
         });
     }

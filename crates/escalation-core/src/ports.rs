@@ -392,6 +392,10 @@ pub enum Metric {
     NobodyToCall,
     /// The canary's synthetic escalation did not end accepted in time (1), or did (0).
     CanaryFailed,
+    /// A text message was sent after an unanswered call.
+    SmsSent,
+    /// A text message after an unanswered call could not be stored or sent.
+    SmsFailures,
 }
 
 impl Metric {
@@ -414,6 +418,8 @@ impl Metric {
             Metric::LineupFallbacks => "LineupFallbacks",
             Metric::NobodyToCall => "NobodyToCall",
             Metric::CanaryFailed => "CanaryFailed",
+            Metric::SmsSent => "SmsSent",
+            Metric::SmsFailures => "SmsFailures",
         }
     }
 

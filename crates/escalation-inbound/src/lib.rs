@@ -6,7 +6,8 @@
 //! - `callers`: who is calling (roster, ServiceNow users by phone, withheld numbers).
 //! - `state`: per-call state carried in the webhook URLs.
 //! - `incident`: creating the incident, starting the normal escalation, notes.
-//! - `voice`, `sms`: the webhook steps, each answering with TwiML.
+//! - `voice`, `sms`: the webhook steps, each answering with TwiML; `sms_reply`: a 1 or 2
+//!   answering an escalation text (the engine's SMS path).
 //! - `twiml`: the TwiML writer.
 //! - `webhook_signature`: the `X-Twilio-Signature` check every request passes first.
 //!
@@ -19,6 +20,7 @@ pub mod callers;
 pub mod config;
 pub mod incident;
 pub mod sms;
+pub mod sms_reply;
 pub mod state;
 pub mod twiml;
 pub mod voice;

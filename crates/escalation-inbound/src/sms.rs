@@ -20,6 +20,9 @@ fn reply(text: &str) -> MessagingResponse {
 impl Inbound {
     /// Answer a text message to the line.
     pub async fn sms(&self, hook: &Webhook) -> MessagingResponse {
+        if let Some(answer) = self.sms_reply(hook).await {
+            return answer;
+        }
         let (to, from) = (hook.param("To"), hook.param("From"));
         let sid = match hook.param("MessageSid") {
             "" => hook.param("SmsSid"),

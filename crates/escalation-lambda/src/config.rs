@@ -83,6 +83,8 @@ pub struct EngineConfig {
     pub queue_url: String,
     pub secrets_arn: String,
     pub studio_base_url: String,
+    /// Twilio's REST API host for text messages (`TWILIO_API_BASE_URL`).
+    pub api_base_url: String,
     /// A policy file (or the original roster format), the last source asked.
     pub roster_path: Option<String>,
     /// `LOCAL_STACK=true`: the bundled sample people may be called (the local stack only).
@@ -197,6 +199,9 @@ impl EngineConfig {
             studio_base_url: env
                 .optional_url("TWILIO_STUDIO_BASE_URL")?
                 .unwrap_or_else(|| "https://studio.twilio.com".into()),
+            api_base_url: env
+                .optional_url("TWILIO_API_BASE_URL")?
+                .unwrap_or_else(|| escalation_adapters::twilio::messages::API_BASE_URL.into()),
             roster_path: env.get("ROSTER_PATH"),
             decision_url: env.optional_url("DECISION_URL")?,
             local_stack: env

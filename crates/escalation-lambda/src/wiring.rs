@@ -6,7 +6,7 @@ use crate::handlers::{
     CallDecision, Canary, EscalationDialer, FlowEvents, Sweeper, Trigger, Updater,
 };
 use escalation_adapters::aws::{
-    DynamoRate, DynamoRepo, PolicyStore, SqsDialQueue, SqsOutbox, StoredPolicies,
+    DynamoRate, DynamoRepo, DynamoSmsOffers, PolicyStore, SqsDialQueue, SqsOutbox, StoredPolicies,
 };
 use escalation_adapters::capability::DecisionKey;
 use escalation_adapters::clock::SystemClock;
@@ -15,12 +15,12 @@ use escalation_adapters::retry::RetryPolicy;
 use escalation_adapters::secrets::{Field, Secrets};
 use escalation_adapters::servicenow::{Credentials, OnCallSource, SnClient};
 use escalation_adapters::signing::BridgeKey;
-use escalation_adapters::twilio::{DecisionLink, StudioClient, StudioDialer};
+use escalation_adapters::twilio::{DecisionLink, MessagesClient, StudioClient, StudioDialer};
 use escalation_core::canary::{CanaryFilteredMetrics, CanaryFilteredOutbox};
 use escalation_core::lineup_source::{FixedPolicies, FixedRoster, Sources};
 use escalation_core::model::{Person, Roster};
 use escalation_core::ports::{Clock, LineupSource, Metrics};
-use escalation_core::usecase::{Engine, Ports, ReplayGuard, Settings, UpdateApplier};
+use escalation_core::usecase::{Engine, Ports, ReplayGuard, Settings, SmsParts, UpdateApplier};
 use std::sync::Arc;
 
 /// What every function starts from: the AWS SDK configuration (honours
@@ -89,6 +89,9 @@ pub struct EngineParts {
     pub settings: Settings,
     /// The engine's clock (the system's; tests may move it).
     pub clock: Arc<dyn Clock>,
+    /// Texts after unanswered calls (Twilio Messages, offers in the table); `None` when
+    /// the secret has no Twilio account SID. Whom to text is the policy step's `sms`.
+    pub sms: Option<SmsParts>,
 }
 
 impl EngineParts {
@@ -159,7 +162,31 @@ impl EngineParts {
                 key: DecisionKey::derive(&aws.secrets.signing_key()?),
             });
         }
+        let sms = match aws.secrets.require(Field::TwilioAccountSid) {
+            Ok(account) => Some(SmsParts {
+                messenger: Arc::new(MessagesClient::new(
+                    aws.http.clone(),
+                    &config.api_base_url,
+                    account,
+                    (
+                        aws.secrets.require(Field::TwilioApiKeySid)?,
+                        aws.secrets.require(Field::TwilioApiKeySecret)?,
+                    ),
+                    config.from_number.clone(),
+                    aws.retry.clone(),
+                )),
+                offers: Arc::new(DynamoSmsOffers::new(
+                    aws_sdk_dynamodb::Client::new(&aws.sdk),
+                    &config.table,
+                )),
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "no texts after unanswered calls: the secret has no Twilio account SID");
+                None
+            }
+        };
         Ok(EngineParts {
+            sms,
             repo: aws.repo(&config.table),
             outbox: Arc::new(SqsOutbox::new(
                 aws_sdk_sqs::Client::new(&aws.sdk),
@@ -192,7 +219,11 @@ impl EngineParts {
     }
 
     pub fn engine(&self) -> Engine {
-        Engine::new(self.ports(), self.settings.clone())
+        let engine = Engine::new(self.ports(), self.settings.clone());
+        match &self.sms {
+            Some(sms) => engine.with_sms(sms.clone()),
+            None => engine,
+        }
     }
 
     /// The trigger: its engine hands first calls to the dial queue at `dial_queue_url`.
@@ -251,6 +282,7 @@ impl EngineParts {
             ring_timeout_secs: None,
             redials: Some(0),
             escalation_step: false,
+            sms_when_unanswered: false,
         };
         let roster = Roster {
             agents: vec![person],

@@ -151,6 +151,7 @@ pub fn function_env(
         ("SECRETS_ARN", &resources.secret_arn),
         ("SERVICENOW_INSTANCE_URL", servicenow_url),
         ("TWILIO_STUDIO_BASE_URL", studio_url),
+        ("TWILIO_API_BASE_URL", studio_url),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

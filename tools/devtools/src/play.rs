@@ -5,7 +5,7 @@
 //! stack of handlers ([`crate::inbound_support::InboundStack`]: [`crate::stack::Stack`]
 //! plus voice-inbound's handler).
 
-use crate::inbound_support::{InboundStack, LINE, Reply, call_params, recording_url};
+use crate::inbound_support::{InboundStack, LINE, Reply, call_params, recording_url, sms_params};
 use crate::scenario::{InboundCall, Scenario, ScenarioIncident};
 use crate::timeline::{IncidentResult, RunSummary, Timeline, sn_incident};
 use escalation_core::escalation::{Escalation, Status};
@@ -88,8 +88,10 @@ pub async fn play<D: Driver>(
     let deadline = Instant::now() + timeout;
     let mut next_sweep = Instant::now() + SWEEP_EVERY;
     let mut error = None;
+    let mut texts = Texts::default();
     loop {
         let busy = d.pump().await?;
+        texts.play(d, sc, tl).await?;
         if Instant::now() >= next_sweep {
             d.sweep().await?;
             next_sweep = Instant::now() + SWEEP_EVERY;
@@ -116,7 +118,7 @@ pub async fn play<D: Driver>(
             }
         }
         let calls_active = d.twilio().executions().iter().any(|e| e.status == "active");
-        if all_done && !busy && !calls_active {
+        if all_done && !busy && !calls_active && texts.pending.is_empty() {
             break;
         }
         if Instant::now() >= deadline {
@@ -176,6 +178,11 @@ pub async fn play<D: Driver>(
                 .iter()
                 .find(|h| h.outcome == CallOutcome::Accepted)
                 .map(|h| h.ended_at.saturating_sub(e.created_at()))
+                // Accepted by a reply to a text: when the reply was applied.
+                .or_else(|| {
+                    (e.status() == Status::Accepted)
+                        .then(|| e.updated_at().saturating_sub(e.created_at()))
+                })
         });
         results.push(IncidentResult {
             calls_placed: executions
@@ -232,6 +239,60 @@ pub async fn play<D: Driver>(
         error,
     };
     Ok(run)
+}
+
+/// The texts the Twilio fake sent, shown on the timeline, and the scenario's replies to
+/// them, posted to voice-inbound's SMS webhook when due.
+#[derive(Default)]
+struct Texts {
+    shown: usize,
+    /// (when, from, body, incident number)
+    pending: Vec<(Instant, String, String, String)>,
+    sent: u64,
+}
+
+impl Texts {
+    async fn play<D: Driver>(
+        &mut self,
+        d: &D,
+        sc: &Scenario,
+        tl: &mut Timeline,
+    ) -> Result<(), String> {
+        let masked = |p: &str| escalation_core::model::phone::mask(p);
+        let all = d.twilio().messages();
+        for m in all.iter().skip(self.shown) {
+            let incident = m.body.split_whitespace().next().unwrap_or("").to_owned();
+            tl.sms(
+                &incident,
+                &masked(&m.to),
+                &format!("text to {}: \"{}\"", masked(&m.to), m.body),
+            );
+            if let Some(r) = sc.sms_replies.get(&m.to) {
+                let at = Instant::now() + Duration::from_millis(r.after_ms);
+                self.pending
+                    .push((at, m.to.clone(), r.body.clone(), incident));
+            }
+        }
+        self.shown = all.len();
+        let now = Instant::now();
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| p.0 <= now);
+        self.pending = later;
+        for (_, from, body, incident) in due {
+            self.sent += 1;
+            let sid = format!("SM{:032x}", 0x5e_0000 + self.sent);
+            let params = sms_params(&sid, &from, crate::fixture::FROM_NUMBER, &body);
+            let reply = d.webhook("/sms", &params).await?;
+            let answer = reply.texts("Message").join(" ");
+            tl.sms(
+                &incident,
+                &masked(&from),
+                &format!("{} replies \"{body}\" → \"{answer}\"", masked(&from)),
+            );
+        }
+        Ok(())
+    }
 }
 
 /// A call to a person of `sc.languages` that did not speak their language, if any.

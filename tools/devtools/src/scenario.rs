@@ -45,6 +45,11 @@ pub struct Scenario {
     /// once the escalations end, and one "bridge ended" work note is promised per bridge.
     #[serde(default)]
     pub bridge: Option<BridgePlay>,
+    /// Phone number (E.164) → how that person answers an escalation text (a policy step
+    /// with `"sms": true` texts them after an unanswered call): the reply goes to
+    /// voice-inbound's signed SMS webhook, as Twilio would post it.
+    #[serde(default)]
+    pub sms_replies: BTreeMap<String, SmsReply>,
 }
 
 /// The fake instance's On-Call data for a scenario.
@@ -105,6 +110,17 @@ pub struct BridgePlay {
     pub join_after_secs: u32,
     /// Seconds the bridge runs.
     pub secs: u32,
+}
+
+/// A reply to an escalation text.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsReply {
+    /// What the person texts back ("1" accepts, "2" passes).
+    pub body: String,
+    /// How long after the text arrived.
+    #[serde(default)]
+    pub after_ms: u64,
 }
 
 /// A call to the escalation line: menu 1 (report), a team, a recorded message, confirm.
@@ -267,6 +283,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, String> {
                 call.team
             ));
         }
+    }
+    for phone in s.sms_replies.keys() {
+        escalation_core::model::E164::parse(phone)
+            .map_err(|e| format!("{}: sms_replies: {e}", path.display()))?;
     }
     for phone in s.agents.keys() {
         escalation_core::model::E164::parse(phone)

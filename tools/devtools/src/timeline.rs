@@ -206,6 +206,12 @@ impl Timeline {
         self.page.phone(t, who, &text);
     }
 
+    /// A text message to or from a person (`who`, masked) about `incident`.
+    pub fn sms(&mut self, incident: &str, who: &str, text: &str) {
+        let t = self.event_at(None, incident, "sms", text.to_owned(), json!({"who": who}));
+        self.page.phone(t, who, text);
+    }
+
     /// Prints what happened to one incident since the last look: calls placed, calls
     /// ended (with the language the call spoke and the last words the person heard, from
     /// `calls`, the Twilio fake's executions), and writes ServiceNow received.

@@ -202,6 +202,7 @@ async fn the_updater_drops_a_queued_canary_update() {
             ring_timeout_secs: None,
             redials: None,
             escalation_step: false,
+            sms_when_unanswered: false,
         }],
         escalation: Vec::new(),
         source: None,

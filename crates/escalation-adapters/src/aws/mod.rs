@@ -7,6 +7,7 @@ pub mod doc;
 pub mod dynamo;
 pub mod policies;
 pub mod rate;
+pub mod sms_offers;
 pub mod sqs;
 
 pub use bridge_log::DynamoBridgeLog;
@@ -14,4 +15,5 @@ pub use dial_queue::SqsDialQueue;
 pub use dynamo::DynamoRepo;
 pub use policies::{PolicyStore, StoredPolicies};
 pub use rate::DynamoRate;
+pub use sms_offers::DynamoSmsOffers;
 pub use sqs::SqsOutbox;

@@ -294,6 +294,7 @@ mod tests {
                 ring_timeout_secs: None,
                 redials: None,
                 escalation_step: false,
+                sms_when_unanswered: false,
             },
             ring_timeout_secs: 30,
             attempt_started_at: 0,

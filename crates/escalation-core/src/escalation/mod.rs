@@ -10,6 +10,7 @@
 //! - `walk`: who is next (passes, escalations, redials, busy people, rounds).
 //! - `transition`: applying the end of a call.
 //! - `cancel`: the incident was handled elsewhere.
+//! - `reply`: an accept by text message, after an unanswered call.
 //! - `sweep`: what the sweeper must do about an escalation.
 //! - `plan`: the worst-case walk, for the dry run.
 
@@ -19,6 +20,7 @@ mod cancel;
 mod lease;
 mod plan;
 mod policy;
+mod reply;
 mod sweep;
 mod transition;
 mod walk;
@@ -31,6 +33,7 @@ pub use cancel::{Cancel, CancelReason, Cancellation};
 pub use lease::{CREATE_BUDGET_MS, DIAL_LEASE_MS, DialDue, REDRIVE_AFTER_MS};
 pub use plan::{PlannedCall, plan};
 pub use policy::Policy;
+pub use reply::ReplyAcceptance;
 pub use sweep::SweepAction;
 pub use walk::{Cursor, Slot};
 

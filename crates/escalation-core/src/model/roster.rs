@@ -46,6 +46,10 @@ pub struct Person {
     /// This person starts a policy step marked as an escalation step: digit 3 jumps here.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub escalation_step: bool,
+    /// The policy step sends a text message when a call to this person is not answered
+    /// (no answer, busy, voicemail): reply 1 accepts, 2 passes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sms_when_unanswered: bool,
 }
 
 /// Both call lists, validated and in call order.
@@ -203,6 +207,7 @@ fn validate_list(list: &'static str, raw: Vec<RawEntry>) -> Result<Vec<Person>, 
                 ring_timeout_secs: None,
                 redials: None,
                 escalation_step: false,
+                sms_when_unanswered: false,
             },
         ));
     }

@@ -88,6 +88,8 @@ pub struct Step {
     pub escalation: bool,
     pub ring_timeout_secs: Option<u32>,
     pub redials: Option<u32>,
+    /// Text the person when a call is not answered (reply 1 accepts, 2 passes).
+    pub sms: bool,
 }
 
 /// Who a step calls (ids into [`PolicySet::people`]).

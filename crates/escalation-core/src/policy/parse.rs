@@ -192,6 +192,7 @@ impl PolicySet {
             escalation,
             ring_timeout_secs: None,
             redials: None,
+            sms: false,
         };
         let mut steps = vec![step(agents, false)];
         if !escalation.is_empty() {

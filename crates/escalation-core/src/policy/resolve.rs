@@ -22,6 +22,8 @@ pub struct LineupStep {
     pub escalation: bool,
     pub ring_timeout_secs: Option<u32>,
     pub redials: Option<u32>,
+    /// Text a person whose call is not answered.
+    pub sms: bool,
     /// Empty when a rotation has nobody on call, or everyone was called in an earlier step.
     pub people: Vec<Called>,
 }
@@ -57,6 +59,7 @@ impl Contact {
             ring_timeout_secs: None,
             redials: None,
             escalation_step: false,
+            sms_when_unanswered: false,
         }
     }
 }
@@ -117,6 +120,7 @@ impl PolicySet {
                 escalation: step.escalation,
                 ring_timeout_secs: step.ring_timeout_secs,
                 redials: step.redials,
+                sms: step.sms,
                 people,
             });
         }
@@ -130,6 +134,7 @@ impl PolicySet {
                         escalation: false,
                         ring_timeout_secs: None,
                         redials: None,
+                        sms: false,
                         people: vec![Called {
                             person,
                             is_override: false,
@@ -187,6 +192,7 @@ impl Lineup {
                 let mut p = called.person.clone();
                 p.ring_timeout_secs = step.ring_timeout_secs;
                 p.redials = step.redials;
+                p.sms_when_unanswered = step.sms;
                 p.escalation_step = in_escalation && step.escalation && i == 0;
                 list.push(p);
             }

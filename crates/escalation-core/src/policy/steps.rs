@@ -84,6 +84,7 @@ fn parse_step(
             "escalation",
             "ring_timeout_secs",
             "redials",
+            "sms",
             "comment",
         ],
     )?;
@@ -103,6 +104,16 @@ fn parse_step(
         Some(other) => {
             return c.fail(
                 &format!("{at}.escalation"),
+                format!("must be true or false, not {other}"),
+            );
+        }
+    };
+    let sms = match m.get("sms") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            return c.fail(
+                &format!("{at}.sms"),
                 format!("must be true or false, not {other}"),
             );
         }
@@ -146,6 +157,7 @@ fn parse_step(
         escalation,
         ring_timeout_secs,
         redials,
+        sms,
     })
 }
 

@@ -1,6 +1,7 @@
 //! German (Deutsch).
 
 use super::Texts;
+use super::sms::SmsTexts;
 
 pub(super) const TEXTS: Texts = Texts {
     name: "Deutsch",
@@ -29,4 +30,13 @@ pub(super) const TEXTS: Texts = Texts {
     bridge_whisper: "Hier ist die Telefon-Eskalation. {caller} bittet Sie in eine Telefonkonferenz zum Incident {number}. Drücken Sie die 1, um teilzunehmen.",
     bridge_joining: "Sie werden jetzt in die Konferenz geschaltet.",
     bridge_declined: "Sie haben nicht an der Konferenz teilgenommen. Auf Wiederhören.",
+    sms: SmsTexts {
+        offer: "{heading}: {description}. Antworten Sie 1 zum Annehmen, 2 zum Weitergeben.",
+        accepted: "Sie haben {number} angenommen. Vielen Dank.",
+        passed: "Sie haben {number} weitergegeben. Die nächste Person wird angerufen.",
+        taken: "{number} wurde bereits von {name} angenommen. Es wurde nichts geändert.",
+        over: "{number} braucht keine Antwort mehr: die Eskalation ist beendet. Es wurde nichts geändert.",
+        no_offer: "Für Ihre Nummer ist keine Eskalations-SMS offen, daher wurde nichts geändert. Antworten Sie 1 oder 2 nur auf eine Eskalations-SMS.",
+        failed: "Ihre Antwort konnte gerade nicht verarbeitet werden. Bitte versuchen Sie es in einer Minute noch einmal.",
+    },
 };

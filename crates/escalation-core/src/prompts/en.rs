@@ -1,6 +1,7 @@
 //! English.
 
 use super::Texts;
+use super::sms::SmsTexts;
 
 pub(super) const TEXTS: Texts = Texts {
     name: "English",
@@ -29,4 +30,13 @@ pub(super) const TEXTS: Texts = Texts {
     bridge_whisper: "This is the phone escalation. {caller} asks you to join a conference bridge for incident {number}. Press 1 to join.",
     bridge_joining: "Joining you to the bridge now.",
     bridge_declined: "You did not join the bridge. Goodbye.",
+    sms: SmsTexts {
+        offer: "{heading}: {description}. Reply 1 to accept, 2 to pass.",
+        accepted: "You accepted {number}. Thank you.",
+        passed: "You passed {number}. The next person is being called.",
+        taken: "{number} was already accepted by {name}. Nothing was changed.",
+        over: "{number} no longer needs an answer: its escalation has ended. Nothing was changed.",
+        no_offer: "There is no open escalation text for your number, so nothing was changed. Reply 1 or 2 only to an escalation text.",
+        failed: "Sorry, your reply could not be applied right now. Please try again in a minute.",
+    },
 };

@@ -12,6 +12,7 @@
 
 mod de;
 mod en;
+pub mod sms;
 
 use crate::model::Incident;
 use crate::spoken::{is_cut, spell, spoken};
@@ -75,6 +76,8 @@ pub struct Texts {
     pub bridge_joining: &'static str,
     /// The called person pressed nothing (or another key).
     pub bridge_declined: &'static str,
+    /// The text messages of the SMS path.
+    pub sms: sms::SmsTexts,
 }
 
 /// A language tag as Twilio's `<Say language>` takes it, the voice for it, and its texts.

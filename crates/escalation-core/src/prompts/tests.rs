@@ -184,3 +184,54 @@ fn the_bridge_says_who_asks_and_for_which_incident() {
     let s = CallScript::new(locale(Some("de-DE")), &incident("x", None));
     assert!(s.bridge_offer.contains("die 4"));
 }
+
+#[test]
+fn sms_offers_are_plain_capped_and_in_the_persons_language() {
+    let inc = incident(
+        "Orders DB <b>down</b> & R&D VPN\u{7} flapping",
+        Some("Database"),
+    );
+    assert_eq!(
+        sms::offer(locale(None), &inc),
+        "INC0010042 P1 Database: Orders DB down and R and D VPN flapping. Reply 1 to accept, 2 to pass."
+    );
+    assert_eq!(
+        sms::offer(
+            locale(Some("de-DE")),
+            &incident("Bestelldatenbank antwortet nicht.", None)
+        ),
+        "INC0010042 P1: Bestelldatenbank antwortet nicht. Antworten Sie 1 zum Annehmen, 2 zum Weitergeben."
+    );
+    let long = incident(&"word ".repeat(60), Some("Database"));
+    let text = sms::offer(locale(None), &long);
+    assert!(text.contains("word… Reply 1 to accept"), "{text}");
+    assert!(
+        text.chars().count() <= 160,
+        "{} chars: {text}",
+        text.chars().count()
+    );
+    for l in LOCALES {
+        let s = &l.texts.sms;
+        let fields: [(&str, &str, &[&str]); 7] = [
+            ("offer", s.offer, &["heading", "description"]),
+            ("accepted", s.accepted, &["number"]),
+            ("passed", s.passed, &["number"]),
+            ("taken", s.taken, &["number", "name"]),
+            ("over", s.over, &["number"]),
+            ("no_offer", s.no_offer, &[]),
+            ("failed", s.failed, &[]),
+        ];
+        for (field, text, allowed) in fields {
+            assert!(!text.trim().is_empty(), "{} sms.{field} is empty", l.tag);
+            for p in placeholders(text) {
+                assert!(
+                    allowed.contains(&p),
+                    "{} sms.{field}: unknown {{{p}}}",
+                    l.tag
+                );
+            }
+        }
+        assert!(s.offer.contains('1') && s.offer.contains('2'), "{}", l.tag);
+        assert!(s.taken.contains("{name}"), "{}", l.tag);
+    }
+}

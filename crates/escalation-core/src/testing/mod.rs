@@ -4,10 +4,12 @@
 //! dialer is scripted per phone number; the clock moves only when a test moves it.
 
 mod dialer;
+mod messaging;
 mod servicenow;
 mod store;
 
 pub use dialer::{DialOp, PlaceScript, PlacedCall, ScriptedDialer};
+pub use messaging::{MemoryOffers, RecordingMessenger, SentText};
 pub use servicenow::{MemoryServiceNow, PatchFault, WrittenPatch};
 pub use store::{MemoryDials, MemoryMarks, MemoryOutbox, MemoryRepo};
 
@@ -94,6 +96,8 @@ pub struct Memory {
     pub metrics: Arc<RecordingMetrics>,
     pub clock: Arc<ManualClock>,
     pub roster: Roster,
+    pub messenger: Arc<RecordingMessenger>,
+    pub offers: Arc<MemoryOffers>,
 }
 
 /// The instant tests start at: 2026-11-21 10:00:00 UTC.
@@ -111,6 +115,8 @@ impl Memory {
             metrics: Arc::default(),
             clock: Arc::new(ManualClock::at(T0)),
             roster,
+            messenger: Arc::default(),
+            offers: Arc::default(),
         }
     }
 
@@ -128,6 +134,14 @@ impl Memory {
 
     pub fn engine(&self, settings: Settings) -> Engine {
         Engine::new(self.ports(), settings)
+    }
+
+    /// The engine with the SMS path ([`Memory::messenger`], [`Memory::offers`]).
+    pub fn sms_engine(&self, settings: Settings) -> Engine {
+        self.engine(settings).with_sms(crate::usecase::SmsParts {
+            messenger: self.messenger.clone(),
+            offers: self.offers.clone(),
+        })
     }
 
     /// The engine as the trigger runs it: first calls go to [`Memory::dials`].

@@ -106,6 +106,11 @@ impl Engine {
         }
         let outcome = report.outcome;
         let attempt = params.attempt;
+        let person = stored
+            .escalation
+            .current()
+            .filter(|a| a.number == attempt)
+            .map(|a| a.person.clone());
         let now = self.now();
         match self
             .commit(stored, |e| {
@@ -131,6 +136,9 @@ impl Engine {
                 tracing::info!(escalation_id = %esc.id(), incident = %esc.incident().number,
                     attempt, outcome = ?outcome, next = ?t.next, "call ended");
                 self.observe(esc, &t);
+                if let Some(person) = &person {
+                    self.offer_sms(&stored, attempt, person).await;
+                }
                 if t.next == Next::Dial {
                     self.dial(stored).await?;
                 }

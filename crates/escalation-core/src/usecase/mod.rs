@@ -7,6 +7,7 @@
 //! - `start`, `dial`, `call_ended`, `cancel`, `sweep`: the engine's steps.
 //! - `decide`: a live decision (accept or pass while the attempt is going), through the
 //!   same rules and write as the end of the call.
+//! - `sms`: the text after an unanswered call, and the reply to it.
 //! - `apply_update`, `replay`: the updater's and the trigger's guards.
 //! - `on_call`: who a team's incident would call now (the inbound line's put-through).
 
@@ -18,6 +19,7 @@ mod decide;
 mod dial;
 mod on_call;
 mod replay;
+mod sms;
 mod start;
 mod sweep;
 
@@ -26,6 +28,7 @@ pub use call_ended::{EventOutcome, EventResult};
 pub use cancel::CancelResult;
 pub use decide::{Choice, DecisionReply, LiveDecision, Verdict};
 pub use replay::{Replay, ReplayGuard};
+pub use sms::{SmsAnswer, SmsParts};
 pub use sweep::SweepReport;
 
 use crate::escalation::{Escalation, Next, Policy, Status, Transition};
@@ -101,6 +104,8 @@ pub struct Engine {
     settings: Settings,
     /// Where first calls go when the caller must not wait for them (the trigger).
     dials: Option<Arc<dyn DialQueue>>,
+    /// Texts after unanswered calls, and replies to them (`sms`).
+    sms: Option<SmsParts>,
 }
 
 impl Engine {
@@ -109,6 +114,7 @@ impl Engine {
             ports,
             settings,
             dials: None,
+            sms: None,
         }
     }
 

@@ -109,14 +109,28 @@ impl Scenario {
     }
 
     pub fn with(roster: &str, settings: Settings) -> Scenario {
-        let m = Memory::new(Roster::from_json(roster).unwrap());
+        Scenario::build(roster, settings, &[])
+    }
+
+    /// The default roster, the engine with the SMS path, and the people at `texted` on a
+    /// step that texts them when their call is not answered.
+    pub fn with_sms(texted: &[&str]) -> Scenario {
+        Scenario::build(ROSTER, Settings::default(), texted)
+    }
+
+    fn build(roster: &str, settings: Settings, texted: &[&str]) -> Scenario {
+        let mut roster = Roster::from_json(roster).unwrap();
+        for p in roster.agents.iter_mut().chain(roster.escalation.iter_mut()) {
+            p.sms_when_unanswered = texted.contains(&p.phone.as_str());
+        }
+        let m = Memory::new(roster);
         for p in m.roster.people() {
             if let Some(user) = &p.sn_user {
                 m.servicenow
                     .add_user(&user_sys_id(user), user, &p.name, &p.phone);
             }
         }
-        let engine = m.engine(settings);
+        let engine = m.sms_engine(settings);
         Scenario {
             m,
             engine,

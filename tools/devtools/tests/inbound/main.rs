@@ -13,6 +13,7 @@ mod put_through;
 mod report;
 mod signatures;
 mod sms;
+mod sms_reply;
 
 use escalation_core::escalation::Status;
 use escalation_devtools::inbound_support::{

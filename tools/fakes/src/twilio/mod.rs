@@ -17,6 +17,8 @@
 //!   `subscriptions` list the provisioning state).
 //! * Programmable Voice: `POST /2010-04-01/Accounts/{AC}/Calls.json` ([`calls`]), the
 //!   calls placed into a conference bridge.
+//! * The Messages API (`POST /2010-04-01/Accounts/{AC}/Messages.json`, [`messages`]):
+//!   texts are recorded ([`TwilioHandle::messages`], `GET /__fake/messages`).
 //! * Provisioning APIs: Studio Flows and `Flows/Validate` ([`flows`]) and the Event Streams
 //!   sinks and subscriptions ([`events_api`]), on the same port and credentials.
 //!
@@ -34,6 +36,7 @@ mod executions;
 mod flow_check;
 pub mod flows;
 mod http_widget;
+mod messages;
 mod paging;
 mod walk;
 
@@ -50,6 +53,7 @@ pub use agent::{AgentStep, CALL_WIDGET, GATHER_WIDGET};
 pub use calls::PlacedCall;
 pub use events::EventSink;
 pub use executions::ExecutionRecord;
+pub use messages::MessageRecord;
 pub use walk::Heard;
 
 use crate::traffic::{Traffic, is_control, traffic_controls};
@@ -123,6 +127,7 @@ impl TwilioFake {
             flows: flows::Flows::default(),
             calls: Mutex::new(Vec::new()),
             event_streams: events_api::EventStreams::default(),
+            messages: Mutex::default(),
         });
         let router = Router::new().fallback(handle).with_state(inner.clone());
         util::spawn_server(listener, router);
@@ -177,6 +182,11 @@ impl TwilioHandle {
         lock(&self.inner.calls).clone()
     }
 
+    /// Every text message accepted by the Messages API, oldest first.
+    pub fn messages(&self) -> Vec<MessageRecord> {
+        lock(&self.inner.messages).clone()
+    }
+
     /// Every CloudEvent emitted, in emission order.
     pub fn events(&self) -> Vec<Value> {
         lock(&self.inner.state).events.clone()
@@ -195,6 +205,7 @@ struct Inner {
     /// Calls created through the Calls API (`calls`), oldest first.
     calls: Mutex<Vec<PlacedCall>>,
     event_streams: events_api::EventStreams,
+    messages: Mutex<Vec<MessageRecord>>,
 }
 
 /// `+` and digits only.
@@ -271,6 +282,9 @@ impl Inner {
                 self.create_call(inc, account)
             }
             ["", "v1", rest @ ..] => self.serve_event_streams(inc, rest),
+            ["", "2010-04-01", "Accounts", account, "Messages.json"] => {
+                self.serve_messages(inc, account)
+            }
             _ => not_found(&inc.path),
         }
     }

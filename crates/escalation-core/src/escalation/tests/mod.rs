@@ -22,6 +22,7 @@ fn person(name: &str, n: u32) -> Person {
         ring_timeout_secs: None,
         redials: None,
         escalation_step: false,
+        sms_when_unanswered: false,
     }
 }
 
