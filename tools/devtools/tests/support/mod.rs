@@ -3,7 +3,7 @@
 //! `mod support;` and uses its own part of it.
 #![allow(dead_code)]
 
-use escalation_devtools::stack::{Stack, StackOptions};
+use escalation_devtools::stack::{Stack, StackOptions, user_sys_id};
 use escalation_fakes::FaultRule;
 use escalation_fakes::twilio::{AgentStep, TwilioHandle};
 use serde_json::Value;
@@ -143,6 +143,25 @@ pub async fn calls_over(stack: &Stack) {
     {
         assert!(std::time::Instant::now() < deadline, "a call never ended");
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The four people of the policy and On-Call tests: (user name, name, phone).
+pub const ANA: &str = "+14155550101";
+pub const BEN: &str = "+14155550102";
+pub const CARA: &str = "+14155550103";
+pub const DAN: &str = "+14155550104";
+const PEOPLE: [(&str, &str, &str); 4] = [
+    ("ana.ortiz", "Ana Ortiz", ANA),
+    ("ben.okafor", "Ben Okafor", BEN),
+    ("cara.diaz", "Cara Diaz", CARA),
+    ("dan.wu", "Dan Wu", DAN),
+];
+
+/// Ana, Ben, Cara and Dan as ServiceNow users of `stack`'s instance.
+pub fn add_people(stack: &Stack) {
+    for (user, name, phone) in PEOPLE {
+        stack.sn.add_user(&user_sys_id(user), user, name, phone);
     }
 }
 
