@@ -77,7 +77,7 @@ fn the_template_alarms_on_every_page_that_did_not_happen() {
         template
             .matches("ReservedConcurrentExecutions: !If [ReservesConcurrency,")
             .count(),
-        6,
+        7,
         "every function's concurrency is reserved"
     );
 }
