@@ -1,0 +1,136 @@
+//! A reply to an escalation text is the person's decision, applied as a key press is: a 2
+//! skips their pending redial, a 1 takes the incident (the first accept wins, by key or by
+//! text).
+
+mod support;
+
+use escalation_core::escalation::Phase;
+use escalation_core::messaging::Reply;
+use escalation_core::model::{CallOutcome, E164};
+use escalation_core::ports::{Metric, TelephonyErrorKind};
+use escalation_core::testing::PlaceScript;
+use escalation_core::usecase::{EventOutcome, SmsAnswer};
+use support::*;
+
+fn e164(s: &str) -> E164 {
+    E164::parse(s).unwrap()
+}
+
+async fn reply(s: &Scenario, from: &str, reply: Reply) -> SmsAnswer {
+    s.engine.on_sms_reply(&e164(from), reply).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_reply_2_skips_the_pending_redial_and_calls_the_next_person() {
+    let s = Scenario::with_sms(&[ALICE]);
+    s.script(
+        ALICE,
+        [
+            ends(CallOutcome::NoAnswer),
+            PlaceScript::Rings(CallOutcome::NoAnswer),
+        ],
+    );
+    s.script(BOB, [PlaceScript::Rings(CallOutcome::NoAnswer)]);
+    s.start(1).await;
+    s.settle().await;
+    assert_eq!(s.calling(1), "Alice Agent", "her redial rings");
+    let answer = reply(&s, ALICE, Reply::Pass).await;
+    assert_eq!(
+        answer.text(),
+        "You passed INC0010001. The next person is being called."
+    );
+    assert_eq!(s.calling(1), "Bob Agent", "the redial was skipped");
+    assert_eq!(s.dialled(), [ALICE, ALICE, BOB]);
+    assert_eq!(
+        s.m.dialer.ended_by_engine(),
+        [s.call(1)],
+        "Alice's ringing redial was hung up"
+    );
+    let esc = s.esc(1);
+    assert_eq!(esc.history()[1].outcome, CallOutcome::Passed);
+    let note = s.queued(&format!("{}:attempt:2", esc.id())).work_note;
+    assert!(
+        note.contains("Alice Agent (+1******0001) — replied 2 (pass) to the text message sent after attempt 1; this call was hung up"),
+        "{note}"
+    );
+    assert!(note.contains("Next: agent Bob Agent"), "{note}");
+    // The hung-up redial's end arrives afterwards: already applied, nothing more happens.
+    assert_eq!(s.deliver(&s.call(1)).await, EventOutcome::Duplicate);
+    assert_eq!(s.calling(1), "Bob Agent");
+}
+
+#[tokio::test]
+async fn a_reply_2_before_the_redial_is_placed_skips_it() {
+    let s = Scenario::with_sms(&[ALICE]);
+    s.script(
+        ALICE,
+        [
+            ends(CallOutcome::NoAnswer),
+            PlaceScript::Fails(TelephonyErrorKind::Unavailable),
+        ],
+    );
+    s.script(BOB, [PlaceScript::Rings(CallOutcome::NoAnswer)]);
+    s.start(1).await;
+    // The first call's end is applied; the redial is written but could not be placed yet.
+    let first = s.call(0);
+    let _ = s
+        .engine
+        .on_flow_ended(&event_id(&first), first.as_str())
+        .await;
+    let esc = s.esc(1);
+    let redial = esc.current().expect("the redial waits");
+    assert_eq!(
+        (redial.number, redial.person.name.as_str()),
+        (2, "Alice Agent")
+    );
+    assert_eq!(redial.phase, Phase::Dialing);
+    let answer = reply(&s, ALICE, Reply::Pass).await;
+    assert!(matches!(answer, SmsAnswer::Passed { .. }), "{answer:?}");
+    assert_eq!(s.calling(1), "Bob Agent");
+    let note = s.queued(&format!("{}:attempt:2", esc.id())).work_note;
+    assert!(
+        note.contains(
+            "replied 2 (pass) to the text message sent after attempt 1, before this call was placed"
+        ),
+        "{note}"
+    );
+}
+
+#[tokio::test]
+async fn a_reply_1_takes_the_incident_once_and_the_call_that_follows_changes_nothing() {
+    let s = Scenario::with_sms(&[ALICE]);
+    s.script(
+        ALICE,
+        [
+            ends(CallOutcome::NoAnswer),
+            PlaceScript::Rings(CallOutcome::NoAnswer),
+        ],
+    );
+    s.start(1).await;
+    s.settle().await;
+    let answer = reply(&s, ALICE, Reply::Accept).await;
+    assert_eq!(answer.text(), "You accepted INC0010001. Thank you.");
+    assert_eq!(s.deliver(&s.call(1)).await, EventOutcome::Duplicate);
+    let assigned: Vec<_> =
+        s.m.outbox
+            .unique()
+            .into_iter()
+            .filter(|u| u.assign_to.is_some())
+            .collect();
+    assert_eq!(assigned.len(), 1, "one assignment: {assigned:?}");
+    assert_eq!(assigned[0].assign_to.as_deref(), Some("alice.agent"));
+    assert_eq!(s.metric(Metric::Accepts), 1.0);
+}
+
+#[tokio::test]
+async fn a_1_after_an_accept_by_key_on_the_redial_is_already_theirs() {
+    let s = Scenario::with_sms(&[ALICE]);
+    s.script(ALICE, [ends(CallOutcome::NoAnswer), press("1")]);
+    s.start(1).await;
+    s.settle().await;
+    assert_eq!(s.esc(1).accepted_by(), Some("Alice Agent"));
+    let before = s.m.outbox.all().len();
+    let answer = reply(&s, ALICE, Reply::Accept).await;
+    assert_eq!(answer.text(), "You accepted INC0010001. Thank you.");
+    assert_eq!(s.m.outbox.all().len(), before, "nothing more written");
+}
