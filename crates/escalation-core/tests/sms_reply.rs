@@ -1,10 +1,10 @@
 //! A reply to an escalation text is the person's decision, applied as a key press is: a 2
 //! skips their pending redial, a 1 takes the incident (the first accept wins, by key or by
-//! text).
+//! text), and the text after the last call of the walk still lets them take it.
 
 mod support;
 
-use escalation_core::escalation::Phase;
+use escalation_core::escalation::{Phase, Status};
 use escalation_core::messaging::Reply;
 use escalation_core::model::{CallOutcome, E164};
 use escalation_core::ports::{Metric, TelephonyErrorKind};
@@ -120,6 +120,69 @@ async fn a_reply_1_takes_the_incident_once_and_the_call_that_follows_changes_not
     assert_eq!(assigned.len(), 1, "one assignment: {assigned:?}");
     assert_eq!(assigned[0].assign_to.as_deref(), Some("alice.agent"));
     assert_eq!(s.metric(Metric::Accepts), 1.0);
+}
+
+#[tokio::test]
+async fn the_last_unanswered_call_is_texted_and_a_1_still_takes_the_incident() {
+    let s = Scenario::with_sms_policy(&[CAROL], |p| {
+        p.max_redials = 0;
+        p.fallback_group = Some("Service Desk".into());
+    });
+    s.script(ALICE, [ends(CallOutcome::NoAnswer)]);
+    s.script(BOB, [ends(CallOutcome::Busy)]);
+    s.script(CAROL, [ends(CallOutcome::Machine)]);
+    let mut inc = incident(1);
+    inc.assignment_group = Some("db-group-sys-id".into());
+    s.engine.start(inc).await.unwrap();
+    s.settle().await;
+    let esc = s.esc(1);
+    assert_eq!(esc.status(), Status::Exhausted);
+    let sent = s.m.messenger.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].to, CAROL, "texted after the last call");
+    let exhausted = s.queued(&format!("{}:attempt:3", esc.id()));
+    assert_eq!(exhausted.assignment_group.as_deref(), Some("Service Desk"));
+
+    let answer = reply(&s, CAROL, Reply::Accept).await;
+    assert_eq!(answer.text(), "You accepted INC0010001. Thank you.");
+    let esc = s.esc(1);
+    assert_eq!(esc.status(), Status::Accepted);
+    assert_eq!(esc.accepted_by(), Some("Carol Manager"));
+    let update = s.queued(&format!("{}:attempt:3:text", esc.id()));
+    assert_eq!(update.assign_to.as_deref(), Some("carol.manager"));
+    assert_eq!(
+        update.assignment_group.as_deref(),
+        Some("db-group-sys-id"),
+        "back in its own group, away from the catch-all"
+    );
+    assert!(
+        update
+            .work_note
+            .contains("The escalation had ended with nobody accepting"),
+        "{}",
+        update.work_note
+    );
+    assert_eq!(s.metric(Metric::Accepts), 1.0);
+    assert_eq!(s.metric(Metric::Exhausted), 1.0);
+    assert!(s.m.dialer.placed().len() == 3, "nobody else was called");
+}
+
+#[tokio::test]
+async fn a_2_after_the_last_call_changes_nothing() {
+    let s = Scenario::with_sms_policy(&[CAROL], |p| p.max_redials = 0);
+    for who in [ALICE, BOB, CAROL] {
+        s.script(who, [ends(CallOutcome::NoAnswer)]);
+    }
+    s.start(1).await;
+    s.settle().await;
+    let before = s.m.outbox.all().len();
+    let answer = reply(&s, CAROL, Reply::Pass).await;
+    assert_eq!(
+        answer.text(),
+        "INC0010001 no longer needs an answer: its escalation has ended. Nothing was changed."
+    );
+    assert_eq!(s.esc(1).status(), Status::Exhausted);
+    assert_eq!(s.m.outbox.all().len(), before);
 }
 
 #[tokio::test]

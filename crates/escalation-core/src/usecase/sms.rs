@@ -4,7 +4,8 @@
 //! expiry. A reply is that person's decision, applied as a key press is
 //! ([`Engine::on_live_decision`]): a 1 accepts (the first accept wins, whichever way it
 //! came), a 2 passes (their pending redial is skipped; when the walk has already moved on,
-//! it is noted). Off unless the engine is
+//! it is noted). The text is sent after the last call of the walk too: while its offer
+//! lives, a 1 still takes the exhausted escalation's incident. Off unless the engine is
 //! given a messenger and the offer store ([`Engine::with_sms`]) and the step sets
 //! `"sms": true`.
 //!
@@ -106,10 +107,10 @@ impl Engine {
             .iter()
             .find(|h| h.number == attempt)
             .map(|h| &h.outcome);
-        if !person.sms_when_unanswered
-            || esc.status() != Status::Active
-            || !outcome.is_some_and(unanswered)
-        {
+        // After the last call of the walk too: the offer lives on, and an accept by text
+        // still takes the incident (crate::escalation's `reply`).
+        let live = matches!(esc.status(), Status::Active | Status::Exhausted);
+        if !person.sms_when_unanswered || !live || !outcome.is_some_and(unanswered) {
             return;
         }
         let now = self.now();
