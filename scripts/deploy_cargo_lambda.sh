@@ -109,6 +109,7 @@ optional SWEEP_GRACE_SECS '^[0-9]+$' 'a number of seconds'
 optional FALLBACK_GROUP '^[0-9a-fA-F]{32}$' 'a sys_id (32 hex digits)'
 optional ESCALATE_PRIORITIES '^ *[1-5] *(, *[1-5] *)*$' 'a list of priorities such as 1,2'
 optional PUBLIC_BASE_URL '^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^ ]*)?$' 'an https:// URL (the custom domain Twilio calls voice-inbound on)'
+optional CONFERENCE_BRIDGE '^(true|false)$' 'true or false (the conference bridge, key 4 after accepting)'
 if [ "${#problems[@]}" -gt 0 ]; then
     echo "$PROG: $config has problems:" >&2
     printf '  %s\n' "${problems[@]}" >&2
@@ -120,14 +121,19 @@ PREFIX=${CFG[FUNCTION_PREFIX]}
 RETENTION=${CFG[LOG_RETENTION_DAYS]:-30}
 # binary | role key. Memory, timeout and description are in each function's Cargo.toml
 # ([package.metadata.lambda.deploy], the template's values), which cargo lambda deploy reads.
+# voice-inbound comes first: with CONFERENCE_BRIDGE=true its URL is the others' BRIDGE_URL.
 FUNCTIONS=(
+    "voice-inbound|VOICE_INBOUND_ROLE_ARN"
     "incident-trigger|TRIGGER_ROLE_ARN"
     "escalation-dialer|DIALER_ROLE_ARN"
     "flow-events|FLOW_EVENTS_ROLE_ARN"
     "incident-updater|UPDATER_ROLE_ARN"
     "escalation-sweeper|SWEEPER_ROLE_ARN"
-    "voice-inbound|VOICE_INBOUND_ROLE_ARN"
 )
+# The functions that place escalation calls, and so offer the bridge (as template.yaml's
+# ConferenceBridge parameter wires it).
+BRIDGE_FUNCTIONS=" escalation-dialer flow-events escalation-sweeper "
+BRIDGE=${CFG[CONFERENCE_BRIDGE]:-false}
 ENV_KEYS=(TWILIO_FLOW_SID TWILIO_FROM_NUMBER ESCALATIONS_TABLE SN_UPDATES_QUEUE_URL SECRETS_ARN
     SERVICENOW_INSTANCE_URL RING_TIMEOUT_SECS MAX_REDIALS ROUNDS BUSY_RETRY_SECS MAX_BUSY_RETRIES
     FALLBACK_GROUP ESCALATE_PRIORITIES RUST_LOG)
@@ -182,7 +188,30 @@ if [ "$dry_run" = 0 ]; then
     command -v cargo-lambda >/dev/null 2>&1 || die "cargo-lambda is not on PATH (scripts/build_arm64.sh installs it into $VENV)"
 fi
 
-# ---- 2. functions -------------------------------------------------------------------------
+# ---- 2. functions, and 3. the public function URLs: the trigger (HMAC checked in code) and
+# voice-inbound (X-Twilio-Signature checked in code) ------------------------------------------
+public_url() {
+    local fn=$1 url policy
+    url=$(query awsr lambda get-function-url-config --function-name "$fn" --query FunctionUrl --output text)
+    if [ -z "$url" ] || [ "$url" = None ]; then
+        run aws --region "$REGION" lambda create-function-url-config --function-name "$fn" --auth-type NONE
+    fi
+    policy=$(query awsr lambda get-policy --function-name "$fn" --query Policy --output text)
+    if ! grep -q '"FunctionURLAllowPublicAccess"' <<<"$policy"; then
+        run aws --region "$REGION" lambda add-permission --function-name "$fn" --statement-id FunctionURLAllowPublicAccess \
+            --action lambda:InvokeFunctionUrl --principal '*' --function-url-auth-type NONE
+    fi
+    if ! grep -q '"FunctionURLInvokeAllowPublicAccess"' <<<"$policy"; then
+        run aws --region "$REGION" lambda add-permission --function-name "$fn" --statement-id FunctionURLInvokeAllowPublicAccess \
+            --action lambda:InvokeFunction --principal '*' --invoked-via-function-url
+    fi
+}
+trigger="$PREFIX-incident-trigger"
+inbound="$PREFIX-voice-inbound"
+# BRIDGE_URL: empty = no bridge. On: voice-inbound's custom domain, else its function URL
+# (known once it exists, so voice-inbound is deployed first; its own first calls offer the
+# bridge only with a custom domain, as in template.yaml).
+bridge_url=""
 env_dir=$(mktemp -d)
 trap 'rm -rf "$env_dir"' EXIT
 for entry in "${FUNCTIONS[@]}"; do
@@ -203,6 +232,10 @@ for entry in "${FUNCTIONS[@]}"; do
     fi
     if [ "$bin" = voice-inbound ] && [ -n "${CFG[PUBLIC_BASE_URL]:-}" ]; then
         echo "PUBLIC_BASE_URL=${CFG[PUBLIC_BASE_URL]}" >>"$env_file"
+        if [ "$BRIDGE" = true ]; then echo "BRIDGE_URL=${CFG[PUBLIC_BASE_URL]}" >>"$env_file"; fi
+    fi
+    if [ -n "$bridge_url" ] && [[ $BRIDGE_FUNCTIONS == *" $bin "* ]]; then
+        echo "BRIDGE_URL=$bridge_url" >>"$env_file"
     fi
     echo "==> $name" >&2
     if [ "$dry_run" = 1 ]; then
@@ -211,30 +244,21 @@ for entry in "${FUNCTIONS[@]}"; do
     run cargo lambda deploy --manifest-path "$ROOT/Cargo.toml" --region "$REGION" --binary-name "$bin" \
         --lambda-dir "$TARGET_DIR/lambda" --runtime provided.al2023 --role "$role" \
         --log-retention "$RETENTION" --env-file "$env_file" --tag app=servicenow-phone-escalation "$name"
+    if [ "$bin" = voice-inbound ]; then
+        public_url "$inbound"
+        if [ "$BRIDGE" = true ]; then
+            bridge_url=${CFG[PUBLIC_BASE_URL]:-}
+            if [ -z "$bridge_url" ]; then
+                bridge_url=$(query awsr lambda get-function-url-config --function-name "$inbound" --query FunctionUrl --output text)
+            fi
+            if [ "$dry_run" = 1 ] && [ -z "$bridge_url" ]; then
+                bridge_url="https://<$inbound function URL>/"
+            fi
+            [ -n "$bridge_url" ] && [ "$bridge_url" != None ] || die "no function URL for $inbound, so no BRIDGE_URL"
+        fi
+    fi
 done
-
-# ---- 3. public function URLs: the trigger (HMAC checked in code) and voice-inbound
-# (X-Twilio-Signature checked in code) -------------------------------------------------------
-public_url() {
-    local fn=$1 url policy
-    url=$(query awsr lambda get-function-url-config --function-name "$fn" --query FunctionUrl --output text)
-    if [ -z "$url" ] || [ "$url" = None ]; then
-        run aws --region "$REGION" lambda create-function-url-config --function-name "$fn" --auth-type NONE
-    fi
-    policy=$(query awsr lambda get-policy --function-name "$fn" --query Policy --output text)
-    if ! grep -q '"FunctionURLAllowPublicAccess"' <<<"$policy"; then
-        run aws --region "$REGION" lambda add-permission --function-name "$fn" --statement-id FunctionURLAllowPublicAccess \
-            --action lambda:InvokeFunctionUrl --principal '*' --function-url-auth-type NONE
-    fi
-    if ! grep -q '"FunctionURLInvokeAllowPublicAccess"' <<<"$policy"; then
-        run aws --region "$REGION" lambda add-permission --function-name "$fn" --statement-id FunctionURLInvokeAllowPublicAccess \
-            --action lambda:InvokeFunction --principal '*' --invoked-via-function-url
-    fi
-}
-trigger="$PREFIX-incident-trigger"
-inbound="$PREFIX-voice-inbound"
 public_url "$trigger"
-public_url "$inbound"
 
 # ---- 4. event source mappings (as in template.yaml) ---------------------------------------
 # mapping FUNCTION SOURCE_ARN SETTINGS...: create, or update the existing one.
