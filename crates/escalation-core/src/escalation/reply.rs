@@ -14,8 +14,10 @@ use crate::update::{IncidentState, IncidentUpdate};
 pub struct ReplyAcceptance {
     pub update: IncidentUpdate,
     pub hang_up: Option<ExecutionSid>,
-    /// Whose call that was.
+    /// Whose call that was (every name, when a ring-all step was ringing).
     pub ringing: Option<String>,
+    /// The other calls of a ring-all step in flight: hung up too.
+    pub more: Vec<super::HangUp>,
 }
 
 impl Escalation {
@@ -48,12 +50,7 @@ impl Escalation {
         let (true, Some(person)) = (ended, person) else {
             return Err(not_current());
         };
-        let current = self.s.current.take();
-        let hang_up = current.as_ref().and_then(|a| a.execution_sid.clone());
-        let ringing = current
-            .as_ref()
-            .filter(|a| a.execution_sid.is_some())
-            .map(|a| a.person.name.clone());
+        let (hang_up, ringing, more) = self.end_in_flight();
         self.s.status = Status::Accepted;
         self.s.accepted_by = Some(person.name.clone());
         self.s.updated_at = now;
@@ -71,6 +68,7 @@ impl Escalation {
             update,
             hang_up,
             ringing,
+            more,
         })
     }
 }

@@ -100,6 +100,7 @@ impl Engine {
                 tracing::info!(escalation_id = %esc.id(), incident = %esc.incident().number,
                     attempt = d.attempt, outcome = ?outcome, next = ?t.next, "live decision applied");
                 self.observe(esc, &t);
+                self.hang_up_calls(esc.id(), &t.hang_up).await;
                 if t.next == Next::Dial {
                     self.next_call(stored).await?;
                 }
@@ -174,8 +175,7 @@ fn reply(esc: Option<&Escalation>, d: &LiveDecision, verdict: Verdict) -> Decisi
         };
     };
     let language = esc
-        .current()
-        .filter(|a| a.number == d.attempt)
+        .attempt(d.attempt)
         .map(|a| a.person.language.clone())
         .or_else(|| {
             let name = &esc.history().iter().find(|h| h.number == d.attempt)?.name;

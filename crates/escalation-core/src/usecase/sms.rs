@@ -270,6 +270,7 @@ impl Engine {
                                 .metrics
                                 .count("engine", Metric::HangUpFailures, 1);
                         }
+                        self.hang_up_calls(esc.id(), &done.more).await;
                         SmsAnswer::Accepted {
                             number: number.clone(),
                             language: language.clone(),
