@@ -8,47 +8,8 @@
 mod support;
 
 use escalation_devtools::stack::{ALICE, Stack, StackOptions};
-use escalation_lambda::handlers::CallDecision;
 use lambda_http::Body;
-use support::{SETTLE, press, sys_id};
-
-/// Serve `decision` on `listener` as its function URL would.
-fn serve(listener: tokio::net::TcpListener, decision: CallDecision) {
-    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
-        let decision = decision.clone();
-        async move {
-            let (parts, body) = req.into_parts();
-            let bytes = axum::body::to_bytes(body, 1 << 16)
-                .await
-                .unwrap_or_default();
-            let req = lambda_http::Request::from_parts(parts, Body::Binary(bytes.to_vec()));
-            let resp = decision.handle(req).await.expect("never errs");
-            let (parts, body) = resp.into_parts();
-            axum::response::Response::from_parts(parts, axum::body::Body::from(body.to_vec()))
-        }
-    });
-    tokio::spawn(async move { axum::serve(listener, app).await });
-}
-
-async fn stack_with_decisions(up: bool) -> Stack {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let stack = Stack::start(StackOptions {
-        env: vec![("DECISION_URL", url)],
-        ..StackOptions::default()
-    })
-    .await;
-    if up {
-        let decision = stack
-            .parts
-            .call_decision(&stack.aws, &stack.resources.dial_queue_url)
-            .expect("call-decision");
-        serve(listener, decision);
-    } else {
-        drop(listener);
-    }
-    stack
-}
+use support::{SETTLE, press, stack_with_decisions, sys_id};
 
 fn accepted_notes(stack: &Stack, id: &str) -> usize {
     stack
