@@ -11,31 +11,14 @@ mod support;
 use escalation_devtools::stack::{ALICE, Stack, StackOptions};
 use escalation_fakes::twilio::AgentStep;
 use lambda_http::Body;
-use support::{SETTLE, press, serve_decision, sys_id};
+use support::{SETTLE, press, stack_with_decisions, stack_with_decisions_and, sys_id};
 
-async fn stack_with_decisions(up: bool) -> Stack {
-    stack_with(up, Vec::new()).await
-}
-
-async fn stack_with(up: bool, mut env: Vec<(&'static str, String)>) -> Stack {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    env.push(("DECISION_URL", url));
-    let stack = Stack::start(StackOptions {
+async fn stack_with(up: bool, env: Vec<(&'static str, String)>) -> Stack {
+    let options = StackOptions {
         env,
         ..StackOptions::default()
-    })
-    .await;
-    if up {
-        let decision = stack
-            .parts
-            .call_decision(&stack.aws, &stack.resources.dial_queue_url)
-            .expect("call-decision");
-        serve_decision(listener, decision);
-    } else {
-        drop(listener);
-    }
-    stack
+    };
+    stack_with_decisions_and(up, options).await
 }
 
 fn accepted_notes(stack: &Stack, id: &str) -> usize {

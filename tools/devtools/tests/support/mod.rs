@@ -187,3 +187,27 @@ pub fn serve_decision(
     });
     tokio::spawn(async move { axum::serve(listener, app).await });
 }
+
+pub async fn stack_with_decisions(up: bool) -> Stack {
+    stack_with_decisions_and(up, StackOptions::default()).await
+}
+
+/// A stack with `options` whose flow reports keys to call-decision at once (served on a
+/// local port, as its function URL would be); `up: false`: the URL answers nothing.
+pub async fn stack_with_decisions_and(up: bool, options: StackOptions) -> Stack {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let mut options = options;
+    options.env.push(("DECISION_URL", url));
+    let stack = Stack::start(options).await;
+    if up {
+        let decision = stack
+            .parts
+            .call_decision(&stack.aws, &stack.resources.dial_queue_url)
+            .expect("call-decision");
+        serve_decision(listener, decision);
+    } else {
+        drop(listener);
+    }
+    stack
+}
