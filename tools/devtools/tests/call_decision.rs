@@ -8,10 +8,11 @@
 
 mod support;
 
+use escalation_devtools::decision_url;
 use escalation_devtools::stack::{ALICE, Stack, StackOptions};
 use escalation_fakes::twilio::AgentStep;
 use lambda_http::Body;
-use support::{SETTLE, press, serve_decision, sys_id};
+use support::{SETTLE, press, sys_id};
 
 async fn stack_with_decisions(up: bool) -> Stack {
     stack_with(up, Vec::new()).await
@@ -31,7 +32,7 @@ async fn stack_with(up: bool, mut env: Vec<(&'static str, String)>) -> Stack {
             .parts
             .call_decision(&stack.aws, &stack.resources.dial_queue_url)
             .expect("call-decision");
-        serve_decision(listener, decision);
+        decision_url::serve(listener, decision);
     } else {
         drop(listener);
     }

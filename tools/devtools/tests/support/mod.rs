@@ -164,26 +164,3 @@ pub fn add_people(stack: &Stack) {
         stack.sn.add_user(&user_sys_id(user), user, name, phone);
     }
 }
-
-/// Serve call-decision on `listener` as its function URL would (the Studio widget's
-/// requests reach the real handler over HTTP).
-pub fn serve_decision(
-    listener: tokio::net::TcpListener,
-    decision: escalation_lambda::handlers::CallDecision,
-) {
-    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
-        let decision = decision.clone();
-        async move {
-            let (parts, body) = req.into_parts();
-            let bytes = axum::body::to_bytes(body, 1 << 16)
-                .await
-                .unwrap_or_default();
-            let req =
-                lambda_http::Request::from_parts(parts, lambda_http::Body::Binary(bytes.to_vec()));
-            let resp = decision.handle(req).await.expect("never errs");
-            let (parts, body) = resp.into_parts();
-            axum::response::Response::from_parts(parts, axum::body::Body::from(body.to_vec()))
-        }
-    });
-    tokio::spawn(async move { axum::serve(listener, app).await });
-}
