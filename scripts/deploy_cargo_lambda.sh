@@ -112,6 +112,7 @@ optional FALLBACK_GROUP '^[0-9a-fA-F]{32}$' 'a sys_id (32 hex digits)'
 optional ESCALATE_PRIORITIES '^ *[1-5] *(, *[1-5] *)*$' 'a list of priorities such as 1,2'
 optional LIVE_DECISIONS '^(true|false)$' 'true or false (call-decision applies a key during the call)'
 optional PUBLIC_BASE_URL '^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^ ]*)?$' 'an https:// URL (the custom domain Twilio calls voice-inbound on)'
+optional CONFERENCE_BRIDGE '^(true|false)$' 'true or false (the conference bridge, key 4 after accepting)'
 if [ "${#problems[@]}" -gt 0 ]; then
     echo "$PROG: $config has problems:" >&2
     printf '  %s\n' "${problems[@]}" >&2
@@ -123,18 +124,23 @@ PREFIX=${CFG[FUNCTION_PREFIX]}
 RETENTION=${CFG[LOG_RETENTION_DAYS]:-30}
 # binary | role key. Memory, timeout and description are in each function's Cargo.toml
 # ([package.metadata.lambda.deploy], the template's values), which cargo lambda deploy reads.
-# call-decision first: the functions that place calls get its URL.
+# call-decision first, then voice-inbound: the functions that place calls get their URLs
+# (DECISION_URL, and BRIDGE_URL with CONFERENCE_BRIDGE=true).
 FUNCTIONS=()
 LIVE=${CFG[LIVE_DECISIONS]:-true}
 [ "$LIVE" = false ] || FUNCTIONS+=("call-decision|CALL_DECISION_ROLE_ARN")
 FUNCTIONS+=(
+    "voice-inbound|VOICE_INBOUND_ROLE_ARN"
     "incident-trigger|TRIGGER_ROLE_ARN"
     "escalation-dialer|DIALER_ROLE_ARN"
     "flow-events|FLOW_EVENTS_ROLE_ARN"
     "incident-updater|UPDATER_ROLE_ARN"
     "escalation-sweeper|SWEEPER_ROLE_ARN"
-    "voice-inbound|VOICE_INBOUND_ROLE_ARN"
 )
+# The functions that place escalation calls, and so offer the bridge (as template.yaml's
+# ConferenceBridge parameter wires it).
+BRIDGE_FUNCTIONS=" escalation-dialer flow-events escalation-sweeper "
+BRIDGE=${CFG[CONFERENCE_BRIDGE]:-false}
 ENV_KEYS=(TWILIO_FLOW_SID TWILIO_FROM_NUMBER ESCALATIONS_TABLE SN_UPDATES_QUEUE_URL SECRETS_ARN
     SERVICENOW_INSTANCE_URL RING_TIMEOUT_SECS MAX_REDIALS ROUNDS BUSY_RETRY_SECS MAX_BUSY_RETRIES
     FALLBACK_GROUP ESCALATE_PRIORITIES RUST_LOG)
@@ -210,6 +216,12 @@ public_url() {
     fi
 }
 decision_url=""
+trigger="$PREFIX-incident-trigger"
+inbound="$PREFIX-voice-inbound"
+# BRIDGE_URL: empty = no bridge. On: voice-inbound's custom domain, else its function URL
+# (known once it exists, so voice-inbound is deployed first; its own first calls offer the
+# bridge only with a custom domain, as in template.yaml).
+bridge_url=""
 env_dir=$(mktemp -d)
 trap 'rm -rf "$env_dir"' EXIT
 for entry in "${FUNCTIONS[@]}"; do
@@ -234,6 +246,10 @@ for entry in "${FUNCTIONS[@]}"; do
     fi
     if [ "$bin" = voice-inbound ] && [ -n "${CFG[PUBLIC_BASE_URL]:-}" ]; then
         echo "PUBLIC_BASE_URL=${CFG[PUBLIC_BASE_URL]}" >>"$env_file"
+        if [ "$BRIDGE" = true ]; then echo "BRIDGE_URL=${CFG[PUBLIC_BASE_URL]}" >>"$env_file"; fi
+    fi
+    if [ -n "$bridge_url" ] && [[ $BRIDGE_FUNCTIONS == *" $bin "* ]]; then
+        echo "BRIDGE_URL=$bridge_url" >>"$env_file"
     fi
     echo "==> $name" >&2
     if [ "$dry_run" = 1 ]; then
@@ -248,13 +264,23 @@ for entry in "${FUNCTIONS[@]}"; do
         # A dry run has no URL yet: it shows where it goes.
         [ -n "$decision_url" ] || decision_url="https://CALL-DECISION-FUNCTION-URL.lambda-url.$REGION.on.aws/"
     fi
+    if [ "$bin" = voice-inbound ]; then
+        public_url "$inbound"
+        if [ "$BRIDGE" = true ]; then
+            bridge_url=${CFG[PUBLIC_BASE_URL]:-}
+            if [ -z "$bridge_url" ]; then
+                bridge_url=$(query awsr lambda get-function-url-config --function-name "$inbound" --query FunctionUrl --output text)
+            fi
+            if [ "$dry_run" = 1 ] && [ -z "$bridge_url" ]; then
+                bridge_url="https://<$inbound function URL>/"
+            fi
+            [ -n "$bridge_url" ] && [ "$bridge_url" != None ] || die "no function URL for $inbound, so no BRIDGE_URL"
+        fi
+    fi
 done
 
-# ---- 3. the other public function URLs: the trigger and voice-inbound -------------------
-trigger="$PREFIX-incident-trigger"
-inbound="$PREFIX-voice-inbound"
+# ---- 3. the trigger's public function URL ---------------------------------------------------
 public_url "$trigger"
-public_url "$inbound"
 
 # ---- 4. event source mappings (as in template.yaml) ---------------------------------------
 # mapping FUNCTION SOURCE_ARN SETTINGS...: create, or update the existing one.

@@ -118,6 +118,13 @@ impl Scenario {
         Scenario::build(ROSTER, Settings::default(), texted)
     }
 
+    /// As [`Scenario::with_sms`], with the policy changed.
+    pub fn with_sms_policy(texted: &[&str], change: impl FnOnce(&mut Policy)) -> Scenario {
+        let mut settings = Settings::default();
+        change(&mut settings.policy);
+        Scenario::build(ROSTER, settings, texted)
+    }
+
     fn build(roster: &str, settings: Settings, texted: &[&str]) -> Scenario {
         let mut roster = Roster::from_json(roster).unwrap();
         for p in roster.agents.iter_mut().chain(roster.escalation.iter_mut()) {
