@@ -7,9 +7,10 @@
 
 mod support;
 
+use escalation_devtools::decision_url;
 use escalation_devtools::stack::{ALICE, Stack, StackOptions};
 use serde_json::Value;
-use support::{SETTLE, complete, patches, press, serve_decision, sys_id};
+use support::{SETTLE, complete, patches, press, sys_id};
 
 const PRESSES: usize = 8;
 
@@ -38,7 +39,7 @@ async fn eight_presses_at_once_assign_the_incident_once() {
         .parts
         .call_decision(&stack.aws, &stack.resources.dial_queue_url)
         .expect("call-decision");
-    serve_decision(listener, decision);
+    decision_url::serve(listener, decision);
     stack.twilio.script(ALICE, vec![press("1")]);
     let id = sys_id(1351);
     assert_eq!(
