@@ -10,7 +10,7 @@ use escalation_adapters::clock::SystemClock;
 use escalation_adapters::retry::RetryPolicy;
 use escalation_adapters::servicenow::SnClient;
 use escalation_adapters::signing::BridgeKey;
-use escalation_adapters::twilio::CallsClient;
+use escalation_adapters::twilio::{AccountClient, CallsClient};
 use escalation_core::model::E164;
 use escalation_inbound::Inbound;
 use escalation_inbound::bridge::BridgePorts;
@@ -205,14 +205,13 @@ impl InboundStack {
         let s = &self.stack;
         BridgePorts {
             capability: Arc::new(BridgeKey::derive(&s.key)),
-            calls: Arc::new(CallsClient::new(
+            calls: Arc::new(CallsClient::new(AccountClient::new(
                 s.aws.http.clone(),
                 &s.twilio.base_url(),
                 ACCOUNT_SID,
-                API_KEY_SID,
-                API_KEY_SECRET,
+                (API_KEY_SID, API_KEY_SECRET),
                 RetryPolicy::fast(),
-            )),
+            ))),
             log: Arc::new(DynamoBridgeLog::new(
                 aws_sdk_dynamodb::Client::new(&s.sdk),
                 &s.resources.table,

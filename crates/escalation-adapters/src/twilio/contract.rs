@@ -128,6 +128,21 @@ impl ExecutionContext {
         self.0.get("widgets")?.get(name)
     }
 
+    /// The Call SID of the execution's call, once a widget that ran on it says so: the
+    /// call widget after it was answered (or ended), or any widget that ran on the call
+    /// (a gather, a say). `None` while the call widget is still ringing.
+    pub fn call_sid(&self) -> Option<String> {
+        let sid = |w: &Value| {
+            w.get("CallSid")
+                .and_then(Value::as_str)
+                .filter(|s| s.starts_with("CA"))
+                .map(str::to_owned)
+        };
+        self.widget(CALL_WIDGET)
+            .and_then(sid)
+            .or_else(|| self.0.get("widgets")?.as_object()?.values().find_map(sid))
+    }
+
     /// Our parameters; `None` if the execution was not started by us (e.g. a console test).
     pub fn params(&self) -> Option<CallParams> {
         let data = self.0.get("flow")?.get("data")?;

@@ -262,7 +262,7 @@ impl Engine {
                             &[(Metric::Accepts, 1.0), (Metric::TimeToAccept, tta)],
                         );
                         if let Some(sid) = &done.hang_up
-                            && let Err(e) = self.ports.dialer.end(sid).await
+                            && let Err(e) = self.ports.dialer.hang_up(sid).await
                         {
                             tracing::warn!(escalation_id = %esc.id(), execution = %sid, error = %e,
                                 "could not hang up the ringing call after an accept by text");
