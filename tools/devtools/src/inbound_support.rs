@@ -338,3 +338,66 @@ pub fn sms_params<'a>(
 pub fn recording_url(recording_sid: &str) -> String {
     format!("https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings/{recording_sid}")
 }
+
+/// The in-process stack (the same handlers, called as functions) plus the escalation line
+/// (voice-inbound's handler).
+use crate::scenario::ScenarioIncident;
+use escalation_core::escalation::Escalation;
+use escalation_fakes::servicenow::ServiceNowHandle;
+use escalation_fakes::twilio::TwilioHandle;
+
+impl crate::play::Driver for InboundStack {
+    fn mode(&self) -> &'static str {
+        "in-process handlers"
+    }
+
+    fn sn(&self) -> &ServiceNowHandle {
+        &self.stack.sn
+    }
+
+    fn twilio(&self) -> &TwilioHandle {
+        &self.stack.twilio
+    }
+
+    async fn trigger(&self, sys_id: &str, inc: &ScenarioIncident) -> Result<(u16, Value), String> {
+        Ok(self
+            .stack
+            .trigger_group(
+                sys_id,
+                &inc.number,
+                &inc.short_description,
+                &inc.priority,
+                inc.group.as_deref(),
+            )
+            .await)
+    }
+
+    async fn pump(&self) -> Result<bool, String> {
+        let d = self.stack.pump_dials().await.is_some();
+        let k = self.stack.pump_kinesis().await.is_some();
+        let s = self.stack.pump_sqs().await.is_some();
+        Ok(d || k || s)
+    }
+
+    async fn sweep(&self) -> Result<(), String> {
+        self.stack
+            .engine
+            .sweep()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("sweep: {e}"))
+    }
+
+    async fn escalation(&self, sys_id: &str) -> Result<Option<Escalation>, String> {
+        Ok(self.stack.escalation(sys_id).await.map(|s| s.escalation))
+    }
+
+    async fn send_to_trigger(&self, body: &str) -> Result<(u16, Value), String> {
+        let event = self.stack.signed_event(body, "application/json");
+        Ok(self.stack.invoke_trigger(&event).await)
+    }
+
+    async fn webhook(&self, url: &str, params: &[(&str, &str)]) -> Result<Reply, String> {
+        Ok(self.post(url, params).await)
+    }
+}
