@@ -209,6 +209,33 @@ mod tests {
     }
 
     #[test]
+    fn the_call_is_named_once_a_widget_ran_on_it() {
+        let ctx = |widgets: serde_json::Value| ExecutionContext(json!({"widgets": widgets}));
+        assert_eq!(
+            ctx(json!({})).call_sid(),
+            None,
+            "ringing: no widget ran yet"
+        );
+        let call = "CA0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            ctx(json!({"call_agent": {"CallSid": call, "CallStatus": "in-progress"}})).call_sid(),
+            Some(call.to_owned())
+        );
+        assert_eq!(
+            ctx(
+                json!({"gather_digit": {"CallSid": call}, "report_decision": {"status_code": 200}})
+            )
+            .call_sid(),
+            Some(call.to_owned()),
+            "any widget that ran on the call names it"
+        );
+        assert_eq!(
+            ctx(json!({"call_agent": {"CallSid": "FN1"}})).call_sid(),
+            None
+        );
+    }
+
+    #[test]
     fn outcomes_from_context() {
         let human = json!({"CallStatus": "completed", "AnsweredBy": "human"});
         let cases = [
