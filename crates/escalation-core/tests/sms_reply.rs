@@ -42,7 +42,7 @@ async fn a_reply_2_skips_the_pending_redial_and_calls_the_next_person() {
     assert_eq!(s.calling(1), "Bob Agent", "the redial was skipped");
     assert_eq!(s.dialled(), [ALICE, ALICE, BOB]);
     assert_eq!(
-        s.m.dialer.ended_by_engine(),
+        s.m.dialer.hung_up(),
         [s.call(1)],
         "Alice's ringing redial was hung up"
     );
@@ -215,7 +215,7 @@ async fn a_reply_1_during_a_ring_all_step_takes_the_incident_and_hangs_up_every_
     assert_eq!(esc.status(), Status::Accepted);
     assert_eq!(esc.accepted_by(), Some("Alice Agent"));
     assert_eq!(
-        s.m.dialer.ended_by_engine(),
+        s.m.dialer.hung_up(),
         [s.call(1), s.call(2)],
         "both ringing calls of the step were hung up"
     );

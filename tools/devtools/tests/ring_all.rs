@@ -97,8 +97,17 @@ async fn everyone_rings_at_once_the_first_press_wins_and_the_others_are_hung_up_
     for loser in [&calls[0], &calls[2]] {
         assert_eq!(
             loser.ended_by.as_deref(),
-            Some("api"),
+            Some("hangup"),
             "{} hung up",
+            loser.to
+        );
+        let hang_ups = stack.twilio.hang_ups();
+        assert!(
+            hang_ups
+                .iter()
+                .any(|h| h.execution_sid.as_deref() == Some(loser.sid.as_str())
+                    && h.ended_a_live_call()),
+            "{}'s live call was hung up through the Calls API: {hang_ups:#?}",
             loser.to
         );
         let hung_up_after = loser.ended_at_ms.unwrap().saturating_sub(accepted_at);

@@ -7,12 +7,13 @@
 use super::{Engine, EngineError};
 use crate::escalation::{Cancel, Status};
 use crate::model::SysId;
-use crate::ports::{Metric, Stored};
+use crate::ports::{HangUp, Metric, Stored};
 
 /// What became of a cancel.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CancelResult {
-    /// The escalation is cancelled now; `hung_up`: whose ringing call was ended.
+    /// The escalation is cancelled now; `hung_up`: whose ringing or live call was hung up
+    /// (`None`: no call was running, or hanging it up failed).
     Cancelled {
         stored: Stored,
         hung_up: Option<String>,
@@ -44,8 +45,12 @@ impl Engine {
             .incident(esc.incident(), &[(Metric::Cancelled, 1.0)]);
         let mut hung_up = None;
         if let Some(sid) = &done.hang_up {
-            match self.ports.dialer.end(sid).await {
-                Ok(()) => hung_up = done.ringing.clone(),
+            match self.ports.dialer.hang_up(sid).await {
+                Ok(HangUp::HungUp) => hung_up = done.ringing.clone(),
+                Ok(HangUp::NoCall) => {
+                    tracing::info!(escalation_id = %esc.id(), execution = %sid,
+                        "the call had already ended; its execution is ended");
+                }
                 Err(e) => {
                     // The escalation stays cancelled: a key pressed on that call is ignored.
                     tracing::warn!(escalation_id = %esc.id(), execution = %sid, error = %e,

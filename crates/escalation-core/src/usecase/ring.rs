@@ -1,5 +1,5 @@
-//! Hanging up the other calls of a ring-all step once someone accepted (or the escalation
-//! ended otherwise). Their attempts are already recorded as hung up in the same write that
+//! Hanging up the other calls in flight once someone accepted (the rest of a ring-all step,
+//! or the call ringing when a text accepted), through the Calls API. Their attempts are already recorded as hung up in the same write that
 //! accepted, so each call's flow-end event that follows is a duplicate; a hang-up that
 //! fails leaves the call to end by itself (a key pressed on it hears that someone else
 //! accepted).
@@ -13,9 +13,9 @@ impl Engine {
     /// End each call in `calls`; failures are logged and counted, never returned.
     pub(super) async fn hang_up_calls(&self, escalation: &EscalationId, calls: &[HangUp]) {
         for call in calls {
-            match self.ports.dialer.end(&call.execution).await {
-                Ok(()) => tracing::info!(escalation_id = %escalation, attempt = call.attempt,
-                    execution = %call.execution, "hung up the other call of the ring-all step"),
+            match self.ports.dialer.hang_up(&call.execution).await {
+                Ok(how) => tracing::info!(escalation_id = %escalation, attempt = call.attempt,
+                    execution = %call.execution, ?how, "hung up another call in flight"),
                 Err(e) => {
                     tracing::warn!(escalation_id = %escalation, attempt = call.attempt,
                         execution = %call.execution, error = %e, "could not hang up a call");

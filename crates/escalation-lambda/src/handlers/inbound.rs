@@ -9,7 +9,7 @@ use escalation_adapters::aws::DynamoBridgeLog;
 use escalation_adapters::clock::SystemClock;
 use escalation_adapters::secrets::{Field, Secrets};
 use escalation_adapters::signing::BridgeKey;
-use escalation_adapters::twilio::CallsClient;
+use escalation_adapters::twilio::{AccountClient, CallsClient};
 use escalation_core::model::E164;
 use escalation_core::model::Roster;
 use escalation_inbound::bridge::{BridgePorts, BridgeRef};
@@ -204,15 +204,17 @@ pub fn build(
 fn bridge_ports(env: &Env<'_>, aws: &Aws, parts: &EngineParts) -> Result<BridgePorts, ConfigError> {
     let from = E164::parse(&env.need("TWILIO_FROM_NUMBER")?)
         .map_err(|e| Env::invalid("TWILIO_FROM_NUMBER", e.to_string()))?;
-    let calls = CallsClient::new(
+    let calls = CallsClient::new(AccountClient::new(
         aws.http.clone(),
         &env.optional_url("TWILIO_API_BASE_URL")?
-            .unwrap_or_else(|| "https://api.twilio.com".into()),
+            .unwrap_or_else(|| escalation_adapters::twilio::account::API_BASE_URL.into()),
         aws.secrets.require(Field::TwilioAccountSid)?,
-        aws.secrets.require(Field::TwilioApiKeySid)?,
-        aws.secrets.require(Field::TwilioApiKeySecret)?,
+        (
+            aws.secrets.require(Field::TwilioApiKeySid)?,
+            aws.secrets.require(Field::TwilioApiKeySecret)?,
+        ),
         aws.retry.clone(),
-    );
+    ));
     Ok(BridgePorts {
         capability: Arc::new(BridgeKey::derive(&aws.secrets.signing_key()?)),
         calls: Arc::new(calls),
