@@ -128,6 +128,31 @@ pub fn next(list: ListKind, person: &Person) -> String {
     )
 }
 
+/// A ring-all step starts: everyone named is called at once.
+pub fn ring_all(people: &[&Person]) -> String {
+    let names: Vec<String> = people
+        .iter()
+        .map(|p| format!("{} ({})", p.name, p.phone.masked()))
+        .collect();
+    format!(
+        " Next: calling {} at once; the first to accept wins.",
+        names.join(", ")
+    )
+}
+
+/// A call of a ring-all step ended while others of the step still ring.
+pub fn ring_waits(still: &[&str]) -> String {
+    format!(" Still ringing: {}.", still.join(", "))
+}
+
+/// The calls hung up because someone of the same ring-all step accepted first.
+pub fn ring_hung_up(names: &[&str]) -> String {
+    format!(
+        " Hung up the other calls of the step: {}.",
+        names.join(", ")
+    )
+}
+
 /// A text message offered the incident to a person whose call was not answered.
 pub fn sms_sent(escalation_id: &str, attempt: u32, person: &Person) -> String {
     format!(
@@ -163,6 +188,39 @@ pub fn accepted_by_text(
         ringing
             .map(|r| format!(" The call ringing {r} was hung up."))
             .unwrap_or_default()
+    )
+}
+
+/// The note of a call that ended because its person replied to the text about their
+/// previous, unanswered call (a redial skipped or taken): the call's outcome is told as
+/// the reply.
+pub fn decided_by_text(note: &str, outcome: &CallOutcome, attempt: u32, hung_up: bool) -> String {
+    let key = if *outcome == CallOutcome::Accepted {
+        "1 (accept)"
+    } else {
+        "2 (pass)"
+    };
+    let how = if hung_up {
+        "; this call was hung up"
+    } else {
+        ", before this call was placed"
+    };
+    note.replacen(
+        &self::outcome(outcome),
+        &format!("replied {key} to the text message sent after attempt {attempt}{how}"),
+        1,
+    )
+}
+
+/// An accept by text after the escalation had ended with nobody accepting.
+pub fn accepted_after_exhaustion(back_to_group: bool) -> String {
+    format!(
+        " The escalation had ended with nobody accepting; the offer of the text message was still open, so the incident is theirs{}.",
+        if back_to_group {
+            ", back in its own assignment group"
+        } else {
+            ""
+        }
     )
 }
 
@@ -245,6 +303,7 @@ pub fn outcome(outcome: &CallOutcome) -> String {
         CallOutcome::Machine => "answered by a machine".into(),
         CallOutcome::Unreachable(why) => format!("could not be dialled ({why})"),
         CallOutcome::OnAnotherCall => "already on another escalation call".into(),
+        CallOutcome::HungUp(by) => format!("hung up: {by} accepted first"),
     }
 }
 
