@@ -204,7 +204,7 @@ pub struct CallReport {
 
 /// What became of a request to hang up an attempt's call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HangUp {
+pub enum HangUpOutcome {
     /// The call was ringing or live: it is hung up, and its execution ended.
     HungUp,
     /// No call of the execution was ringing or live any more (it had ended, or never
@@ -243,7 +243,7 @@ pub trait Dialer: Send + Sync {
     /// ringing or already answered, and end the execution: nobody hears anything more of
     /// it. An error means the call may still be ringing (the execution is ended if it
     /// could be).
-    async fn hang_up(&self, sid: &ExecutionSid) -> Result<HangUp, TelephonyError>;
+    async fn hang_up(&self, sid: &ExecutionSid) -> Result<HangUpOutcome, TelephonyError>;
 }
 
 // ---------------------------------------------------------------------------------------

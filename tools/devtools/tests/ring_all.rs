@@ -98,7 +98,7 @@ async fn everyone_rings_at_once_the_first_press_wins_and_the_others_are_hung_up_
         assert_eq!(
             loser.ended_by.as_deref(),
             Some("hangup"),
-            "{} hung up",
+            "{} hung up through the Calls API",
             loser.to
         );
         let hang_ups = stack.twilio.hang_ups();

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use escalation_core::escalation::CREATE_BUDGET_MS;
 use escalation_core::model::{E164, ExecutionSid};
 use escalation_core::ports::{
-    CallReport, CallRequest, CallState, DialResult, Dialer, HangUp, TelephonyError,
+    CallReport, CallRequest, CallState, DialResult, Dialer, HangUpOutcome, TelephonyError,
     TelephonyErrorKind,
 };
 use std::time::Duration;
@@ -215,7 +215,7 @@ impl Dialer for StudioDialer {
         Ok(())
     }
 
-    async fn hang_up(&self, sid: &ExecutionSid) -> Result<HangUp, TelephonyError> {
+    async fn hang_up(&self, sid: &ExecutionSid) -> Result<HangUpOutcome, TelephonyError> {
         let hung_up = match &self.calls {
             Some(calls) => self.hang_up_call(calls, sid).await,
             None => Ok(false),
@@ -226,8 +226,8 @@ impl Dialer for StudioDialer {
             _ => Ok(()),
         };
         match (hung_up, ended) {
-            (Ok(true), _) => Ok(HangUp::HungUp),
-            (Ok(false), Ok(())) => Ok(HangUp::NoCall),
+            (Ok(true), _) => Ok(HangUpOutcome::HungUp),
+            (Ok(false), Ok(())) => Ok(HangUpOutcome::NoCall),
             (Err(e), _) | (Ok(false), Err(e)) => Err(mask(e)),
         }
     }

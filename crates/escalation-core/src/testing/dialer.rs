@@ -5,8 +5,8 @@ use super::ManualClock;
 use crate::model::{CallOutcome, ExecutionSid};
 use crate::ports::Clock;
 use crate::ports::{
-    CallParams, CallReport, CallRequest, CallState, DialResult, Dialer, HangUp, TelephonyError,
-    TelephonyErrorKind,
+    CallParams, CallReport, CallRequest, CallState, DialResult, Dialer, HangUpOutcome,
+    TelephonyError, TelephonyErrorKind,
 };
 use async_trait::async_trait;
 use std::collections::{HashMap, VecDeque};
@@ -136,7 +136,7 @@ impl ScriptedDialer {
         self.0.lock().unwrap().reserved
     }
 
-    /// Calls the engine ended.
+    /// Calls the engine ended (their execution only, or hung up).
     pub fn ended_by_engine(&self) -> Vec<ExecutionSid> {
         self.0.lock().unwrap().ended_by_engine.clone()
     }
@@ -230,7 +230,8 @@ impl ScriptedDialer {
         self.0.lock().unwrap().failing_hang_ups = n;
     }
 
-    /// Calls the engine hung up, in order.
+    /// Calls the engine hung up, in order (they are in [`ScriptedDialer::ended_by_engine`]
+    /// too: hanging up ends the execution).
     pub fn hung_up(&self) -> Vec<ExecutionSid> {
         self.0.lock().unwrap().hung_up.clone()
     }
@@ -403,20 +404,21 @@ impl Dialer for ScriptedDialer {
         Ok(())
     }
 
-    async fn hang_up(&self, sid: &ExecutionSid) -> Result<HangUp, TelephonyError> {
+    async fn hang_up(&self, sid: &ExecutionSid) -> Result<HangUpOutcome, TelephonyError> {
         let mut state = self.0.lock().unwrap();
         if state.failing_hang_ups > 0 {
             state.failing_hang_ups -= 1;
             return Err(unavailable("injected telephony fault"));
         }
         state.hung_up.push(sid.clone());
+        state.ended_by_engine.push(sid.clone());
         Ok(
             match state.placed.iter_mut().find(|p| &p.sid == sid && p.active) {
                 Some(p) => {
                     p.active = false;
-                    HangUp::HungUp
+                    HangUpOutcome::HungUp
                 }
-                None => HangUp::NoCall,
+                None => HangUpOutcome::NoCall,
             },
         )
     }

@@ -7,7 +7,7 @@
 use super::{Engine, EngineError};
 use crate::escalation::{Cancel, Status};
 use crate::model::SysId;
-use crate::ports::{HangUp, Metric, Stored};
+use crate::ports::{HangUpOutcome, Metric, Stored};
 
 /// What became of a cancel.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,8 +46,8 @@ impl Engine {
         let mut hung_up = None;
         if let Some(sid) = &done.hang_up {
             match self.ports.dialer.hang_up(sid).await {
-                Ok(HangUp::HungUp) => hung_up = done.ringing.clone(),
-                Ok(HangUp::NoCall) => {
+                Ok(HangUpOutcome::HungUp) => hung_up = done.ringing.clone(),
+                Ok(HangUpOutcome::NoCall) => {
                     tracing::info!(escalation_id = %esc.id(), execution = %sid,
                         "the call had already ended; its execution is ended");
                 }

@@ -139,13 +139,15 @@ impl Inner {
             let mut guard = lock(&self.state);
             // Ended meanwhile (by the engine, or another finish): this walk is void. A call
             // the engine hung up while the person was in the flow keeps what they heard.
-            if let Some(e) = guard.find_mut(sid).filter(|e| e.status != Status::Active) {
-                if matches!(e.ended_by, Some("api" | "hangup")) && e.heard.is_empty() {
-                    e.heard = walked.heard;
+            {
+                let e = guard.find_mut(sid)?;
+                if e.status != Status::Active {
+                    if matches!(e.ended_by, Some("api" | "hangup")) && e.heard.is_empty() {
+                        e.heard = walked.heard;
+                    }
+                    return None;
                 }
-                return None;
             }
-            st_active(&guard, sid)?;
             self.close(
                 &mut guard,
                 sid,
@@ -177,12 +179,6 @@ pub(super) struct Closing {
     pub(super) last: (String, String, String),
     /// `"agent"`, `"hangup"`.
     pub(super) ended_by: &'static str,
-}
-
-fn st_active(st: &super::executions::Sim, sid: &str) -> Option<()> {
-    st.find(sid)
-        .filter(|e| e.status == Status::Active)
-        .map(|_| ())
 }
 
 impl Inner {
