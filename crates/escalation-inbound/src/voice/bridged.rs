@@ -113,20 +113,18 @@ impl Inbound {
         if !is_twilio_sid(call) {
             return lost(&sp, "bridge wait without a CallSid");
         }
-        let taken = self
-            .marks
-            .has(&Mark::CallTaken {
-                parent: call.to_string(),
-                index,
-            })
-            .await
-            .unwrap_or(false);
-        if taken {
+        // The slot of this person on this call is decided once: taken by their key, or
+        // given up here, whichever comes first.
+        let slot = Mark::CallTaken {
+            parent: call.to_string(),
+            index,
+        };
+        let join = || {
             tracing::info!(call, to = %person.phone.masked(), "put-through bridge: joining the caller");
             let mut status = state.step();
             status.parent = Some(call.to_string());
             status.line = Some(line.number.as_str().to_string());
-            return VoiceResponse::new()
+            VoiceResponse::new()
                 .say(
                     &sp,
                     format!("{} took the call. Connecting you now.", person.name),
@@ -135,7 +133,10 @@ impl Inbound {
                     name: conference_name(call),
                     status_callback: hook.url("/voice/bridge-status", &status),
                     end_on_exit: true,
-                });
+                })
+        };
+        if self.marks.has(&slot).await.unwrap_or(false) {
+            return join();
         }
         if state.polls < polls_for(line) {
             let mut again = state.step();
@@ -143,6 +144,10 @@ impl Inbound {
             return VoiceResponse::new()
                 .pause(POLL_SECS)
                 .redirect(hook.url("/voice/bridge-wait", &again));
+        }
+        if let Ok(false) = self.marks.put(&slot, MARK_TTL_SECS).await {
+            // Their key came just now.
+            return join();
         }
         tracing::info!(call, to = %person.phone.masked(), team = %group.name,
             "put-through bridge: not taken in time; trying the next person");
@@ -171,8 +176,18 @@ impl Inbound {
             parent: parent.to_string(),
             index,
         };
-        if let Err(e) = self.marks.put(&taken, MARK_TTL_SECS).await {
-            tracing::warn!(call = parent, error = %e, "could not record that the call was taken");
+        match self.marks.put(&taken, MARK_TTL_SECS).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(call = parent, to = %person.phone.masked(), "put-through bridge: too late, the caller was offered to someone else");
+                return super::goodbye(
+                    &sp,
+                    "Sorry, the caller has already been offered to someone else.",
+                );
+            }
+            Err(e) => {
+                tracing::warn!(call = parent, error = %e, "could not record that the call was taken")
+            }
         }
         tracing::info!(call = parent, to = %person.phone.masked(), "put-through bridge: the person took the call");
         let report = Report {

@@ -139,7 +139,7 @@ async fn a_put_through_call_becomes_a_bridge_acknowledged_and_noted_with_who_was
 }
 
 #[tokio::test]
-async fn a_bridge_call_nobody_takes_moves_on_to_the_next_person() {
+async fn a_bridge_call_nobody_takes_in_time_moves_on_and_a_late_key_is_told_so() {
     let t = bridge_line().await;
     let call = sid("CA", 26);
     let mut wait = put_through(&t, &call, ALICE, "1").await;
@@ -167,4 +167,22 @@ async fn a_bridge_call_nobody_takes_moves_on_to_the_next_person() {
         incident_posts(&t).is_empty(),
         "nobody took it: no incident yet"
     );
+
+    // Bob's key comes too late: he is told, and no incident is opened for him.
+    let bob = calls[0].sid.clone();
+    let whisper = t
+        .post(&calls[0].url, &call_params(&bob, LINE, BOB, &[]))
+        .await;
+    let late = t
+        .post(
+            &whisper.action(),
+            &call_params(&bob, LINE, BOB, &[("Digits", "1")]),
+        )
+        .await;
+    assert_eq!(
+        late.said(),
+        "Sorry, the caller has already been offered to someone else. Goodbye."
+    );
+    assert!(!late.has("Conference"));
+    assert!(incident_posts(&t).is_empty());
 }
