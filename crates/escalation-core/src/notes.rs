@@ -128,6 +128,31 @@ pub fn next(list: ListKind, person: &Person) -> String {
     )
 }
 
+/// A ring-all step starts: everyone named is called at once.
+pub fn ring_all(people: &[&Person]) -> String {
+    let names: Vec<String> = people
+        .iter()
+        .map(|p| format!("{} ({})", p.name, p.phone.masked()))
+        .collect();
+    format!(
+        " Next: calling {} at once; the first to accept wins.",
+        names.join(", ")
+    )
+}
+
+/// A call of a ring-all step ended while others of the step still ring.
+pub fn ring_waits(still: &[&str]) -> String {
+    format!(" Still ringing: {}.", still.join(", "))
+}
+
+/// The calls hung up because someone of the same ring-all step accepted first.
+pub fn ring_hung_up(names: &[&str]) -> String {
+    format!(
+        " Hung up the other calls of the step: {}.",
+        names.join(", ")
+    )
+}
+
 /// A text message offered the incident to a person whose call was not answered.
 pub fn sms_sent(escalation_id: &str, attempt: u32, person: &Person) -> String {
     format!(
@@ -278,6 +303,7 @@ pub fn outcome(outcome: &CallOutcome) -> String {
         CallOutcome::Machine => "answered by a machine".into(),
         CallOutcome::Unreachable(why) => format!("could not be dialled ({why})"),
         CallOutcome::OnAnotherCall => "already on another escalation call".into(),
+        CallOutcome::HungUp(by) => format!("hung up: {by} accepted first"),
     }
 }
 

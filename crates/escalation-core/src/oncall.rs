@@ -116,6 +116,7 @@ pub fn lineup(plan: &Plan) -> Result<Lineup, PlanRejected> {
                 redials: None,
                 escalation_step: false,
                 sms_when_unanswered: false,
+                ring_step: None,
             },
             is_override: e.is_override,
         });
@@ -133,6 +134,7 @@ pub fn lineup(plan: &Plan) -> Result<Lineup, PlanRejected> {
             ring_timeout_secs: None,
             redials: None,
             sms: false,
+            ring_all: false,
             people,
         });
     }

@@ -197,3 +197,30 @@ async fn a_1_after_an_accept_by_key_on_the_redial_is_already_theirs() {
     assert_eq!(answer.text(), "You accepted INC0010001. Thank you.");
     assert_eq!(s.m.outbox.all().len(), before, "nothing more written");
 }
+
+#[tokio::test]
+async fn a_reply_1_during_a_ring_all_step_takes_the_incident_and_hangs_up_every_ringing_call() {
+    let s = Scenario::ring_all_texting(ROSTER_WITH_DAN, &[ALICE]);
+    s.script(ALICE, [ends(CallOutcome::NoAnswer)]);
+    s.script(BOB, [PlaceScript::Rings(CallOutcome::NoAnswer)]);
+    s.script(DAN, [PlaceScript::Rings(CallOutcome::NoAnswer)]);
+    s.start(1).await;
+    s.settle().await;
+    assert_eq!(s.dialled(), [ALICE, BOB, DAN], "the three ring at once");
+    assert_eq!(s.esc(1).status(), Status::Active, "Bob and Dan still ring");
+
+    let answer = reply(&s, ALICE, Reply::Accept).await;
+    assert!(matches!(answer, SmsAnswer::Accepted { .. }), "{answer:?}");
+    let esc = s.esc(1);
+    assert_eq!(esc.status(), Status::Accepted);
+    assert_eq!(esc.accepted_by(), Some("Alice Agent"));
+    assert_eq!(
+        s.m.dialer.ended_by_engine(),
+        [s.call(1), s.call(2)],
+        "both ringing calls of the step were hung up"
+    );
+    for n in [1, 2] {
+        assert_eq!(s.deliver(&s.call(n)).await, EventOutcome::Duplicate);
+    }
+    assert_eq!(s.dialled().len(), 3, "nobody else is called");
+}

@@ -283,6 +283,7 @@ impl EngineParts {
             redials: Some(0),
             escalation_step: false,
             sms_when_unanswered: false,
+            ring_step: None,
         };
         let roster = Roster {
             agents: vec![person],

@@ -60,6 +60,15 @@ fn env_of<'a>(stdout: &'a str, bin: &str) -> Vec<&'a str> {
 }
 
 #[test]
+fn the_bridge_is_off_by_default() {
+    let stdout = dry_run_with("");
+    assert!(
+        !stdout.contains("BRIDGE_URL"),
+        "the bridge is off by default:\n{stdout}"
+    );
+}
+
+#[test]
 fn deploy_cargo_lambda_gives_the_bridge_url_to_the_functions_that_place_calls() {
     let stdout = dry_run_with("CONFERENCE_BRIDGE=true");
     let url = "  env: BRIDGE_URL=https://<phone-escalation-voice-inbound function URL>/";

@@ -203,6 +203,7 @@ async fn the_updater_drops_a_queued_canary_update() {
             redials: None,
             escalation_step: false,
             sms_when_unanswered: false,
+            ring_step: None,
         }],
         escalation: Vec::new(),
         source: None,

@@ -19,6 +19,9 @@ struct EscalationDoc {
     status: Status,
     cursor: Cursor,
     current: Option<AttemptDoc>,
+    /// The other attempts in flight of a ring-all step (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    ring: Vec<AttemptDoc>,
     history: Vec<AttemptRecord>,
     accepted_by: Option<String>,
     created_at: u64,
@@ -70,6 +73,44 @@ struct AttemptDoc {
     dial_lease_until: Option<u64>,
     #[serde(default, skip_serializing_if = "is_zero")]
     dial_claims: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    ring: u32,
+}
+
+impl AttemptDoc {
+    fn of(a: Attempt) -> AttemptDoc {
+        AttemptDoc {
+            number: a.number,
+            list: a.list,
+            position: a.position,
+            round: a.round,
+            person: a.person,
+            phase: a.phase,
+            execution_sid: a.execution_sid,
+            started_at: a.started_at,
+            not_before: a.not_before,
+            dial_lease_until: a.dial_lease_until,
+            dial_claims: a.dial_claims,
+            ring: a.ring,
+        }
+    }
+
+    fn attempt(self) -> Attempt {
+        Attempt {
+            number: self.number,
+            list: self.list,
+            position: self.position,
+            round: self.round,
+            person: self.person,
+            phase: self.phase,
+            execution_sid: self.execution_sid,
+            started_at: self.started_at,
+            not_before: self.not_before,
+            dial_lease_until: self.dial_lease_until,
+            dial_claims: self.dial_claims,
+            ring: self.ring,
+        }
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -93,19 +134,8 @@ pub fn to_json(esc: &Escalation) -> Result<String, serde_json::Error> {
         },
         status: s.status,
         cursor: s.cursor,
-        current: s.current.map(|a| AttemptDoc {
-            number: a.number,
-            list: a.list,
-            position: a.position,
-            round: a.round,
-            person: a.person,
-            phase: a.phase,
-            execution_sid: a.execution_sid,
-            started_at: a.started_at,
-            not_before: a.not_before,
-            dial_lease_until: a.dial_lease_until,
-            dial_claims: a.dial_claims,
-        }),
+        current: s.current.map(AttemptDoc::of),
+        ring: s.ring.into_iter().map(AttemptDoc::of).collect(),
         history: s.history,
         accepted_by: s.accepted_by,
         created_at: s.created_at,
@@ -135,19 +165,8 @@ pub fn from_json(text: &str) -> Result<Escalation, serde_json::Error> {
         },
         status: d.status,
         cursor: d.cursor,
-        current: d.current.map(|a| Attempt {
-            number: a.number,
-            list: a.list,
-            position: a.position,
-            round: a.round,
-            person: a.person,
-            phase: a.phase,
-            execution_sid: a.execution_sid,
-            started_at: a.started_at,
-            not_before: a.not_before,
-            dial_lease_until: a.dial_lease_until,
-            dial_claims: a.dial_claims,
-        }),
+        current: d.current.map(AttemptDoc::attempt),
+        ring: d.ring.into_iter().map(AttemptDoc::attempt).collect(),
         history: d.history,
         accepted_by: d.accepted_by,
         created_at: d.created_at,
@@ -193,5 +212,53 @@ mod tests {
         assert_eq!(esc.policy().max_busy_retries, 3);
         assert_eq!(esc.snapshot().busy_retries, 0);
         assert_eq!(esc.history().len(), 3);
+        assert_eq!(esc.in_flight().count(), 1);
+    }
+
+    #[test]
+    fn a_ring_all_step_in_flight_is_written_and_read_back_with_every_attempt() {
+        use escalation_core::model::{E164, SysId};
+        let person = |name: &str, n: u32| Person {
+            name: name.into(),
+            phone: E164::parse(&format!("+1555010{n:04}")).unwrap(),
+            role: None,
+            sn_user: None,
+            language: None,
+            ring_timeout_secs: None,
+            redials: None,
+            escalation_step: false,
+            sms_when_unanswered: false,
+            ring_step: Some(0),
+        };
+        let roster = Roster {
+            agents: vec![person("Alice", 1), person("Bob", 2), person("Carol", 3)],
+            escalation: Vec::new(),
+            source: None,
+        };
+        let incident = Incident {
+            sys_id: SysId::parse("ef43c6d40a0a0b5700c77f9bf387afe3").unwrap(),
+            number: "INC0010001".into(),
+            short_description: "Database down".into(),
+            priority: "1".into(),
+            assignment_group: None,
+            assignment_group_name: None,
+        };
+        let (mut esc, _) = Escalation::start(
+            EscalationId::new("esc-ring"),
+            incident,
+            roster,
+            Policy::default(),
+            1_000,
+        );
+        let sid = ExecutionSid::parse(&format!("FN{:032x}", 7)).unwrap();
+        esc.claim_dial(2, 1_100, 30_000).unwrap();
+        esc.record_execution(2, &sid, 1_200).unwrap();
+        let text = to_json(&esc).unwrap();
+        let back = from_json(&text).unwrap();
+        assert_eq!(back, esc);
+        let numbers: Vec<(u32, u32)> = back.in_flight().map(|a| (a.number, a.ring)).collect();
+        assert_eq!(numbers, vec![(1, 3), (2, 3), (3, 3)]);
+        assert_eq!(back.attempt(2).unwrap().execution_sid.as_ref(), Some(&sid));
+        assert_eq!(to_json(&back).unwrap(), text);
     }
 }

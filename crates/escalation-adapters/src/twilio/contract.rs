@@ -295,6 +295,7 @@ mod tests {
                 redials: None,
                 escalation_step: false,
                 sms_when_unanswered: false,
+                ring_step: None,
             },
             ring_timeout_secs: 30,
             attempt_started_at: 0,

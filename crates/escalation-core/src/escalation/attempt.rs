@@ -33,6 +33,9 @@ pub struct Attempt {
     /// How many times a dialer has claimed this call. More than one means an earlier dialer
     /// may have placed the call and died before recording it.
     pub dial_claims: u32,
+    /// How many attempts its ring-all step started together, this one included (0: the
+    /// person is called alone).
+    pub ring: u32,
 }
 
 impl Attempt {

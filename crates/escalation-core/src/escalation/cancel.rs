@@ -52,8 +52,10 @@ pub struct Cancel {
 pub struct Cancellation {
     pub update: IncidentUpdate,
     pub hang_up: Option<ExecutionSid>,
-    /// Whose call that was.
+    /// Whose call that was (every name, when a ring-all step was ringing).
     pub ringing: Option<String>,
+    /// The other calls of a ring-all step in flight: hung up too.
+    pub more: Vec<super::HangUp>,
 }
 
 impl Escalation {
@@ -63,12 +65,7 @@ impl Escalation {
         if self.s.status.is_terminal() {
             return Err(Ignored::Finished(self.s.status));
         }
-        let current = self.s.current.take();
-        let hang_up = current.as_ref().and_then(|a| a.execution_sid.clone());
-        let ringing = current
-            .as_ref()
-            .filter(|a| a.execution_sid.is_some())
-            .map(|a| a.person.name.clone());
+        let (hang_up, ringing, more) = self.end_in_flight();
         self.s.status = Status::Cancelled;
         self.s.updated_at = cancel.at;
         let note = notes::cancelled(self.s.id.as_str(), &cancel, ringing.as_deref());
@@ -77,6 +74,7 @@ impl Escalation {
             update: self.update("cancelled", note),
             hang_up,
             ringing,
+            more,
         })
     }
 

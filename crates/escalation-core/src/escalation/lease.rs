@@ -1,5 +1,6 @@
-//! Exactly-once dialing: the current attempt is written DIALING before anyone calls, and a
-//! dialer must hold the attempt's lease to place its call.
+//! Exactly-once dialing: an attempt is written DIALING before anyone calls, and a dialer
+//! must hold the attempt's lease to place its call (each attempt of a ring-all step has its
+//! own lease).
 //!
 //! Whoever wants to place a call first saves a claim (a conditional write on the
 //! escalation's version): of two dialers racing for the same attempt, one wins the write
@@ -39,27 +40,35 @@ pub enum DialDue {
 }
 
 impl Escalation {
-    /// Whether to place the current attempt's call: `now` for its busy wait, `lease_now`
-    /// (the dialer's own clock) for another dialer's lease.
+    /// Whether to place a call now: the first attempt in flight that waits to be dialled
+    /// (several in a ring-all step). `now` for its busy wait, `lease_now` (the dialer's own
+    /// clock) for another dialer's lease.
     pub fn dial_due(&self, now: u64, lease_now: u64) -> DialDue {
-        match self.current().filter(|a| a.phase == Phase::Dialing) {
-            None => DialDue::Nothing,
-            Some(a) if a.not_before.is_some_and(|t| t > now) => DialDue::Waiting,
-            Some(a) if a.is_leased(lease_now) => DialDue::Leased,
-            Some(a) => DialDue::Now(Box::new(a.clone())),
+        let mut due = DialDue::Nothing;
+        for a in self.in_flight().filter(|a| a.phase == Phase::Dialing) {
+            if a.not_before.is_some_and(|t| t > now) {
+                due = DialDue::Waiting;
+            } else if a.is_leased(lease_now) {
+                if due == DialDue::Nothing {
+                    due = DialDue::Leased;
+                }
+            } else {
+                return DialDue::Now(Box::new(a.clone()));
+            }
         }
+        due
     }
 
     /// A DIALING attempt that its writer abandoned (older than [`REDRIVE_AFTER_MS`]).
     pub fn has_abandoned_dial(&self, now: u64) -> bool {
-        self.current().is_some_and(|a| {
+        self.in_flight().any(|a| {
             a.phase == Phase::Dialing && now.saturating_sub(a.started_at) >= REDRIVE_AFTER_MS
         })
     }
 
-    /// Whether an earlier dialer claimed the current attempt and may have placed its call.
-    pub fn claimed_before(&self) -> bool {
-        self.current().is_some_and(|a| a.dial_claims > 1)
+    /// Whether an earlier dialer claimed attempt `attempt` and may have placed its call.
+    pub fn claimed_before(&self, attempt: u32) -> bool {
+        self.attempt(attempt).is_some_and(|a| a.dial_claims > 1)
     }
 
     /// Take the right to place the current attempt's call for `lease_ms`. Refused when the
@@ -83,16 +92,22 @@ impl Escalation {
     /// Give a lease back (the dialer failed before a call was placed), so the next try
     /// need not wait for it to expire. Only the holder's own lease is released.
     pub fn release_dial(&mut self, attempt: u32, until: u64) -> bool {
-        match self.s.current.as_mut() {
-            Some(a)
-                if a.number == attempt
+        let held = self
+            .s
+            .current
+            .iter_mut()
+            .chain(self.s.ring.iter_mut())
+            .find(|a| {
+                a.number == attempt
                     && a.phase == Phase::Dialing
-                    && a.dial_lease_until == Some(until) =>
-            {
+                    && a.dial_lease_until == Some(until)
+            });
+        match held {
+            Some(a) => {
                 a.dial_lease_until = None;
                 true
             }
-            _ => false,
+            None => false,
         }
     }
 

@@ -13,6 +13,7 @@
 //! - `reply`: a decision from any channel, also about a call that ended unanswered.
 //! - `sweep`: what the sweeper must do about an escalation.
 //! - `plan`: the worst-case walk, for the dry run.
+//! - `ring`: a ring-all step, several calls at once (the first accept wins).
 
 mod attempt;
 mod bridge;
@@ -21,6 +22,7 @@ mod lease;
 mod plan;
 mod policy;
 mod reply;
+mod ring;
 mod sweep;
 mod transition;
 mod walk;
@@ -34,6 +36,7 @@ pub use lease::{CREATE_BUDGET_MS, DIAL_LEASE_MS, DialDue, REDRIVE_AFTER_MS};
 pub use plan::{PlannedCall, plan};
 pub use policy::Policy;
 pub use reply::Decided;
+pub use ring::HangUp;
 pub use sweep::SweepAction;
 pub use walk::{Cursor, Slot};
 
@@ -65,6 +68,9 @@ impl Status {
 pub enum Next {
     /// Place the call for the escalation's (new) current attempt.
     Dial,
+    /// Other calls of the same ring-all step are still going: the step's outcome waits
+    /// for them, nothing is dialled now.
+    Wait,
     /// Terminal: nothing more to call.
     Done(Status),
 }
@@ -73,6 +79,8 @@ pub enum Next {
 pub struct Transition {
     pub next: Next,
     pub update: IncidentUpdate,
+    /// Calls to hang up now: the others of a ring-all step after someone accepted.
+    pub hang_up: Vec<HangUp>,
 }
 
 /// Why a change was not applied. None of these is an error: events arrive late, twice and
@@ -108,6 +116,9 @@ pub struct Snapshot {
     pub status: Status,
     pub cursor: Cursor,
     pub current: Option<Attempt>,
+    /// The other attempts in flight beside `current`: the rest of a ring-all step, in
+    /// order. Empty whenever `current` is `None`.
+    pub ring: Vec<Attempt>,
     pub history: Vec<AttemptRecord>,
     pub accepted_by: Option<String>,
     pub created_at: u64,
@@ -145,6 +156,7 @@ impl Escalation {
                 status: Status::Active,
                 cursor: Cursor::default(),
                 current: None,
+                ring: Vec::new(),
                 history: Vec::new(),
                 accepted_by: None,
                 created_at: now,
@@ -225,16 +237,27 @@ impl Escalation {
         self.s.updated_at
     }
 
-    /// How many attempts were made, the current one included.
-    pub fn attempts_made(&self) -> u32 {
-        self.s.history.len() as u32 + u32::from(self.s.current.is_some())
+    /// Every attempt in flight: the current one, then the rest of its ring-all step.
+    pub fn in_flight(&self) -> impl Iterator<Item = &Attempt> {
+        self.s.current.iter().chain(&self.s.ring)
     }
 
-    /// The number of the latest attempt (current or finished).
+    /// Attempt `number`, if it is in flight.
+    pub fn attempt(&self, number: u32) -> Option<&Attempt> {
+        self.in_flight().find(|a| a.number == number)
+    }
+
+    /// How many attempts were made, those in flight included.
+    pub fn attempts_made(&self) -> u32 {
+        self.s.history.len() as u32 + self.in_flight().count() as u32
+    }
+
+    /// The number of the latest attempt (in flight or finished).
     pub fn latest_attempt(&self) -> Option<u32> {
-        self.current()
+        self.in_flight()
             .map(|a| a.number)
-            .or(self.s.history.last().map(|h| h.number))
+            .chain(self.s.history.iter().map(|h| h.number))
+            .max()
     }
 
     /// The first call was written but never placed (the telephony side was down when the
@@ -282,25 +305,34 @@ impl Escalation {
         )
     }
 
+    /// The next attempt (the person the walk points at), or the attempts of a whole
+    /// ring-all step when the walk points at its first person.
     fn begin_attempt(&mut self, now: u64, not_before: Option<u64>) {
         let slot = self.slot();
-        let person = self.s.roster.list(slot.list)[slot.position].clone();
-        self.s.current = Some(Attempt {
-            number: self.s.history.len() as u32 + 1,
-            list: slot.list,
-            position: slot.position,
-            round: self.s.cursor.round,
-            person,
-            phase: Phase::Dialing,
-            execution_sid: None,
-            started_at: now,
-            not_before,
-            dial_lease_until: None,
-            dial_claims: 0,
+        let size = self.ring_size(slot);
+        let first = self.attempts_made() + 1;
+        let mut attempts = (0..size).map(|i| {
+            let position = slot.position + i as usize;
+            Attempt {
+                number: first + i,
+                list: slot.list,
+                position,
+                round: self.s.cursor.round,
+                person: self.s.roster.list(slot.list)[position].clone(),
+                phase: Phase::Dialing,
+                execution_sid: None,
+                started_at: now,
+                not_before,
+                dial_lease_until: None,
+                dial_claims: 0,
+                ring: if size > 1 { size } else { 0 },
+            }
         });
+        self.s.current = attempts.next();
+        self.s.ring = attempts.collect();
     }
 
-    /// The current attempt if it is number `attempt` and the escalation is still going.
+    /// Attempt `attempt` if it is in flight and the escalation is still going.
     fn live_attempt(&mut self, attempt: u32) -> Result<&mut Attempt, Ignored> {
         if self.s.status.is_terminal() {
             return Err(Ignored::Finished(self.s.status));
@@ -308,8 +340,9 @@ impl Escalation {
         let current_number = self.s.current.as_ref().map(|a| a.number);
         self.s
             .current
-            .as_mut()
-            .filter(|a| a.number == attempt)
+            .iter_mut()
+            .chain(self.s.ring.iter_mut())
+            .find(|a| a.number == attempt)
             .ok_or(Ignored::NotCurrent {
                 event_attempt: attempt,
                 current: current_number,

@@ -63,10 +63,10 @@ impl Escalation {
         outcome: CallOutcome,
         now: u64,
     ) -> Result<Decided, Ignored> {
-        let current = self.s.current.as_ref();
+        let in_flight = self.attempt(attempt).is_some();
         let Some(person) = self
             .ended_unanswered(attempt, execution)
-            .filter(|_| current.is_none_or(|a| a.number != attempt))
+            .filter(|_| !in_flight)
         else {
             let transition = self.on_call_ended(attempt, execution, outcome, now)?;
             return Ok(Decided::Walk {
@@ -82,10 +82,8 @@ impl Escalation {
             status => return Err(Ignored::Finished(status)),
         }
         let redial = self
-            .s
-            .current
-            .as_ref()
-            .filter(|a| a.person.phone == person.phone)
+            .in_flight()
+            .find(|a| a.person.phone == person.phone)
             .map(|a| (a.number, a.execution_sid.clone()));
         if let Some((number, hang_up)) = redial {
             let mut transition = self.on_call_ended(number, None, outcome.clone(), now)?;
@@ -110,12 +108,11 @@ impl Escalation {
             ));
         }
         let exhausted = self.s.status == Status::Exhausted;
-        let current = self.s.current.take();
-        let hang_up = current.as_ref().and_then(|a| a.execution_sid.clone());
-        let ringing = current
-            .as_ref()
-            .filter(|a| a.execution_sid.is_some())
-            .map(|a| a.person.name.clone());
+        // The calls in flight (someone else's, or the rest of a ring-all step) end as hung
+        // up for this person, so their flow-end events find them already applied.
+        let hung_up = self.hang_up_the_rest(&person.name, now);
+        let names: Vec<&str> = hung_up.iter().map(|h| h.person.as_str()).collect();
+        let ringing = (!names.is_empty()).then(|| names.join(", "));
         self.s.status = Status::Accepted;
         self.s.accepted_by = Some(person.name.clone());
         self.s.updated_at = now;
@@ -142,8 +139,9 @@ impl Escalation {
             transition: Transition {
                 next: Next::Done(Status::Accepted),
                 update,
+                hang_up: hung_up,
             },
-            hang_up,
+            hang_up: None,
             attempt_ended: false,
         })
     }

@@ -19,12 +19,12 @@ impl Escalation {
         if self.s.status.is_terminal() {
             return Err(Ignored::Finished(self.s.status));
         }
-        let current = match &self.s.current {
-            Some(a) if a.number == attempt => a.clone(),
-            other => {
+        let current = match self.attempt(attempt) {
+            Some(a) => a.clone(),
+            None => {
                 return Err(Ignored::NotCurrent {
                     event_attempt: attempt,
-                    current: other.as_ref().map(|a| a.number),
+                    current: self.current().map(|a| a.number),
                 });
             }
         };
@@ -47,7 +47,7 @@ impl Escalation {
             started_at: current.started_at,
             ended_at: now,
         });
-        self.s.current = None;
+        self.take_in_flight(current.number);
         self.s.updated_at = now;
         let key = format!("attempt:{}", current.number);
         let mut note = notes::attempt(&notes::CallFacts {
@@ -68,30 +68,58 @@ impl Escalation {
                 now,
                 now.saturating_sub(self.s.created_at),
             ));
+            let hang_up = self.hang_up_the_rest(&current.person.name, now);
+            if !hang_up.is_empty() {
+                let names: Vec<&str> = hang_up.iter().map(|h| h.person.as_str()).collect();
+                note.push_str(&notes::ring_hung_up(&names));
+            }
             let mut update = self.update(&key, note);
             update.state = Some(IncidentState::InProgress);
             update.assign_to = current.person.sn_user.clone();
             return Ok(Transition {
                 next: Next::Done(Status::Accepted),
                 update,
+                hang_up,
             });
         }
 
-        let redial = outcome.allows_redial()
-            && self.s.cursor.redials < current.person.redials.unwrap_or(self.s.policy.max_redials);
         if outcome == CallOutcome::OnAnotherCall {
             self.s.busy.push(Slot {
                 list: current.list,
                 position: current.position,
             });
         }
+        if current.ring > 0 && self.current().is_some() {
+            // Others of the step still ring: the step's outcome waits for them.
+            let still: Vec<&str> = self.in_flight().map(|a| a.person.name.as_str()).collect();
+            note.push_str(&notes::ring_waits(&still));
+            return Ok(Transition {
+                next: Next::Wait,
+                update: self.update(&key, note),
+                hang_up: Vec::new(),
+            });
+        }
+        let (escalated, unanswered) = if current.ring > 0 {
+            let step = self.step_outcome(current.ring);
+            (step.escalated, step.unanswered)
+        } else {
+            (outcome == CallOutcome::Escalated, outcome.allows_redial())
+        };
+        let redial = unanswered
+            && self.s.cursor.redials < current.person.redials.unwrap_or(self.s.policy.max_redials);
         if redial {
             self.s.cursor.redials += 1;
         } else {
             self.s.cursor.redials = 0;
-            match outcome {
-                CallOutcome::Escalated => self.escalate(),
-                _ => self.advance(),
+            let ring = current.ring.max(1);
+            let marked = self.s.roster.escalation.iter().any(|p| p.escalation_step);
+            let in_escalation = current.list == crate::model::ListKind::Escalation;
+            match escalated {
+                // From inside the escalation list without marked steps digit 3 moves on
+                // by one step, like a pass.
+                true if ring > 1 && in_escalation && !marked => self.advance_past(ring),
+                true => self.escalate(),
+                false => self.advance_past(ring),
             }
         }
 
@@ -124,13 +152,17 @@ impl Escalation {
                 return Ok(Transition {
                     next: Next::Done(Status::Exhausted),
                     update,
+                    hang_up: Vec::new(),
                 });
             }
         }
 
         self.begin_attempt(now, not_before);
         let next = self.current().expect("attempt just begun");
-        note.push_str(&if redial {
+        let ringing: Vec<&crate::model::Person> = self.in_flight().map(|a| &a.person).collect();
+        note.push_str(&if ringing.len() > 1 {
+            notes::ring_all(&ringing)
+        } else if redial {
             notes::redial(&next.person.name, self.s.cursor.redials)
         } else {
             notes::next(next.list, &next.person)
@@ -138,6 +170,7 @@ impl Escalation {
         Ok(Transition {
             next: Next::Dial,
             update: self.update(&key, note),
+            hang_up: Vec::new(),
         })
     }
 }

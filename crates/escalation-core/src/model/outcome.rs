@@ -28,6 +28,9 @@ pub enum CallOutcome {
     Unreachable(String),
     /// The person is already on another escalation's call.
     OnAnotherCall,
+    /// Rung together with others (a ring-all step) and hung up because the named person
+    /// accepted first.
+    HungUp(String),
 }
 
 impl CallOutcome {

@@ -50,6 +50,11 @@ pub struct Person {
     /// (no answer, busy, voicemail): reply 1 accepts, 2 passes.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sms_when_unanswered: bool,
+    /// This person is in a policy step whose people are all called at once ("ring": "all"):
+    /// the step's index. People next to each other on one list with the same value ring
+    /// together; the first to accept wins and the others' calls are hung up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring_step: Option<u32>,
 }
 
 /// Both call lists, validated and in call order.
@@ -208,6 +213,7 @@ fn validate_list(list: &'static str, raw: Vec<RawEntry>) -> Result<Vec<Person>, 
                 redials: None,
                 escalation_step: false,
                 sms_when_unanswered: false,
+                ring_step: None,
             },
         ));
     }

@@ -79,6 +79,8 @@ pub struct Plan {
     /// Complete walks over the steps before giving up (1 = walk once).
     pub rounds: Option<u32>,
     pub catch_all: Option<CatchAll>,
+    /// `"ring": "all"` for every step that does not say otherwise.
+    pub ring_all: Option<bool>,
 }
 
 #[derive(Clone, Debug)]
@@ -90,6 +92,9 @@ pub struct Step {
     pub redials: Option<u32>,
     /// Text the person when a call is not answered (reply 1 accepts, 2 passes).
     pub sms: bool,
+    /// `"ring": "all"` (`Some(true)`): every person of the step is called at once and the
+    /// first to accept wins; `Some(false)`: one after the other; `None`: as the plan says.
+    pub ring_all: Option<bool>,
 }
 
 /// Who a step calls (ids into [`PolicySet::people`]).

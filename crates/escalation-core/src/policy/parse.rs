@@ -193,6 +193,7 @@ impl PolicySet {
             ring_timeout_secs: None,
             redials: None,
             sms: false,
+            ring_all: None,
         };
         let mut steps = vec![step(agents, false)];
         if !escalation.is_empty() {
@@ -208,6 +209,7 @@ impl PolicySet {
                     steps,
                     rounds: None,
                     catch_all: None,
+                    ring_all: None,
                 },
                 by_priority: BTreeMap::new(),
             }),
@@ -327,10 +329,18 @@ fn parse_group(
             "rounds",
             "catch_all",
             "priorities",
+            "ring",
             "comment",
         ]
     } else {
-        &["steps", "rounds", "catch_all", "priorities", "comment"]
+        &[
+            "steps",
+            "rounds",
+            "catch_all",
+            "priorities",
+            "ring",
+            "comment",
+        ]
     };
     let m = c.object(at, v, known)?;
     let sys_id = c.string(&format!("{at}.sys_id"), m.get("sys_id"), false);
@@ -347,9 +357,29 @@ fn parse_group(
                 c.fail::<()>(&pat, "a priority is \"1\" to \"5\"");
                 continue;
             }
-            let Some(pm) = c.object(&pat, pv, &["steps", "rounds", "catch_all", "comment"]) else {
+            let known = ["steps", "rounds", "catch_all", "ring", "comment"];
+            let Some(pm) = c.object(&pat, pv, &known) else {
                 continue;
             };
+            // A variant that only sets "ring" keeps the policy's own steps.
+            if !pm.contains_key("steps") && pm.contains_key("ring") {
+                let ring_all = super::steps::parse_ring(c, &pat, pm.get("ring"));
+                if let (Some(base), Some(ring_all)) = (&plan, ring_all) {
+                    let mut variant = base.clone();
+                    variant.ring_all = Some(ring_all);
+                    let rounds = c.number(&format!("{pat}.rounds"), pm.get("rounds"), (1, 10));
+                    variant.rounds = rounds.or(base.rounds);
+                    if pm.contains_key("catch_all") {
+                        c.fail::<()>(
+                            &format!("{pat}.catch_all"),
+                            "a variant without its own steps keeps the policy's catch-all",
+                        );
+                        continue;
+                    }
+                    by_priority.insert(prio.clone(), variant);
+                }
+                continue;
+            }
             if let Some(plan) = parse_plan(c, &pat, pm, people) {
                 by_priority.insert(prio.clone(), plan);
             }

@@ -24,6 +24,8 @@ pub struct LineupStep {
     pub redials: Option<u32>,
     /// Text a person whose call is not answered.
     pub sms: bool,
+    /// Every person of the step is called at once; the first to accept wins.
+    pub ring_all: bool,
     /// Empty when a rotation has nobody on call, or everyone was called in an earlier step.
     pub people: Vec<Called>,
 }
@@ -60,6 +62,7 @@ impl Contact {
             redials: None,
             escalation_step: false,
             sms_when_unanswered: false,
+            ring_step: None,
         }
     }
 }
@@ -121,6 +124,7 @@ impl PolicySet {
                 ring_timeout_secs: step.ring_timeout_secs,
                 redials: step.redials,
                 sms: step.sms,
+                ring_all: step.ring_all.or(plan.ring_all).unwrap_or(false),
                 people,
             });
         }
@@ -135,6 +139,7 @@ impl PolicySet {
                         ring_timeout_secs: None,
                         redials: None,
                         sms: false,
+                        ring_all: false,
                         people: vec![Called {
                             person,
                             is_override: false,
@@ -174,12 +179,16 @@ impl Lineup {
     /// step are the agents (digit 2 moves through them), the rest the escalation list; the
     /// first person of each escalation step is marked, so digit 3 jumps to the next such
     /// person. When the first step is itself an escalation step, its people are the agents.
-    /// Each person carries the step's ring timeout and redials.
+    /// Each person carries the step's ring timeout and redials, and the people of a step
+    /// that rings all at once its index.
     pub fn roster(&self) -> Roster {
         let mut agents = Vec::new();
         let mut escalation = Vec::new();
         let mut in_escalation = false;
-        for step in self.steps.iter().filter(|s| !s.people.is_empty()) {
+        for (index, step) in self.steps.iter().enumerate() {
+            if step.people.is_empty() {
+                continue;
+            }
             if step.escalation && !agents.is_empty() {
                 in_escalation = true;
             }
@@ -194,6 +203,7 @@ impl Lineup {
                 p.redials = step.redials;
                 p.sms_when_unanswered = step.sms;
                 p.escalation_step = in_escalation && step.escalation && i == 0;
+                p.ring_step = (step.ring_all && step.people.len() > 1).then_some(index as u32);
                 list.push(p);
             }
         }

@@ -13,6 +13,7 @@ pub(super) fn parse_plan(
     people: &BTreeMap<String, Contact>,
 ) -> Option<Plan> {
     let rounds = c.number(&format!("{at}.rounds"), m.get("rounds"), (1, 10));
+    let ring_all = parse_ring(c, at, m.get("ring"));
     let catch_all = m.get("catch_all").and_then(|v| {
         let cat = format!("{at}.catch_all");
         let cm = c.object(&cat, v, &["group", "person"])?;
@@ -48,6 +49,7 @@ pub(super) fn parse_plan(
         steps: out,
         rounds,
         catch_all,
+        ring_all,
     })
 }
 
@@ -85,6 +87,7 @@ fn parse_step(
             "ring_timeout_secs",
             "redials",
             "sms",
+            "ring",
             "comment",
         ],
     )?;
@@ -124,6 +127,7 @@ fn parse_step(
         (5, 600),
     );
     let redials = c.number(&format!("{at}.redials"), m.get("redials"), (0, 5));
+    let ring_all = parse_ring(c, at, m.get("ring"));
     let who = if m.contains_key("person") {
         Who::Person(person_ref(
             c,
@@ -158,7 +162,24 @@ fn parse_step(
         ring_timeout_secs,
         redials,
         sms,
+        ring_all,
     })
+}
+
+/// `"ring"`: `"all"` (every person of the step at once) or `"in_turn"` (one after the
+/// other, the default). `None` when not given or wrong (a wrong one is reported).
+pub(super) fn parse_ring(c: &mut Check, at: &str, v: Option<&Value>) -> Option<bool> {
+    match v {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s == "all" => Some(true),
+        Some(Value::String(s)) if s == "in_turn" => Some(false),
+        Some(other) => c.fail(
+            &format!("{at}.ring"),
+            format!(
+                "must be \"all\" (call every person of the step at once, the first to accept wins) or \"in_turn\" (one after the other), not {other}"
+            ),
+        ),
+    }
 }
 
 fn parse_rotation(

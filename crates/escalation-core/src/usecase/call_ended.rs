@@ -106,11 +106,7 @@ impl Engine {
         }
         let outcome = report.outcome;
         let attempt = params.attempt;
-        let person = stored
-            .escalation
-            .current()
-            .filter(|a| a.number == attempt)
-            .map(|a| a.person.clone());
+        let person = stored.escalation.attempt(attempt).map(|a| a.person.clone());
         let now = self.now();
         match self
             .commit(stored, |e| {
@@ -136,6 +132,7 @@ impl Engine {
                 tracing::info!(escalation_id = %esc.id(), incident = %esc.incident().number,
                     attempt, outcome = ?outcome, next = ?t.next, "call ended");
                 self.observe(esc, &t);
+                self.hang_up_calls(esc.id(), &t.hang_up).await;
                 if let Some(person) = &person {
                     self.offer_sms(&stored, attempt, person).await;
                 }

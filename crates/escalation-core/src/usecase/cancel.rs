@@ -56,6 +56,7 @@ impl Engine {
                 }
             }
         }
+        self.hang_up_calls(esc.id(), &done.more).await;
         debug_assert_eq!(esc.status(), Status::Cancelled);
         Ok(CancelResult::Cancelled { stored, hung_up })
     }

@@ -137,6 +137,7 @@ impl Engine {
                         .metrics
                         .count("engine", Metric::HangUpFailures, 1);
                 }
+                self.hang_up_calls(esc.id(), &t.hang_up).await;
                 if t.next == Next::Dial {
                     self.next_call(stored).await?;
                 }
@@ -212,8 +213,7 @@ fn reply(esc: Option<&Escalation>, d: &LiveDecision, verdict: Verdict) -> Decisi
         };
     };
     let language = esc
-        .current()
-        .filter(|a| a.number == d.attempt)
+        .attempt(d.attempt)
         .map(|a| a.person.language.clone())
         .or_else(|| {
             let name = &esc.history().iter().find(|h| h.number == d.attempt)?.name;

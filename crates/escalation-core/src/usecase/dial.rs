@@ -103,12 +103,13 @@ impl Engine {
             let to = attempt.person.phone.masked();
             // Someone claimed this call before us and never recorded one: they may have died
             // after the call was placed. Look for it before calling again.
-            if stored.escalation.claimed_before() {
+            if stored.escalation.claimed_before(n) {
                 match self.ports.dialer.find_placed(&call).await {
                     Ok(Some(sid)) => {
                         tracing::warn!(escalation_id = %call.escalation_id, attempt = n, execution = %sid,
                             to = %to, "adopting the execution an earlier dialer created but never recorded");
-                        return self.record_execution(stored, n, &sid, clock()).await;
+                        stored = self.record_execution(stored, n, &sid, clock()).await?;
+                        continue;
                     }
                     Ok(None) => {}
                     Err(e) => return Err(self.give_up(stored, n, until, e).await),
@@ -126,13 +127,16 @@ impl Engine {
                 return Err(self.give_up(stored, n, until, late).await);
             }
             let outcome = match self.ports.dialer.place(&call).await {
+                // The next attempt of a ring-all step, if any, is placed on the next turn.
                 Ok(DialResult::Placed(sid)) => {
-                    return self.record_execution(stored, n, &sid, clock()).await;
+                    stored = self.record_execution(stored, n, &sid, clock()).await?;
+                    continue;
                 }
                 Ok(DialResult::AlreadyOurs(sid)) => {
                     tracing::info!(escalation_id = %call.escalation_id, execution = %sid,
                         "adopting our own active execution (409)");
-                    return self.record_execution(stored, n, &sid, clock()).await;
+                    stored = self.record_execution(stored, n, &sid, clock()).await?;
+                    continue;
                 }
                 Ok(DialResult::OnAnotherCall) => {
                     tracing::warn!(escalation_id = %call.escalation_id, to = %to,
@@ -218,7 +222,7 @@ impl Engine {
         {
             Ok((stored, ())) => {
                 let esc = &stored.escalation;
-                let to = esc.current().map(|a| a.person.phone.masked());
+                let to = esc.attempt(attempt).map(|a| a.person.phone.masked());
                 tracing::info!(escalation_id = %esc.id(), incident = %esc.incident().number, attempt,
                     to = to.as_deref().unwrap_or("-"), execution = %sid, "call placed");
                 Ok(stored)
@@ -230,7 +234,7 @@ impl Engine {
                     "execution created for an attempt that is no longer current; ending it");
                 let ours = stored
                     .escalation
-                    .current()
+                    .attempt(attempt)
                     .and_then(|a| a.execution_sid.as_ref());
                 if ours != Some(sid)
                     && let Err(e) = self.ports.dialer.end(sid).await

@@ -10,6 +10,7 @@
 //! - `sms`: the text after an unanswered call, and the reply to it.
 //! - `apply_update`, `replay`: the updater's and the trigger's guards.
 //! - `on_call`: who a team's incident would call now (the inbound line's put-through).
+//! - `ring`: hanging up the other calls of a ring-all step.
 
 mod apply_update;
 mod call_ended;
@@ -19,6 +20,7 @@ mod decide;
 mod dial;
 mod on_call;
 mod replay;
+mod ring;
 mod sms;
 mod start;
 mod sweep;

@@ -64,8 +64,13 @@ impl Engine {
                     tracing::warn!(escalation_id = %id, "sweeper: placing a call that was never placed");
                     self.dial(stored).await.map(|_| report.dialled += 1)
                 }
-                SweepAction::CheckExecution { sid, overdue_ms } => {
-                    self.sweep_call(stored, &sid, overdue_ms, &mut report).await
+                SweepAction::CheckExecution {
+                    attempt,
+                    sid,
+                    overdue_ms,
+                } => {
+                    self.sweep_call(stored, attempt, &sid, overdue_ms, &mut report)
+                        .await
                 }
             };
             if let Err(e) = result {
@@ -82,6 +87,7 @@ impl Engine {
     async fn sweep_call(
         &self,
         stored: Stored,
+        attempt: u32,
         sid: &ExecutionSid,
         overdue_ms: u64,
         report: &mut SweepReport,
@@ -107,7 +113,6 @@ impl Engine {
             CallState::Gone => {
                 // The telephony side no longer knows the call: count it as a failed call and
                 // move on.
-                let attempt = stored.escalation.current().map_or(0, |a| a.number);
                 let Ok((stored, t)) = self
                     .commit(stored, |e| {
                         e.on_call_ended(attempt, Some(sid), CallOutcome::Failed, self.now())

@@ -125,11 +125,40 @@ impl Scenario {
         Scenario::build(ROSTER, settings, texted)
     }
 
-    fn build(roster: &str, settings: Settings, texted: &[&str]) -> Scenario {
-        let mut roster = Roster::from_json(roster).unwrap();
-        for p in roster.agents.iter_mut().chain(roster.escalation.iter_mut()) {
+    /// `roster` whose agents are one ring-all step (all called at once), the escalation
+    /// list after them.
+    pub fn ring_all(roster: &str) -> Scenario {
+        Scenario::build_with(roster, Settings::default(), |list, p| {
+            if list == 0 {
+                p.ring_step = Some(0);
+            }
+        })
+    }
+
+    /// As [`Scenario::ring_all`], and the people at `texted` are texted when their call is
+    /// not answered.
+    pub fn ring_all_texting(roster: &str, texted: &[&str]) -> Scenario {
+        Scenario::build_with(roster, Settings::default(), |list, p| {
+            p.ring_step = (list == 0).then_some(0);
             p.sms_when_unanswered = texted.contains(&p.phone.as_str());
-        }
+        })
+    }
+
+    fn build(roster: &str, settings: Settings, texted: &[&str]) -> Scenario {
+        Scenario::build_with(roster, settings, |_, p| {
+            p.sms_when_unanswered = texted.contains(&p.phone.as_str());
+        })
+    }
+
+    /// Each person changed by `change(list, person)` (list 0: agents, 1: escalation).
+    fn build_with(
+        roster: &str,
+        settings: Settings,
+        change: impl Fn(u8, &mut escalation_core::model::Person),
+    ) -> Scenario {
+        let mut roster = Roster::from_json(roster).unwrap();
+        roster.agents.iter_mut().for_each(|p| change(0, p));
+        roster.escalation.iter_mut().for_each(|p| change(1, p));
         let m = Memory::new(roster);
         for p in m.roster.people() {
             if let Some(user) = &p.sn_user {

@@ -216,6 +216,7 @@ fn outcome(o: Option<&CallOutcome>) -> (&'static str, String) {
         Some(CallOutcome::Machine) => ("machine", "voicemail".into()),
         Some(CallOutcome::Failed) => ("failed", "call failed".into()),
         Some(CallOutcome::Unreachable(_)) => ("failed", "could not be dialled".into()),
+        Some(CallOutcome::HungUp(by)) => ("hangup", format!("hung up · {by} accepted first")),
     }
 }
 

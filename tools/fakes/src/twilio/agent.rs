@@ -139,8 +139,15 @@ impl Inner {
             let mut guard = lock(&self.state);
             let st = &mut *guard;
             let now = now_ms();
-            // Ended meanwhile (by the engine, or another finish): this walk is void.
-            let e = st.find_mut(sid).filter(|e| e.status == Status::Active)?;
+            // Ended meanwhile (by the engine, or another finish): this walk is void. A call
+            // the engine hung up while the person was in the flow keeps what they heard.
+            let e = st.find_mut(sid)?;
+            if e.status != Status::Active {
+                if e.ended_by == Some("api") && e.heard.is_empty() {
+                    e.heard = walked.heard;
+                }
+                return None;
+            }
             e.status = Status::Ended;
             e.updated_ms = now;
             e.ended_by = Some("agent");

@@ -33,7 +33,8 @@ pub struct ExecutionRecord {
     pub created_at_ms: u64,
     /// The agent step scripted for this execution (chosen at creation).
     pub outcome: Option<AgentStep>,
-    /// What the person heard, in order (empty until the execution ended by the agent).
+    /// What the person heard, in order (empty until the execution ended by the agent; a call
+    /// the engine ended while the person was in the flow keeps what was said to them).
     #[serde(default)]
     pub heard: Vec<Heard>,
     /// The Call SID of the person's call (what Twilio sends as `CallSid` to a URL the call
@@ -46,6 +47,9 @@ pub struct ExecutionRecord {
     /// How it ended: `"agent"` (simulation or [`TwilioHandle::complete`]) or `"api"`
     /// (`POST Status=ended`); `None` while active.
     pub ended_by: Option<String>,
+    /// When it ended (ms since the epoch); `None` while active.
+    #[serde(default)]
+    pub ended_at_ms: Option<u64>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -98,6 +102,7 @@ impl Execution {
             call_sid: self.call_sid.clone(),
             redirected_to: self.redirected_to.clone(),
             ended_by: self.ended_by.map(str::to_owned),
+            ended_at_ms: (self.status == Status::Ended).then_some(self.updated_ms),
         }
     }
 }

@@ -22,6 +22,7 @@ fn sweep_actions() {
     assert_eq!(
         e.sweep_action(started + 61_000, 30_000),
         Some(SweepAction::CheckExecution {
+            attempt: 1,
             sid: sid(1),
             overdue_ms: 1_000
         })

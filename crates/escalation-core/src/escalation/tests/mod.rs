@@ -1,6 +1,6 @@
 //! The rules of the walk, one test per rule, named as the sentence it proves: the keys and
 //! events (keys.rs), redials, busy people and exhaustion (redials.rs), the sweeper and the
-//! dial lease (leases.rs), walks made from policy steps (steps.rs).
+//! dial lease (leases.rs), walks made from policy steps (steps.rs), ring-all steps (ring.rs).
 
 use super::*;
 use crate::model::{
@@ -23,6 +23,7 @@ fn person(name: &str, n: u32) -> Person {
         redials: None,
         escalation_step: false,
         sms_when_unanswered: false,
+        ring_step: None,
     }
 }
 
@@ -90,4 +91,5 @@ fn end(e: &mut Escalation, outcome: CallOutcome) -> Transition {
 mod keys;
 mod leases;
 mod redials;
+mod ring;
 mod steps;

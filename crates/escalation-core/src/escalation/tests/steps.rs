@@ -4,7 +4,7 @@
 use super::*;
 use crate::policy::PolicySet;
 
-fn from_policy(steps: serde_json::Value) -> Escalation {
+pub(super) fn from_policy(steps: serde_json::Value) -> Escalation {
     let doc = serde_json::json!({
         "people": {
             "a": {"name": "A", "phone": "+14155550101"}, "b": {"name": "B", "phone": "+14155550102"},

@@ -3,6 +3,7 @@
 
 mod parse;
 mod resolve;
+mod ring;
 mod rotation;
 
 use super::PolicySet;

@@ -1,0 +1,29 @@
+//! Hanging up the other calls of a ring-all step once someone accepted (or the escalation
+//! ended otherwise). Their attempts are already recorded as hung up in the same write that
+//! accepted, so each call's flow-end event that follows is a duplicate; a hang-up that
+//! fails leaves the call to end by itself (a key pressed on it hears that someone else
+//! accepted).
+
+use super::Engine;
+use crate::escalation::HangUp;
+use crate::model::EscalationId;
+use crate::ports::Metric;
+
+impl Engine {
+    /// End each call in `calls`; failures are logged and counted, never returned.
+    pub(super) async fn hang_up_calls(&self, escalation: &EscalationId, calls: &[HangUp]) {
+        for call in calls {
+            match self.ports.dialer.end(&call.execution).await {
+                Ok(()) => tracing::info!(escalation_id = %escalation, attempt = call.attempt,
+                    execution = %call.execution, "hung up the other call of the ring-all step"),
+                Err(e) => {
+                    tracing::warn!(escalation_id = %escalation, attempt = call.attempt,
+                        execution = %call.execution, error = %e, "could not hang up a call");
+                    self.ports
+                        .metrics
+                        .count("engine", Metric::HangUpFailures, 1);
+                }
+            }
+        }
+    }
+}
