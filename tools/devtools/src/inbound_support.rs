@@ -168,6 +168,8 @@ impl Reply {
 pub struct InboundStack {
     pub stack: Stack,
     pub config: InboundConfig,
+    /// Put-through calls become conference bridges (voice-inbound's `CONFERENCE_BRIDGE`).
+    pub put_through_bridge: bool,
 }
 
 impl InboundStack {
@@ -179,7 +181,11 @@ impl InboundStack {
         let stack = Stack::start(opts).await;
         let config = InboundConfig::from_json(&config.to_string(), &stack.parts.roster)
             .expect("test inbound config");
-        InboundStack { stack, config }
+        InboundStack {
+            stack,
+            config,
+            put_through_bridge: false,
+        }
     }
 
     /// The handler's context, as `voice-inbound` builds it (without `PUBLIC_BASE_URL`).
@@ -218,6 +224,7 @@ impl InboundStack {
             )),
             from: E164::parse(FROM_NUMBER).expect("the line's number"),
             ring_timeout_secs: 30,
+            put_through: self.put_through_bridge,
         }
     }
 
