@@ -169,7 +169,15 @@ async fn run_scenario(a: RunArgs, sc: Scenario) -> i32 {
                 g["people"] = serde_json::json!([]);
             }
         }
+        // The flow reports each key to call-decision at once, served beside the stack.
+        let decisions = match sc.live_decisions {
+            true => Some(escalation_devtools::stack::LiveDecisions::bind(&mut opts).await),
+            false => None,
+        };
         let stack = InboundStack::start_with(config, opts).await;
+        if let Some(decisions) = decisions {
+            decisions.serve_for(&stack.stack);
+        }
         return match play(&stack, &a.name, &sc, &mut tl, a.timeout).await {
             Ok(run) => {
                 tl.summary(&run);
@@ -184,6 +192,13 @@ async fn run_scenario(a: RunArgs, sc: Scenario) -> i32 {
                 1
             }
         };
+    }
+    if sc.live_decisions {
+        eprintln!(
+            "error: {} applies keys during the call through call-decision, which cargo lambda watch does not run here; add --in-process",
+            a.name
+        );
+        return 2;
     }
     if let Err(e) = find_cargo_lambda() {
         eprintln!("error: {e}");

@@ -146,48 +146,19 @@ pub async fn calls_over(stack: &Stack) {
     }
 }
 
-/// Serve `decision` on `listener` as its function URL would.
-pub fn serve(
-    listener: tokio::net::TcpListener,
-    decision: escalation_lambda::handlers::CallDecision,
-) {
-    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
-        let decision = decision.clone();
-        async move {
-            let (parts, body) = req.into_parts();
-            let bytes = axum::body::to_bytes(body, 1 << 16)
-                .await
-                .unwrap_or_default();
-            let req =
-                lambda_http::Request::from_parts(parts, lambda_http::Body::Binary(bytes.to_vec()));
-            let resp = decision.handle(req).await.expect("never errs");
-            let (parts, body) = resp.into_parts();
-            axum::response::Response::from_parts(parts, axum::body::Body::from(body.to_vec()))
-        }
-    });
-    tokio::spawn(async move { axum::serve(listener, app).await });
-}
-
 pub async fn stack_with_decisions(up: bool) -> Stack {
     stack_with_decisions_and(up, StackOptions::default()).await
 }
 
 /// A stack with `options` whose flow reports keys to call-decision at once (served on a
 /// local port, as its function URL would be); `up: false`: the URL answers nothing.
-pub async fn stack_with_decisions_and(up: bool, options: StackOptions) -> Stack {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let mut options = options;
-    options.env.push(("DECISION_URL", url));
+pub async fn stack_with_decisions_and(up: bool, mut options: StackOptions) -> Stack {
+    let decisions = escalation_devtools::stack::LiveDecisions::bind(&mut options).await;
     let stack = Stack::start(options).await;
     if up {
-        let decision = stack
-            .parts
-            .call_decision(&stack.aws, &stack.resources.dial_queue_url)
-            .expect("call-decision");
-        serve(listener, decision);
+        decisions.serve_for(&stack);
     } else {
-        drop(listener);
+        decisions.down();
     }
     stack
 }

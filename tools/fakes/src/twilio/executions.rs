@@ -381,6 +381,7 @@ impl Inner {
             return invalid("Missing required parameter Status in the post body");
         };
         let (ack_tx, ack_rx) = oneshot::channel();
+        let mut ack_tx = Some(ack_tx);
         let body = {
             let mut guard = lock(&self.state);
             let st = &mut *guard;
@@ -398,7 +399,7 @@ impl Inner {
                         st,
                         sid,
                         (EXECUTION_ENDED, self.source(sid), EXECUTION_SCHEMA, data),
-                        Some(ack_tx),
+                        ack_tx.take(),
                     );
                     body
                 }
@@ -410,6 +411,8 @@ impl Inner {
             }
         };
         // Deliver the ended event before answering, as a real sink would see it soon after.
+        // Nothing to wait for when no event was emitted (the execution had ended already).
+        drop(ack_tx);
         let _ = ack_rx.await;
         util::json(200, &body, &[])
     }
