@@ -4,7 +4,7 @@
 # leaves target/lambda/<binary>/bootstrap.zip next to it (ready for
 # `aws lambda update-function-code --zip-file fileb://...` or scripts/deploy_cargo_lambda.sh).
 #
-#   usage: scripts/build_arm64.sh [BINARY...]      (default: all six Lambda binaries)
+#   usage: scripts/build_arm64.sh [BINARY...]      (default: all eight Lambda binaries)
 #
 # Needs: rustup (adds the aarch64-unknown-linux-gnu target), python3 (cargo-lambda and zig come
 # from PyPI into the project venv, .venv, as for scripts/test.sh). Honours CARGO_TARGET_DIR.
@@ -17,7 +17,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh" # ROOT, VENV
 cd "$ROOT"
 
-ALL_BINARIES=(incident-trigger escalation-dialer flow-events incident-updater escalation-sweeper escalation-canary voice-inbound)
+ALL_BINARIES=(incident-trigger escalation-dialer flow-events incident-updater escalation-sweeper escalation-canary voice-inbound call-decision)
 TARGET_TRIPLE=aarch64-unknown-linux-gnu
 # cargo-lambda 1.9.2 and zig 0.17.1 were tested together; scripts/lib.sh may set the shared
 # CARGO_LAMBDA_SPEC. cargo-lambda finds zig via `python3 -m ziglang`.

@@ -47,8 +47,9 @@ check template.yaml
 echo "template.yaml: ok"
 
 # Mutations that plain cfn-lint misses (cfn-lint does not run the SAM transform): each must be caught.
-# Format: name|sed pattern|replacement[|text the failure output must contain]. The last two
-# also pass `sam validate`: only the translated template's lint rejects them (E3034).
+# Format: name|sed pattern|replacement[|text the failure output must contain]. The two E3034
+# ones also pass `sam validate`: only the translated template's lint rejects them. The last:
+# a function that only exists with LiveDecisions must not be named where it may not exist.
 broken=0
 while IFS='|' read -r name from to expect; do
     sed "s/$from/$to/" template.yaml >"$out/broken.yaml"
@@ -72,5 +73,7 @@ bad runtime|provided.al2023|provided.al2099
 starting position|TRIM_HORIZON|OLDEST
 batching window over 300 s|MaximumBatchingWindowInSeconds: 1$|MaximumBatchingWindowInSeconds: 301|E3034
 stream retries over 10000|MaximumRetryAttempts: 10 #|MaximumRetryAttempts: 10001 #|E3034
+decision URL auth type|AuthType: NONE # public URL; the attempt|AuthType: PUBLIC # public URL; the attempt
+decision URL without its condition|!If \[DecidesLive, !GetAtt CallDecisionFunctionUrl.FunctionUrl, ""\]|!GetAtt CallDecisionFunctionUrl.FunctionUrl|W1001
 MUTATIONS
 exit "$broken"

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Path B of docs/DEPLOY.md: deploy the six Lambda functions with `cargo lambda deploy` onto
-# resources that already exist (DynamoDB table, SQS FIFO queue + DLQ, Kinesis stream, secret,
-# execution role; docs/DEPLOY.md lists them), then wire them up with the AWS CLI: the trigger's
-# public function URL, the Kinesis and SQS event source mappings (same settings as
-# template.yaml), and the sweeper's one-minute EventBridge schedule. Safe to run again: code and
-# configuration are updated, nothing is created twice.
+# Path B of docs/DEPLOY.md: deploy the Lambda functions (six, and call-decision unless
+# LIVE_DECISIONS=false) with `cargo lambda deploy` onto resources that already exist (DynamoDB
+# table, SQS FIFO queue + DLQ, Kinesis stream, secret, execution role; docs/DEPLOY.md lists
+# them), then wire them up with the AWS CLI: the public function URLs (trigger, voice-inbound,
+# call-decision, whose URL the functions that place calls get as DECISION_URL), the Kinesis
+# and SQS event source mappings (same settings as template.yaml), and the sweeper's one-minute
+# EventBridge schedule. Safe to run again: code and configuration are updated, nothing is
+# created twice.
 #
 #   usage: scripts/deploy_cargo_lambda.sh [--dry-run] [--no-build] CONFIG_FILE
 #
@@ -85,7 +87,7 @@ ARN_ROLE='^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$'
 need AWS_REGION '^[a-z]{2}(-[a-z]+)+-[0-9]$' 'an AWS region such as eu-west-1'
 need FUNCTION_PREFIX '^[A-Za-z0-9_-]{1,40}$' 'a name prefix of letters, digits, - and _ (at most 40)'
 need LAMBDA_ROLE_ARN "$ARN_ROLE" 'an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)'
-for k in TRIGGER_ROLE_ARN FLOW_EVENTS_ROLE_ARN UPDATER_ROLE_ARN SWEEPER_ROLE_ARN VOICE_INBOUND_ROLE_ARN; do
+for k in TRIGGER_ROLE_ARN FLOW_EVENTS_ROLE_ARN UPDATER_ROLE_ARN SWEEPER_ROLE_ARN VOICE_INBOUND_ROLE_ARN CALL_DECISION_ROLE_ARN; do
     optional "$k" "$ARN_ROLE" 'an IAM role ARN'
 done
 optional LOG_RETENTION_DAYS '^(1|3|5|7|14|30|60|90|120|150|180|365|400|545|731|1096|1827|2192|2557|2922|3288|3653)$' 'a CloudWatch retention (1, 3, 5, 7, 14, 30, 60, 90, ... days)'
@@ -108,7 +110,9 @@ optional MAX_BUSY_RETRIES '^[0-9]+$' 'a number'
 optional SWEEP_GRACE_SECS '^[0-9]+$' 'a number of seconds'
 optional FALLBACK_GROUP '^[0-9a-fA-F]{32}$' 'a sys_id (32 hex digits)'
 optional ESCALATE_PRIORITIES '^ *[1-5] *(, *[1-5] *)*$' 'a list of priorities such as 1,2'
+optional LIVE_DECISIONS '^(true|false)$' 'true or false (call-decision applies a key during the call)'
 optional PUBLIC_BASE_URL '^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^ ]*)?$' 'an https:// URL (the custom domain Twilio calls voice-inbound on)'
+optional CONFERENCE_BRIDGE '^(true|false)$' 'true or false (the conference bridge, key 4 after accepting)'
 if [ "${#problems[@]}" -gt 0 ]; then
     echo "$PROG: $config has problems:" >&2
     printf '  %s\n' "${problems[@]}" >&2
@@ -120,14 +124,23 @@ PREFIX=${CFG[FUNCTION_PREFIX]}
 RETENTION=${CFG[LOG_RETENTION_DAYS]:-30}
 # binary | role key. Memory, timeout and description are in each function's Cargo.toml
 # ([package.metadata.lambda.deploy], the template's values), which cargo lambda deploy reads.
-FUNCTIONS=(
+# call-decision first, then voice-inbound: the functions that place calls get their URLs
+# (DECISION_URL, and BRIDGE_URL with CONFERENCE_BRIDGE=true).
+FUNCTIONS=()
+LIVE=${CFG[LIVE_DECISIONS]:-true}
+[ "$LIVE" = false ] || FUNCTIONS+=("call-decision|CALL_DECISION_ROLE_ARN")
+FUNCTIONS+=(
+    "voice-inbound|VOICE_INBOUND_ROLE_ARN"
     "incident-trigger|TRIGGER_ROLE_ARN"
     "escalation-dialer|DIALER_ROLE_ARN"
     "flow-events|FLOW_EVENTS_ROLE_ARN"
     "incident-updater|UPDATER_ROLE_ARN"
     "escalation-sweeper|SWEEPER_ROLE_ARN"
-    "voice-inbound|VOICE_INBOUND_ROLE_ARN"
 )
+# The functions that place escalation calls, and so offer the bridge (as template.yaml's
+# ConferenceBridge parameter wires it).
+BRIDGE_FUNCTIONS=" escalation-dialer flow-events escalation-sweeper "
+BRIDGE=${CFG[CONFERENCE_BRIDGE]:-false}
 ENV_KEYS=(TWILIO_FLOW_SID TWILIO_FROM_NUMBER ESCALATIONS_TABLE SN_UPDATES_QUEUE_URL SECRETS_ARN
     SERVICENOW_INSTANCE_URL RING_TIMEOUT_SECS MAX_REDIALS ROUNDS BUSY_RETRY_SECS MAX_BUSY_RETRIES
     FALLBACK_GROUP ESCALATE_PRIORITIES RUST_LOG)
@@ -183,38 +196,9 @@ if [ "$dry_run" = 0 ]; then
 fi
 
 # ---- 2. functions -------------------------------------------------------------------------
-env_dir=$(mktemp -d)
-trap 'rm -rf "$env_dir"' EXIT
-for entry in "${FUNCTIONS[@]}"; do
-    IFS='|' read -r bin role_key <<<"$entry"
-    name="$PREFIX-$bin"
-    role=${CFG[$role_key]:-${CFG[LAMBDA_ROLE_ARN]}}
-    env_file="$env_dir/$bin.env"
-    : >"$env_file"
-    for k in "${ENV_KEYS[@]}"; do
-        if [ -n "${CFG[$k]:-}" ]; then printf '%s=%s\n' "$k" "${CFG[$k]}" >>"$env_file"; fi
-    done
-    [ -n "${CFG[RUST_LOG]:-}" ] || echo "RUST_LOG=info" >>"$env_file"
-    if [ "$bin" = incident-trigger ]; then
-        echo "DIAL_QUEUE_URL=${CFG[DIAL_QUEUE_URL]}" >>"$env_file"
-    fi
-    if [ "$bin" = escalation-sweeper ]; then
-        echo "SWEEP_GRACE_SECS=${CFG[SWEEP_GRACE_SECS]:-30}" >>"$env_file"
-    fi
-    if [ "$bin" = voice-inbound ] && [ -n "${CFG[PUBLIC_BASE_URL]:-}" ]; then
-        echo "PUBLIC_BASE_URL=${CFG[PUBLIC_BASE_URL]}" >>"$env_file"
-    fi
-    echo "==> $name" >&2
-    if [ "$dry_run" = 1 ]; then
-        sed 's/^/  env: /' "$env_file"
-    fi
-    run cargo lambda deploy --manifest-path "$ROOT/Cargo.toml" --region "$REGION" --binary-name "$bin" \
-        --lambda-dir "$TARGET_DIR/lambda" --runtime provided.al2023 --role "$role" \
-        --log-retention "$RETENTION" --env-file "$env_file" --tag app=servicenow-phone-escalation "$name"
-done
-
-# ---- 3. public function URLs: the trigger (HMAC checked in code) and voice-inbound
-# (X-Twilio-Signature checked in code) -------------------------------------------------------
+# public_url FUNCTION: a public function URL (AuthType NONE) and the two permissions it needs.
+# The code authenticates: the trigger checks the HMAC, voice-inbound X-Twilio-Signature,
+# call-decision the attempt's capability token.
 public_url() {
     local fn=$1 url policy
     url=$(query awsr lambda get-function-url-config --function-name "$fn" --query FunctionUrl --output text)
@@ -231,10 +215,72 @@ public_url() {
             --action lambda:InvokeFunction --principal '*' --invoked-via-function-url
     fi
 }
+decision_url=""
 trigger="$PREFIX-incident-trigger"
 inbound="$PREFIX-voice-inbound"
+# BRIDGE_URL: empty = no bridge. On: voice-inbound's custom domain, else its function URL
+# (known once it exists, so voice-inbound is deployed first; its own first calls offer the
+# bridge only with a custom domain, as in template.yaml).
+bridge_url=""
+env_dir=$(mktemp -d)
+trap 'rm -rf "$env_dir"' EXIT
+for entry in "${FUNCTIONS[@]}"; do
+    IFS='|' read -r bin role_key <<<"$entry"
+    name="$PREFIX-$bin"
+    role=${CFG[$role_key]:-${CFG[LAMBDA_ROLE_ARN]}}
+    env_file="$env_dir/$bin.env"
+    : >"$env_file"
+    for k in "${ENV_KEYS[@]}"; do
+        if [ -n "${CFG[$k]:-}" ]; then printf '%s=%s\n' "$k" "${CFG[$k]}" >>"$env_file"; fi
+    done
+    [ -n "${CFG[RUST_LOG]:-}" ] || echo "RUST_LOG=info" >>"$env_file"
+    if [ "$bin" = incident-trigger ] || [ "$bin" = call-decision ]; then
+        echo "DIAL_QUEUE_URL=${CFG[DIAL_QUEUE_URL]}" >>"$env_file"
+    fi
+    case "$bin" in
+        escalation-dialer | flow-events | escalation-sweeper | voice-inbound)
+            [ -z "$decision_url" ] || echo "DECISION_URL=$decision_url" >>"$env_file" ;;
+    esac
+    if [ "$bin" = escalation-sweeper ]; then
+        echo "SWEEP_GRACE_SECS=${CFG[SWEEP_GRACE_SECS]:-30}" >>"$env_file"
+    fi
+    if [ "$bin" = voice-inbound ] && [ -n "${CFG[PUBLIC_BASE_URL]:-}" ]; then
+        echo "PUBLIC_BASE_URL=${CFG[PUBLIC_BASE_URL]}" >>"$env_file"
+        if [ "$BRIDGE" = true ]; then echo "BRIDGE_URL=${CFG[PUBLIC_BASE_URL]}" >>"$env_file"; fi
+    fi
+    if [ -n "$bridge_url" ] && [[ $BRIDGE_FUNCTIONS == *" $bin "* ]]; then
+        echo "BRIDGE_URL=$bridge_url" >>"$env_file"
+    fi
+    echo "==> $name" >&2
+    if [ "$dry_run" = 1 ]; then
+        sed 's/^/  env: /' "$env_file"
+    fi
+    run cargo lambda deploy --manifest-path "$ROOT/Cargo.toml" --region "$REGION" --binary-name "$bin" \
+        --lambda-dir "$TARGET_DIR/lambda" --runtime provided.al2023 --role "$role" \
+        --log-retention "$RETENTION" --env-file "$env_file" --tag app=servicenow-phone-escalation "$name"
+    if [ "$bin" = call-decision ]; then
+        public_url "$name"
+        decision_url=$(query awsr lambda get-function-url-config --function-name "$name" --query FunctionUrl --output text)
+        # A dry run has no URL yet: it shows where it goes.
+        [ -n "$decision_url" ] || decision_url="https://CALL-DECISION-FUNCTION-URL.lambda-url.$REGION.on.aws/"
+    fi
+    if [ "$bin" = voice-inbound ]; then
+        public_url "$inbound"
+        if [ "$BRIDGE" = true ]; then
+            bridge_url=${CFG[PUBLIC_BASE_URL]:-}
+            if [ -z "$bridge_url" ]; then
+                bridge_url=$(query awsr lambda get-function-url-config --function-name "$inbound" --query FunctionUrl --output text)
+            fi
+            if [ "$dry_run" = 1 ] && [ -z "$bridge_url" ]; then
+                bridge_url="https://<$inbound function URL>/"
+            fi
+            [ -n "$bridge_url" ] && [ "$bridge_url" != None ] || die "no function URL for $inbound, so no BRIDGE_URL"
+        fi
+    fi
+done
+
+# ---- 3. the trigger's public function URL ---------------------------------------------------
 public_url "$trigger"
-public_url "$inbound"
 
 # ---- 4. event source mappings (as in template.yaml) ---------------------------------------
 # mapping FUNCTION SOURCE_ARN SETTINGS...: create, or update the existing one.
@@ -295,4 +341,5 @@ else
     echo "$PROG: deployed. Trigger URL (ServiceNow property x_escalation.trigger_url): $url"
     url=$(awsr lambda get-function-url-config --function-name "$inbound" --query FunctionUrl --output text)
     echo "$PROG: voice-inbound URL (the Twilio number's webhooks: ${url}voice and ${url}sms, docs/INBOUND.md): $url"
+    [ -z "$decision_url" ] || echo "$PROG: call-decision URL (the calls' decision_url, set as DECISION_URL): $decision_url"
 fi

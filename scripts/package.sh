@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds a release into dist/: the six Lambda functions for arm64 as zips, a template that
+# Builds a release into dist/: the eight Lambda functions for arm64 as zips, a template that
 # deploys them without any build step (each function's CodeUri is its zip), the Studio flow
 # and the ServiceNow update set, and SHA256SUMS over all of it. The packaged template goes
 # through the same checks as template.yaml (scripts/check_template.sh).
@@ -15,7 +15,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh" # ROOT, VENV
 cd "$ROOT"
 
-BINARIES=(incident-trigger escalation-dialer flow-events incident-updater escalation-sweeper escalation-canary voice-inbound)
+BINARIES=(incident-trigger escalation-dialer flow-events incident-updater escalation-sweeper escalation-canary voice-inbound call-decision)
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 build=1
 dist=dist

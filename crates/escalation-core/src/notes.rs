@@ -191,6 +191,39 @@ pub fn accepted_by_text(
     )
 }
 
+/// The note of a call that ended because its person replied to the text about their
+/// previous, unanswered call (a redial skipped or taken): the call's outcome is told as
+/// the reply.
+pub fn decided_by_text(note: &str, outcome: &CallOutcome, attempt: u32, hung_up: bool) -> String {
+    let key = if *outcome == CallOutcome::Accepted {
+        "1 (accept)"
+    } else {
+        "2 (pass)"
+    };
+    let how = if hung_up {
+        "; this call was hung up"
+    } else {
+        ", before this call was placed"
+    };
+    note.replacen(
+        &self::outcome(outcome),
+        &format!("replied {key} to the text message sent after attempt {attempt}{how}"),
+        1,
+    )
+}
+
+/// An accept by text after the escalation had ended with nobody accepting.
+pub fn accepted_after_exhaustion(back_to_group: bool) -> String {
+    format!(
+        " The escalation had ended with nobody accepting; the offer of the text message was still open, so the incident is theirs{}.",
+        if back_to_group {
+            ", back in its own assignment group"
+        } else {
+            ""
+        }
+    )
+}
+
 /// A person passed by replying 2; the walk had already moved on.
 pub fn passed_by_text(escalation_id: &str, attempt: u32, name: &str, masked: &str) -> String {
     format!(

@@ -3,14 +3,12 @@
 
 /// `2026-11-21 10:02:11 UTC` for notes (ServiceNow shows UTC date-times in this style).
 pub fn format_utc(ms: u64) -> String {
-    let (date, time) = date_time(ms);
-    format!("{date} {time} UTC")
+    instant(ms).strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 /// `2026-11-21T10:02:11Z`: ISO 8601 in UTC, as Twilio's `DateCreatedFrom` filter takes it.
 pub fn format_iso8601(ms: u64) -> String {
-    let (date, time) = date_time(ms);
-    format!("{date}T{time}Z")
+    instant(ms).strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// Unix milliseconds of an RFC 2822 date-time as Twilio's callbacks send it
@@ -20,29 +18,13 @@ pub fn parse_rfc2822_ms(text: &str) -> Option<u64> {
     u64::try_from(zoned.timestamp().as_millisecond()).ok()
 }
 
-/// (`YYYY-MM-DD`, `hh:mm:ss`) in UTC.
-fn date_time(ms: u64) -> (String, String) {
-    let secs = ms / 1000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    (
-        format!("{y:04}-{m:02}-{d:02}"),
-        format!("{:02}:{:02}:{:02}", rem / 3600, (rem % 3600) / 60, rem % 60),
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+/// The instant `ms` milliseconds after the Unix epoch (the latest representable one for
+/// values beyond jiff's range, which no clock produces).
+fn instant(ms: u64) -> jiff::Timestamp {
+    i64::try_from(ms)
+        .ok()
+        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+        .unwrap_or(jiff::Timestamp::MAX)
 }
 
 /// A duration in a form people read: `45 s`, `3 min 05 s`.

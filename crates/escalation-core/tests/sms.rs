@@ -82,9 +82,16 @@ async fn a_reply_1_accepts_once_and_hangs_up_the_ringing_call() {
     let esc = s.esc(1);
     assert_eq!(esc.status(), Status::Accepted);
     assert_eq!(esc.accepted_by(), Some("Alice Agent"));
-    let update = s.queued(&format!("{}:sms:1:reply", esc.id()));
+    // The reply ends her ringing redial (attempt 2) as her accept.
+    let update = s.queued(&format!("{}:attempt:2", esc.id()));
     assert_eq!(update.assign_to.as_deref(), Some("alice.agent"));
-    assert!(update.work_note.contains("replied 1 (accept) to the text message sent after attempt 1. The call ringing Alice Agent was hung up."), "{}", update.work_note);
+    assert!(
+        update.work_note.contains(
+            "replied 1 (accept) to the text message sent after attempt 1; this call was hung up."
+        ),
+        "{}",
+        update.work_note
+    );
     assert!(
         s.m.dialer.placed()[1].gone || !s.m.dialer.placed()[1].active,
         "the redial was hung up"
@@ -126,7 +133,7 @@ async fn a_late_reply_after_someone_else_accepted_changes_nothing() {
 }
 
 #[tokio::test]
-async fn a_reply_2_is_noted_and_the_walk_goes_on() {
+async fn a_reply_2_after_the_walk_moved_on_is_noted_and_the_walk_goes_on() {
     let s = Scenario::with_sms(&[ALICE]);
     s.script(
         ALICE,
@@ -146,8 +153,9 @@ async fn a_reply_2_is_noted_and_the_walk_goes_on() {
     );
     assert_eq!(s.esc(1).status(), Status::Active);
     assert_eq!(s.calling(1), "Bob Agent");
+    // Her redial had already ended too: the walk is with Bob, the pass is noted.
     let note = s
-        .queued(&format!("{}:sms:1:reply", s.esc(1).id()))
+        .queued(&format!("{}:attempt:1:text", s.esc(1).id()))
         .work_note;
     assert!(
         note.contains("Alice Agent (+1******0001) replied 2 (pass)"),

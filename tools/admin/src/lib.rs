@@ -8,12 +8,14 @@
 //!   `execution.ended` subscription, idempotently;
 //! * [`doctor`]: checks a deployed installation (configuration, secret, Twilio, Event
 //!   Streams, ServiceNow, roster, a signed ping to the trigger);
-//! * [`test_call`]: one real call through the flow, in a language, to hear the prompts.
+//! * [`test_call`]: one real call through the flow, in a language, to hear the prompts;
+//! * [`canary`]: the TwiML of the canary's answering application (greets, presses 1).
 //!
 //! The binary (`src/main.rs`) is a thin clap front end; tests drive this library and the
 //! binary against the Twilio and ServiceNow fakes (`escalation-fakes`) and moto.
 
 pub mod api;
+pub mod canary;
 pub mod deploy;
 pub mod doctor;
 pub mod flow;

@@ -208,6 +208,10 @@ enum TwilioCommand {
         #[arg(long)]
         sink_description: Option<String>,
     },
+    /// Print the TwiML of the canary's answering application (it greets, then presses 1),
+    /// for a TwiML Bin on the canary's test number (docs/DEPLOY.md, "The canary"). Needs no
+    /// credentials and changes nothing at Twilio.
+    CanaryTwiml,
 }
 
 #[derive(Args)]
@@ -258,6 +262,10 @@ async fn run_doctor(args: DoctorArgs) -> ExitCode {
 
 async fn run(command: TwilioCommand) -> Result<(), AdminError> {
     match command {
+        TwilioCommand::CanaryTwiml => {
+            print!("{}", escalation_admin::canary::answering_twiml());
+            Ok(())
+        }
         TwilioCommand::Validate { flow } => {
             let definition = flow::load(&flow.flow_file)?;
             let tw = client()?;

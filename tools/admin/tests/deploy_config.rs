@@ -60,7 +60,9 @@ fn template_env(function: &str) -> HashMap<String, String> {
                         String::new()
                     }
                     "SERVICENOW_ONCALL_BUDGET_MS" => "2000".into(),
-                    "BRIDGE_URL" => "https://abc123.lambda-url.us-east-1.on.aws/".into(),
+                    "BRIDGE_URL" | "DECISION_URL" => {
+                        "https://abc123.lambda-url.us-east-1.on.aws/".into()
+                    }
                     _ => "1".into(),
                 });
             (n, value)
@@ -76,6 +78,7 @@ fn the_template_gives_each_function_exactly_the_variables_it_reads() {
         "FlowEventsFunction",
         "EscalationSweeperFunction",
         "VoiceInboundFunction",
+        "CallDecisionFunction",
     ];
     for function in engine_functions {
         let env = template_env(function);
@@ -253,13 +256,14 @@ fn bash(script: &str, args: &[&str]) -> Output {
 }
 
 /// The functions' binaries (and packages).
-const FUNCTIONS: [&str; 6] = [
+const FUNCTIONS: [&str; 7] = [
     "incident-trigger",
     "escalation-dialer",
     "flow-events",
     "incident-updater",
     "escalation-sweeper",
     "voice-inbound",
+    "call-decision",
 ];
 
 fn text(bytes: &[u8]) -> String {
@@ -326,7 +330,7 @@ fn deploy_cargo_lambda_dry_run_wires_what_the_template_wires() {
         );
     }
     let timeouts = FUNCTIONS.map(|bin| lambda_deploy::template_sizing(&template, bin).timeout);
-    assert_eq!(timeouts, [30, 45, 30, 30, 55, 20]);
+    assert_eq!(timeouts, [30, 45, 30, 30, 55, 20, 8]);
     let kinesis = stdout
         .lines()
         .find(|l| l.contains("create-event-source-mapping") && l.contains(":kinesis:"))
@@ -360,9 +364,9 @@ fn deploy_cargo_lambda_dry_run_wires_what_the_template_wires() {
     assert!(dials.is_some_and(|d| d.contains(dialer)
         && d.ends_with("--function-response-types ReportBatchItemFailures --scaling-config MaximumConcurrency=5")),
         "the dial queue's mapping:\n{stdout}");
-    // Only the trigger sends to the dial queue.
-    assert_eq!(stdout.matches("env: DIAL_QUEUE_URL=").count(), 1);
-    for public in ["incident-trigger", "voice-inbound"] {
+    // Only the trigger and call-decision send to the dial queue.
+    assert_eq!(stdout.matches("env: DIAL_QUEUE_URL=").count(), 2);
+    for public in ["incident-trigger", "voice-inbound", "call-decision"] {
         assert!(
             stdout.contains(&format!(
                 "create-function-url-config --function-name phone-escalation-{public} --auth-type NONE"
@@ -394,7 +398,7 @@ fn deploy_cargo_lambda_dry_run_wires_what_the_template_wires() {
     );
     assert_eq!(
         stdout.matches("env: TWILIO_FLOW_SID=").count(),
-        6,
+        7,
         "{stdout}"
     );
     assert!(stderr.contains("dry run: nothing was changed"), "{stderr}");

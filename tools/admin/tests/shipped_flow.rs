@@ -236,13 +236,37 @@ fn rest_trigger_call_with_amd_gather_one_digit_confirm_end() {
     // After the accept, a call that carries a bridge URL offers key 4 once; a 4 hands the
     // call to that URL (TwiML Redirect, timeout 0: the execution ends at once, so the accept
     // is read as before) and voice-inbound opens the bridge. A call without the URL, or any
-    // other answer, ends as before. (An accept the decision endpoint answered ends with
-    // its answer: no bridge offer on that path yet.)
+    // other answer, ends as before. An accept the decision endpoint answered reaches the
+    // same offer: its answer's outcome "assigned" is routed there; any other answer (a
+    // pass, already accepted by someone else, no longer needed) ends the call.
     assert_eq!(
         next(state(&flow, "say_accepted"), "audioComplete"),
         Some("check_bridge")
     );
-    assert_eq!(next(state(&flow, "say_decision"), "audioComplete"), None);
+    let routed = state(
+        &flow,
+        next(state(&flow, "say_decision"), "audioComplete").expect("the answer is routed"),
+    );
+    assert_eq!(routed["type"], "split-based-on");
+    assert_eq!(next(routed, "noMatch"), None);
+    let assigned = &routed["transitions"].as_array().expect("transitions")[1];
+    assert_eq!(assigned["next"], "check_bridge");
+    assert_eq!(
+        assigned["conditions"][0]["arguments"][0],
+        "{{widgets.report_decision.parsed.outcome}}"
+    );
+    assert_eq!(assigned["conditions"][0]["type"], "equal_to");
+    assert_eq!(assigned["conditions"][0]["value"], "assigned");
+    let offers = flow["states"]
+        .as_array()
+        .expect("states")
+        .iter()
+        .filter(|s| s["properties"]["say"] == "{{flow.data.say_bridge_offer}}")
+        .count();
+    assert_eq!(
+        offers, 1,
+        "one offer widget, reached from both accept paths"
+    );
     let check = state(&flow, "check_bridge");
     assert_eq!(check["type"], "split-based-on");
     assert_eq!(next(check, "noMatch"), None);

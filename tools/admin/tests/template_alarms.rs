@@ -77,7 +77,32 @@ fn the_template_alarms_on_every_page_that_did_not_happen() {
         template
             .matches("ReservedConcurrentExecutions: !If [ReservesConcurrency,")
             .count(),
-        6,
+        7,
         "every function's concurrency is reserved"
     );
+}
+
+/// Every function has an alarm on its invocation errors, so a function that keeps failing
+/// (a bad secret, a broken deploy) is seen even when no page was due.
+#[test]
+fn every_function_has_an_errors_alarm() {
+    let template = read("template.yaml");
+    let lines: Vec<&str> = template.lines().collect();
+    let functions: Vec<&str> = lines
+        .windows(2)
+        .filter(|w| w[1].trim_end() == "    Type: AWS::Serverless::Function")
+        .filter_map(|w| w[0].strip_prefix("  ")?.strip_suffix(':'))
+        .collect();
+    assert!(
+        functions.len() >= 7,
+        "found the template's functions: {functions:?}"
+    );
+    for function in functions {
+        let watched = template.split("\n\n").any(|block| {
+            block.contains("Type: AWS::CloudWatch::Alarm")
+                && block.contains("MetricName: Errors")
+                && block.contains(&format!("Value: !Ref {function}\n"))
+        });
+        assert!(watched, "no Errors alarm watches {function}");
+    }
 }

@@ -26,8 +26,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-pub const BINARIES: [&str; 5] = [
+pub const BINARIES: [&str; 7] = [
     "incident-trigger",
+    "escalation-dialer",
+    "call-decision",
     "flow-events",
     "incident-updater",
     "escalation-sweeper",
@@ -223,8 +225,8 @@ fn inbound_call(roster: &escalation_core::model::Roster, rep: usize) -> Result<V
 }
 
 /// `reps` cold starts of every binary, each with a meaningful first invocation: the trigger
-/// starts an escalation, flow-events applies its (completed) call, the updater writes an
-/// acceptance to the incident, the sweeper sweeps, voice-inbound answers a call with its menu.
+/// starts an escalation, the dialer places its queued first call, call-decision applies the 1 pressed on its call, flow-events finds
+/// that (completed) call applied, the updater writes an acceptance to the incident, the sweeper sweeps, voice-inbound answers a call with its menu.
 pub async fn run(rig: &Rig, bin_dir: &Path, reps: usize) -> Result<Vec<ColdRun>, String> {
     let twilio = twilio_fake(20, false).await;
     let roster =
@@ -276,13 +278,43 @@ pub async fn run(rig: &Rig, bin_dir: &Path, reps: usize) -> Result<Vec<ColdRun>,
                 .unwrap_or_default();
         runs.push(r);
 
-        // flow-events: the end of the call the trigger placed (the agent pressed 1).
+        // escalation-dialer: the first call the trigger queued.
+        let dials = escalation_devtools::esm::SqsPoller::new(
+            aws_sdk_sqs::Client::new(&rig.sdk),
+            &rig.resources.dial_queue_url,
+        )
+        .await;
+        let batch = dials
+            .next_batch()
+            .await
+            .ok_or("the trigger queued no call")?;
+        let r = cold_run(bin_dir, "escalation-dialer", &env, batch.clone(), &rig.dir).await?;
+        let r = no_failures("escalation-dialer", r)?;
+        dials.ack(&batch, &r.response).await;
+        runs.push(r);
+
+        // call-decision: the 1 pressed on that call, as the flow's HTTP Request widget
+        // posts it.
         let sid = twilio
             .executions()
             .into_iter()
             .rfind(|e| e.status == "active")
             .ok_or("the trigger placed no call")?
             .sid;
+        let r = cold_run(
+            bin_dir,
+            "call-decision",
+            &env,
+            decision_press(rig, &escalation_id, &id, &sid).event(),
+            &rig.dir,
+        )
+        .await?;
+        if r.response["statusCode"] != 200 || !r.response.to_string().contains("assigned") {
+            return Err(format!("call-decision answered {}", r.response));
+        }
+        runs.push(r);
+
+        // flow-events: the end of that call (a duplicate now).
         let ended = twilio.complete(&sid).await.ok_or("execution vanished")?;
         let record = escalation_devtools::esm::record_json(
             "arn:aws:kinesis:us-east-1:123456789012:stream/flow-events",
@@ -360,6 +392,30 @@ pub async fn run(rig: &Rig, bin_dir: &Path, reps: usize) -> Result<Vec<ColdRun>,
     }
     rig.settle_queue().await;
     Ok(runs)
+}
+
+/// The form Studio's HTTP Request widget posts to call-decision after a 1 on attempt 1.
+fn decision_press(
+    rig: &Rig,
+    escalation_id: &str,
+    sys_id: &str,
+    execution: &str,
+) -> escalation_devtools::kit::Request {
+    let token = escalation_adapters::capability::DecisionKey::derive(&rig.key).token(
+        escalation_id,
+        sys_id,
+        1,
+    );
+    let body = format!(
+        "token={token}&escalation_id={escalation_id}&sys_id={sys_id}&attempt=1&execution_sid={execution}&digit=1&reason="
+    );
+    escalation_devtools::kit::Request::new(
+        escalation_devtools::kit::TWILIO,
+        "POST",
+        "https://decision0123.lambda-url.us-east-1.on.aws/",
+    )
+    .header("content-type", escalation_devtools::kit::FORM)
+    .with_body(body)
 }
 
 /// The run of a batch function, if it reported no failed item.

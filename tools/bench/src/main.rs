@@ -2,13 +2,15 @@
 //!
 //! Measures in one run: flow-events CPU per Kinesis record against a decode-only lower
 //! bound, batch wall time against `relevant / concurrency × latency`, incident-trigger
-//! latency, cold start / peak RSS / size of each Lambda binary, and a storm through the
-//! in-process stack. Prints the tables, writes docs/PERFORMANCE.md and the chart.
+//! latency, cold start / peak RSS / size of each Lambda binary, a storm through the
+//! in-process stack, the hot path of a next call, and key press → assignment by
+//! call-decision against the flow's end. Prints the tables, writes docs/PERFORMANCE.md and the chart.
 //!
 //! Settings (environment): `MOTO_ENDPOINT` (required), `BENCH_SCALE` (default 1: 10,000
 //! records, 10,000 trigger requests, 1,000 storm incidents in 60 s), `BENCH_CONCURRENCY`
 //! (default `1,8,32`), `BENCH_LATENCIES_MS` (default `0,50`), `BENCH_PHASES` (default
-//! `cold,trigger,flow,hotpath,storm`), `BENCH_BIN_DIR` (the release binaries), `BENCH_WRITE` (`0`
+//! `cold,trigger,flow,hotpath,decision,storm`; `BENCH_DECISIONS`, default 200, accepts by
+//! each path, not scaled), `BENCH_BIN_DIR` (the release binaries), `BENCH_WRITE` (`0`
 //! to leave docs/ alone; default: write when every phase ran), `BENCH_COLD_REPS` (3),
 //! `BENCH_TRIGGER_LANES` (8), `BENCH_STORM_AGENTS` (50), `BENCH_STORM_ANSWER_MS` (100),
 //! `BENCH_STORM_TIMEOUT_SECS` (150), `BENCH_STORM_MAX_IN_FLIGHT` (64; 0 = no limit), `BENCH_LOG` (a file for the functions' JSON logs and
@@ -16,6 +18,7 @@
 //! one timeline page, lanes per person).
 
 mod cold;
+mod decision;
 mod flow;
 mod hotpath;
 mod probe;
@@ -80,11 +83,11 @@ async fn main() {
     let concurrency: Vec<u32> = list("BENCH_CONCURRENCY", "1,8,32");
     let latencies: Vec<u64> = list("BENCH_LATENCIES_MS", "0,50");
     let phases: Vec<String> = var("BENCH_PHASES")
-        .unwrap_or_else(|| "cold,trigger,flow,hotpath,storm".into())
+        .unwrap_or_else(|| "cold,trigger,flow,hotpath,decision,storm".into())
         .split(',')
         .map(|p| p.trim().to_string())
         .collect();
-    let all_phases = ["cold", "trigger", "flow", "hotpath", "storm"]
+    let all_phases = ["cold", "trigger", "flow", "hotpath", "decision", "storm"]
         .iter()
         .all(|p| phases.iter().any(|q| q == p));
     let write = var("BENCH_WRITE").map_or(all_phases, |v| v != "0");
@@ -131,6 +134,7 @@ async fn main() {
         artifacts: Vec::new(),
         storm: None,
         hotpath: None,
+        decision: None,
     };
     let mut failed = Vec::new();
     let has = |p: &str| phases.iter().any(|q| q == p);
@@ -230,6 +234,28 @@ async fn main() {
             failed.push(format!("hot path: {} next calls not placed", h.missing));
         }
         results.hotpath = Some(h);
+    }
+    if has("decision") {
+        let n: usize = number("BENCH_DECISIONS", 200);
+        say(&format!(
+            "key press → assignment PATCH: {n} accepts through call-decision and {n} through the flow's end, in turn"
+        ));
+        let d = decision::run(n).await;
+        say(&format!(
+            "  call-decision p50 {} p99 {}; flow end p50 {} p99 {}; {} missing",
+            stats::human(stats::percentile(&d.live, 50.0)),
+            stats::human(stats::percentile(&d.live, 99.0)),
+            stats::human(stats::percentile(&d.flow_end, 50.0)),
+            stats::human(stats::percentile(&d.flow_end, 99.0)),
+            d.missing
+        ));
+        if d.missing > 0 {
+            failed.push(format!(
+                "key press → assignment: {} PATCHes missing",
+                d.missing
+            ));
+        }
+        results.decision = Some(d);
     }
     if has("storm") {
         // The storm has its own stack and queue; stop draining ours.

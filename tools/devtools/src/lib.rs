@@ -3,9 +3,11 @@
 //! functions receive (`kit`: function-URL events, signed triggers and Twilio webhooks), an
 //! in-process stack that drives the real Lambda handlers against the fakes, and the local
 //! stack that runs the real Lambda binaries under `cargo lambda watch` (`local`), with the
-//! scenario player (`play`) and the timeline both demos print (`timeline`).
+//! scenario player (`play`) and the timeline both demos print (`timeline`); call-decision
+//! served over HTTP as its function URL (`decision_url`).
 
 pub mod aws;
+pub mod decision_url;
 pub mod esm;
 pub mod fixture;
 pub mod inbound_support;

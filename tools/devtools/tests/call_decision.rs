@@ -3,13 +3,23 @@
 //! shipped flow, whose HTTP Request widget calls call-decision when the agent presses 1:
 //! the agent hears that the incident is theirs, and the flow-end event changes nothing;
 //! with call-decision down the flow confirms as before and the end of the call accepts
-//! once; a forged token is refused and changes nothing.
+//! once; a forged token is refused and changes nothing; an accept answered at once is
+//! offered the bridge (press 4) as the fallback path's is.
 
 mod support;
 
 use escalation_devtools::stack::{ALICE, Stack, StackOptions};
+use escalation_fakes::twilio::AgentStep;
 use lambda_http::Body;
-use support::{SETTLE, press, stack_with_decisions, sys_id};
+use support::{SETTLE, press, stack_with_decisions, stack_with_decisions_and, sys_id};
+
+async fn stack_with(up: bool, env: Vec<(&'static str, String)>) -> Stack {
+    let options = StackOptions {
+        env,
+        ..StackOptions::default()
+    };
+    stack_with_decisions_and(up, options).await
+}
 
 fn accepted_notes(stack: &Stack, id: &str) -> usize {
     stack
@@ -51,6 +61,44 @@ async fn a_press_is_applied_during_the_call_and_the_flow_end_changes_nothing() {
             .is_some_and(|v| !v.is_null() && v != ""),
         "{incident:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_accept_applied_during_the_call_is_offered_the_bridge() {
+    let bridge = "https://in.example/";
+    let stack = stack_with(true, vec![("BRIDGE_URL", bridge.to_string())]).await;
+    stack.twilio.script(
+        ALICE,
+        vec![AgentStep::Keys {
+            keys: "14".into(),
+            after_ms: 0,
+        }],
+    );
+    let id = sys_id(1304);
+    assert_eq!(
+        stack.trigger(&id, "INC0011304", "Disk full", "1").await.0,
+        202
+    );
+    stack.settle(&[&id], SETTLE).await;
+
+    let call = &stack.twilio.executions()[0];
+    let heard: Vec<&str> = call.heard.iter().map(|h| h.text.as_str()).collect();
+    assert_eq!(heard.len(), 3, "{heard:#?}");
+    assert!(
+        heard[1].starts_with("You are assigned incident I N C"),
+        "{heard:#?}"
+    );
+    assert!(heard[2].contains("press 4"), "{heard:#?}");
+    assert!(
+        call.redirected_to
+            .as_deref()
+            .is_some_and(|u| u.starts_with(bridge)),
+        "the 4 hands the call to the bridge: {:?}",
+        call.redirected_to
+    );
+    let esc = stack.escalation(&id).await.expect("stored").escalation;
+    assert_eq!(esc.accepted_by(), Some("Alice Agent"));
+    assert_eq!(esc.history().len(), 1, "one outcome");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

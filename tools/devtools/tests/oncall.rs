@@ -15,12 +15,8 @@ use escalation_fakes::servicenow::oncall::Rota;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{SETTLE, dialled, press, sys_id};
+use support::{ANA, BEN, CARA, DAN, SETTLE, dialled, press, sys_id};
 
-const ANA: &str = "+14155550101";
-const BEN: &str = "+14155550102";
-const CARA: &str = "+14155550103";
-const DAN: &str = "+14155550104";
 const HOUR: u64 = 3_600_000;
 const BUDGET_MS: u64 = 800;
 
@@ -42,14 +38,7 @@ async fn stack() -> (Stack, Arc<RecordingMetrics>) {
         ..StackOptions::default()
     })
     .await;
-    for (user, name, phone) in [
-        ("ana.ortiz", "Ana Ortiz", ANA),
-        ("ben.okafor", "Ben Okafor", BEN),
-        ("cara.diaz", "Cara Diaz", CARA),
-        ("dan.wu", "Dan Wu", DAN),
-    ] {
-        stack.sn.add_user(&user_sys_id(user), user, name, phone);
-    }
+    support::add_people(&stack);
     let stored = json!({
         "people": {"dan": {"name": "Dan Wu", "phone": DAN, "sn_user": "dan.wu"}},
         "groups": {

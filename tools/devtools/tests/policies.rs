@@ -7,12 +7,7 @@ mod support;
 
 use escalation_devtools::stack::{Stack, StackOptions, user_sys_id};
 use serde_json::{Value, json};
-use support::{SETTLE, dialled, press, sys_id};
-
-const ANA: &str = "+14155550101";
-const BEN: &str = "+14155550102";
-const CARA: &str = "+14155550103";
-const DAN: &str = "+14155550104";
+use support::{ANA, BEN, CARA, DAN, SETTLE, dialled, press, sys_id};
 
 fn people() -> Value {
     json!({
@@ -41,14 +36,7 @@ async fn stack() -> Stack {
         ..StackOptions::default()
     })
     .await;
-    for (user, name, phone) in [
-        ("ana.ortiz", "Ana Ortiz", ANA),
-        ("ben.okafor", "Ben Okafor", BEN),
-        ("cara.diaz", "Cara Diaz", CARA),
-        ("dan.wu", "Dan Wu", DAN),
-    ] {
-        stack.sn.add_user(&user_sys_id(user), user, name, phone);
-    }
+    support::add_people(&stack);
     stack
 }
 

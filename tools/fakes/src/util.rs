@@ -41,103 +41,39 @@ pub(crate) fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// (year, month, day, hour, minute, second, millisecond) in UTC.
-fn civil(ms: u64) -> (i64, u32, u32, u32, u32, u32, u32) {
-    let secs = ms / 1000;
-    let millis = (ms % 1000) as u32;
-    let days = (secs / 86_400) as i64;
-    let rem = (secs % 86_400) as u32;
-    // Days-to-civil conversion (proleptic Gregorian calendar), era based.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        year,
-        month,
-        day,
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        millis,
-    )
+/// The instant `ms` milliseconds after the Unix epoch.
+fn instant(ms: u64) -> jiff::Timestamp {
+    i64::try_from(ms)
+        .ok()
+        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+        .unwrap_or(jiff::Timestamp::MAX)
 }
 
 /// Milliseconds since the epoch of an ISO 8601 date-time as Twilio's filters take it:
 /// `2026-11-21T10:00:00Z`, an optional fraction, `Z` or a `±hh:mm` offset. `None` if
 /// malformed.
 pub(crate) fn parse_iso(s: &str) -> Option<u64> {
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let t = s.get(r)?;
-        t.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| t.parse().ok())?
-    };
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if b[13] != b':' || b[16] != b':' || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
-        return None;
-    }
-    if h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut rest = &s[19..];
-    let mut millis = 0i64;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if n == 0 {
-            return None;
-        }
-        let digits = &frac[..n];
-        millis = format!("{:0<3}", &digits[..n.min(3)]).parse().ok()?;
-        rest = &frac[n..];
-    }
-    let offset_secs = match rest {
-        "Z" | "z" => 0,
-        o if o.len() == 6 && matches!(&o[..1], "+" | "-") && &o[3..4] == ":" => {
-            let sign = if o.starts_with('-') { -1 } else { 1 };
-            let oh: i64 = o[1..3].parse().ok()?;
-            let om: i64 = o[4..6].parse().ok()?;
-            sign * (oh * 3600 + om * 60)
-        }
-        _ => return None,
-    };
-    // Civil-to-days conversion (proleptic Gregorian calendar), era based.
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_secs;
-    u64::try_from(secs * 1000 + millis).ok()
+    let at: jiff::Timestamp = s.parse().ok()?;
+    u64::try_from(at.as_millisecond()).ok()
 }
 
 /// `2026-11-21T10:00:00Z` (Twilio REST resources).
 pub(crate) fn iso_seconds(ms: u64) -> String {
-    let (y, mo, d, h, mi, s, _) = civil(ms);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    instant(ms).strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// `2026-11-21T10:00:00.123Z` (CloudEvents `time`, event data dates).
 pub(crate) fn iso_millis(ms: u64) -> String {
-    let (y, mo, d, h, mi, s, milli) = civil(ms);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+    format!(
+        "{}.{:03}Z",
+        instant(ms).strftime("%Y-%m-%dT%H:%M:%S"),
+        ms % 1000
+    )
 }
 
 /// `2026-11-21 10:00:00` (ServiceNow glide date-time, UTC).
 pub(crate) fn glide_datetime(ms: u64) -> String {
-    let (y, mo, d, h, mi, s, _) = civil(ms);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
+    instant(ms).strftime("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 /// Username and password from an `Authorization: Basic ...` header.
@@ -301,6 +237,23 @@ mod tests {
         assert_eq!(glide_datetime(ms), "2026-11-21 10:00:00");
         assert_eq!(iso_seconds(951_782_400_000), "2000-02-29T00:00:00Z");
         assert_eq!(iso_seconds(0), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn reads_the_dates_twilio_filters_take() {
+        let ms = 1_795_255_200_000;
+        assert_eq!(parse_iso("2026-11-21T10:00:00Z"), Some(ms));
+        assert_eq!(parse_iso("2026-11-21T10:00:00.123Z"), Some(ms + 123));
+        assert_eq!(parse_iso("2026-11-21T12:00:00+02:00"), Some(ms));
+        assert_eq!(parse_iso("2026-11-21T09:30:00-00:30"), Some(ms));
+        for bad in [
+            "2026-11-21",
+            "2026-13-01T00:00:00Z",
+            "yesterday",
+            "2026-11-21T10:00:00",
+        ] {
+            assert_eq!(parse_iso(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! - `walk`: who is next (passes, escalations, redials, busy people, rounds).
 //! - `transition`: applying the end of a call.
 //! - `cancel`: the incident was handled elsewhere.
-//! - `reply`: an accept by text message, after an unanswered call.
+//! - `reply`: a decision from any channel, also about a call that ended unanswered.
 //! - `sweep`: what the sweeper must do about an escalation.
 //! - `plan`: the worst-case walk, for the dry run.
 //! - `ring`: a ring-all step, several calls at once (the first accept wins).
@@ -35,7 +35,7 @@ pub use cancel::{Cancel, CancelReason, Cancellation};
 pub use lease::{CREATE_BUDGET_MS, DIAL_LEASE_MS, DialDue, REDRIVE_AFTER_MS};
 pub use plan::{PlannedCall, plan};
 pub use policy::Policy;
-pub use reply::ReplyAcceptance;
+pub use reply::Decided;
 pub use ring::HangUp;
 pub use sweep::SweepAction;
 pub use walk::{Cursor, Slot};

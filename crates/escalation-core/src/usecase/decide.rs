@@ -1,6 +1,7 @@
 //! A live decision: a person accepts or passes while their attempt is still going (a key
-//! pressed during the call, read at once; a reply to a message), instead of when the call's
-//! end is read afterwards.
+//! pressed during the call, read at once), or by replying to the text sent after their call
+//! went unanswered, instead of when the call's end is read afterwards. Every channel comes
+//! through here ([`Escalation::decide`] has the rules).
 //!
 //! It goes through the same rules and the same conditional write as the end of a call
 //! ([`Engine::on_flow_ended`]): the attempt's record (with its execution SID) is saved
@@ -10,10 +11,17 @@
 //! any order, give one outcome and one assignment.
 
 use super::{Engine, EngineError};
-use crate::escalation::{Escalation, Ignored, Next, Status};
+use crate::escalation::{Decided, Escalation, Ignored, Next, Status};
 use crate::model::{CallOutcome, DeclineReason, EscalationId, ExecutionSid, SysId};
-use crate::ports::{DialRequest, Stored};
+use crate::ports::{DialRequest, Metric, Stored};
 use crate::prompts::{self, decision};
+use crate::update::IncidentUpdate;
+
+impl super::commit::Effects for Decided {
+    fn update(&self) -> Option<&IncidentUpdate> {
+        Some(Decided::update(self))
+    }
+}
 
 /// What the person chose.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,15 +99,44 @@ impl Engine {
         let now = self.now();
         let committed = self
             .commit(stored, |e| {
-                e.on_call_ended(d.attempt, d.execution.as_ref(), outcome.clone(), now)
+                e.decide(d.attempt, d.execution.as_ref(), outcome.clone(), now)
             })
             .await?;
         let verdict = match committed {
-            Ok((stored, t)) => {
+            Ok((_, Decided::Noted(_))) => {
+                tracing::info!(escalation_id = %d.escalation_id, attempt = d.attempt,
+                    "pass noted; the walk had already moved on");
+                Verdict::Passed
+            }
+            Ok((
+                stored,
+                Decided::Walk {
+                    transition: t,
+                    hang_up,
+                    attempt_ended,
+                },
+            )) => {
                 let esc = &stored.escalation;
                 tracing::info!(escalation_id = %esc.id(), incident = %esc.incident().number,
                     attempt = d.attempt, outcome = ?outcome, next = ?t.next, "live decision applied");
-                self.observe(esc, &t);
+                if attempt_ended {
+                    self.observe(esc, &t);
+                } else {
+                    let tta = esc.updated_at().saturating_sub(esc.created_at()) as f64;
+                    self.ports.metrics.incident(
+                        esc.incident(),
+                        &[(Metric::Accepts, 1.0), (Metric::TimeToAccept, tta)],
+                    );
+                }
+                if let Some(sid) = &hang_up
+                    && let Err(e) = self.ports.dialer.end(sid).await
+                {
+                    tracing::warn!(escalation_id = %esc.id(), execution = %sid, error = %e,
+                        "could not hang up the call the decision ended");
+                    self.ports
+                        .metrics
+                        .count("engine", Metric::HangUpFailures, 1);
+                }
                 self.hang_up_calls(esc.id(), &t.hang_up).await;
                 if t.next == Next::Dial {
                     self.next_call(stored).await?;
@@ -156,8 +193,9 @@ fn refused(esc: &Escalation, d: &LiveDecision, reason: &Ignored) -> Verdict {
                 None => true,
             }
     });
+    let theirs = ours.is_some_and(|h| esc.accepted_by() == Some(h.name.as_str()));
     match (esc.status(), esc.accepted_by()) {
-        (Status::Accepted, Some(_)) if same_again && d.choice == Choice::Accept => {
+        (Status::Accepted, Some(_)) if (same_again || theirs) && d.choice == Choice::Accept => {
             Verdict::Assigned
         }
         (Status::Accepted, Some(by)) => Verdict::AlreadyAccepted { by: by.to_owned() },

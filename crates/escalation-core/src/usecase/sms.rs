@@ -1,18 +1,21 @@
 //! The SMS path. When a call ends unanswered (no answer, busy, voicemail) and the person's
 //! policy step asks for it, the person gets a text about the incident; the offer (which
 //! escalation and attempt a reply from that number refers to) is stored first, with an
-//! expiry. A reply 1 accepts through the one commit path, the same conditional write as a
-//! key press: the first accept wins, whichever way it came. A reply 2 is noted; the walk
-//! has already moved on. Off unless the engine is given a messenger and the offer store
-//! ([`Engine::with_sms`]) and the step sets `"sms": true`.
+//! expiry. A reply is that person's decision, applied as a key press is
+//! ([`Engine::on_live_decision`]): a 1 accepts (the first accept wins, whichever way it
+//! came), a 2 passes (their pending redial is skipped; when the walk has already moved on,
+//! it is noted). The text is sent after the last call of the walk too: while its offer
+//! lives, a 1 still takes the exhausted escalation's incident. Off unless the engine is
+//! given a messenger and the offer store ([`Engine::with_sms`]) and the step sets
+//! `"sms": true`.
 //!
 //! A text is sent at most once per person and escalation (the offer is opened
 //! conditionally), and at most once per unanswered call: it is sent after the end of the
 //! call was saved, and a redelivered event is a duplicate that sends nothing. A text that
 //! cannot be sent is noted and counted; the calls go on as without it.
 
-use super::{Engine, EngineError};
-use crate::escalation::{Ignored, ReplyAcceptance, Status};
+use super::{Choice, Engine, EngineError, LiveDecision, Verdict};
+use crate::escalation::Status;
 use crate::messaging::{MessagingErrorKind, Messenger, OFFER_TTL_SECS, Reply, SmsOffer, SmsOffers};
 use crate::model::{CallOutcome, E164, Person};
 use crate::notes;
@@ -26,12 +29,6 @@ use std::sync::Arc;
 pub struct SmsParts {
     pub messenger: Arc<dyn Messenger>,
     pub offers: Arc<dyn SmsOffers>,
-}
-
-impl super::commit::Effects for ReplyAcceptance {
-    fn update(&self) -> Option<&IncidentUpdate> {
-        Some(&self.update)
-    }
 }
 
 /// What became of a reply, and what to answer.
@@ -110,10 +107,10 @@ impl Engine {
             .iter()
             .find(|h| h.number == attempt)
             .map(|h| &h.outcome);
-        if !person.sms_when_unanswered
-            || esc.status() != Status::Active
-            || !outcome.is_some_and(unanswered)
-        {
+        // After the last call of the walk too: the offer lives on, and an accept by text
+        // still takes the incident (crate::escalation's `reply`).
+        let live = matches!(esc.status(), Status::Active | Status::Exhausted);
+        if !person.sms_when_unanswered || !live || !outcome.is_some_and(unanswered) {
             return;
         }
         let now = self.now();
@@ -177,109 +174,45 @@ impl Engine {
     }
 
     /// A reply from `phone` to an escalation text. Nothing changes unless the number has an
-    /// open offer; a 1 then accepts through the one commit path (the first accept wins).
+    /// open offer; the reply is then the decision of the person of the offer's attempt,
+    /// applied as every decision is ([`Engine::on_live_decision`]): the first accept wins,
+    /// a 2 skips their pending redial.
     pub async fn on_sms_reply(&self, phone: &E164, reply: Reply) -> Result<SmsAnswer, EngineError> {
         let Some(parts) = &self.sms else {
             return Ok(SmsAnswer::NoOffer);
         };
-        let now = self.now();
-        let Some(offer) = parts.offers.find(phone, now).await? else {
+        let Some(offer) = parts.offers.find(phone, self.now()).await? else {
             return Ok(SmsAnswer::NoOffer);
         };
-        let (number, language) = (offer.incident_number.clone(), offer.language.clone());
-        let stored = match self.ports.repo.load(&offer.sys_id).await? {
-            Some(s) if s.escalation.id() == &offer.escalation_id => s,
-            _ => {
-                parts.offers.close(phone, &offer.escalation_id).await?;
-                return Ok(SmsAnswer::NoOffer);
-            }
+        let decision = LiveDecision {
+            incident: offer.sys_id.clone(),
+            escalation_id: offer.escalation_id.clone(),
+            attempt: offer.attempt,
+            execution: None,
+            choice: match reply {
+                Reply::Accept => Choice::Accept,
+                Reply::Pass => Choice::Pass(None),
+            },
         };
-        let finished = |stored: &Stored| {
-            let esc = &stored.escalation;
-            match (esc.status(), esc.accepted_by()) {
-                (Status::Accepted, Some(by)) => SmsAnswer::AlreadyAccepted {
-                    number: number.clone(),
-                    by: by.to_owned(),
-                    language: language.clone(),
+        let (number, language) = (offer.incident_number, offer.language);
+        let answer = match self.on_live_decision(&decision).await? {
+            None => SmsAnswer::NoOffer,
+            Some(r) => match r.verdict {
+                Verdict::Assigned => SmsAnswer::Accepted { number, language },
+                Verdict::Passed => SmsAnswer::Passed { number, language },
+                Verdict::AlreadyAccepted { by } => SmsAnswer::AlreadyAccepted {
+                    number,
+                    by,
+                    language,
                 },
-                _ => SmsAnswer::Over {
-                    number: number.clone(),
-                    language: language.clone(),
-                },
-            }
-        };
-        let esc_id = offer.escalation_id.clone();
-        let answer = match reply {
-            Reply::Pass => {
-                if stored.escalation.status().is_terminal() {
-                    finished(&stored)
-                } else {
-                    let inc = stored.escalation.incident();
-                    let note = notes::passed_by_text(
-                        esc_id.as_str(),
-                        offer.attempt,
-                        &offer.person,
-                        &phone.masked(),
-                    );
-                    self.ports
-                        .outbox
-                        .enqueue(&[IncidentUpdate::note(
-                            format!("{esc_id}:sms:{}:reply", offer.attempt),
-                            inc.sys_id.clone(),
-                            &inc.number,
-                            esc_id.clone(),
-                            note,
-                        )])
-                        .await?;
-                    tracing::info!(escalation_id = %esc_id, from = %phone.masked(), attempt = offer.attempt, "passed by text");
-                    SmsAnswer::Passed {
-                        number: number.clone(),
-                        language: language.clone(),
-                    }
+                Verdict::NoLongerNeeded | Verdict::OtherCall => {
+                    SmsAnswer::Over { number, language }
                 }
-            }
-            Reply::Accept => {
-                let attempt = offer.attempt;
-                match self
-                    .commit(stored, |e| e.accept_by_reply(attempt, phone, now))
-                    .await?
-                {
-                    Err((stored, Ignored::Finished(_))) => finished(&stored),
-                    Err((_, reason)) => {
-                        tracing::warn!(escalation_id = %esc_id, from = %phone.masked(), reason = %reason, "reply not applied");
-                        SmsAnswer::Over {
-                            number: number.clone(),
-                            language: language.clone(),
-                        }
-                    }
-                    Ok((stored, done)) => {
-                        let esc = &stored.escalation;
-                        tracing::info!(escalation_id = %esc.id(), incident = %esc.incident().number,
-                            from = %phone.masked(), attempt, "accepted by text");
-                        let tta = esc.updated_at().saturating_sub(esc.created_at()) as f64;
-                        self.ports.metrics.incident(
-                            esc.incident(),
-                            &[(Metric::Accepts, 1.0), (Metric::TimeToAccept, tta)],
-                        );
-                        if let Some(sid) = &done.hang_up
-                            && let Err(e) = self.ports.dialer.end(sid).await
-                        {
-                            tracing::warn!(escalation_id = %esc.id(), execution = %sid, error = %e,
-                                "could not hang up the ringing call after an accept by text");
-                            self.ports
-                                .metrics
-                                .count("engine", Metric::HangUpFailures, 1);
-                        }
-                        self.hang_up_calls(esc.id(), &done.more).await;
-                        SmsAnswer::Accepted {
-                            number: number.clone(),
-                            language: language.clone(),
-                        }
-                    }
-                }
-            }
+            },
         };
-        parts.offers.close(phone, &esc_id).await?;
+        tracing::info!(escalation_id = %offer.escalation_id, from = %phone.masked(),
+            attempt = offer.attempt, ?reply, ?answer, "text reply");
+        parts.offers.close(phone, &offer.escalation_id).await?;
         Ok(answer)
     }
 }

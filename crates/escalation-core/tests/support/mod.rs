@@ -118,6 +118,13 @@ impl Scenario {
         Scenario::build(ROSTER, Settings::default(), texted)
     }
 
+    /// As [`Scenario::with_sms`], with the policy changed.
+    pub fn with_sms_policy(texted: &[&str], change: impl FnOnce(&mut Policy)) -> Scenario {
+        let mut settings = Settings::default();
+        change(&mut settings.policy);
+        Scenario::build(ROSTER, settings, texted)
+    }
+
     /// `roster` whose agents are one ring-all step (all called at once), the escalation
     /// list after them.
     pub fn ring_all(roster: &str) -> Scenario {
@@ -125,6 +132,15 @@ impl Scenario {
             if list == 0 {
                 p.ring_step = Some(0);
             }
+        })
+    }
+
+    /// As [`Scenario::ring_all`], and the people at `texted` are texted when their call is
+    /// not answered.
+    pub fn ring_all_texting(roster: &str, texted: &[&str]) -> Scenario {
+        Scenario::build_with(roster, Settings::default(), |list, p| {
+            p.ring_step = (list == 0).then_some(0);
+            p.sms_when_unanswered = texted.contains(&p.phone.as_str());
         })
     }
 

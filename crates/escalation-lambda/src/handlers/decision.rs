@@ -9,10 +9,11 @@
 //! nothing. Any failure here (401, 400, 503, a timeout) sends the flow down its fallback:
 //! the key is read from the execution's context when the call ends.
 
+use super::function_url::{self, Reject, respond};
 use escalation_adapters::capability::DecisionKey;
 use escalation_core::model::{DeclineReason, EscalationId, ExecutionSid, SysId};
 use escalation_core::usecase::{Choice, Engine, LiveDecision, Verdict};
-use lambda_http::http::{Method, StatusCode, header};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -28,42 +29,27 @@ pub struct CallDecision {
     pub key: DecisionKey,
 }
 
-fn respond(status: StatusCode, body: Value) -> Response<Body> {
-    let mut resp = Response::new(Body::Text(body.to_string()));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    resp
-}
-
 fn error(status: StatusCode, message: impl Into<String>) -> Response<Body> {
-    let message = message.into();
-    tracing::warn!(status = status.as_u16(), reason = %message, "decision rejected");
-    respond(status, json!({ "error": message }))
+    let reject = Reject::new(status, message);
+    warn(&reject);
+    reject.response()
 }
 
-/// The fields of a request: a form body (what the flow's widget sends) or a JSON object
-/// of strings.
+fn warn(r: &Reject) {
+    tracing::warn!(status = r.status.as_u16(), reason = %r.message, "decision rejected");
+}
+
+/// The fields of a request (a form, what the flow's widget sends, or a JSON object), as
+/// text.
 fn fields(content_type: &str, body: &[u8]) -> Result<HashMap<String, String>, String> {
-    if content_type.starts_with("application/json") {
-        let v: Value =
-            serde_json::from_slice(body).map_err(|e| format!("body is not valid JSON: {e}"))?;
-        let Value::Object(map) = v else {
-            return Err("body must be a JSON object".into());
-        };
-        return Ok(map
-            .into_iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => (k, s),
-                other => (k, other.to_string()),
-            })
-            .collect());
-    }
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
-        .map(|pairs| pairs.into_iter().collect())
-        .map_err(|e| format!("body is not a valid form: {e}"))
+    let (_, map) = function_url::decode(content_type, body)?;
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect())
 }
 
 /// A request, checked: the decision it asks for, and its token.
@@ -126,32 +112,15 @@ fn outcome_name(v: &Verdict) -> &'static str {
 impl CallDecision {
     /// Handle one request. Never returns `Err`: every failure is an HTTP answer.
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
-        if req.method() != Method::POST {
-            let mut resp = error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!("method {} not allowed; use POST", req.method()),
-            );
-            resp.headers_mut()
-                .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
-            return Ok(resp);
-        }
-        let body: &[u8] = req.body().as_ref();
-        if body.len() > MAX_BODY_BYTES {
-            return Ok(error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "body is {} bytes; the limit is {MAX_BODY_BYTES}",
-                    body.len()
-                ),
-            ));
-        }
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let asked = match fields(&content_type, body).and_then(|f| parse(&f)) {
+        let body = match function_url::post_body(&req, MAX_BODY_BYTES) {
+            Ok(body) => body,
+            Err(r) => {
+                warn(&r);
+                return Ok(r.response());
+            }
+        };
+        let content_type = function_url::header(&req, "content-type").unwrap_or("");
+        let asked = match fields(content_type, body).and_then(|f| parse(&f)) {
             Ok(a) => a,
             // A request without its token is refused as unauthenticated, not as malformed.
             Err(m) if m.contains("`token`") => return Ok(error(StatusCode::UNAUTHORIZED, m)),

@@ -4,6 +4,7 @@ pub mod canary;
 pub mod decision;
 pub mod dialer;
 pub mod flow_events;
+pub mod function_url;
 pub mod inbound;
 pub mod sweeper;
 pub mod trigger;

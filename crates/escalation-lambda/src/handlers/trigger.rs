@@ -6,12 +6,14 @@
 //! For the rule "Cancel phone escalation" it cancels one instead (`{"type": "cancel"}`: the
 //! incident was assigned, resolved, closed, canceled or lowered by someone else).
 
+pub use super::function_url::Reject;
+use super::function_url::{self, Encoding, respond};
 use escalation_adapters::signing::{MAX_SKEW_SECS, SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER};
 use escalation_core::escalation::{Cancel, CancelReason, Status};
 use escalation_core::model::{Incident, SysId};
 use escalation_core::ports::{Clock, Metric, Metrics, Stored};
 use escalation_core::usecase::{CancelResult, Engine, EngineError, Replay, ReplayGuard};
-use lambda_http::http::{Method, StatusCode, header};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -92,30 +94,6 @@ pub fn parse_cancel(body: &[u8], now_ms: u64) -> Result<(SysId, Cancel), String>
     ))
 }
 
-/// A request problem, answered with its status and a message (never a secret).
-#[derive(Debug, PartialEq, Eq)]
-pub struct Reject {
-    pub status: StatusCode,
-    pub message: String,
-}
-
-fn reject(status: StatusCode, message: impl Into<String>) -> Reject {
-    Reject {
-        status,
-        message: message.into(),
-    }
-}
-
-fn respond(status: StatusCode, body: Value) -> Response<Body> {
-    let mut resp = Response::new(Body::Text(body.to_string()));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    resp
-}
-
 impl Trigger {
     /// Handle one request. Never returns `Err`: every failure is an HTTP answer.
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
@@ -131,12 +109,7 @@ impl Trigger {
             }
             Err(r) => {
                 tracing::warn!(status = r.status.as_u16(), reason = %r.message, "trigger rejected");
-                let mut resp = respond(r.status, json!({ "error": r.message }));
-                if r.status == StatusCode::METHOD_NOT_ALLOWED {
-                    resp.headers_mut()
-                        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
-                }
-                return Ok(resp);
+                return Ok(r.response());
             }
         };
         let number = incident.number.clone();
@@ -198,23 +171,8 @@ impl Trigger {
     /// Method, size, signature, replay, then the body: the order matters (no parsing before
     /// auth).
     pub async fn check(&self, req: &Request, now_secs: i64) -> Result<Ask, Reject> {
-        if req.method() != Method::POST {
-            return Err(reject(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!("method {} not allowed; use POST", req.method()),
-            ));
-        }
-        let body: &[u8] = req.body().as_ref();
-        if body.len() > MAX_BODY_BYTES {
-            return Err(reject(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "body is {} bytes; the limit is {MAX_BODY_BYTES}",
-                    body.len()
-                ),
-            ));
-        }
-        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let body = function_url::post_body(req, MAX_BODY_BYTES)?;
+        let header = |name: &str| function_url::header(req, name);
         self.key
             .verify(
                 header(TIMESTAMP_HEADER),
@@ -222,7 +180,7 @@ impl Trigger {
                 body,
                 now_secs,
             )
-            .map_err(|e| reject(StatusCode::UNAUTHORIZED, e.to_string()))?;
+            .map_err(|e| Reject::new(StatusCode::UNAUTHORIZED, e.to_string()))?;
         match self
             .replay
             .admit(header(SIGNATURE_HEADER).unwrap_or_default())
@@ -230,11 +188,11 @@ impl Trigger {
         {
             Ok(()) => {}
             Err(e @ Replay::Replayed) => {
-                return Err(reject(StatusCode::UNAUTHORIZED, e.to_string()));
+                return Err(Reject::new(StatusCode::UNAUTHORIZED, e.to_string()));
             }
             Err(e @ Replay::Unavailable(_)) => {
                 tracing::error!(error = ?e, "replay check unavailable");
-                return Err(reject(StatusCode::SERVICE_UNAVAILABLE, e.to_string()));
+                return Err(Reject::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()));
             }
         }
         if is_heartbeat(body) {
@@ -242,14 +200,14 @@ impl Trigger {
         }
         if is_cancel(body) {
             let (sys_id, cancel) = parse_cancel(body, now_secs as u64 * 1000)
-                .map_err(|m| reject(StatusCode::BAD_REQUEST, m))?;
+                .map_err(|m| Reject::new(StatusCode::BAD_REQUEST, m))?;
             return Ok(Ask::Cancel(sys_id, cancel));
         }
-        let content_type = header(header::CONTENT_TYPE.as_str()).unwrap_or("");
+        let content_type = header("content-type").unwrap_or("");
         let incident =
-            parse_body(content_type, body).map_err(|m| reject(StatusCode::BAD_REQUEST, m))?;
+            parse_body(content_type, body).map_err(|m| Reject::new(StatusCode::BAD_REQUEST, m))?;
         if !self.engine.escalates(&incident.priority) {
-            return Err(reject(
+            return Err(Reject::new(
                 StatusCode::BAD_REQUEST,
                 format!(
                     "priority {} does not escalate (escalating priorities: {})",
@@ -278,35 +236,15 @@ pub fn summary(stored: &Stored) -> Value {
 /// JSON `{"sys_id","number","short_description","priority","assignment_group"?}`, or the
 /// original demo's form body `sys_id`, `ticket_no`, `short_description` (priority 1).
 pub fn parse_body(content_type: &str, body: &[u8]) -> Result<Incident, String> {
-    let text = std::str::from_utf8(body).map_err(|_| "body is not UTF-8".to_string())?;
-    let ct = content_type.to_ascii_lowercase();
-    let is_form = ct.starts_with("application/x-www-form-urlencoded")
-        || (ct.is_empty() && !text.trim_start().starts_with('{'));
-    let fields: serde_json::Map<String, Value> = if is_form {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(text).map_err(|e| format!("form body is malformed: {e}"))?;
-        let mut map = serde_json::Map::new();
-        for (k, v) in pairs {
-            let k = if k == "ticket_no" {
-                "number".to_string()
-            } else {
-                k
-            };
-            map.entry(k).or_insert(Value::String(v));
+    let (encoding, mut fields) = function_url::decode(content_type, body)?;
+    if encoding == Encoding::Form {
+        if let Some(number) = fields.remove("ticket_no") {
+            fields.entry("number").or_insert(number);
         }
-        map.entry("priority").or_insert(Value::String("1".into()));
-        map
-    } else if ct.is_empty() || ct.starts_with("application/json") {
-        match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(map)) => map,
-            Ok(_) => return Err("body must be a JSON object".into()),
-            Err(e) => return Err(format!("body is not valid JSON: {e}")),
-        }
-    } else {
-        return Err(format!(
-            "Content-Type {content_type:?} is not supported; send application/json"
-        ));
-    };
+        fields
+            .entry("priority")
+            .or_insert(Value::String("1".into()));
+    }
 
     let string = |name: &str, required: bool| -> Result<Option<String>, String> {
         match fields.get(name) {

@@ -29,6 +29,8 @@ pub struct Results {
     pub artifacts: Vec<Artifact>,
     pub storm: Option<StormRun>,
     pub hotpath: Option<crate::hotpath::HotPathRun>,
+    /// Key press → assignment PATCH, call-decision against the flow's end.
+    pub decision: Option<crate::decision::DecisionRun>,
 }
 
 pub struct Context {
@@ -148,6 +150,39 @@ mod tests {
             failures: 0,
             context_gets: 100,
         }
+    }
+
+    #[test]
+    fn the_key_press_table_gives_both_paths_and_their_ratio() {
+        let ms = |v: &[u64]| v.iter().map(|&m| Duration::from_millis(m)).collect();
+        let r = Results {
+            flow: Vec::new(),
+            lower: None,
+            batch_bytes: 0,
+            default_concurrency: 8,
+            trigger: Vec::new(),
+            cold: Vec::new(),
+            artifacts: Vec::new(),
+            storm: None,
+            hotpath: None,
+            decision: Some(crate::decision::DecisionRun {
+                samples: 4,
+                live: ms(&[10, 10, 12, 40]),
+                flow_end: ms(&[40, 40, 50, 80]),
+                missing: 0,
+            }),
+        };
+        let t = tables(&r);
+        assert!(t.contains("(4 accepts by each path"), "{t}");
+        assert!(
+            t.contains("| call-decision (the flow reports the key at once) | 10.0 ms | 40.0 ms |"),
+            "{t}"
+        );
+        assert!(
+            t.contains("| call-decision ÷ flow end | 0.250× | 0.500× |"),
+            "{t}"
+        );
+        assert!(t.contains("PATCHes missing: 0 (ok)"), "{t}");
     }
 
     #[test]

@@ -171,12 +171,20 @@ async fn run_scenario(a: RunArgs, sc: Scenario) -> i32 {
         }
         // The flow reports each key to call-decision at once, served beside the stack.
         let decisions = match sc.live_decisions {
-            true => Some(escalation_devtools::stack::LiveDecisions::bind(&mut opts).await),
+            true => {
+                let (listener, url) = escalation_devtools::decision_url::bind().await;
+                opts.env.push(("DECISION_URL", url));
+                Some(listener)
+            }
             false => None,
         };
         let stack = InboundStack::start_with(config, opts).await;
-        if let Some(decisions) = decisions {
-            decisions.serve_for(&stack.stack);
+        if let Some(listener) = decisions {
+            let parts = &stack.stack.parts;
+            let decision = parts
+                .call_decision(&stack.stack.aws, &stack.stack.resources.dial_queue_url)
+                .expect("call-decision");
+            escalation_devtools::decision_url::serve(listener, decision);
         }
         return match play(&stack, &a.name, &sc, &mut tl, a.timeout).await {
             Ok(run) => {

@@ -27,10 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
-mod decisions;
 mod dials;
-
-pub use decisions::LiveDecisions;
 
 pub use crate::fixture::{
     ACCOUNT_SID, ALICE, API_KEY_SECRET, API_KEY_SID, BOB, CAROL, FLOW_SID, FROM_NUMBER,

@@ -12,6 +12,11 @@ use std::time::{Duration, Instant};
 /// The stack with a stored default policy: Alice (texted when her call is not answered),
 /// then Bob, then Carol; no redials, so an unanswered call moves on at once.
 async fn sms_stack(alice_texted: bool) -> InboundStack {
+    stack_texting(if alice_texted { "alice" } else { "" }).await
+}
+
+/// The same stack, texting only `texted` (a policy person's key) when unanswered.
+async fn stack_texting(texted: &str) -> InboundStack {
     let t = InboundStack::start_with(
         test_config(),
         StackOptions {
@@ -30,9 +35,9 @@ async fn sms_stack(alice_texted: bool) -> InboundStack {
             "carol": {"name": "Carol Manager", "phone": CAROL, "sn_user": "carol.manager"}
         },
         "default": {"steps": [
-            {"person": "alice", "sms": alice_texted},
+            {"person": "alice", "sms": texted == "alice"},
             {"person": "bob"},
-            {"person": "carol", "escalation": true}
+            {"person": "carol", "escalation": true, "sms": texted == "carol"}
         ]}
     });
     t.stack.import_policies(&policy).await.unwrap();
@@ -271,6 +276,44 @@ async fn a_429_from_the_messages_api_is_retried_and_the_text_goes_out() {
         .filter(|r| r.path.ends_with("/Messages.json"))
         .count();
     assert_eq!(posts, 2, "one 429, one retry");
+}
+
+#[tokio::test]
+async fn the_last_unanswered_call_is_texted_and_a_reply_1_still_takes_the_exhausted_incident() {
+    let t = stack_texting("carol").await;
+    for who in [ALICE, BOB, CAROL] {
+        t.stack
+            .twilio
+            .script(who, vec![AgentStep::NoAnswer { after_ms: 0 }]);
+    }
+    let id = sys_id_of(0x5106);
+    t.stack
+        .trigger(&id, "INC0015106", "Checkout down", "1")
+        .await;
+    let sent = texts(&t, 1).await;
+    assert_eq!(sent[0].to, CAROL, "texted after the last call of the walk");
+    t.stack.settle(&[&id], SETTLE).await;
+    let esc = t.stack.escalation(&id).await.unwrap().escalation;
+    assert_eq!(esc.status(), Status::Exhausted);
+
+    assert_eq!(
+        reply(&t, 46, CAROL, "1").await,
+        ["You accepted INC0015106. Thank you."]
+    );
+    t.stack.settle(&[&id], SETTLE).await;
+    let esc = t.stack.escalation(&id).await.unwrap().escalation;
+    assert_eq!(esc.status(), Status::Accepted);
+    assert_eq!(esc.accepted_by(), Some("Carol Manager"));
+    let incident = t.stack.sn.incident(&id).unwrap();
+    assert_eq!(incident["state"], "2");
+    assert_eq!(incident["assigned_to"], user_sys_id("carol.manager"));
+    let all = t.stack.sn.work_notes(&id).join("\n");
+    assert!(
+        all.contains("The escalation had ended with nobody accepting"),
+        "{all}"
+    );
+    assert_eq!(t.stack.twilio.executions().len(), 3, "nobody else called");
+    assert_no_full_numbers(&all);
 }
 
 fn sys_id_of(n: u32) -> String {

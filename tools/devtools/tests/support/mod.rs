@@ -3,7 +3,7 @@
 //! `mod support;` and uses its own part of it.
 #![allow(dead_code)]
 
-use escalation_devtools::stack::{Stack, StackOptions};
+use escalation_devtools::stack::{Stack, StackOptions, user_sys_id};
 use escalation_fakes::FaultRule;
 use escalation_fakes::twilio::{AgentStep, TwilioHandle};
 use serde_json::Value;
@@ -146,19 +146,44 @@ pub async fn calls_over(stack: &Stack) {
     }
 }
 
+/// The four people of the policy and On-Call tests: (user name, name, phone).
+pub const ANA: &str = "+14155550101";
+pub const BEN: &str = "+14155550102";
+pub const CARA: &str = "+14155550103";
+pub const DAN: &str = "+14155550104";
+const PEOPLE: [(&str, &str, &str); 4] = [
+    ("ana.ortiz", "Ana Ortiz", ANA),
+    ("ben.okafor", "Ben Okafor", BEN),
+    ("cara.diaz", "Cara Diaz", CARA),
+    ("dan.wu", "Dan Wu", DAN),
+];
+
+/// Ana, Ben, Cara and Dan as ServiceNow users of `stack`'s instance.
+pub fn add_people(stack: &Stack) {
+    for (user, name, phone) in PEOPLE {
+        stack.sn.add_user(&user_sys_id(user), user, name, phone);
+    }
+}
+
 pub async fn stack_with_decisions(up: bool) -> Stack {
     stack_with_decisions_and(up, StackOptions::default()).await
 }
 
 /// A stack with `options` whose flow reports keys to call-decision at once (served on a
 /// local port, as its function URL would be); `up: false`: the URL answers nothing.
-pub async fn stack_with_decisions_and(up: bool, mut options: StackOptions) -> Stack {
-    let decisions = escalation_devtools::stack::LiveDecisions::bind(&mut options).await;
+pub async fn stack_with_decisions_and(up: bool, options: StackOptions) -> Stack {
+    let (listener, url) = escalation_devtools::decision_url::bind().await;
+    let mut options = options;
+    options.env.push(("DECISION_URL", url));
     let stack = Stack::start(options).await;
     if up {
-        decisions.serve_for(&stack);
+        let decision = stack
+            .parts
+            .call_decision(&stack.aws, &stack.resources.dial_queue_url)
+            .expect("call-decision");
+        escalation_devtools::decision_url::serve(listener, decision);
     } else {
-        decisions.down();
+        drop(listener);
     }
     stack
 }

@@ -133,7 +133,10 @@ fn endpoint(status: u16, body: &'static str) -> (String, std::thread::JoinHandle
 
 #[test]
 fn a_key_is_reported_at_once_and_the_answer_read_aloud() {
-    let (url, got) = endpoint(200, r#"{"say": "You are assigned incident 42."}"#);
+    let (url, got) = endpoint(
+        200,
+        r#"{"say": "You are assigned incident 42.", "outcome": "assigned"}"#,
+    );
     let extra = json!({"decision_url": url, "decision_token": "tok", "attempt": 2});
     let w = run_with(&shipped_flow(), keys("1"), extra);
     assert_eq!(
@@ -146,6 +149,15 @@ fn a_key_is_reported_at_once_and_the_answer_read_aloud() {
         assert!(req.contains(field), "{field} in {req}");
     }
     assert_eq!(w.widgets["report_decision"]["status_code"], 200);
+    assert_eq!(
+        w.last,
+        (
+            "check_bridge".into(),
+            "noMatch".into(),
+            "split-based-on".into()
+        ),
+        "an assigned answer is routed to the bridge check; without a bridge URL the call ends"
+    );
 
     let (url, got) = endpoint(200, r#"{"say": "Passed, thank you."}"#);
     let extra = json!({"decision_url": url, "decision_token": "tok"});
@@ -209,6 +221,41 @@ fn with_a_bridge_url_an_accept_offers_4_which_hands_the_call_over() {
     // Without the URL there is no offer.
     let w = run(&flow, keys("14"));
     assert_eq!(texts(&w), ["Details. Menu.", "Accepted."]);
+}
+
+#[test]
+fn an_accept_the_endpoint_assigned_is_offered_the_bridge_and_another_answer_is_not() {
+    let bridge = "https://in.example/bridge/open?e=ESC-1&c=ab";
+    let (url, got) = endpoint(
+        200,
+        r#"{"say": "You are assigned incident 42.", "outcome": "assigned"}"#,
+    );
+    let extra = json!({"decision_url": url, "decision_token": "tok", "bridge_url": bridge});
+    let w = run_with(&shipped_flow(), keys("14"), extra);
+    got.join().unwrap();
+    assert_eq!(
+        texts(&w),
+        [
+            "Details. Menu.",
+            "You are assigned incident 42.",
+            "Press 4."
+        ]
+    );
+    assert_eq!(w.redirected_to.as_deref(), Some(bridge));
+
+    let (url, got) = endpoint(
+        200,
+        r#"{"say": "Already accepted by Bob.", "outcome": "already_accepted", "accepted_by": "Bob"}"#,
+    );
+    let extra = json!({"decision_url": url, "decision_token": "tok", "bridge_url": bridge});
+    let w = run_with(&shipped_flow(), keys("14"), extra);
+    got.join().unwrap();
+    assert_eq!(texts(&w), ["Details. Menu.", "Already accepted by Bob."]);
+    assert!(
+        w.redirected_to.is_none(),
+        "no bridge for someone who did not get the incident"
+    );
+    assert_eq!(w.last.0, "route_decision");
 }
 
 #[test]
