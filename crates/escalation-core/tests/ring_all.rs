@@ -115,3 +115,40 @@ async fn a_pass_waits_for_the_rest_of_the_step_then_the_walk_moves_on() {
     assert_eq!(s.dialled().last().map(String::as_str), Some(CAROL));
     assert_eq!(s.calling(1), "Carol Manager");
 }
+
+#[tokio::test]
+async fn the_sweeper_places_the_calls_of_the_step_a_dead_dialer_left() {
+    use escalation_core::escalation::{DIAL_LEASE_MS, Phase};
+    let s = Scenario::ring_all(ROSTER_WITH_DAN);
+    s.script(ALICE, [PlaceScript::Rings(CallOutcome::NoAnswer)]);
+    s.script(
+        BOB,
+        [
+            PlaceScript::DiesBeforePlacing,
+            PlaceScript::Rings(CallOutcome::NoAnswer),
+        ],
+    );
+    s.script(DAN, [PlaceScript::Rings(CallOutcome::NoAnswer)]);
+    let engine = s.engine.clone();
+    let run = tokio::spawn(async move { engine.start(incident(1)).await });
+    assert!(
+        run.await.unwrap_err().is_panic(),
+        "the dialer died on Bob's call"
+    );
+    assert_eq!(s.dialled(), [ALICE]);
+    let phases: Vec<(u32, Phase)> = s.esc(1).in_flight().map(|a| (a.number, a.phase)).collect();
+    assert_eq!(
+        phases,
+        [
+            (1, Phase::Calling),
+            (2, Phase::Dialing),
+            (3, Phase::Dialing)
+        ]
+    );
+
+    let report = s.sweep_at(DIAL_LEASE_MS + secs(1)).await;
+    assert_eq!(report.dialled, 1);
+    assert_eq!(s.dialled(), [ALICE, BOB, DAN], "each placed once");
+    assert!(s.esc(1).in_flight().all(|a| a.phase == Phase::Calling));
+    assert_eq!(s.sweep_at(DIAL_LEASE_MS + secs(2)).await.dialled, 0);
+}

@@ -177,6 +177,9 @@ pub fn render(lineup: &Lineup, source: &str, group: &str, priority: &str, at: Ti
         if let Some(r) = step.redials {
             knobs.push(format!("redials {r}"));
         }
+        if step.ring_all && step.people.len() > 1 {
+            knobs.push("all at once, the first to accept wins".to_string());
+        }
         let knobs = if knobs.is_empty() {
             String::new()
         } else {

@@ -68,6 +68,7 @@ pub async fn play<D: Driver>(
     if let Some(oncall) = &sc.oncall {
         oncall.apply(d.sn());
     }
+    sc.apply_twilio(d.twilio());
     tl.restart_clock();
     let mut incidents = Vec::new();
     for (n, call) in sc.calls.iter().enumerate() {
@@ -153,8 +154,10 @@ pub async fn play<D: Driver>(
 
     let executions = d.twilio().executions();
     let mut results = Vec::new();
+    let mut ended = Vec::new();
     for (sys_id, number, trigger_status) in incidents {
         let esc = d.escalation(&sys_id).await?;
+        ended.extend(esc.clone());
         let (sn_state, sn_assigned_to) = sn_incident(d.sn(), &sys_id);
         let status = esc.as_ref().map(|e| e.status());
         let accepted_by = esc
@@ -217,6 +220,9 @@ pub async fn play<D: Driver>(
     let calls_placed = results.iter().map(|r| r.calls_placed).sum();
     if error.is_none() {
         error = wrong_language(sc, &executions);
+    }
+    if error.is_none() {
+        error = sc.broken_call_promise(&ended, &executions);
     }
     if error.is_none() && sc.bridge.is_some() {
         let bridged = results

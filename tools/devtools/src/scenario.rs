@@ -1,6 +1,7 @@
 //! Named demo scenarios (`scripts/scenarios/*.json`): incidents to raise and how each
 //! simulated agent behaves.
 
+use escalation_core::escalation::Escalation;
 use escalation_fakes::twilio::AgentStep;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -58,6 +59,22 @@ pub struct Scenario {
     /// How many ringing or answered calls the scenario promises are hung up.
     #[serde(default)]
     pub calls_hung_up: Option<usize>,
+    /// The flow reports each key to call-decision at once (the functions get
+    /// `DECISION_URL`; played in-process only): a press is applied during the call.
+    #[serde(default)]
+    pub live_decisions: bool,
+    /// How long the Twilio fake takes to answer a request that ends an execution (a
+    /// hang-up's round trip): a press made in that moment still reaches the engine.
+    #[serde(default)]
+    pub hang_up_latency_ms: u64,
+    /// People (roster names) whose calls must end hung up because someone else of their
+    /// ring-all step accepted first (a promise).
+    #[serde(default)]
+    pub hung_up: Vec<String>,
+    /// Phone number (E.164) → words the last call to that person must have said to them
+    /// (a promise).
+    #[serde(default)]
+    pub heard: BTreeMap<String, String>,
 }
 
 /// Someone saves an incident's form in ServiceNow.
@@ -162,6 +179,49 @@ pub struct InboundCall {
 }
 
 impl Scenario {
+    /// Injects the scenario's Twilio latency into the fake.
+    pub fn apply_twilio(&self, twilio: &escalation_fakes::TwilioHandle) {
+        if self.hang_up_latency_ms > 0 {
+            twilio.inject(escalation_fakes::FaultRule {
+                method: Some("POST".into()),
+                // POST …/Executions/FN…: an update (Status=ended), not a create.
+                path_contains: Some("/Executions/FN".into()),
+                delay_ms: self.hang_up_latency_ms,
+                times: 10_000,
+                ..Default::default()
+            });
+        }
+    }
+
+    /// The first promise about calls that was not kept: someone of `hung_up` whose call
+    /// did not end hung up, or words of `heard` that the person's last call did not say.
+    pub fn broken_call_promise(
+        &self,
+        escalations: &[Escalation],
+        executions: &[escalation_fakes::twilio::ExecutionRecord],
+    ) -> Option<String> {
+        use escalation_core::model::CallOutcome;
+        for name in &self.hung_up {
+            let hung_up = escalations
+                .iter()
+                .flat_map(|e| e.history())
+                .any(|h| &h.name == name && matches!(h.outcome, CallOutcome::HungUp(_)));
+            if !hung_up {
+                return Some(format!("{name}'s call was not hung up"));
+            }
+        }
+        for (phone, words) in &self.heard {
+            let last = executions.iter().rfind(|e| &e.to == phone);
+            let said =
+                last.is_some_and(|e| e.heard.iter().any(|h| h.text.contains(words.as_str())));
+            if !said {
+                let masked = escalation_core::model::phone::mask(phone);
+                return Some(format!("the last call to {masked} did not say \"{words}\""));
+            }
+        }
+        None
+    }
+
     /// The roster the scenario runs with: the test roster, each person of `languages`
     /// given their language.
     pub fn roster_json(&self) -> String {

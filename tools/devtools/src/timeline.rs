@@ -6,6 +6,7 @@
 //! `cargo lambda watch`, and `demo --in-process`), so they read the same.
 
 use escalation_core::escalation::{Escalation, Phase, Status};
+use escalation_core::model::CallOutcome;
 use escalation_fakes::servicenow::ServiceNowHandle;
 use escalation_fakes::twilio::ExecutionRecord;
 use serde::Serialize;
@@ -239,11 +240,18 @@ impl Timeline {
         let mut seen = self.seen.remove(sys_id).unwrap_or_default();
         if let Some(esc) = esc {
             for h in esc.history().iter().skip(seen.calls) {
-                let digit = h.outcome.digit().map(str::to_string);
-                let ring_s = h.ended_at.saturating_sub(h.started_at) as f64 / 1000.0;
                 let call = calls
                     .iter()
                     .find(|c| h.execution_sid.as_ref() == Some(&c.sid));
+                // A call hung up because someone else of its ring-all step accepted is shown
+                // once it is over, with what the person heard if they pressed meanwhile.
+                let hung_up = matches!(h.outcome, CallOutcome::HungUp(_));
+                if hung_up && call.is_some_and(|c| c.status == "active") {
+                    break;
+                }
+                seen.calls += 1;
+                let digit = h.outcome.digit().map(str::to_string);
+                let ring_s = h.ended_at.saturating_sub(h.started_at) as f64 / 1000.0;
                 let language = call.and_then(|c| c.parameters["language"].as_str());
                 let last_words = call.and_then(|c| c.heard.last()).map(|w| w.text.as_str());
                 let mut text = format!(
@@ -256,7 +264,7 @@ impl Timeline {
                 if let Some(l) = language {
                     text.push_str(&format!(" [{l}]"));
                 }
-                if let Some(w) = last_words.filter(|_| h.outcome.digit().is_some()) {
+                if let Some(w) = last_words.filter(|_| h.outcome.digit().is_some() || hung_up) {
                     text.push_str(&format!(", hears \"{w}\""));
                 }
                 let t = self.event_at(
@@ -272,11 +280,10 @@ impl Timeline {
                 self.page.call(number, h, t - ring_s, t);
                 seen.dialled = seen.dialled.max(h.number);
             }
-            seen.calls = esc.history().len();
-            if let Some(a) = esc.current()
-                && a.phase == Phase::Calling
-                && a.number > seen.dialled
-            {
+            for a in esc.in_flight() {
+                if a.phase != Phase::Calling || a.number <= seen.dialled {
+                    continue;
+                }
                 let t = self.event_at(
                     Some(a.started_at),
                     number,

@@ -197,3 +197,44 @@ async fn presses_of_the_whole_ring_at_the_same_moment_assign_the_incident_once()
         "only the winner hears the incident is theirs"
     );
 }
+
+/// Twilio takes 300 ms to answer each hang-up: Carol presses 1 200 ms after Bob, while
+/// her call is being hung up, and hears that Bob has the incident; Bob hears it is his.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_loser_who_presses_while_being_hung_up_hears_who_accepted() {
+    let stack = ring_all_stack().await;
+    stack.twilio.inject(escalation_fakes::FaultRule {
+        method: Some("POST".into()),
+        path_contains: Some("/Executions/FN".into()),
+        delay_ms: 300,
+        times: 100,
+        ..Default::default()
+    });
+    stack.twilio.script(ALICE, vec![rings_long()]);
+    stack.twilio.script(BOB, vec![press_after("1", 300)]);
+    stack.twilio.script(CAROL, vec![press_after("1", 500)]);
+    let id = sys_id(1353);
+    stack.trigger(&id, "INC0011353", "Checkout down", "1").await;
+    stack.settle(&[&id], SETTLE).await;
+    support::calls_over(&stack).await;
+
+    let calls = stack.twilio.executions();
+    assert!(
+        said(&calls[1])
+            .last()
+            .is_some_and(|t| t.starts_with("You are assigned incident")),
+        "Bob: {:#?}",
+        said(&calls[1])
+    );
+    assert_eq!(
+        said(&calls[2]).last().copied(),
+        Some("This incident was already accepted by Bob Agent. Thank you.")
+    );
+    let esc = stack.escalation(&id).await.expect("stored").escalation;
+    assert_eq!(esc.accepted_by(), Some("Bob Agent"));
+    assert_eq!(assignments(&stack, &id).len(), 1, "assigned once");
+    let accepted_at = esc.history()[0].ended_at;
+    let alice_hung_up = calls[0].ended_at_ms.unwrap().saturating_sub(accepted_at);
+    eprintln!("with 300 ms per hang-up, Alice hung up {alice_hung_up} ms after the press");
+    assert!(alice_hung_up < 1_000, "{alice_hung_up} ms");
+}

@@ -232,3 +232,16 @@ async fn list_filters_by_creation_time() {
             .contains("DateCreatedFrom")
     );
 }
+
+#[tokio::test]
+async fn ending_an_execution_that_already_ended_answers_at_once_with_the_resource() {
+    let fx = Fx::start(false).await;
+    let resp = fx.create("+15550100001", None).await;
+    let sid = json_of(resp).await["sid"].as_str().unwrap().to_string();
+    assert_eq!(fx.end(&sid).await.status(), StatusCode::OK);
+    let again = tokio::time::timeout(std::time::Duration::from_secs(2), fx.end(&sid))
+        .await
+        .expect("the second end answers at once");
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(json_of(again).await["status"], "ended");
+}

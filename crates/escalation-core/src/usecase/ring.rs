@@ -10,10 +10,15 @@ use crate::model::EscalationId;
 use crate::ports::Metric;
 
 impl Engine {
-    /// End each call in `calls`; failures are logged and counted, never returned.
+    /// End every call in `calls` at once (one slow answer does not hold up the others);
+    /// failures are logged and counted, never returned.
     pub(super) async fn hang_up_calls(&self, escalation: &EscalationId, calls: &[HangUp]) {
-        for call in calls {
-            match self.ports.dialer.hang_up(&call.execution).await {
+        let ends = calls
+            .iter()
+            .map(|call| self.ports.dialer.hang_up(&call.execution));
+        let results = futures::future::join_all(ends).await;
+        for (call, result) in calls.iter().zip(results) {
+            match result {
                 Ok(how) => tracing::info!(escalation_id = %escalation, attempt = call.attempt,
                     execution = %call.execution, ?how, "hung up another call in flight"),
                 Err(e) => {

@@ -169,7 +169,23 @@ async fn run_scenario(a: RunArgs, sc: Scenario) -> i32 {
                 g["people"] = serde_json::json!([]);
             }
         }
+        // The flow reports each key to call-decision at once, served beside the stack.
+        let decisions = match sc.live_decisions {
+            true => {
+                let (listener, url) = escalation_devtools::decision_url::bind().await;
+                opts.env.push(("DECISION_URL", url));
+                Some(listener)
+            }
+            false => None,
+        };
         let stack = InboundStack::start_with(config, opts).await;
+        if let Some(listener) = decisions {
+            let parts = &stack.stack.parts;
+            let decision = parts
+                .call_decision(&stack.stack.aws, &stack.stack.resources.dial_queue_url)
+                .expect("call-decision");
+            escalation_devtools::decision_url::serve(listener, decision);
+        }
         return match play(&stack, &a.name, &sc, &mut tl, a.timeout).await {
             Ok(run) => {
                 tl.summary(&run);
@@ -184,6 +200,13 @@ async fn run_scenario(a: RunArgs, sc: Scenario) -> i32 {
                 1
             }
         };
+    }
+    if sc.live_decisions {
+        eprintln!(
+            "error: {} applies keys during the call through call-decision, which cargo lambda watch does not run here; add --in-process",
+            a.name
+        );
+        return 2;
     }
     if let Err(e) = find_cargo_lambda() {
         eprintln!("error: {e}");
