@@ -63,7 +63,7 @@ pub struct Scenario {
     /// `DECISION_URL`; played in-process only): a press is applied during the call.
     #[serde(default)]
     pub live_decisions: bool,
-    /// How long the Twilio fake takes to answer a request that ends an execution (a
+    /// How long the Twilio fake takes to answer a request that ends a call or an execution (a
     /// hang-up's round trip): a press made in that moment still reaches the engine.
     #[serde(default)]
     pub hang_up_latency_ms: u64,
@@ -182,14 +182,17 @@ impl Scenario {
     /// Injects the scenario's Twilio latency into the fake.
     pub fn apply_twilio(&self, twilio: &escalation_fakes::TwilioHandle) {
         if self.hang_up_latency_ms > 0 {
-            twilio.inject(escalation_fakes::FaultRule {
-                method: Some("POST".into()),
-                // POST …/Executions/FN…: an update (Status=ended), not a create.
-                path_contains: Some("/Executions/FN".into()),
-                delay_ms: self.hang_up_latency_ms,
-                times: 10_000,
-                ..Default::default()
-            });
+            // POST …/Calls/CA….json (Status=completed) and …/Executions/FN… (Status=ended):
+            // updates that end a call, not creates.
+            for path in ["/Calls/CA", "/Executions/FN"] {
+                twilio.inject(escalation_fakes::FaultRule {
+                    method: Some("POST".into()),
+                    path_contains: Some(path.into()),
+                    delay_ms: self.hang_up_latency_ms,
+                    times: 10_000,
+                    ..Default::default()
+                });
+            }
         }
     }
 

@@ -203,13 +203,15 @@ async fn presses_of_the_whole_ring_at_the_same_moment_assign_the_incident_once()
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_loser_who_presses_while_being_hung_up_hears_who_accepted() {
     let stack = ring_all_stack().await;
-    stack.twilio.inject(escalation_fakes::FaultRule {
-        method: Some("POST".into()),
-        path_contains: Some("/Executions/FN".into()),
-        delay_ms: 300,
-        times: 100,
-        ..Default::default()
-    });
+    for path in ["/Calls/CA", "/Executions/FN"] {
+        stack.twilio.inject(escalation_fakes::FaultRule {
+            method: Some("POST".into()),
+            path_contains: Some(path.into()),
+            delay_ms: 300,
+            times: 100,
+            ..Default::default()
+        });
+    }
     stack.twilio.script(ALICE, vec![rings_long()]);
     stack.twilio.script(BOB, vec![press_after("1", 300)]);
     stack.twilio.script(CAROL, vec![press_after("1", 500)]);
