@@ -87,3 +87,48 @@ async fn a_request_for_an_unknown_incident_or_another_escalation_places_nothing(
     s.engine.dial_requested(&req).await.expect("dial");
     assert!(s.dialled().is_empty());
 }
+
+// The "started" note and the dial request are sent at the same time after the escalation is
+// stored; each half can fail alone. Neither loses the note or the call.
+
+#[tokio::test]
+async fn a_note_refused_while_the_dial_request_went_out_is_queued_by_the_dialer_before_it_calls() {
+    let s = Scenario::new();
+    s.script(ALICE, [press("1")]);
+    s.m.outbox.fail(1);
+    assert!(queued(&s).start(incident(1)).await.is_err(), "answered 503");
+    assert!(
+        s.m.repo.get(&sys_id(1)).is_some(),
+        "the escalation is durable"
+    );
+    assert!(s.queued_for(1).is_empty(), "the note was refused");
+    // Nobody sends the trigger again; the request that did go out is dialled.
+    let req = s.m.dials.take();
+    assert_eq!(req.len(), 1);
+    s.engine.dial_requested(&req[0]).await.expect("dial");
+    assert_eq!(s.dialled(), [ALICE]);
+    assert_eq!(s.queued_for(1), ["started"], "queued before the call rang");
+    s.settle().await;
+    assert_eq!(s.queued_for(1), ["started", "attempt:1"], "the note once");
+}
+
+#[tokio::test]
+async fn a_dial_request_refused_after_the_write_is_placed_by_the_sweeper_once() {
+    let s = Scenario::new();
+    s.script(ALICE, [press("1")]);
+    s.m.dials.fail(1);
+    assert!(queued(&s).start(incident(1)).await.is_err(), "answered 503");
+    assert!(
+        s.m.repo.get(&sys_id(1)).is_some(),
+        "the escalation is durable"
+    );
+    assert_eq!(s.queued_for(1), ["started"], "the note went out anyway");
+    assert!(s.m.dials.take().is_empty());
+    // Nobody sends the trigger again: the sweeper places the first call no request reached.
+    let report = s.sweep_at(secs(31)).await;
+    assert_eq!(report.dialled, 1, "{report:?}");
+    s.settle().await;
+    assert_eq!(s.dialled(), [ALICE]);
+    assert_eq!(s.queued_for(1), ["started", "attempt:1"], "the note once");
+    assert_eq!(s.esc(1).status(), Status::Accepted);
+}

@@ -17,6 +17,7 @@ use escalation_fakes::FaultRule;
 use escalation_fakes::twilio::TwilioHandle;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// Parallel trigger lanes used to set up a run (each lane's roster starts with its own
@@ -34,6 +35,10 @@ pub struct FlowRun {
     pub failures: usize,
     /// Context GETs the fake answered with 200 (one per relevant record expected).
     pub context_gets: usize,
+    /// The handler's requests during the batch: AWS ones by label (see `count::label`),
+    /// the Twilio fake's by method and last path segment.
+    pub aws_calls: BTreeMap<String, usize>,
+    pub twilio_calls: BTreeMap<String, usize>,
 }
 
 impl FlowRun {
@@ -223,9 +228,11 @@ pub async fn run(
     );
     let payload = event.clone();
     let endpoint = rig.endpoint.clone();
-    let (wall, cpu, response) = on_own_thread(move || async move {
+    let twilio_before = twilio.requests().len();
+    let (wall, cpu, response, aws_calls) = on_own_thread(move || async move {
         let rig_env = env;
         let app = crate::rig::functions(&endpoint, &rig_env).await;
+        app.calls.reset();
         let cpu0 = thread_cpu();
         let t0 = Instant::now();
         let resp = app
@@ -239,9 +246,11 @@ pub async fn run(
             wall,
             cpu,
             serde_json::to_value(resp).expect("response JSON"),
+            app.calls.counts(),
         )
     })
     .await;
+    let twilio_calls = crate::count::twilio_labels(&twilio.requests()[twilio_before..]);
     let failures = response["batchItemFailures"].as_array().map_or(0, Vec::len);
     let context_gets = twilio
         .requests()
@@ -258,6 +267,8 @@ pub async fn run(
             cpu,
             failures,
             context_gets,
+            aws_calls,
+            twilio_calls,
         },
         event,
     )

@@ -18,6 +18,7 @@
 //! one timeline page, lanes per person).
 
 mod cold;
+mod count;
 mod decision;
 mod flow;
 mod hotpath;

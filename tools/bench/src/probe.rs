@@ -1,12 +1,34 @@
 //! What the storm measures beside its run: the cost of one conditional PutItem on the same
 //! moto, and each escalation's time to its first ring.
 
+use crate::count::{Calls, counting_into};
 use escalation_core::escalation::Escalation;
 use escalation_devtools::stack::Stack;
+use escalation_lambda::handlers::Trigger;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+/// `n` incident-trigger containers built as [`Stack::container`] builds them, each with its
+/// own HTTP client and connections, all recording their AWS requests into the one
+/// [`Calls`] returned.
+pub fn trigger_containers(stack: &Stack, n: usize) -> (Vec<Trigger>, Calls) {
+    let calls = Calls::default();
+    let triggers = (0..n)
+        .map(|_| {
+            let mut aws = stack.aws.clone();
+            aws.sdk = counting_into(&stack.aws.sdk, &calls);
+            let mut parts =
+                escalation_lambda::wiring::EngineParts::build(&stack.config, &aws).expect("engine");
+            parts.clock = stack.clock.clone();
+            parts
+                .trigger(&aws, &stack.resources.dial_queue_url)
+                .expect("trigger")
+        })
+        .collect();
+    (triggers, calls)
+}
 
 /// Conditional PutItems (a new key each, `attribute_not_exists`) to the storm's table,
 /// every 20 ms while `probing`: what the trigger's one unavoidable write costs on this moto

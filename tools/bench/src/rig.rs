@@ -26,6 +26,8 @@ pub struct Functions {
     pub parts: EngineParts,
     pub trigger: Trigger,
     pub flow_events: FlowEvents,
+    /// Every AWS request these functions send.
+    pub calls: crate::count::Calls,
 }
 
 pub struct Rig {
@@ -190,7 +192,7 @@ pub fn sys_id() -> String {
 /// [`Rig::functions`] for a moto endpoint and an environment.
 pub async fn functions(endpoint: &str, env: &HashMap<String, String>) -> Functions {
     let config = EngineConfig::from_map(env).expect("bench config");
-    let sdk = sdk_config(endpoint).await;
+    let (sdk, calls) = crate::count::counting(&sdk_config(endpoint).await);
     let aws = Aws::load(sdk, &config.secrets_arn, RetryPolicy::default())
         .await
         .expect("secret");
@@ -205,5 +207,6 @@ pub async fn functions(endpoint: &str, env: &HashMap<String, String>) -> Functio
             .expect("trigger"),
         flow_events: parts.flow_events(&config.flow_sid, concurrency),
         parts,
+        calls,
     }
 }

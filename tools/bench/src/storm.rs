@@ -3,7 +3,7 @@
 //! Checks the promises under load: nothing lost, nobody dialled twice for one attempt,
 //! nobody on two calls at once, Studio creates within the configured rate.
 
-use crate::probe::{first_rings, put_item_probe};
+use crate::probe::{first_rings, put_item_probe, trigger_containers};
 use crate::stats::{human, max_in_window, max_overlap, parse_iso_millis, percentile};
 use escalation_core::escalation::{Escalation, Status};
 use escalation_devtools::stack::{Stack, StackOptions};
@@ -11,7 +11,7 @@ use escalation_devtools::timeline::html;
 use escalation_fakes::twilio::AgentStep;
 use escalation_lambda::handlers::Trigger;
 use serde_json::{Value, json};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -41,6 +41,11 @@ pub struct StormRun {
     pub settled: Option<Duration>,
     pub trigger_p50: Duration,
     pub trigger_p99: Duration,
+    /// The handler alone (from its slot to its answer).
+    pub handler_p50: Duration,
+    pub handler_p99: Duration,
+    /// The triggers' AWS requests by label, each one's round trip.
+    pub trigger_calls: BTreeMap<String, Vec<Duration>>,
     /// One conditional PutItem to the same moto, p99, probed during the storm's triggers.
     pub put_item_p99: Duration,
     /// Escalation created → its first Studio create received by the fake.
@@ -195,16 +200,8 @@ pub async fn run(
     } else {
         max_in_flight
     }));
-    let containers: Arc<Vec<Trigger>> = Arc::new(
-        (0..TRIGGER_CONTAINERS)
-            .map(|_| {
-                stack
-                    .container()
-                    .trigger(&stack.aws, &stack.resources.dial_queue_url)
-                    .expect("trigger")
-            })
-            .collect(),
-    );
+    let (containers, trigger_calls) = trigger_containers(&stack, TRIGGER_CONTAINERS);
+    let containers: Arc<Vec<Trigger>> = Arc::new(containers);
     let probing = Arc::new(AtomicBool::new(true));
     let probe = tokio::spawn(put_item_probe(stack.clone(), probing.clone()));
     let mut triggers = Vec::new();
@@ -222,21 +219,25 @@ pub async fn run(
             // Answer time counts from the incident's arrival, waiting for a slot included.
             let t = Instant::now();
             let _slot = in_flight.acquire().await.expect("semaphore");
+            let handled = Instant::now();
             let trigger = &containers[i % TRIGGER_CONTAINERS];
             let (status, _) = s.invoke_trigger_on(trigger, &event).await;
-            (t.elapsed(), status)
+            (t.elapsed(), handled.elapsed(), status)
         }))
     }
     let mut latencies = Vec::new();
+    let mut handler_times = Vec::new();
     let mut trigger_statuses = HashMap::new();
     for t in triggers {
-        let (d, status) = t.await.expect("trigger task");
+        let (d, handler, status) = t.await.expect("trigger task");
         latencies.push(d);
+        handler_times.push(handler);
         *trigger_statuses.entry(status).or_insert(0) += 1;
     }
     let trigger_span = t0.elapsed();
     probing.store(false, Ordering::Relaxed);
     let put_items = probe.await.expect("probe");
+    let trigger_calls = trigger_calls.snapshot();
 
     // Settle: every escalation terminal and the update queue drained.
     let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
@@ -420,6 +421,9 @@ pub async fn run(
         settled,
         trigger_p50: percentile(&latencies, 50.0),
         trigger_p99: percentile(&latencies, 99.0),
+        handler_p50: percentile(&handler_times, 50.0),
+        handler_p99: percentile(&handler_times, 99.0),
+        trigger_calls,
         put_item_p99: percentile(&put_items, 99.0),
         first_ring_p50: percentile(&first_rings, 50.0),
         first_ring_p99: percentile(&first_rings, 99.0),

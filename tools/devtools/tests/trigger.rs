@@ -327,3 +327,39 @@ async fn the_groups_name_travels_with_the_trigger_into_the_notes() {
         "the metrics' Group dimension"
     );
 }
+
+/// The replay mark is checked on every path, not only the escalation's: a signed cancel or
+/// heartbeat sent again is refused and does nothing.
+#[tokio::test]
+async fn a_replayed_cancel_or_heartbeat_is_refused() {
+    let stack = Stack::start(StackOptions::default()).await;
+    stack.sn.add_incident(SYS, "INC0020001", "Outage", "1");
+    let (status, resp) = stack
+        .invoke_trigger(&stack.signed_event(&body(), "application/json"))
+        .await;
+    assert_eq!(status, 202, "{resp}");
+    let cancel = json!({"type": "cancel", "sys_id": SYS, "number": "INC0020001",
+                        "reason": "resolved", "event_id": "c-1"})
+    .to_string();
+    let event = stack.signed_event(&cancel, "application/json");
+    let (status, resp) = stack.invoke_trigger(&event).await;
+    assert_eq!(
+        (status, resp["status"].as_str()),
+        (200, Some("CANCELLED")),
+        "{resp}"
+    );
+    let (status, resp) = stack.invoke_trigger(&event).await;
+    assert_eq!(status, 401, "{resp}");
+    assert!(
+        resp["error"].as_str().unwrap().contains("replayed request"),
+        "{resp}"
+    );
+
+    let heartbeat = stack.signed_event(
+        r#"{"type":"heartbeat","event_id":"hb-2"}"#,
+        "application/json",
+    );
+    assert_eq!(stack.invoke_trigger(&heartbeat).await.0, 200);
+    let (status, resp) = stack.invoke_trigger(&heartbeat).await;
+    assert_eq!(status, 401, "{resp}");
+}

@@ -216,19 +216,30 @@ impl Outbox for MemoryOutbox {
 
 /// Every dial request, in order; taken by a test playing the dialer.
 #[derive(Default)]
-pub struct MemoryDials(Mutex<Vec<DialRequest>>);
+pub struct MemoryDials {
+    queued: Mutex<Vec<DialRequest>>,
+    failing: Mutex<usize>,
+}
 
 impl MemoryDials {
     /// Remove and return the requests waiting.
     pub fn take(&self) -> Vec<DialRequest> {
-        std::mem::take(&mut *self.0.lock().unwrap())
+        std::mem::take(&mut *self.queued.lock().unwrap())
+    }
+
+    /// Refuse the next `n` requests (the queue is down).
+    pub fn fail(&self, n: usize) {
+        *self.failing.lock().unwrap() = n;
     }
 }
 
 #[async_trait]
 impl DialQueue for MemoryDials {
     async fn request(&self, dial: &DialRequest) -> Result<(), OutboxError> {
-        self.0.lock().unwrap().push(dial.clone());
+        if take(&self.failing) {
+            return Err(OutboxError("injected dial queue fault".into()));
+        }
+        self.queued.lock().unwrap().push(dial.clone());
         Ok(())
     }
 }

@@ -11,6 +11,7 @@
 //! end minus the create budget (20 s), and a lease is never given back after a create whose
 //! outcome is unknown.
 
+use super::both::both;
 use super::{Engine, EngineError};
 use crate::escalation::{CREATE_BUDGET_MS, DIAL_LEASE_MS, DialDue, Next};
 use crate::model::{CallOutcome, ExecutionSid};
@@ -40,24 +41,37 @@ impl Engine {
     }
 
     /// The first call of a new escalation, or of one whose first call was never placed:
-    /// handed to the dial queue when the engine has one (the caller answers at once; the
-    /// "started" note is queued first, so it is on its way before anyone is called),
+    /// handed to the dial queue when the engine has one (the caller answers at once),
     /// otherwise placed here.
+    ///
+    /// The "started" note and the dial request are sent at the same time, both after the
+    /// escalation is stored, and both finish before the caller answers: the answer waits
+    /// for one send, not two in a row. Neither can be lost by the other's failure: an error
+    /// from either is returned (the caller answers 503 and ServiceNow sends again, which
+    /// finds the escalation and queues both again, deduplicated), the dialer queues the
+    /// note again before it places the call (same key, written once), so the note is on its
+    /// way before anyone is called, and the sweeper places a first call that no request
+    /// reached.
     pub(super) async fn first_call(&self, stored: Stored) -> Result<Stored, EngineError> {
         let Some(dials) = &self.dials else {
             return self.dial(stored).await;
         };
         let esc = &stored.escalation;
-        self.ports.outbox.enqueue(&[esc.started_note()]).await?;
-        if let Some(attempt) = esc.current() {
-            dials
-                .request(&DialRequest {
-                    sys_id: esc.incident().sys_id.clone(),
-                    escalation_id: esc.id().clone(),
-                    attempt: attempt.number,
-                })
-                .await?;
-        }
+        let note = [esc.started_note()];
+        let request = esc.current().map(|attempt| DialRequest {
+            sys_id: esc.incident().sys_id.clone(),
+            escalation_id: esc.id().clone(),
+            attempt: attempt.number,
+        });
+        let dial = async {
+            match &request {
+                Some(r) => dials.request(r).await,
+                None => Ok(()),
+            }
+        };
+        let (noted, dialled) = both(self.ports.outbox.enqueue(&note), dial).await;
+        noted?;
+        dialled?;
         Ok(stored)
     }
 

@@ -11,8 +11,10 @@
 //! - `apply_update`, `replay`: the updater's and the trigger's guards.
 //! - `on_call`: who a team's incident would call now (the inbound line's put-through).
 //! - `ring`: hanging up the other calls of a ring-all step.
+//! - `both`: two steps at once (the start's note and dial request).
 
 mod apply_update;
+mod both;
 mod call_ended;
 mod cancel;
 mod commit;

@@ -3,7 +3,7 @@
 use super::{Engine, EngineError};
 use crate::escalation::Escalation;
 use crate::model::{EscalationId, Incident};
-use crate::ports::{Created, Metric, Stored};
+use crate::ports::{Created, LineupError, Metric, Resolved, Stored};
 use crate::update::IncidentUpdate;
 
 impl Engine {
@@ -12,8 +12,25 @@ impl Engine {
     /// [`Engine::with_dial_queue`]). Returns the stored escalation and whether
     /// it is new.
     pub async fn start(&self, incident: Incident) -> Result<(Stored, bool), EngineError> {
+        let lineup = self.lineup(&incident).await;
+        self.start_with(incident, lineup).await
+    }
+
+    /// Who would be called for this incident now (a read: policies, on-call). Its own step,
+    /// so that a caller can run it at the same time as its own checks (the trigger's replay
+    /// mark) and then [`Engine::start_with`] its result.
+    pub async fn lineup(&self, incident: &Incident) -> Result<Resolved, LineupError> {
+        self.ports.lineups.lineup_for(incident, self.now()).await
+    }
+
+    /// [`Engine::start`] with the incident's [`Engine::lineup`] already read.
+    pub async fn start_with(
+        &self,
+        incident: Incident,
+        lineup: Result<Resolved, LineupError>,
+    ) -> Result<(Stored, bool), EngineError> {
         let now = self.now();
-        let resolved = match self.ports.lineups.lineup_for(&incident, now).await {
+        let resolved = match lineup {
             Ok(r) if !r.roster.agents.is_empty() => r,
             Ok(r) => {
                 let why = format!(

@@ -98,22 +98,40 @@ impl Trigger {
     /// Handle one request. Never returns `Err`: every failure is an HTTP answer.
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
         let now_secs = (self.clock.now_ms() / 1000) as i64;
-        let incident = match self.check(&req, now_secs).await {
-            Ok(Ask::Escalate(incident)) => incident,
-            Ok(Ask::Cancel(sys_id, cancel)) => return Ok(self.cancel(&sys_id, cancel).await),
-            Ok(Ask::Heartbeat) => {
-                tracing::info!("heartbeat from ServiceNow");
-                self.metrics
-                    .count("incident-trigger", Metric::Heartbeats, 1);
-                return Ok(respond(StatusCode::OK, json!({ "heartbeat": "ok" })));
-            }
-            Err(r) => {
-                tracing::warn!(status = r.status.as_u16(), reason = %r.message, "trigger rejected");
-                return Ok(r.response());
+        let rejected = |r: Reject| {
+            tracing::warn!(status = r.status.as_u16(), reason = %r.message, "trigger rejected");
+            Ok(r.response())
+        };
+        let ask = match self.check(&req, now_secs) {
+            Ok(ask) => ask,
+            Err(r) => return rejected(r),
+        };
+        let signature = function_url::header(&req, SIGNATURE_HEADER).unwrap_or_default();
+        let incident = match ask {
+            Ask::Escalate(incident) => incident,
+            other => {
+                if let Err(r) = self.admit(signature).await {
+                    return rejected(r);
+                }
+                return Ok(match other {
+                    Ask::Cancel(sys_id, cancel) => self.cancel(&sys_id, cancel).await,
+                    _ => {
+                        tracing::info!("heartbeat from ServiceNow");
+                        self.metrics
+                            .count("incident-trigger", Metric::Heartbeats, 1);
+                        respond(StatusCode::OK, json!({ "heartbeat": "ok" }))
+                    }
+                });
             }
         };
+        // The replay mark and the lineup read at the same time: the read has no effect, and
+        // nothing is written (no escalation, no note) before the mark is in.
+        let (admitted, lineup) = tokio::join!(self.admit(signature), self.engine.lineup(&incident));
+        if let Err(r) = admitted {
+            return rejected(r);
+        }
         let number = incident.number.clone();
-        match self.engine.start(incident).await {
+        match self.engine.start_with(incident, lineup).await {
             Ok((stored, new)) => {
                 let status = if new {
                     StatusCode::ACCEPTED
@@ -168,9 +186,9 @@ impl Trigger {
         }
     }
 
-    /// Method, size, signature, replay, then the body: the order matters (no parsing before
-    /// auth).
-    pub async fn check(&self, req: &Request, now_secs: i64) -> Result<Ask, Reject> {
+    /// Method, size, signature, then the body: the order matters (no parsing before auth).
+    /// The replay mark ([`Trigger::admit`]) comes after, before anything is done.
+    pub fn check(&self, req: &Request, now_secs: i64) -> Result<Ask, Reject> {
         let body = function_url::post_body(req, MAX_BODY_BYTES)?;
         let header = |name: &str| function_url::header(req, name);
         self.key
@@ -181,20 +199,6 @@ impl Trigger {
                 now_secs,
             )
             .map_err(|e| Reject::new(StatusCode::UNAUTHORIZED, e.to_string()))?;
-        match self
-            .replay
-            .admit(header(SIGNATURE_HEADER).unwrap_or_default())
-            .await
-        {
-            Ok(()) => {}
-            Err(e @ Replay::Replayed) => {
-                return Err(Reject::new(StatusCode::UNAUTHORIZED, e.to_string()));
-            }
-            Err(e @ Replay::Unavailable(_)) => {
-                tracing::error!(error = ?e, "replay check unavailable");
-                return Err(Reject::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()));
-            }
-        }
         if is_heartbeat(body) {
             return Ok(Ask::Heartbeat);
         }
@@ -217,6 +221,18 @@ impl Trigger {
             ));
         }
         Ok(Ask::Escalate(incident))
+    }
+
+    /// Refuse a signature that was used before (and remember this one).
+    pub async fn admit(&self, signature: &str) -> Result<(), Reject> {
+        match self.replay.admit(signature).await {
+            Ok(()) => Ok(()),
+            Err(e @ Replay::Replayed) => Err(Reject::new(StatusCode::UNAUTHORIZED, e.to_string())),
+            Err(e @ Replay::Unavailable(_)) => {
+                tracing::error!(error = ?e, "replay check unavailable");
+                Err(Reject::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
+            }
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! `tables`: the Markdown tables; `chart`: the SVG; `method.md`: the cost per escalation and
 //! how each number is measured.
 
+mod calls;
 mod chart;
 mod tables;
 
@@ -127,7 +128,7 @@ pub fn markdown(r: &Results, ctx: &Context) -> String {
             ctx.chart_file
         );
     }
-    s.push_str(METHOD);
+    s.push_str(&METHOD.replace("{measured_requests}\n", &calls::measured_requests(r)));
     s
 }
 
@@ -136,7 +137,7 @@ pub fn markdown(r: &Results, ctx: &Context) -> String {
 const METHOD: &str = include_str!("method.md");
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(super) fn run(concurrency: u32, latency_ms: u64, wall_ms: u64) -> FlowRun {
@@ -149,14 +150,15 @@ mod tests {
             cpu: Duration::from_millis(200),
             failures: 0,
             context_gets: 100,
+            aws_calls: Default::default(),
+            twilio_calls: Default::default(),
         }
     }
 
-    #[test]
-    fn the_key_press_table_gives_both_paths_and_their_ratio() {
-        let ms = |v: &[u64]| v.iter().map(|&m| Duration::from_millis(m)).collect();
-        let r = Results {
-            flow: Vec::new(),
+    /// Results with these flow runs and nothing else.
+    pub(super) fn results(flow: Vec<FlowRun>) -> Results {
+        Results {
+            flow,
             lower: None,
             batch_bytes: 0,
             default_concurrency: 8,
@@ -165,12 +167,21 @@ mod tests {
             artifacts: Vec::new(),
             storm: None,
             hotpath: None,
+            decision: None,
+        }
+    }
+
+    #[test]
+    fn the_key_press_table_gives_both_paths_and_their_ratio() {
+        let ms = |v: &[u64]| v.iter().map(|&m| Duration::from_millis(m)).collect();
+        let r = Results {
             decision: Some(crate::decision::DecisionRun {
                 samples: 4,
                 live: ms(&[10, 10, 12, 40]),
                 flow_end: ms(&[40, 40, 50, 80]),
                 missing: 0,
             }),
+            ..results(Vec::new())
         };
         let t = tables(&r);
         assert!(t.contains("(4 accepts by each path"), "{t}");

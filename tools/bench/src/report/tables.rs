@@ -25,6 +25,7 @@ pub fn tables(r: &Results) -> String {
     }
     if let Some(st) = &r.storm {
         storm_table(&mut s, st);
+        super::calls::trigger_steps(&mut s, st);
     }
     if let Some(h) = &r.hotpath {
         hotpath_table(&mut s, h);
