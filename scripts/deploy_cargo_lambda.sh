@@ -248,6 +248,9 @@ for entry in "${FUNCTIONS[@]}"; do
         echo "PUBLIC_BASE_URL=${CFG[PUBLIC_BASE_URL]}" >>"$env_file"
         if [ "$BRIDGE" = true ]; then echo "BRIDGE_URL=${CFG[PUBLIC_BASE_URL]}" >>"$env_file"; fi
     fi
+    if [ "$bin" = voice-inbound ] && [ "$BRIDGE" = true ]; then
+        echo "CONFERENCE_BRIDGE=true" >>"$env_file" # put-through calls become bridges
+    fi
     if [ -n "$bridge_url" ] && [[ $BRIDGE_FUNCTIONS == *" $bin "* ]]; then
         echo "BRIDGE_URL=$bridge_url" >>"$env_file"
     fi

@@ -202,6 +202,16 @@ pub struct CallReport {
     pub outcome: CallOutcome,
 }
 
+/// What became of a request to hang up an attempt's call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HangUpOutcome {
+    /// The call was ringing or live: it is hung up, and its execution ended.
+    HungUp,
+    /// No call of the execution was ringing or live any more (it had ended, or never
+    /// reached the phone); the execution is ended all the same.
+    NoCall,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallState {
     Active,
@@ -226,8 +236,14 @@ pub trait Dialer: Send + Sync {
     /// How a call ended. `None`: unknown to the telephony side.
     async fn report(&self, sid: &ExecutionSid) -> Result<Option<CallReport>, TelephonyError>;
     async fn state(&self, sid: &ExecutionSid) -> Result<CallState, TelephonyError>;
-    /// End a call that should not be running.
+    /// End a call that should not be running (the execution only: a call that has not
+    /// reached the phone yet never rings).
     async fn end(&self, sid: &ExecutionSid) -> Result<(), TelephonyError>;
+    /// Hang up the call of the attempt whose execution is `sid`, whether it is still
+    /// ringing or already answered, and end the execution: nobody hears anything more of
+    /// it. An error means the call may still be ringing (the execution is ended if it
+    /// could be).
+    async fn hang_up(&self, sid: &ExecutionSid) -> Result<HangUpOutcome, TelephonyError>;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ async fn a_cancel_during_ringing_hangs_up_and_calls_nobody_else() {
         stored.escalation.cancelled().map(|c| c.reason),
         Some(CancelReason::Resolved)
     );
-    assert_eq!(s.m.dialer.ended_by_engine(), vec![ringing.clone()]);
+    assert_eq!(s.m.dialer.hung_up(), vec![ringing.clone()]);
 
     // Alice pressed 1 just as the call was hung up: her flow-end event arrives late.
     let late = s.deliver(&ringing).await;
@@ -85,7 +85,7 @@ async fn a_cancel_after_an_acceptance_changes_nothing() {
         matches!(&result, CancelResult::AlreadyFinished(st) if st.escalation.status() == Status::Accepted),
         "{result:?}"
     );
-    assert!(s.m.dialer.ended_by_engine().is_empty());
+    assert!(s.m.dialer.hung_up().is_empty());
     assert!(!s.queued_for(2).contains(&"cancelled".to_string()));
 }
 
@@ -107,7 +107,7 @@ async fn a_repeated_cancel_is_applied_once_and_an_unknown_incident_has_nothing_t
         matches!(again, CancelResult::AlreadyFinished(_)),
         "{again:?}"
     );
-    assert_eq!(s.m.dialer.ended_by_engine().len(), 1, "hung up once");
+    assert_eq!(s.m.dialer.hung_up().len(), 1, "hung up once");
     assert_eq!(
         s.queued_for(3).iter().filter(|k| *k == "cancelled").count(),
         1
@@ -150,7 +150,7 @@ async fn a_cancel_before_the_first_call_was_placed_hangs_up_nothing() {
         "{result:?}"
     );
     s.sweep_at(3_600_000).await;
-    assert!(s.m.dialer.ended_by_engine().is_empty());
+    assert!(s.m.dialer.hung_up().is_empty());
     assert_eq!(
         s.dialled(),
         Vec::<String>::new(),
@@ -163,4 +163,26 @@ async fn a_cancel_before_the_first_call_was_placed_hangs_up_nothing() {
             .unwrap()
             .contains("lowered to priority 3, which does not escalate")
     );
+}
+
+#[tokio::test]
+async fn a_hang_up_that_fails_leaves_the_escalation_cancelled_and_is_counted() {
+    let s = Scenario::new();
+    s.script(ALICE, [PlaceScript::Rings(CallOutcome::NoAnswer)]);
+    s.start(5).await;
+    s.m.dialer.fail_hang_ups(1);
+    let result = s
+        .engine
+        .cancel(&sys_id(5), resolved_by_beth())
+        .await
+        .unwrap();
+    assert!(
+        matches!(result, CancelResult::Cancelled { hung_up: None, .. }),
+        "{result:?}"
+    );
+    assert_eq!(s.esc(5).status(), Status::Cancelled);
+    assert_eq!(s.metric(Metric::HangUpFailures), 1.0);
+    assert_eq!(s.metric(Metric::Cancelled), 1.0);
+    s.sweep_at(3_600_000).await;
+    assert_eq!(s.dialled(), vec![ALICE], "nobody else is called");
 }

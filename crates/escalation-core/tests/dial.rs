@@ -209,9 +209,9 @@ async fn a_call_whose_end_was_applied_before_its_slow_dialer_recorded_it_leaves_
     );
     assert_eq!(esc.history().len(), 1);
     assert_eq!(
-        s.m.dialer.ended_by_engine(),
+        s.m.dialer.hung_up(),
         [s.call(0)],
-        "the stray call is ended, never Bob's"
+        "the stray call is hung up, never Bob's"
     );
     s.m.dialer.finish(&s.call(1));
     s.settle().await;
@@ -231,7 +231,7 @@ async fn a_slow_dialers_call_that_the_sweeper_adopted_keeps_ringing() {
     s.m.dialer.release();
     trigger.await.unwrap().unwrap();
     assert!(
-        s.m.dialer.ended_by_engine().is_empty(),
+        s.m.dialer.ended_by_engine().is_empty() && s.m.dialer.hung_up().is_empty(),
         "our call is not ended"
     );
     assert_eq!(s.dialled(), [ALICE]);

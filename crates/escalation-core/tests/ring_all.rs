@@ -49,7 +49,7 @@ async fn the_first_press_wins_the_others_are_hung_up_and_a_late_press_hears_who_
     let (s, [alice, bob, dan]) = three_ringing().await;
     let reply = decide(&s, &decision(&s, 2, &bob, Choice::Accept)).await;
     assert_eq!(reply.verdict, Verdict::Assigned);
-    assert_eq!(s.m.dialer.ended_by_engine(), [alice.clone(), dan.clone()]);
+    assert_eq!(s.m.dialer.hung_up(), [alice.clone(), dan.clone()]);
     assert_eq!(assignments(&s), ["bob.agent"]);
 
     let late = decide(&s, &decision(&s, 3, &dan, Choice::Accept)).await;
@@ -96,7 +96,7 @@ async fn presses_of_the_ring_at_the_same_moment_assign_once() {
         assert_eq!(v, &Verdict::AlreadyAccepted { by: winner.clone() });
     }
     assert_eq!(assignments(&s).len(), 1);
-    assert_eq!(s.m.dialer.ended_by_engine().len(), 2);
+    assert_eq!(s.m.dialer.hung_up().len(), 2);
 }
 
 #[tokio::test]

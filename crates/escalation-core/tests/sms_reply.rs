@@ -4,11 +4,11 @@
 
 mod support;
 
-use escalation_core::escalation::{Phase, Status};
+use escalation_core::escalation::{Cancel, CancelReason, Phase, Status};
 use escalation_core::messaging::Reply;
 use escalation_core::model::{CallOutcome, E164};
 use escalation_core::ports::{Metric, TelephonyErrorKind};
-use escalation_core::testing::PlaceScript;
+use escalation_core::testing::{PlaceScript, T0};
 use escalation_core::usecase::{EventOutcome, SmsAnswer};
 use support::*;
 
@@ -42,7 +42,7 @@ async fn a_reply_2_skips_the_pending_redial_and_calls_the_next_person() {
     assert_eq!(s.calling(1), "Bob Agent", "the redial was skipped");
     assert_eq!(s.dialled(), [ALICE, ALICE, BOB]);
     assert_eq!(
-        s.m.dialer.ended_by_engine(),
+        s.m.dialer.hung_up(),
         [s.call(1)],
         "Alice's ringing redial was hung up"
     );
@@ -215,7 +215,7 @@ async fn a_reply_1_during_a_ring_all_step_takes_the_incident_and_hangs_up_every_
     assert_eq!(esc.status(), Status::Accepted);
     assert_eq!(esc.accepted_by(), Some("Alice Agent"));
     assert_eq!(
-        s.m.dialer.ended_by_engine(),
+        s.m.dialer.hung_up(),
         [s.call(1), s.call(2)],
         "both ringing calls of the step were hung up"
     );
@@ -223,4 +223,31 @@ async fn a_reply_1_during_a_ring_all_step_takes_the_incident_and_hangs_up_every_
         assert_eq!(s.deliver(&s.call(n)).await, EventOutcome::Duplicate);
     }
     assert_eq!(s.dialled().len(), 3, "nobody else is called");
+}
+
+#[tokio::test]
+async fn after_the_incident_is_assigned_in_servicenow_a_late_1_to_the_last_text_changes_nothing() {
+    let s = Scenario::with_sms_policy(&[CAROL], |p| p.max_redials = 0);
+    for who in [ALICE, BOB, CAROL] {
+        s.script(who, [ends(CallOutcome::NoAnswer)]);
+    }
+    s.start(1).await;
+    s.settle().await;
+    assert_eq!(s.esc(1).status(), Status::Exhausted);
+    assert_eq!(s.m.messenger.sent().len(), 1, "Carol was texted");
+    // Someone takes the incident in ServiceNow after the escalation ended.
+    let assigned = Cancel {
+        reason: CancelReason::Assigned,
+        detail: Some("Beth Anglin".into()),
+        by: Some("Beth Anglin".into()),
+        at: T0 + 600_000,
+    };
+    s.engine.cancel(&sys_id(1), assigned).await.unwrap();
+    let before = s.m.outbox.all().len();
+
+    let answer = reply(&s, CAROL, Reply::Accept).await;
+    assert_eq!(answer, SmsAnswer::NoOffer, "{}", answer.text());
+    assert_eq!(s.esc(1).status(), Status::Exhausted);
+    assert_eq!(s.esc(1).accepted_by(), None);
+    assert_eq!(s.m.outbox.all().len(), before, "Beth keeps the incident");
 }

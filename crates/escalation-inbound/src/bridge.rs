@@ -38,6 +38,8 @@ pub struct BridgePorts {
     pub from: E164,
     /// How long the called person's phone rings.
     pub ring_timeout_secs: u32,
+    /// Put-through calls of the inbound line become conference bridges (`CONFERENCE_BRIDGE`).
+    pub put_through: bool,
 }
 
 /// The escalation attempt a bridge request is about, its capability already checked.

@@ -80,6 +80,12 @@ pub struct CallState {
     /// On the called person's leg: the caller's CallSid.
     #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
+    /// Put-through bridge: the called person's CallSid (from the Calls API).
+    #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
+    pub leg: Option<String>,
+    /// Put-through bridge: the waiting caller's checks so far for the current person.
+    #[serde(rename = "q", default, skip_serializing_if = "is_zero")]
+    pub polls: u8,
     /// The line's number, where the request itself does not say it (transcriptions, whispers).
     #[serde(rename = "l", default, skip_serializing_if = "Option::is_none")]
     pub line: Option<String>,

@@ -201,7 +201,7 @@ impl EngineConfig {
                 .unwrap_or_else(|| "https://studio.twilio.com".into()),
             api_base_url: env
                 .optional_url("TWILIO_API_BASE_URL")?
-                .unwrap_or_else(|| escalation_adapters::twilio::messages::API_BASE_URL.into()),
+                .unwrap_or_else(|| escalation_adapters::twilio::account::API_BASE_URL.into()),
             roster_path: env.get("ROSTER_PATH"),
             decision_url: env.optional_url("DECISION_URL")?,
             local_stack: env

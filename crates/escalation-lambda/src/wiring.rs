@@ -15,7 +15,9 @@ use escalation_adapters::retry::RetryPolicy;
 use escalation_adapters::secrets::{Field, Secrets};
 use escalation_adapters::servicenow::{Credentials, OnCallSource, SnClient};
 use escalation_adapters::signing::BridgeKey;
-use escalation_adapters::twilio::{DecisionLink, MessagesClient, StudioClient, StudioDialer};
+use escalation_adapters::twilio::{
+    AccountClient, CallsClient, DecisionLink, MessagesClient, StudioClient, StudioDialer,
+};
 use escalation_core::canary::{CanaryFilteredMetrics, CanaryFilteredOutbox};
 use escalation_core::lineup_source::{FixedPolicies, FixedRoster, Sources};
 use escalation_core::model::{Person, Roster};
@@ -92,6 +94,8 @@ pub struct EngineParts {
     /// Texts after unanswered calls (Twilio Messages, offers in the table); `None` when
     /// the secret has no Twilio account SID. Whom to text is the policy step's `sms`.
     pub sms: Option<SmsParts>,
+    /// Where the engine's metrics go (CloudWatch EMF; tests count them).
+    pub metrics: Arc<dyn Metrics>,
 }
 
 impl EngineParts {
@@ -99,7 +103,8 @@ impl EngineParts {
         EngineParts::build_counting(config, aws, Arc::new(EmfMetrics))
     }
 
-    /// [`EngineParts::build`], lineup fallbacks counted on `metrics`.
+    /// [`EngineParts::build`], the engine's metrics and lineup fallbacks counted on
+    /// `metrics`.
     pub fn build_counting(
         config: &EngineConfig,
         aws: &Aws,
@@ -162,30 +167,34 @@ impl EngineParts {
                 key: DecisionKey::derive(&aws.secrets.signing_key()?),
             });
         }
-        let sms = match aws.secrets.require(Field::TwilioAccountSid) {
-            Ok(account) => Some(SmsParts {
-                messenger: Arc::new(MessagesClient::new(
-                    aws.http.clone(),
-                    &config.api_base_url,
-                    account,
-                    (
-                        aws.secrets.require(Field::TwilioApiKeySid)?,
-                        aws.secrets.require(Field::TwilioApiKeySecret)?,
-                    ),
-                    config.from_number.clone(),
-                    aws.retry.clone(),
-                )),
-                offers: Arc::new(DynamoSmsOffers::new(
-                    aws_sdk_dynamodb::Client::new(&aws.sdk),
-                    &config.table,
-                )),
-            }),
+        let account = match aws.secrets.require(Field::TwilioAccountSid) {
+            Ok(account) => Some(AccountClient::new(
+                aws.http.clone(),
+                &config.api_base_url,
+                account,
+                (
+                    aws.secrets.require(Field::TwilioApiKeySid)?,
+                    aws.secrets.require(Field::TwilioApiKeySecret)?,
+                ),
+                aws.retry.clone(),
+            )),
             Err(e) => {
-                tracing::warn!(error = %e, "no texts after unanswered calls: the secret has no Twilio account SID");
+                tracing::warn!(error = %e, "no texts after unanswered calls, and a cancelled call is ended through Studio only: the secret has no Twilio account SID");
                 None
             }
         };
+        if let Some(account) = &account {
+            dialer = dialer.with_calls(CallsClient::new(account.clone()));
+        }
+        let sms = account.map(|account| SmsParts {
+            messenger: Arc::new(MessagesClient::new(account, config.from_number.clone())),
+            offers: Arc::new(DynamoSmsOffers::new(
+                aws_sdk_dynamodb::Client::new(&aws.sdk),
+                &config.table,
+            )),
+        });
         Ok(EngineParts {
+            metrics: metrics.clone(),
             sms,
             repo: aws.repo(&config.table),
             outbox: Arc::new(SqsOutbox::new(
@@ -213,7 +222,7 @@ impl EngineParts {
             outbox: Arc::new(CanaryFilteredOutbox(self.outbox.clone())),
             dialer: self.dialer.clone(),
             lineups: self.lineups.clone(),
-            metrics: Arc::new(CanaryFilteredMetrics(Arc::new(EmfMetrics))),
+            metrics: Arc::new(CanaryFilteredMetrics(self.metrics.clone())),
             clock: self.clock.clone(),
         }
     }

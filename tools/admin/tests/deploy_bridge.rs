@@ -75,6 +75,10 @@ fn deploy_cargo_lambda_gives_the_bridge_url_to_the_functions_that_place_calls() 
     for bin in ["escalation-dialer", "flow-events", "escalation-sweeper"] {
         assert!(env_of(&stdout, bin).contains(&url), "{bin}:\n{stdout}");
     }
+    assert!(
+        env_of(&stdout, "voice-inbound").contains(&"  env: CONFERENCE_BRIDGE=true"),
+        "voice-inbound's put-through calls become bridges:\n{stdout}"
+    );
     for bin in ["incident-trigger", "incident-updater", "voice-inbound"] {
         assert!(
             !env_of(&stdout, bin)

@@ -10,7 +10,7 @@ use escalation_adapters::clock::SystemClock;
 use escalation_adapters::retry::RetryPolicy;
 use escalation_adapters::servicenow::SnClient;
 use escalation_adapters::signing::BridgeKey;
-use escalation_adapters::twilio::CallsClient;
+use escalation_adapters::twilio::{AccountClient, CallsClient};
 use escalation_core::model::E164;
 use escalation_inbound::Inbound;
 use escalation_inbound::bridge::BridgePorts;
@@ -168,6 +168,8 @@ impl Reply {
 pub struct InboundStack {
     pub stack: Stack,
     pub config: InboundConfig,
+    /// Put-through calls become conference bridges (voice-inbound's `CONFERENCE_BRIDGE`).
+    pub put_through_bridge: bool,
 }
 
 impl InboundStack {
@@ -179,7 +181,11 @@ impl InboundStack {
         let stack = Stack::start(opts).await;
         let config = InboundConfig::from_json(&config.to_string(), &stack.parts.roster)
             .expect("test inbound config");
-        InboundStack { stack, config }
+        InboundStack {
+            stack,
+            config,
+            put_through_bridge: false,
+        }
     }
 
     /// The handler's context, as `voice-inbound` builds it (without `PUBLIC_BASE_URL`).
@@ -205,20 +211,20 @@ impl InboundStack {
         let s = &self.stack;
         BridgePorts {
             capability: Arc::new(BridgeKey::derive(&s.key)),
-            calls: Arc::new(CallsClient::new(
+            calls: Arc::new(CallsClient::new(AccountClient::new(
                 s.aws.http.clone(),
                 &s.twilio.base_url(),
                 ACCOUNT_SID,
-                API_KEY_SID,
-                API_KEY_SECRET,
+                (API_KEY_SID, API_KEY_SECRET),
                 RetryPolicy::fast(),
-            )),
+            ))),
             log: Arc::new(DynamoBridgeLog::new(
                 aws_sdk_dynamodb::Client::new(&s.sdk),
                 &s.resources.table,
             )),
             from: E164::parse(FROM_NUMBER).expect("the line's number"),
             ring_timeout_secs: 30,
+            put_through: self.put_through_bridge,
         }
     }
 
@@ -338,4 +344,67 @@ pub fn sms_params<'a>(
 /// The URL of a recording as Twilio reports it.
 pub fn recording_url(recording_sid: &str) -> String {
     format!("https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings/{recording_sid}")
+}
+
+/// The in-process stack (the same handlers, called as functions) plus the escalation line
+/// (voice-inbound's handler).
+use crate::scenario::ScenarioIncident;
+use escalation_core::escalation::Escalation;
+use escalation_fakes::servicenow::ServiceNowHandle;
+use escalation_fakes::twilio::TwilioHandle;
+
+impl crate::play::Driver for InboundStack {
+    fn mode(&self) -> &'static str {
+        "in-process handlers"
+    }
+
+    fn sn(&self) -> &ServiceNowHandle {
+        &self.stack.sn
+    }
+
+    fn twilio(&self) -> &TwilioHandle {
+        &self.stack.twilio
+    }
+
+    async fn trigger(&self, sys_id: &str, inc: &ScenarioIncident) -> Result<(u16, Value), String> {
+        Ok(self
+            .stack
+            .trigger_group(
+                sys_id,
+                &inc.number,
+                &inc.short_description,
+                &inc.priority,
+                inc.group.as_deref(),
+            )
+            .await)
+    }
+
+    async fn pump(&self) -> Result<bool, String> {
+        let d = self.stack.pump_dials().await.is_some();
+        let k = self.stack.pump_kinesis().await.is_some();
+        let s = self.stack.pump_sqs().await.is_some();
+        Ok(d || k || s)
+    }
+
+    async fn sweep(&self) -> Result<(), String> {
+        self.stack
+            .engine
+            .sweep()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("sweep: {e}"))
+    }
+
+    async fn escalation(&self, sys_id: &str) -> Result<Option<Escalation>, String> {
+        Ok(self.stack.escalation(sys_id).await.map(|s| s.escalation))
+    }
+
+    async fn send_to_trigger(&self, body: &str) -> Result<(u16, Value), String> {
+        let event = self.stack.signed_event(body, "application/json");
+        Ok(self.stack.invoke_trigger(&event).await)
+    }
+
+    async fn webhook(&self, url: &str, params: &[(&str, &str)]) -> Result<Reply, String> {
+        Ok(self.post(url, params).await)
+    }
 }

@@ -16,6 +16,7 @@ pub mod local;
 pub mod plan;
 pub mod play;
 pub mod play_bridge;
+pub mod play_changes;
 pub mod scenario;
 pub mod stack;
 pub mod timeline;

@@ -5,7 +5,7 @@
 //! stack of handlers ([`crate::inbound_support::InboundStack`]: [`crate::stack::Stack`]
 //! plus voice-inbound's handler).
 
-use crate::inbound_support::{InboundStack, LINE, Reply, call_params, recording_url, sms_params};
+use crate::inbound_support::{LINE, Reply, call_params, recording_url, sms_params};
 use crate::scenario::{InboundCall, Scenario, ScenarioIncident};
 use crate::timeline::{IncidentResult, RunSummary, Timeline, sn_incident};
 use escalation_core::escalation::{Escalation, Status};
@@ -33,6 +33,8 @@ pub trait Driver {
     /// One run of the sweeper.
     async fn sweep(&self) -> Result<(), String>;
     async fn escalation(&self, sys_id: &str) -> Result<Option<Escalation>, String>;
+    /// Sends `body` to the trigger as the ServiceNow instance does (signed, JSON).
+    async fn send_to_trigger(&self, body: &str) -> Result<(u16, Value), String>;
     /// Posts a Twilio webhook to voice-inbound, form-encoded and signed as Twilio signs
     /// it. `url`: a path on the function URL, or a URL the function handed out.
     async fn webhook(&self, url: &str, params: &[(&str, &str)]) -> Result<Reply, String> {
@@ -90,9 +92,11 @@ pub async fn play<D: Driver>(
     let mut next_sweep = Instant::now() + SWEEP_EVERY;
     let mut error = None;
     let mut texts = Texts::default();
+    let mut changes = crate::play_changes::Changes::new(sc);
     loop {
         let busy = d.pump().await?;
         texts.play(d, sc, tl).await?;
+        changes.play(d, sc, tl, &incidents).await?;
         if Instant::now() >= next_sweep {
             d.sweep().await?;
             next_sweep = Instant::now() + SWEEP_EVERY;
@@ -119,7 +123,8 @@ pub async fn play<D: Driver>(
             }
         }
         let calls_active = d.twilio().executions().iter().any(|e| e.status == "active");
-        if all_done && !busy && !calls_active && texts.pending.is_empty() {
+        let quiet = texts.pending.is_empty() && changes.done();
+        if all_done && !busy && !calls_active && quiet {
             break;
         }
         if Instant::now() >= deadline {
@@ -200,7 +205,9 @@ pub async fn play<D: Driver>(
             ms_to_outcome: esc.as_ref().and_then(|e| {
                 e.history()
                     .last()
-                    .map(|h| h.ended_at.saturating_sub(e.created_at()))
+                    .map(|h| h.ended_at)
+                    .or(e.cancelled().map(|c| c.at))
+                    .map(|at| at.saturating_sub(e.created_at()))
             }),
             attempts: esc.as_ref().map_or(0, |e| e.history().len()),
             sn_state,
@@ -239,7 +246,11 @@ pub async fn play<D: Driver>(
         expect: sc.promise(),
         ok: error.is_none()
             && results.iter().all(|r| r.as_promised)
-            && sc.calls_placed.is_none_or(|n| n == calls_placed),
+            && sc.calls_placed.is_none_or(|n| n == calls_placed)
+            && sc.calls_hung_up.is_none_or(|n| {
+                let hung_up = d.twilio().hang_ups();
+                n == hung_up.iter().filter(|h| h.ended_a_live_call()).count()
+            }),
         calls_placed,
         incidents: results,
         error,
@@ -422,59 +433,6 @@ async fn phone_in<D: Driver>(
         }
     }
     Ok((sys_id, number))
-}
-
-/// The in-process stack (the same handlers, called as functions) plus the escalation line
-/// (voice-inbound's handler).
-impl Driver for InboundStack {
-    fn mode(&self) -> &'static str {
-        "in-process handlers"
-    }
-
-    fn sn(&self) -> &ServiceNowHandle {
-        &self.stack.sn
-    }
-
-    fn twilio(&self) -> &TwilioHandle {
-        &self.stack.twilio
-    }
-
-    async fn trigger(&self, sys_id: &str, inc: &ScenarioIncident) -> Result<(u16, Value), String> {
-        Ok(self
-            .stack
-            .trigger_group(
-                sys_id,
-                &inc.number,
-                &inc.short_description,
-                &inc.priority,
-                inc.group.as_deref(),
-            )
-            .await)
-    }
-
-    async fn pump(&self) -> Result<bool, String> {
-        let d = self.stack.pump_dials().await.is_some();
-        let k = self.stack.pump_kinesis().await.is_some();
-        let s = self.stack.pump_sqs().await.is_some();
-        Ok(d || k || s)
-    }
-
-    async fn sweep(&self) -> Result<(), String> {
-        self.stack
-            .engine
-            .sweep()
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("sweep: {e}"))
-    }
-
-    async fn escalation(&self, sys_id: &str) -> Result<Option<Escalation>, String> {
-        Ok(self.stack.escalation(sys_id).await.map(|s| s.escalation))
-    }
-
-    async fn webhook(&self, url: &str, params: &[(&str, &str)]) -> Result<Reply, String> {
-        Ok(self.post(url, params).await)
-    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub description: String,
-    /// `ACCEPTED`, `EXHAUSTED`, or `TERMINAL` (every incident ends, whichever way).
+    /// `ACCEPTED`, `EXHAUSTED`, `CANCELLED` (handled in ServiceNow), or `TERMINAL` (every
+    /// incident ends, whichever way).
     pub expect: String,
     /// Who accepts every incident, when the scenario promises it.
     #[serde(default)]
@@ -67,6 +68,28 @@ pub struct Scenario {
     /// (a promise).
     #[serde(default)]
     pub heard: BTreeMap<String, String>,
+    /// People changing incidents in ServiceNow's UI while the calls go on; when the
+    /// instance's cancel rule acts on a change, its signed cancel goes to the trigger.
+    #[serde(default)]
+    pub servicenow_changes: Vec<UiChange>,
+    /// How many ringing or answered calls the scenario promises are hung up.
+    #[serde(default)]
+    pub calls_hung_up: Option<usize>,
+}
+
+/// Someone saves an incident's form in ServiceNow.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiChange {
+    /// The incident's number (one of `incidents`).
+    pub incident: String,
+    /// How long after the incident was raised.
+    pub after_ms: u64,
+    /// Who saves it (a ServiceNow user_name).
+    pub by: String,
+    /// The fields saved (`{"assigned_to": "bob.agent"}`: a user_name is turned into that
+    /// user's sys_id, as the form's reference field would).
+    pub fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The fake instance's On-Call data for a scenario.
@@ -158,15 +181,18 @@ pub struct InboundCall {
 impl Scenario {
     /// Injects the scenario's Twilio latency into the fake.
     pub fn apply_twilio(&self, twilio: &escalation_fakes::TwilioHandle) {
-        if self.hang_up_latency_ms > 0 {
-            twilio.inject(escalation_fakes::FaultRule {
-                method: Some("POST".into()),
-                // POST …/Executions/FN…: an update (Status=ended), not a create.
-                path_contains: Some("/Executions/FN".into()),
-                delay_ms: self.hang_up_latency_ms,
-                times: 10_000,
-                ..Default::default()
-            });
+        // POST …/Executions/FN… (Status=ended) and …/Calls/CA… (Status=completed): updates,
+        // not creates.
+        for path in ["/Executions/FN", "/Calls/CA"] {
+            if self.hang_up_latency_ms > 0 {
+                twilio.inject(escalation_fakes::FaultRule {
+                    method: Some("POST".into()),
+                    path_contains: Some(path.into()),
+                    delay_ms: self.hang_up_latency_ms,
+                    times: 10_000,
+                    ..Default::default()
+                });
+            }
         }
     }
 
@@ -251,6 +277,9 @@ impl Scenario {
                 if n == 1 { "" } else { "s" }
             ));
         }
+        if let Some(n) = self.calls_hung_up {
+            p.push_str(&format!(", {n} hung up"));
+        }
         p
     }
 }
@@ -308,11 +337,23 @@ pub fn load(name: &str) -> Result<Scenario, String> {
 /// A scenario from its JSON text, checked (`path` names it in errors).
 pub fn parse(text: &str, path: &Path) -> Result<Scenario, String> {
     let s: Scenario = serde_json::from_str(text).map_err(|e| format!("{}: {e}", path.display()))?;
-    if !matches!(s.expect.as_str(), "ACCEPTED" | "EXHAUSTED" | "TERMINAL") {
+    if !matches!(
+        s.expect.as_str(),
+        "ACCEPTED" | "EXHAUSTED" | "CANCELLED" | "TERMINAL"
+    ) {
         return Err(format!(
-            "{}: expect must be ACCEPTED, EXHAUSTED or TERMINAL",
+            "{}: expect must be ACCEPTED, EXHAUSTED, CANCELLED or TERMINAL",
             path.display()
         ));
+    }
+    for change in &s.servicenow_changes {
+        if !s.incidents.iter().any(|i| i.number == change.incident) {
+            return Err(format!(
+                "{}: servicenow_changes: {} is not one of the scenario's incidents",
+                path.display(),
+                change.incident
+            ));
+        }
     }
     for (phone, language) in &s.languages {
         if escalation_core::prompts::find(language).is_none() {

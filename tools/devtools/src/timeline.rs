@@ -207,6 +207,19 @@ impl Timeline {
         self.page.phone(t, who, &text);
     }
 
+    /// A person changed `incident` in ServiceNow's UI (and what the cancel rule got back).
+    pub fn servicenow_change(&mut self, incident: &str, text: &str) {
+        let t = self.event_at(None, incident, "snow-ui", text.to_owned(), json!({}));
+        self.page.service_now(t, incident, text);
+    }
+
+    /// Twilio was asked to hang up `name`'s call (`phone` masked) about `incident`.
+    pub fn hang_up(&mut self, incident: &str, name: &str, phone: &str, text: &str) {
+        let extra = json!({"agent": name, "phone": phone});
+        let t = self.event_at(None, incident, "hangup", text.to_owned(), extra);
+        self.page.hang_up(incident, name, phone, t, text);
+    }
+
     /// A text message to or from a person (`who`, masked) about `incident`.
     pub fn sms(&mut self, incident: &str, who: &str, text: &str) {
         let t = self.event_at(None, incident, "sms", text.to_owned(), json!({"who": who}));

@@ -5,10 +5,13 @@
 mod support;
 
 use escalation_core::escalation::Status;
+use escalation_core::ports::Metric;
+use escalation_core::testing::RecordingMetrics;
 use escalation_devtools::stack::{ALICE, BOB, SN_USER, Stack, StackOptions, user_sys_id};
 use escalation_fakes::twilio::AgentStep;
 use serde_json::{Value, json};
-use support::{SETTLE, dialled, patches, press, sys_id};
+use std::sync::Arc;
+use support::{SETTLE, dialled, down, patches, press, press_after, sys_id};
 
 /// Beth changes the incident in ServiceNow's UI; the rule's cancel must be answered
 /// CANCELLED. Waits for the queued work, then returns the trigger's answer.
@@ -51,9 +54,21 @@ async fn resolving_the_incident_while_alice_rings_hangs_up_and_calls_nobody_else
     let alice = &stack.twilio.executions()[0];
     assert_eq!(
         alice.ended_by.as_deref(),
-        Some("api"),
-        "her call was ended: {alice:?}"
+        Some("hangup"),
+        "her call was hung up, which ended its execution: {alice:?}"
     );
+    let hang_ups = stack.twilio.hang_ups();
+    assert_eq!(hang_ups.len(), 1, "{hang_ups:?}");
+    assert_eq!(
+        (
+            hang_ups[0].call_sid.as_str(),
+            hang_ups[0].requested.as_str(),
+            hang_ups[0].was.as_str(),
+        ),
+        (alice.call_sid.as_str(), "completed", "ringing"),
+        "through the Calls API, while it rang"
+    );
+    assert!(hang_ups[0].ended_a_live_call());
 
     stack.sweep_ahead(3_600_000).await;
     stack.settle(&[&id], SETTLE).await;
@@ -193,5 +208,88 @@ async fn an_accept_never_reopens_a_resolved_incident() {
     assert!(
         notes.last().unwrap().contains("already resolved or closed"),
         "the note says why nothing else changed: {notes:#?}"
+    );
+}
+
+#[tokio::test]
+async fn assigning_the_incident_while_alice_is_on_the_line_hangs_up_her_answered_call() {
+    let stack = Stack::start(StackOptions::default()).await;
+    // She answered and is listening to the incident; she has not pressed anything yet.
+    stack.twilio.script(ALICE, vec![press_after("1", 20_000)]);
+    let id = sys_id(0x13_06);
+    stack
+        .trigger(&id, "INC0013006", "Mail relay down", "1")
+        .await;
+    let body = beth_cancels(
+        &stack,
+        &id,
+        json!({"assigned_to": user_sys_id("bob.agent")}),
+    )
+    .await;
+    assert_eq!(body["hung_up"], "Alice Agent");
+    let hang_ups = stack.twilio.hang_ups();
+    assert_eq!(
+        hang_ups
+            .iter()
+            .map(|h| (h.was.as_str(), h.now.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("in-progress", "completed")],
+        "an answered call is hung up too (Status=completed)"
+    );
+    stack.sweep_ahead(3_600_000).await;
+    stack.settle(&[&id], SETTLE).await;
+    assert_eq!(dialled(&stack), vec![ALICE], "nobody else is called");
+    let esc = stack.escalation(&id).await.unwrap().escalation;
+    assert_eq!(esc.status(), Status::Cancelled);
+    assert!(
+        stack
+            .sn
+            .work_notes(&id)
+            .iter()
+            .all(|n| !n.contains("accepted")),
+        "her key was never pressed, nothing is assigned to her"
+    );
+}
+
+#[tokio::test]
+async fn a_hang_up_that_fails_still_cancels_counts_it_and_calls_nobody_else() {
+    let metrics = Arc::new(RecordingMetrics::default());
+    let stack = Stack::start(StackOptions {
+        metrics: Some(metrics.clone()),
+        ..StackOptions::default()
+    })
+    .await;
+    stack.twilio.script(ALICE, vec![rings_on()]);
+    let id = sys_id(0x13_07);
+    stack
+        .trigger(&id, "INC0013007", "Storage array degraded", "1")
+        .await;
+    // Every hang-up request fails (Twilio answers 500).
+    stack.twilio.inject(down("POST", "/Calls/", 500));
+    let body = beth_cancels(&stack, &id, json!({"state": "6"})).await;
+    assert!(body["hung_up"].is_null(), "{body}");
+    assert_eq!(metrics.total(Metric::HangUpFailures), 1.0);
+    assert_eq!(metrics.total(Metric::Cancelled), 1.0);
+    assert!(stack.twilio.hang_ups().is_empty(), "no hang-up got through");
+    let alice = &stack.twilio.executions()[0];
+    assert_eq!(
+        alice.ended_by.as_deref(),
+        Some("api"),
+        "the execution is ended all the same: {alice:?}"
+    );
+    stack.twilio.clear_faults();
+    stack.sweep_ahead(3_600_000).await;
+    stack.settle(&[&id], SETTLE).await;
+    assert_eq!(dialled(&stack), vec![ALICE], "nobody else is called");
+    let esc = stack.escalation(&id).await.unwrap().escalation;
+    assert_eq!(esc.status(), Status::Cancelled);
+    assert!(
+        stack
+            .sn
+            .work_notes(&id)
+            .iter()
+            .any(|n| n.contains("Phone escalation CANCELLED")),
+        "{:#?}",
+        stack.sn.work_notes(&id)
     );
 }

@@ -9,7 +9,7 @@ use escalation_adapters::twilio::StudioDialer;
 use escalation_core::escalation::{DIAL_LEASE_MS, Phase, REDRIVE_AFTER_MS, Status};
 use escalation_core::model::ExecutionSid;
 use escalation_core::ports::{
-    CallReport, CallRequest, CallState, DialResult, Dialer, TelephonyError,
+    CallReport, CallRequest, CallState, DialResult, Dialer, HangUpOutcome, TelephonyError,
 };
 use escalation_core::usecase::{Engine, Ports, SweepReport};
 use escalation_devtools::stack::{ALICE, BOB, Stack, StackOptions};
@@ -82,6 +82,9 @@ impl Dialer for TestDialer {
     }
     async fn end(&self, sid: &ExecutionSid) -> Result<(), TelephonyError> {
         self.inner.end(sid).await
+    }
+    async fn hang_up(&self, sid: &ExecutionSid) -> Result<HangUpOutcome, TelephonyError> {
+        self.inner.hang_up(sid).await
     }
 }
 

@@ -97,8 +97,17 @@ async fn everyone_rings_at_once_the_first_press_wins_and_the_others_are_hung_up_
     for loser in [&calls[0], &calls[2]] {
         assert_eq!(
             loser.ended_by.as_deref(),
-            Some("api"),
-            "{} hung up",
+            Some("hangup"),
+            "{} hung up through the Calls API",
+            loser.to
+        );
+        let hang_ups = stack.twilio.hang_ups();
+        assert!(
+            hang_ups
+                .iter()
+                .any(|h| h.execution_sid.as_deref() == Some(loser.sid.as_str())
+                    && h.ended_a_live_call()),
+            "{}'s live call was hung up through the Calls API: {hang_ups:#?}",
             loser.to
         );
         let hung_up_after = loser.ended_at_ms.unwrap().saturating_sub(accepted_at);
@@ -194,13 +203,15 @@ async fn presses_of_the_whole_ring_at_the_same_moment_assign_the_incident_once()
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_loser_who_presses_while_being_hung_up_hears_who_accepted() {
     let stack = ring_all_stack().await;
-    stack.twilio.inject(escalation_fakes::FaultRule {
-        method: Some("POST".into()),
-        path_contains: Some("/Executions/FN".into()),
-        delay_ms: 300,
-        times: 100,
-        ..Default::default()
-    });
+    for path in ["/Executions/FN", "/Calls/CA"] {
+        stack.twilio.inject(escalation_fakes::FaultRule {
+            method: Some("POST".into()),
+            path_contains: Some(path.into()),
+            delay_ms: 300,
+            times: 100,
+            ..Default::default()
+        });
+    }
     stack.twilio.script(ALICE, vec![rings_long()]);
     stack.twilio.script(BOB, vec![press_after("1", 300)]);
     stack.twilio.script(CAROL, vec![press_after("1", 500)]);

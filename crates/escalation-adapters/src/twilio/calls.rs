@@ -1,64 +1,54 @@
-//! Programmable Voice: create a call (`POST /2010-04-01/Accounts/{AccountSid}/Calls.json`,
-//! form `To`, `From`, `Url`, `Method`, `Timeout`; 201 with the call resource, whose `sid` is
-//! the Call SID). The conference bridge calls the next person in with it; Twilio fetches
-//! `Url` for the call's TwiML when they answer. A create is not retried after a response
-//! whose outcome is unknown (a second try could ring the person twice); 429 and 503 are.
+//! Programmable Voice's Call resource, on the shared [`AccountClient`]:
+//!
+//! * create a call (`POST …/Calls.json`, form `To`, `From`, `Url`, `Method`, `Timeout`; 201
+//!   with the call resource, whose `sid` is the Call SID). The conference bridge calls the
+//!   next person in with it; Twilio fetches `Url` for the call's TwiML when they answer. A
+//!   create is not retried after a response whose outcome is unknown (a second try could
+//!   ring the person twice); 429 and 503 are.
+//! * fetch one (`GET …/Calls/{CallSid}.json`) and list calls to a number from a number
+//!   (`GET …/Calls.json?To=&From=&Status=`), to find the call a Studio execution placed;
+//! * hang one up (`POST …/Calls/{CallSid}.json`, form `Status=completed`). `completed` ends
+//!   a call whether it is still queued or ringing or already answered; `canceled` would end
+//!   only a queued or ringing one and leave an answered call running. Hanging up is
+//!   idempotent, so it is retried on every transient error.
 
-use super::error::{TwilioError, error_from, read};
-use crate::retry::{RetryPolicy, Transient};
+use super::account::AccountClient;
+use super::error::TwilioError;
+use crate::retry::Transient;
 use async_trait::async_trait;
 use escalation_core::ports::{Calls, OutboundCall, TelephonyError};
 use serde::Deserialize;
 
-#[derive(Clone)]
-pub struct CallsClient {
-    http: reqwest::Client,
-    base_url: String,
-    account_sid: String,
-    username: String,
-    password: String,
-    retry: RetryPolicy,
+/// A call's statuses while it can still be heard: before it rings, ringing, answered.
+pub const LIVE_STATUSES: [&str; 3] = ["queued", "ringing", "in-progress"];
+
+/// A call resource, the fields we read.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Call {
+    pub sid: String,
+    #[serde(default)]
+    pub status: String,
 }
 
-impl std::fmt::Debug for CallsClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallsClient")
-            .field("base_url", &self.base_url)
-            .field("account_sid", &self.account_sid)
-            .finish_non_exhaustive()
+impl Call {
+    /// Still queued, ringing or answered.
+    pub fn is_live(&self) -> bool {
+        LIVE_STATUSES.contains(&self.status.as_str())
     }
 }
 
+#[derive(Clone, Debug)]
+pub struct CallsClient {
+    account: AccountClient,
+}
+
 impl CallsClient {
-    /// `base_url`: `https://api.twilio.com` (or a fake). Basic auth with an API key.
-    pub fn new(
-        http: reqwest::Client,
-        base_url: &str,
-        account_sid: &str,
-        username: &str,
-        password: &str,
-        retry: RetryPolicy,
-    ) -> Self {
-        CallsClient {
-            http,
-            base_url: base_url.trim_end_matches('/').to_string(),
-            account_sid: account_sid.to_string(),
-            username: username.to_string(),
-            password: password.to_string(),
-            retry,
-        }
+    pub fn new(account: AccountClient) -> Self {
+        CallsClient { account }
     }
 
     /// Create the call; its SID.
     pub async fn create(&self, call: &OutboundCall) -> Result<String, TwilioError> {
-        #[derive(Deserialize)]
-        struct Created {
-            sid: String,
-        }
-        let url = format!(
-            "{}/2010-04-01/Accounts/{}/Calls.json",
-            self.base_url, self.account_sid
-        );
         let timeout = call.ring_timeout_secs.to_string();
         let form = [
             ("To", call.to.as_str()),
@@ -67,32 +57,65 @@ impl CallsClient {
             ("Method", "POST"),
             ("Timeout", timeout.as_str()),
         ];
-        self.retry
+        self.account
+            .retry()
             .run(|| async {
-                let once = |e: TwilioError| CreateError(e);
-                let resp = self
-                    .http
-                    .post(&url)
-                    .basic_auth(&self.username, Some(&self.password))
-                    .header(reqwest::header::ACCEPT, "application/json")
-                    .form(&form)
-                    .send()
+                self.account
+                    .post_form::<Call>("Calls.json", &form)
                     .await
-                    .map_err(|e| once(TwilioError::Transport(e.without_url().to_string())))?;
-                let (status, retry_after, body) = read(resp).await.map_err(once)?;
-                if (200..300).contains(&status) {
-                    let created: Created = serde_json::from_slice(&body).map_err(|e| {
-                        once(TwilioError::Decode {
-                            status,
-                            detail: e.to_string(),
-                        })
-                    })?;
-                    return Ok(created.sid);
-                }
-                Err(once(error_from(status, retry_after, &body)))
+                    .map(|c| c.sid)
+                    .map_err(CreateError)
             })
             .await
             .map_err(|e| e.0)
+    }
+
+    /// One call; a 404 is an error ([`TwilioError::is_not_found`]).
+    pub async fn fetch(&self, call_sid: &str) -> Result<Call, TwilioError> {
+        let resource = format!("Calls/{call_sid}.json");
+        self.account
+            .retry()
+            .run(|| self.account.get(&resource, &[]))
+            .await
+    }
+
+    /// Live calls to `to` from `from`, newest first (one page each of queued, ringing and
+    /// in-progress calls).
+    pub async fn live_calls(&self, to: &str, from: &str) -> Result<Vec<Call>, TwilioError> {
+        #[derive(Deserialize)]
+        struct Page {
+            calls: Vec<Call>,
+        }
+        let mut live = Vec::new();
+        // Answered first: a call that is heard matters most, and ringing ones follow.
+        for status in LIVE_STATUSES.iter().rev() {
+            let query = [
+                ("To", to),
+                ("From", from),
+                ("Status", status),
+                ("PageSize", "20"),
+            ];
+            let page: Page = self
+                .account
+                .retry()
+                .run(|| self.account.get("Calls.json", &query))
+                .await?;
+            live.extend(page.calls.into_iter().filter(Call::is_live));
+        }
+        Ok(live)
+    }
+
+    /// Hang up the call (`Status=completed`), ringing or answered; the call as Twilio
+    /// answered.
+    pub async fn hang_up(&self, call_sid: &str) -> Result<Call, TwilioError> {
+        let resource = format!("Calls/{call_sid}.json");
+        self.account
+            .retry()
+            .run(|| {
+                self.account
+                    .post_form(&resource, &[("Status", "completed")])
+            })
+            .await
     }
 }
 

@@ -128,6 +128,21 @@ impl ExecutionContext {
         self.0.get("widgets")?.get(name)
     }
 
+    /// The Call SID of the execution's call, once a widget that ran on it says so: the
+    /// call widget after it was answered (or ended), or any widget that ran on the call
+    /// (a gather, a say). `None` while the call widget is still ringing.
+    pub fn call_sid(&self) -> Option<String> {
+        let sid = |w: &Value| {
+            w.get("CallSid")
+                .and_then(Value::as_str)
+                .filter(|s| s.starts_with("CA"))
+                .map(str::to_owned)
+        };
+        self.widget(CALL_WIDGET)
+            .and_then(sid)
+            .or_else(|| self.0.get("widgets")?.as_object()?.values().find_map(sid))
+    }
+
     /// Our parameters; `None` if the execution was not started by us (e.g. a console test).
     pub fn params(&self) -> Option<CallParams> {
         let data = self.0.get("flow")?.get("data")?;
@@ -191,6 +206,33 @@ mod tests {
             "flow": {"data": {"escalation_id": "e1", "sys_id": "ef43c6d40a0a0b5700c77f9bf387afe3", "attempt": 2}},
             "widgets": widgets
         }))
+    }
+
+    #[test]
+    fn the_call_is_named_once_a_widget_ran_on_it() {
+        let ctx = |widgets: serde_json::Value| ExecutionContext(json!({"widgets": widgets}));
+        assert_eq!(
+            ctx(json!({})).call_sid(),
+            None,
+            "ringing: no widget ran yet"
+        );
+        let call = "CA0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            ctx(json!({"call_agent": {"CallSid": call, "CallStatus": "in-progress"}})).call_sid(),
+            Some(call.to_owned())
+        );
+        assert_eq!(
+            ctx(
+                json!({"gather_digit": {"CallSid": call}, "report_decision": {"status_code": 200}})
+            )
+            .call_sid(),
+            Some(call.to_owned()),
+            "any widget that ran on the call names it"
+        );
+        assert_eq!(
+            ctx(json!({"call_agent": {"CallSid": "FN1"}})).call_sid(),
+            None
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! escalation's call. A 400 means Twilio refused this number. Everything else is an
 //! error, retryable or not.
 
+use super::calls::CallsClient;
 use super::contract::{self, ExecutionContext};
 use super::error::TwilioError;
 use super::studio::{NewExecution, StudioClient};
@@ -14,7 +15,8 @@ use async_trait::async_trait;
 use escalation_core::escalation::CREATE_BUDGET_MS;
 use escalation_core::model::{E164, ExecutionSid};
 use escalation_core::ports::{
-    CallReport, CallRequest, CallState, DialResult, Dialer, TelephonyError, TelephonyErrorKind,
+    CallReport, CallRequest, CallState, DialResult, Dialer, HangUpOutcome, TelephonyError,
+    TelephonyErrorKind,
 };
 use std::time::Duration;
 
@@ -32,6 +34,9 @@ pub struct StudioDialer {
     bridge: Option<(String, BridgeKey)>,
     /// Where the flow reports a key at once (off: read at the end of the call only).
     decision: Option<contract::DecisionLink>,
+    /// The Calls API, to hang up an attempt's call (without it, hanging up ends the
+    /// execution only).
+    calls: Option<CallsClient>,
 }
 
 impl StudioDialer {
@@ -41,7 +46,14 @@ impl StudioDialer {
             from,
             bridge: None,
             decision: None,
+            calls: None,
         }
+    }
+
+    /// Hang up attempts' calls through the Calls API (the same account as the flow).
+    pub fn with_calls(mut self, calls: CallsClient) -> Self {
+        self.calls = Some(calls);
+        self
     }
 
     /// Offer the bridge: `base_url` is voice-inbound's public URL (no trailing slash needed).
@@ -202,6 +214,87 @@ impl Dialer for StudioDialer {
         self.client.end_execution(sid).await?;
         Ok(())
     }
+
+    async fn hang_up(&self, sid: &ExecutionSid) -> Result<HangUpOutcome, TelephonyError> {
+        let hung_up = match &self.calls {
+            Some(calls) => self.hang_up_call(calls, sid).await,
+            None => Ok(false),
+        };
+        // The execution is ended whatever became of the call: the flow says nothing more.
+        let ended = match self.client.end_execution(sid).await {
+            Err(e) if !e.is_not_found() => Err(e),
+            _ => Ok(()),
+        };
+        match (hung_up, ended) {
+            (Ok(true), _) => Ok(HangUpOutcome::HungUp),
+            (Ok(false), Ok(())) => Ok(HangUpOutcome::NoCall),
+            (Err(e), _) | (Ok(false), Err(e)) => Err(mask(e)),
+        }
+    }
+}
+
+impl StudioDialer {
+    /// Hang up the live call of execution `sid`: the one its context names (once a widget
+    /// ran on it), else the live call to its contact from our caller ID (a ringing call is
+    /// not in the context yet; Studio runs one execution per contact at a time). `false`:
+    /// no call of it was live.
+    async fn hang_up_call(
+        &self,
+        calls: &CallsClient,
+        sid: &ExecutionSid,
+    ) -> Result<bool, TwilioError> {
+        let named = match self.context(sid).await {
+            Ok(ctx) => ctx.call_sid(),
+            Err(e) if e.is_not_found() => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let live = match named {
+            Some(call_sid) => match calls.fetch(&call_sid).await {
+                Ok(call) => call.is_live().then_some(call.sid),
+                Err(e) if e.is_not_found() => None,
+                Err(e) => return Err(e),
+            },
+            None => {
+                let exec = match self.client.fetch_execution(sid).await {
+                    Ok(exec) => exec,
+                    Err(e) if e.is_not_found() => return Ok(false),
+                    Err(e) => return Err(e),
+                };
+                match exec.contact_channel_address {
+                    Some(to) if exec.is_active() => calls
+                        .live_calls(&to, self.from.as_str())
+                        .await?
+                        .into_iter()
+                        .next()
+                        .map(|c| c.sid),
+                    _ => None,
+                }
+            }
+        };
+        let Some(call_sid) = live else {
+            return Ok(false);
+        };
+        match calls.hang_up(&call_sid).await {
+            Ok(_) => Ok(true),
+            // It ended in the meantime (gone, or "not in a state that can be changed").
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(TwilioError::Api {
+                code: Some(CALL_NOT_LIVE),
+                ..
+            }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Twilio's code for an update of a call that is no longer in progress.
+const CALL_NOT_LIVE: i64 = 21220;
+
+/// A hang-up error for the engine, with any phone number Twilio quoted masked.
+fn mask(e: TwilioError) -> TelephonyError {
+    let mut mapped = TelephonyError::from(e);
+    mapped.message = escalation_core::model::phone::mask_all(&mapped.message);
+    mapped
 }
 
 #[cfg(test)]

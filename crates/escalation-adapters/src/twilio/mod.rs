@@ -1,6 +1,10 @@
-//! Twilio: the Studio REST client, the Calls API (the bridge's calls), the Messages client (texts after unanswered calls), the contract with the escalation flow, the engine's
-//! dialer on top of both, and the decoding of Event Streams records.
+//! Twilio: the Studio REST client; the account REST API (`account`: credentials, requests,
+//! errors) with the Calls API on it (the bridge's calls, hanging up an attempt's call) and
+//! the Messages API (texts after unanswered calls); the contract with the escalation flow;
+//! the engine's dialer on top of Studio and the Calls API; and the decoding of Event
+//! Streams records.
 
+pub mod account;
 pub mod calls;
 pub mod contract;
 pub mod dialer;
@@ -9,6 +13,7 @@ pub mod event_stream;
 pub mod messages;
 pub mod studio;
 
+pub use account::{AccountClient, ApiKey};
 pub use calls::CallsClient;
 pub use contract::DecisionLink;
 pub use dialer::StudioDialer;

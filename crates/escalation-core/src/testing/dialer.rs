@@ -5,8 +5,8 @@ use super::ManualClock;
 use crate::model::{CallOutcome, ExecutionSid};
 use crate::ports::Clock;
 use crate::ports::{
-    CallParams, CallReport, CallRequest, CallState, DialResult, Dialer, TelephonyError,
-    TelephonyErrorKind,
+    CallParams, CallReport, CallRequest, CallState, DialResult, Dialer, HangUpOutcome,
+    TelephonyError, TelephonyErrorKind,
 };
 use async_trait::async_trait;
 use std::collections::{HashMap, VecDeque};
@@ -71,7 +71,10 @@ struct State {
     requests: usize,
     reserved: usize,
     ended_by_engine: Vec<ExecutionSid>,
+    /// Calls the engine hung up (their execution ended too).
+    hung_up: Vec<ExecutionSid>,
     failing_reports: usize,
+    failing_hang_ups: usize,
     /// Calls someone else started on the flow (no escalation parameters).
     foreign: Vec<(ExecutionSid, CallOutcome)>,
     /// Dialers waiting for the answer to a held request, and answers released to them.
@@ -133,7 +136,7 @@ impl ScriptedDialer {
         self.0.lock().unwrap().reserved
     }
 
-    /// Calls the engine ended.
+    /// Calls the engine ended (their execution only, or hung up).
     pub fn ended_by_engine(&self) -> Vec<ExecutionSid> {
         self.0.lock().unwrap().ended_by_engine.clone()
     }
@@ -220,6 +223,17 @@ impl ScriptedDialer {
     /// The next `n` reads of how a call ended fail.
     pub fn fail_reports(&self, n: usize) {
         self.0.lock().unwrap().failing_reports = n;
+    }
+
+    /// The next `n` hang-ups fail (the call may still ring).
+    pub fn fail_hang_ups(&self, n: usize) {
+        self.0.lock().unwrap().failing_hang_ups = n;
+    }
+
+    /// Calls the engine hung up, in order (they are in [`ScriptedDialer::ended_by_engine`]
+    /// too: hanging up ends the execution).
+    pub fn hung_up(&self) -> Vec<ExecutionSid> {
+        self.0.lock().unwrap().hung_up.clone()
     }
 
     /// Place a call now; `true`: the answer is held until [`ScriptedDialer::release`].
@@ -388,5 +402,24 @@ impl Dialer for ScriptedDialer {
             p.active = false;
         }
         Ok(())
+    }
+
+    async fn hang_up(&self, sid: &ExecutionSid) -> Result<HangUpOutcome, TelephonyError> {
+        let mut state = self.0.lock().unwrap();
+        if state.failing_hang_ups > 0 {
+            state.failing_hang_ups -= 1;
+            return Err(unavailable("injected telephony fault"));
+        }
+        state.hung_up.push(sid.clone());
+        state.ended_by_engine.push(sid.clone());
+        Ok(
+            match state.placed.iter_mut().find(|p| &p.sid == sid && p.active) {
+                Some(p) => {
+                    p.active = false;
+                    HangUpOutcome::HungUp
+                }
+                None => HangUpOutcome::NoCall,
+            },
+        )
     }
 }

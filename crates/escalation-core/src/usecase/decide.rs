@@ -129,7 +129,7 @@ impl Engine {
                     );
                 }
                 if let Some(sid) = &hang_up
-                    && let Err(e) = self.ports.dialer.end(sid).await
+                    && let Err(e) = self.ports.dialer.hang_up(sid).await
                 {
                     tracing::warn!(escalation_id = %esc.id(), execution = %sid, error = %e,
                         "could not hang up the call the decision ended");

@@ -231,15 +231,18 @@ impl Engine {
                 // The escalation moved on while we dialled (e.g. the call already ended and
                 // was processed). Don't leave a stray call ringing.
                 tracing::warn!(escalation_id = %stored.escalation.id(), execution = %sid, reason = %ignored,
-                    "execution created for an attempt that is no longer current; ending it");
+                    "execution created for an attempt that is no longer current; hanging it up");
                 let ours = stored
                     .escalation
                     .attempt(attempt)
                     .and_then(|a| a.execution_sid.as_ref());
                 if ours != Some(sid)
-                    && let Err(e) = self.ports.dialer.end(sid).await
+                    && let Err(e) = self.ports.dialer.hang_up(sid).await
                 {
-                    tracing::warn!(execution = %sid, error = %e, "could not end stray execution");
+                    tracing::warn!(execution = %sid, error = %e, "could not hang up the stray call");
+                    self.ports
+                        .metrics
+                        .count("engine", Metric::HangUpFailures, 1);
                 }
                 Ok(stored)
             }

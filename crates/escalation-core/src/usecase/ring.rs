@@ -1,5 +1,5 @@
-//! Hanging up the other calls of a ring-all step once someone accepted (or the escalation
-//! ended otherwise). Their attempts are already recorded as hung up in the same write that
+//! Hanging up the other calls in flight once someone accepted (the rest of a ring-all step,
+//! or the call ringing when a text accepted), through the Calls API. Their attempts are already recorded as hung up in the same write that
 //! accepted, so each call's flow-end event that follows is a duplicate; a hang-up that
 //! fails leaves the call to end by itself (a key pressed on it hears that someone else
 //! accepted).
@@ -15,12 +15,12 @@ impl Engine {
     pub(super) async fn hang_up_calls(&self, escalation: &EscalationId, calls: &[HangUp]) {
         let ends = calls
             .iter()
-            .map(|call| self.ports.dialer.end(&call.execution));
+            .map(|call| self.ports.dialer.hang_up(&call.execution));
         let results = futures::future::join_all(ends).await;
         for (call, result) in calls.iter().zip(results) {
             match result {
-                Ok(()) => tracing::info!(escalation_id = %escalation, attempt = call.attempt,
-                    execution = %call.execution, "hung up the other call of the ring-all step"),
+                Ok(how) => tracing::info!(escalation_id = %escalation, attempt = call.attempt,
+                    execution = %call.execution, ?how, "hung up another call in flight"),
                 Err(e) => {
                     tracing::warn!(escalation_id = %escalation, attempt = call.attempt,
                         execution = %call.execution, error = %e, "could not hang up a call");

@@ -10,6 +10,8 @@
 //! live:    <Dial><Number url=/voice/whisper> ── called person presses a key
 //!          (/voice/whisper-key: incident created and assigned) ── connected
 //!          /voice/dialed: next person, or voicemail (a recorded report, as above)
+//!          (with the bridge: the person is called through the Calls API and the two
+//!          meet in a conference, `bridged`)
 //! /voice/transcription: Twilio's transcription → work note on the incident
 //! ```
 //!
@@ -17,9 +19,11 @@
 //! - `menu`: the main menu and the team menu.
 //! - `recording`: recording a report or a voicemail, confirming it, filing it.
 //! - `put_through`: calling the team's people, the whisper, the end of the call.
+//! - `bridged`: the put-through call as a conference bridge (only with the bridge on).
 //! - `transcription`: Twilio's transcription of a recording, as a work note.
 
 mod admission;
+mod bridged;
 mod menu;
 mod put_through;
 mod recording;
@@ -93,6 +97,10 @@ impl Inbound {
             "/voice/dialed",
             "/voice/whisper",
             "/voice/whisper-key",
+            "/voice/bridge-wait",
+            "/voice/bridge-whisper",
+            "/voice/bridge-key",
+            "/voice/bridge-status",
         ];
         if step == "/voice" {
             return Some(self.incoming(hook).await);
@@ -123,8 +131,12 @@ impl Inbound {
             "/voice/recorded" => self.recorded(hook, line).await,
             "/voice/confirm" => self.confirm(hook, line).await,
             "/voice/dialed" => self.dialed(hook, line).await,
-            "/voice/whisper" => self.whisper(hook, line),
+            "/voice/whisper" => self.whisper(hook, line, "/voice/whisper-key"),
             "/voice/whisper-key" => self.whisper_key(hook, line).await,
+            "/voice/bridge-wait" => self.bridge_wait(hook, line).await,
+            "/voice/bridge-whisper" => self.whisper(hook, line, "/voice/bridge-key"),
+            "/voice/bridge-key" => self.bridge_key(hook, line).await,
+            "/voice/bridge-status" => self.bridge_status(hook, line).await,
             _ => return None,
         })
     }

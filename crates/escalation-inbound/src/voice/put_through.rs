@@ -68,6 +68,17 @@ impl Inbound {
             format!("{lead}Calling {}. Please hold.", person.name)
         };
         tracing::info!(call = hook.param("CallSid"), to = %person.phone.masked(), index, "putting the caller through");
+        if let Some(ports) = self.put_through_bridge() {
+            return match self
+                .ring_into_bridge(ports, hook, line, &dialling, person, say)
+                .await
+            {
+                Ok(r) => r,
+                Err(lead) => {
+                    Box::pin(self.dial_next(hook, line, &dialling, index + 1, Some(lead))).await
+                }
+            };
+        }
         VoiceResponse::new().say(&sp, say).dial(Dial {
             action: hook.url("/voice/dialed", &dialling),
             timeout_secs: line.live.ring_timeout_secs,
@@ -80,7 +91,7 @@ impl Inbound {
     }
 
     /// The called person's leg: announce the caller; a key press (a human) connects.
-    pub(super) fn whisper(&self, hook: &Webhook, line: &Line) -> VoiceResponse {
+    pub(super) fn whisper(&self, hook: &Webhook, line: &Line, key_step: &str) -> VoiceResponse {
         let sp = speech(line);
         let state = &hook.state;
         let Some(group) = state.group.and_then(|d| line.group(d)) else {
@@ -89,7 +100,7 @@ impl Inbound {
         let who = state.who.clone().unwrap_or_else(|| "A caller".into());
         VoiceResponse::new()
             .gather(
-                Gather::digits(hook.url("/voice/whisper-key", state), 1)
+                Gather::digits(hook.url(key_step, state), 1)
                     .timeout(line.live.whisper_timeout_secs)
                     .say(
                         &sp,

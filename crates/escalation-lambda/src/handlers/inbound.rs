@@ -9,7 +9,7 @@ use escalation_adapters::aws::DynamoBridgeLog;
 use escalation_adapters::clock::SystemClock;
 use escalation_adapters::secrets::{Field, Secrets};
 use escalation_adapters::signing::BridgeKey;
-use escalation_adapters::twilio::CallsClient;
+use escalation_adapters::twilio::{AccountClient, CallsClient};
 use escalation_core::model::E164;
 use escalation_core::model::Roster;
 use escalation_inbound::bridge::{BridgePorts, BridgeRef};
@@ -200,19 +200,22 @@ pub fn build(
 
 /// The conference bridge's ports: the Calls API (`TWILIO_API_BASE_URL`, default
 /// `https://api.twilio.com`, with the functions' API key), the callback log in the table,
-/// the capability key (derived from the trigger key, as the dialer's) and the caller ID.
+/// the capability key (derived from the trigger key, as the dialer's), the caller ID, and
+/// whether put-through calls become bridges too.
 fn bridge_ports(env: &Env<'_>, aws: &Aws, parts: &EngineParts) -> Result<BridgePorts, ConfigError> {
     let from = E164::parse(&env.need("TWILIO_FROM_NUMBER")?)
         .map_err(|e| Env::invalid("TWILIO_FROM_NUMBER", e.to_string()))?;
-    let calls = CallsClient::new(
+    let calls = CallsClient::new(AccountClient::new(
         aws.http.clone(),
         &env.optional_url("TWILIO_API_BASE_URL")?
-            .unwrap_or_else(|| "https://api.twilio.com".into()),
+            .unwrap_or_else(|| escalation_adapters::twilio::account::API_BASE_URL.into()),
         aws.secrets.require(Field::TwilioAccountSid)?,
-        aws.secrets.require(Field::TwilioApiKeySid)?,
-        aws.secrets.require(Field::TwilioApiKeySecret)?,
+        (
+            aws.secrets.require(Field::TwilioApiKeySid)?,
+            aws.secrets.require(Field::TwilioApiKeySecret)?,
+        ),
         aws.retry.clone(),
-    );
+    ));
     Ok(BridgePorts {
         capability: Arc::new(BridgeKey::derive(&aws.secrets.signing_key()?)),
         calls: Arc::new(calls),
@@ -222,12 +225,52 @@ fn bridge_ports(env: &Env<'_>, aws: &Aws, parts: &EngineParts) -> Result<BridgeP
         )),
         from,
         ring_timeout_secs: parts.settings.policy.ring_timeout_secs,
+        put_through: conference_bridge(env)?,
     })
+}
+
+/// `CONFERENCE_BRIDGE` (the template's ConferenceBridge): put-through calls become
+/// conference bridges. Off unless `true`.
+fn conference_bridge(env: &Env<'_>) -> Result<bool, ConfigError> {
+    match env.get("CONFERENCE_BRIDGE").as_deref().map(str::trim) {
+        None | Some("") | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(Env::invalid(
+            "CONFERENCE_BRIDGE",
+            format!("must be true or false, not {other:?}"),
+        )),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conference_bridge_is_off_unless_true_and_a_typo_is_named() {
+        let env = |v: Option<&str>| {
+            let mut m = HashMap::new();
+            if let Some(v) = v {
+                m.insert("CONFERENCE_BRIDGE".to_string(), v.to_string());
+            }
+            m
+        };
+        for (value, on) in [
+            (None, false),
+            (Some(""), false),
+            (Some("false"), false),
+            (Some("true"), true),
+        ] {
+            let m = env(value);
+            assert_eq!(conference_bridge(&Env(&m)).unwrap(), on, "{value:?}");
+        }
+        let m = env(Some("yes"));
+        let e = conference_bridge(&Env(&m)).unwrap_err().to_string();
+        assert!(
+            e.contains("CONFERENCE_BRIDGE") && e.contains("\"yes\""),
+            "{e}"
+        );
+    }
 
     #[test]
     fn refuses_to_start_without_the_auth_token() {

@@ -35,6 +35,10 @@ impl Driver for LocalStack {
         self.post_trigger(&body.to_string()).await
     }
 
+    async fn send_to_trigger(&self, body: &str) -> Result<(u16, Value), String> {
+        self.post_trigger(body).await
+    }
+
     async fn pump(&self) -> Result<bool, String> {
         let d = self.pump_dials().await?;
         let k = self.pump_kinesis().await?;

@@ -125,6 +125,25 @@ impl Page {
         bar.outcome = Some(h.outcome.clone());
     }
 
+    /// A call was hung up at `t` (the incident was handled elsewhere): its open bar ends
+    /// there, with a mark saying so.
+    pub(super) fn hang_up(&mut self, incident: &str, name: &str, phone: &str, t: f64, text: &str) {
+        let lane = self.lane(name, phone, false);
+        if let Some(bar) = lane
+            .bars
+            .iter_mut()
+            .rev()
+            .find(|b| b.incident == incident && b.end.is_none())
+        {
+            bar.end = Some(t.max(bar.start));
+        }
+        lane.marks.push(Mark {
+            t,
+            incident: incident.to_owned(),
+            text: text.to_owned(),
+        });
+    }
+
     /// Something ServiceNow sent or received (the trigger, a write).
     pub(super) fn service_now(&mut self, t: f64, incident: &str, text: &str) {
         self.service_now.push(Mark {

@@ -10,6 +10,7 @@ mod support;
 mod bridge;
 mod callers;
 mod put_through;
+mod put_through_bridge;
 mod report;
 mod signatures;
 mod sms;

@@ -137,78 +137,118 @@ impl Inner {
         .ok()?;
         let ended = {
             let mut guard = lock(&self.state);
-            let st = &mut *guard;
-            let now = now_ms();
             // Ended meanwhile (by the engine, or another finish): this walk is void. A call
             // the engine hung up while the person was in the flow keeps what they heard.
-            let e = st.find_mut(sid)?;
-            if e.status != Status::Active {
-                if e.ended_by == Some("api") && e.heard.is_empty() {
-                    e.heard = walked.heard;
+            {
+                let e = guard.find_mut(sid)?;
+                if e.status != Status::Active {
+                    if matches!(e.ended_by, Some("api" | "hangup")) && e.heard.is_empty() {
+                        e.heard = walked.heard;
+                    }
+                    return None;
                 }
-                return None;
             }
-            e.status = Status::Ended;
-            e.updated_ms = now;
-            e.ended_by = Some("agent");
-            e.widgets = Some(Value::Object(walked.widgets));
-            e.variables = walked.variables;
-            e.heard = walked.heard;
-            e.redirected_to = walked.redirected_to;
-            let (widget, name, widget_type) = walked.last;
-            let step_sid = util::sid("FT");
-            let step_url = format!("{}/Steps/{step_sid}", self.execution_url(sid));
-            e.steps.push(json!({
-                "sid": step_sid,
-                "account_sid": self.cfg.account_sid,
-                "flow_sid": self.cfg.flow_sid,
-                "execution_sid": sid,
-                "parent_step_sid": null,
-                "name": name,
-                "context": {},
-                "transitioned_from": widget,
-                "transitioned_to": "Ended",
-                "type": widget_type,
-                "date_created": iso_seconds(now),
-                "date_updated": iso_seconds(now),
-                "url": step_url,
-                "links": {"step_context": format!("{step_url}/Context")},
-            }));
-            let step_data = json!({
-                "account_sid": self.cfg.account_sid,
-                "execution_sid": sid,
-                "flow_sid": self.cfg.flow_sid,
-                "step_sid": step_sid,
-                "parent_step_sid": null,
-                "name": name,
-                "transitioned_from": widget,
-                "transitioned_to": "Ended",
-                "date_created": iso_millis(now),
-            });
-            let end_data = self.execution_event_data(e);
-            let step_source = format!("{}/Steps/{step_sid}", self.source(sid));
-            self.emit(
-                st,
+            self.close(
+                &mut guard,
                 sid,
-                (STEP_ENDED, step_source, STEP_SCHEMA, step_data),
-                None,
-            );
-            self.emit(
-                st,
-                sid,
-                (
-                    EXECUTION_ENDED,
-                    self.source(sid),
-                    EXECUTION_SCHEMA,
-                    end_data,
-                ),
+                Closing {
+                    widgets: walked.widgets,
+                    variables: walked.variables,
+                    heard: walked.heard,
+                    redirected_to: walked.redirected_to,
+                    last: walked.last,
+                    ended_by: "agent",
+                },
                 Some(ack_tx),
-            )
+            )?
         };
         if wait_for_delivery {
             let _ = ack_rx.await;
         }
         Some(ended)
+    }
+}
+
+/// How an active execution ends: what its widgets did, and who ended it.
+pub(super) struct Closing {
+    pub(super) widgets: serde_json::Map<String, Value>,
+    pub(super) variables: serde_json::Map<String, Value>,
+    pub(super) heard: Vec<super::walk::Heard>,
+    pub(super) redirected_to: Option<String>,
+    /// (widget, event, widget type) of the last transition.
+    pub(super) last: (String, String, String),
+    /// `"agent"`, `"hangup"`.
+    pub(super) ended_by: &'static str,
+}
+
+impl Inner {
+    /// Ends the active execution `sid` as `how` says, with its last step, and emits
+    /// `step.ended` and `execution.ended`; the ended event (`ack`: told once delivered).
+    pub(super) fn close(
+        &self,
+        st: &mut super::executions::Sim,
+        sid: &str,
+        how: Closing,
+        ack: Option<oneshot::Sender<()>>,
+    ) -> Option<Value> {
+        let now = now_ms();
+        let e = st.find_mut(sid).filter(|e| e.status == Status::Active)?;
+        e.status = Status::Ended;
+        e.updated_ms = now;
+        e.ended_by = Some(how.ended_by);
+        e.widgets = Some(Value::Object(how.widgets));
+        e.variables = how.variables;
+        e.heard = how.heard;
+        e.redirected_to = how.redirected_to;
+        let (widget, name, widget_type) = how.last;
+        let step_sid = util::sid("FT");
+        let step_url = format!("{}/Steps/{step_sid}", self.execution_url(sid));
+        e.steps.push(json!({
+            "sid": step_sid,
+            "account_sid": self.cfg.account_sid,
+            "flow_sid": self.cfg.flow_sid,
+            "execution_sid": sid,
+            "parent_step_sid": null,
+            "name": name,
+            "context": {},
+            "transitioned_from": widget,
+            "transitioned_to": "Ended",
+            "type": widget_type,
+            "date_created": iso_seconds(now),
+            "date_updated": iso_seconds(now),
+            "url": step_url,
+            "links": {"step_context": format!("{step_url}/Context")},
+        }));
+        let step_data = json!({
+            "account_sid": self.cfg.account_sid,
+            "execution_sid": sid,
+            "flow_sid": self.cfg.flow_sid,
+            "step_sid": step_sid,
+            "parent_step_sid": null,
+            "name": name,
+            "transitioned_from": widget,
+            "transitioned_to": "Ended",
+            "date_created": iso_millis(now),
+        });
+        let end_data = self.execution_event_data(e);
+        let step_source = format!("{}/Steps/{step_sid}", self.source(sid));
+        self.emit(
+            st,
+            sid,
+            (STEP_ENDED, step_source, STEP_SCHEMA, step_data),
+            None,
+        );
+        Some(self.emit(
+            st,
+            sid,
+            (
+                EXECUTION_ENDED,
+                self.source(sid),
+                EXECUTION_SCHEMA,
+                end_data,
+            ),
+            ack,
+        ))
     }
 }
 

@@ -39,6 +39,7 @@ pub(super) async fn control(inner: &Arc<Inner>, inc: &Incoming) -> Response {
             Some(ev) => util::json(200, &ev, &[]),
             None => control_error(404, "no such active execution"),
         },
+        ("GET", ["hangups"]) => util::json(200, &json!(handle.hang_ups()), &[]),
         ("GET", ["messages"]) => util::json(200, &json!(handle.messages()), &[]),
         ("GET", ["events"]) => util::json(200, &Value::Array(handle.events()), &[]),
         ("GET", ["flows"]) => util::json(200, &json!(handle.flows()), &[]),

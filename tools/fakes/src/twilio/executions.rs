@@ -44,8 +44,9 @@ pub struct ExecutionRecord {
     /// The URL an `add-twiml-redirect` widget handed the call to, if one ran.
     #[serde(default)]
     pub redirected_to: Option<String>,
-    /// How it ended: `"agent"` (simulation or [`TwilioHandle::complete`]) or `"api"`
-    /// (`POST Status=ended`); `None` while active.
+    /// How it ended: `"agent"` (simulation or [`TwilioHandle::complete`]), `"api"`
+    /// (`POST Status=ended`) or `"hangup"` (its call hung up through the Calls API); `None`
+    /// while active.
     pub ended_by: Option<String>,
     /// When it ended (ms since the epoch); `None` while active.
     #[serde(default)]
@@ -381,7 +382,9 @@ impl Inner {
             return invalid("Missing required parameter Status in the post body");
         };
         let (ack_tx, ack_rx) = oneshot::channel();
-        let mut ack_tx = Some(ack_tx);
+        // Told once the ended event is delivered; dropped (nothing to wait for) when the
+        // execution was not active.
+        let mut ack = Some(ack_tx);
         let body = {
             let mut guard = lock(&self.state);
             let st = &mut *guard;
@@ -399,7 +402,7 @@ impl Inner {
                         st,
                         sid,
                         (EXECUTION_ENDED, self.source(sid), EXECUTION_SCHEMA, data),
-                        ack_tx.take(),
+                        ack.take(),
                     );
                     body
                 }
@@ -410,9 +413,8 @@ impl Inner {
                 _ => return invalid("Status must be one of: active, ended"),
             }
         };
+        drop(ack);
         // Deliver the ended event before answering, as a real sink would see it soon after.
-        // Nothing to wait for when no event was emitted (the execution had ended already).
-        drop(ack_tx);
         let _ = ack_rx.await;
         util::json(200, &body, &[])
     }

@@ -15,8 +15,11 @@
 //!   JSON object and a JSON string.
 //! * Control routes (no auth, not recorded) under `/__fake/...` (`flows`, `sinks` and
 //!   `subscriptions` list the provisioning state).
-//! * Programmable Voice: `POST /2010-04-01/Accounts/{AC}/Calls.json` ([`calls`]), the
-//!   calls placed into a conference bridge.
+//! * Programmable Voice's Calls ([`calls`]): the calls placed into a conference bridge
+//!   (`POST …/Calls.json`), every call listed and fetched (the executions' calls too), and
+//!   calls hung up (`POST …/Calls/{CallSid}.json` `Status=completed|canceled`; an
+//!   execution's call hung up ends the execution), recorded ([`TwilioHandle::hang_ups`],
+//!   `GET /__fake/hangups`).
 //! * The Messages API (`POST /2010-04-01/Accounts/{AC}/Messages.json`, [`messages`]):
 //!   texts are recorded ([`TwilioHandle::messages`], `GET /__fake/messages`).
 //! * Provisioning APIs: Studio Flows and `Flows/Validate` ([`flows`]) and the Event Streams
@@ -50,7 +53,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 pub use agent::{AgentStep, CALL_WIDGET, GATHER_WIDGET};
-pub use calls::PlacedCall;
+pub use calls::{HangUpRecord, PlacedCall};
 pub use events::EventSink;
 pub use executions::ExecutionRecord;
 pub use messages::MessageRecord;
@@ -126,6 +129,7 @@ impl TwilioFake {
             traffic: Traffic::default(),
             flows: flows::Flows::default(),
             calls: Mutex::new(Vec::new()),
+            hang_ups: Mutex::new(Vec::new()),
             event_streams: events_api::EventStreams::default(),
             messages: Mutex::default(),
         });
@@ -182,6 +186,12 @@ impl TwilioHandle {
         lock(&self.inner.calls).clone()
     }
 
+    /// Every request to end a call (`POST …/Calls/{CallSid}.json` with `Status`), oldest
+    /// first, with what it did.
+    pub fn hang_ups(&self) -> Vec<HangUpRecord> {
+        lock(&self.inner.hang_ups).clone()
+    }
+
     /// Every text message accepted by the Messages API, oldest first.
     pub fn messages(&self) -> Vec<MessageRecord> {
         lock(&self.inner.messages).clone()
@@ -204,6 +214,8 @@ struct Inner {
     flows: flows::Flows,
     /// Calls created through the Calls API (`calls`), oldest first.
     calls: Mutex<Vec<PlacedCall>>,
+    /// Requests to end a call, oldest first.
+    hang_ups: Mutex<Vec<HangUpRecord>>,
     event_streams: events_api::EventStreams,
     messages: Mutex<Vec<MessageRecord>>,
 }
@@ -278,8 +290,11 @@ impl Inner {
                 _ => not_found(&inc.path),
             },
             ["", "v2", "Flows", rest @ ..] => self.serve_flows(inc, rest),
-            ["", "2010-04-01", "Accounts", account, "Calls.json"] if method == "POST" => {
-                self.create_call(inc, account)
+            ["", "2010-04-01", "Accounts", account, "Calls.json"] => {
+                self.serve_calls(inc, account, None).await
+            }
+            ["", "2010-04-01", "Accounts", account, "Calls", call] => {
+                self.serve_calls(inc, account, Some(call)).await
             }
             ["", "v1", rest @ ..] => self.serve_event_streams(inc, rest),
             ["", "2010-04-01", "Accounts", account, "Messages.json"] => {
