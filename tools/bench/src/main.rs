@@ -10,7 +10,8 @@
 //! records, 10,000 trigger requests, 1,000 storm incidents in 60 s), `BENCH_CONCURRENCY`
 //! (default `1,8,32`), `BENCH_LATENCIES_MS` (default `0,50`), `BENCH_PHASES` (default
 //! `cold,trigger,flow,hotpath,decision,storm`; `BENCH_DECISIONS`, default 200, accepts by
-//! each path, not scaled), `BENCH_BIN_DIR` (the release binaries), `BENCH_WRITE` (`0`
+//! each path, not scaled; `BENCH_RINGS`, default 100, ring-all escalations in the same phase,
+//! not scaled), `BENCH_BIN_DIR` (the release binaries), `BENCH_WRITE` (`0`
 //! to leave docs/ alone; default: write when every phase ran), `BENCH_COLD_REPS` (3),
 //! `BENCH_TRIGGER_LANES` (8), `BENCH_STORM_AGENTS` (50), `BENCH_STORM_ANSWER_MS` (100),
 //! `BENCH_STORM_TIMEOUT_SECS` (150), `BENCH_STORM_MAX_IN_FLIGHT` (64; 0 = no limit), `BENCH_LOG` (a file for the functions' JSON logs and
@@ -25,6 +26,7 @@ mod hotpath;
 mod probe;
 mod report;
 mod rig;
+mod ring;
 mod stats;
 mod storm;
 mod sys;
@@ -136,6 +138,7 @@ async fn main() {
         storm: None,
         hotpath: None,
         decision: None,
+        ring: None,
     };
     let mut failed = Vec::new();
     let has = |p: &str| phases.iter().any(|q| q == p);
@@ -257,6 +260,25 @@ async fn main() {
             ));
         }
         results.decision = Some(d);
+        let rings: usize = number("BENCH_RINGS", 100);
+        say(&format!(
+            "ring-all: winning press → both losers hung up, {rings} escalations of three"
+        ));
+        let r = ring::run(rings).await;
+        say(&format!(
+            "  p50 {} p99 {}; one PutItem p50 {}; {} missing",
+            stats::human(stats::percentile(&r.hung_up, 50.0)),
+            stats::human(stats::percentile(&r.hung_up, 99.0)),
+            stats::human(stats::percentile(&r.put_item, 50.0)),
+            r.missing
+        ));
+        if r.missing > 0 {
+            failed.push(format!(
+                "ring-all: {} escalations' losers not hung up",
+                r.missing
+            ));
+        }
+        results.ring = Some(r);
     }
     if has("storm") {
         // The storm has its own stack and queue; stop draining ours.

@@ -4,6 +4,7 @@
 
 mod calls;
 mod chart;
+mod ring;
 mod tables;
 
 pub use chart::chart;
@@ -32,6 +33,8 @@ pub struct Results {
     pub hotpath: Option<crate::hotpath::HotPathRun>,
     /// Key press → assignment PATCH, call-decision against the flow's end.
     pub decision: Option<crate::decision::DecisionRun>,
+    /// Ring-all: the winning press → both losers' calls hung up.
+    pub ring: Option<crate::ring::RingRun>,
 }
 
 pub struct Context {
@@ -168,6 +171,7 @@ pub(crate) mod tests {
             storm: None,
             hotpath: None,
             decision: None,
+            ring: None,
         }
     }
 
@@ -194,6 +198,36 @@ pub(crate) mod tests {
             "{t}"
         );
         assert!(t.contains("PATCHes missing: 0 (ok)"), "{t}");
+    }
+
+    #[test]
+    fn the_ring_all_table_gives_press_to_both_losers_hung_up_against_one_put_item() {
+        let ms = |v: &[u64]| v.iter().map(|&m| Duration::from_millis(m)).collect();
+        let r = Results {
+            ring: Some(crate::ring::RingRun {
+                samples: 4,
+                hung_up: ms(&[20, 20, 30, 60]),
+                put_item: ms(&[2, 2, 3, 4]),
+                missing: 1,
+            }),
+            ..results(Vec::new())
+        };
+        let t = tables(&r);
+        assert!(t.contains("(4 escalations of three calls"), "{t}");
+        assert!(
+            t.contains(
+                "| press sent to call-decision → both losers hung up | 20.0 ms | 60.0 ms | 10.0× |"
+            ),
+            "{t}"
+        );
+        assert!(
+            t.contains("| one conditional PutItem (same moto) | 2.00 ms | 4.00 ms | 1.00× |"),
+            "{t}"
+        );
+        assert!(
+            t.contains("losers were not both hung up: 1 (**FAILED**)"),
+            "{t}"
+        );
     }
 
     #[test]

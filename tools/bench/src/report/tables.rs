@@ -33,6 +33,9 @@ pub fn tables(r: &Results) -> String {
     if let Some(d) = &r.decision {
         decision_table(&mut s, d);
     }
+    if let Some(r) = &r.ring {
+        super::ring::table(&mut s, r);
+    }
     s
 }
 
