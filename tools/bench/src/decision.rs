@@ -38,13 +38,8 @@ pub struct DecisionRun {
 const SAMPLE_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub async fn run(samples: usize) -> DecisionRun {
-    let (listener, url) = decision_url::bind().await;
-    let live = held_stack(vec![("DECISION_URL", url.clone())]).await;
-    let decision = live
-        .parts
-        .call_decision(&live.aws, &live.resources.dial_queue_url)
-        .expect("call-decision");
-    decision_url::serve(listener, decision);
+    let (live, url) = with_call_decision(held_options(Vec::new())).await;
+    alice_presses_1(&live);
     let flow_end = held_stack(Vec::new()).await;
     let http = reqwest::Client::new();
     let mut out = DecisionRun {
@@ -68,14 +63,31 @@ pub async fn run(samples: usize) -> DecisionRun {
     out
 }
 
-/// A stack whose calls wait for the bench to end them; Alice presses 1.
-async fn held_stack(env: Vec<(&'static str, String)>) -> Stack {
-    let stack = Stack::start(StackOptions {
+/// Options of a stack whose calls wait for the bench to end them.
+pub(crate) fn held_options(env: Vec<(&'static str, String)>) -> StackOptions {
+    StackOptions {
         env,
         auto_end: false,
         ..StackOptions::default()
-    })
-    .await;
+    }
+}
+
+/// A stack with `options` whose flow reports keys to call-decision, served over HTTP as its
+/// function URL would be; and that URL.
+pub(crate) async fn with_call_decision(mut options: StackOptions) -> (Stack, String) {
+    let (listener, url) = decision_url::bind().await;
+    options.env.push(("DECISION_URL", url.clone()));
+    let stack = Stack::start(options).await;
+    let decision = stack
+        .parts
+        .call_decision(&stack.aws, &stack.resources.dial_queue_url)
+        .expect("call-decision");
+    decision_url::serve(listener, decision);
+    (stack, url)
+}
+
+/// Alice presses 1 as soon as her call is answered.
+pub(crate) fn alice_presses_1(stack: &Stack) {
     stack.twilio.script(
         ALICE,
         vec![AgentStep::Press {
@@ -83,7 +95,51 @@ async fn held_stack(env: Vec<(&'static str, String)>) -> Stack {
             after_ms: 0,
         }],
     );
+}
+
+/// A stack whose calls wait for the bench to end them; Alice presses 1.
+async fn held_stack(env: Vec<(&'static str, String)>) -> Stack {
+    let stack = Stack::start(held_options(env)).await;
+    alice_presses_1(&stack);
     stack
+}
+
+/// The form Studio's HTTP Request widget posts to call-decision when the person of `exec`
+/// presses `digit`.
+pub(crate) fn press_form(
+    exec: &ExecutionRecord,
+    sys_id: &str,
+    digit: &str,
+) -> [(&'static str, String); 6] {
+    let p = &exec.parameters;
+    let text = |k: &str| match &p[k] {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    [
+        ("token", text("decision_token")),
+        ("escalation_id", text("escalation_id")),
+        ("sys_id", sys_id.to_owned()),
+        ("attempt", text("attempt")),
+        ("execution_sid", exec.sid.clone()),
+        ("digit", digit.to_owned()),
+    ]
+}
+
+/// Polls `done` until it holds (at most [`SAMPLE_TIMEOUT`]); how long after `from` that was.
+pub(crate) fn watch_until(
+    from: Instant,
+    done: impl Fn() -> bool + Send + 'static,
+) -> tokio::task::JoinHandle<Option<Duration>> {
+    tokio::spawn(async move {
+        while from.elapsed() < SAMPLE_TIMEOUT {
+            if done() {
+                return Some(from.elapsed());
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        None
+    })
 }
 
 /// Start an escalation and wait for Alice's (held) call.
@@ -107,18 +163,10 @@ fn watch(
     id: String,
     from: Instant,
 ) -> tokio::task::JoinHandle<Option<Duration>> {
-    tokio::spawn(async move {
-        while from.elapsed() < SAMPLE_TIMEOUT {
-            let assigned = sn
-                .incident(&id)
-                .and_then(|i| i.get("assigned_to").cloned())
-                .is_some_and(|v| !v.is_null() && v != "");
-            if assigned {
-                return Some(from.elapsed());
-            }
-            tokio::time::sleep(Duration::from_micros(200)).await;
-        }
-        None
+    watch_until(from, move || {
+        sn.incident(&id)
+            .and_then(|i| i.get("assigned_to").cloned())
+            .is_some_and(|v| !v.is_null() && v != "")
     })
 }
 
@@ -143,19 +191,7 @@ async fn live_sample(
     number: &str,
 ) -> Option<Duration> {
     let exec = call(stack, id, number).await?;
-    let p = &exec.parameters;
-    let text = |k: &str| match &p[k] {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let form = [
-        ("token", text("decision_token")),
-        ("escalation_id", text("escalation_id")),
-        ("sys_id", id.to_owned()),
-        ("attempt", text("attempt")),
-        ("execution_sid", exec.sid.clone()),
-        ("digit", "1".to_owned()),
-    ];
+    let form = press_form(&exec, id, "1");
     let pressed = Instant::now();
     let watcher = watch(stack.sn.clone(), id.to_owned(), pressed);
     let answered = http.post(url).form(&form).send().await.ok()?;
@@ -184,7 +220,7 @@ async fn flow_end_sample(stack: &Stack, id: &str, number: &str) -> Option<Durati
 }
 
 /// End a held call and let the stack settle.
-async fn finish(stack: &Stack, sid: &str, id: &str) {
+pub(crate) async fn finish(stack: &Stack, sid: &str, id: &str) {
     let _ = stack.twilio.complete(sid).await;
     stack.settle(&[id], SAMPLE_TIMEOUT).await;
 }

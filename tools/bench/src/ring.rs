@@ -7,8 +7,10 @@
 //! fake has recorded both Bob's and Carol's live calls as ended through the Calls API,
 //! watched by a task of its own. One conditional PutItem to the same moto is the unit.
 
+use crate::decision::{
+    alice_presses_1, finish, held_options, press_form, watch_until, with_call_decision,
+};
 use crate::probe::put_items;
-use escalation_devtools::decision_url;
 use escalation_devtools::stack::{ALICE, BOB, CAROL, Stack, StackOptions};
 use escalation_fakes::twilio::{AgentStep, ExecutionRecord, TwilioHandle};
 use std::time::{Duration, Instant};
@@ -24,9 +26,6 @@ pub struct RingRun {
     pub missing: usize,
 }
 
-/// How long one sample may take before it counts as missing.
-const SAMPLE_TIMEOUT: Duration = Duration::from_secs(20);
-
 /// Alice, Bob and Carol (the test roster's numbers) in one ring-all step.
 fn ring_all_policy() -> String {
     serde_json::json!({
@@ -41,26 +40,12 @@ fn ring_all_policy() -> String {
 }
 
 pub async fn run(samples: usize) -> RingRun {
-    let (listener, url) = decision_url::bind().await;
-    let stack = Stack::start(StackOptions {
-        env: vec![("DECISION_URL", url.clone())],
+    let (stack, url) = with_call_decision(StackOptions {
         roster_json: ring_all_policy(),
-        auto_end: false,
-        ..StackOptions::default()
+        ..held_options(Vec::new())
     })
     .await;
-    let decision = stack
-        .parts
-        .call_decision(&stack.aws, &stack.resources.dial_queue_url)
-        .expect("call-decision");
-    decision_url::serve(listener, decision);
-    stack.twilio.script(
-        ALICE,
-        vec![AgentStep::Press {
-            digit: "1".into(),
-            after_ms: 0,
-        }],
-    );
+    alice_presses_1(&stack);
     for loser in [BOB, CAROL] {
         stack
             .twilio
@@ -109,20 +94,13 @@ fn watch(
     losers: Vec<String>,
     from: Instant,
 ) -> tokio::task::JoinHandle<Option<Duration>> {
-    tokio::spawn(async move {
-        while from.elapsed() < SAMPLE_TIMEOUT {
-            let hang_ups = twilio.hang_ups();
-            let all = losers.iter().all(|sid| {
-                hang_ups
-                    .iter()
-                    .any(|h| h.execution_sid.as_deref() == Some(sid) && h.ended_a_live_call())
-            });
-            if all {
-                return Some(from.elapsed());
-            }
-            tokio::time::sleep(Duration::from_micros(200)).await;
-        }
-        None
+    watch_until(from, move || {
+        let hang_ups = twilio.hang_ups();
+        losers.iter().all(|sid| {
+            hang_ups
+                .iter()
+                .any(|h| h.execution_sid.as_deref() == Some(sid) && h.ended_a_live_call())
+        })
     })
 }
 
@@ -135,19 +113,7 @@ async fn sample(
 ) -> Option<Duration> {
     let calls = calls(stack, id, number).await?;
     let winner = &calls[0];
-    let p = &winner.parameters;
-    let text = |k: &str| match &p[k] {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let form = [
-        ("token", text("decision_token")),
-        ("escalation_id", text("escalation_id")),
-        ("sys_id", id.to_owned()),
-        ("attempt", text("attempt")),
-        ("execution_sid", winner.sid.clone()),
-        ("digit", "1".to_owned()),
-    ];
+    let form = press_form(winner, id, "1");
     let losers = calls[1..].iter().map(|e| e.sid.clone()).collect();
     let pressed = Instant::now();
     let watcher = watch(stack.twilio.clone(), losers, pressed);
@@ -159,7 +125,6 @@ async fn sample(
         None
     };
     // The winner's call ends; every flow-end event is then a duplicate.
-    let _ = stack.twilio.complete(&winner.sid).await;
-    stack.settle(&[id], SAMPLE_TIMEOUT).await;
+    finish(stack, &winner.sid, id).await;
     took
 }
