@@ -272,21 +272,10 @@ impl Inbound {
             tracing::warn!("bridge status callback without a ConferenceSid");
             return VoiceResponse::new();
         }
-        let event = BridgeEvent {
-            seq: hook.param("SequenceNumber").parse().unwrap_or(0),
-            kind,
-            call_sid: hook.param("CallSid").to_owned(),
-            at_ms: escalation_core::time::parse_rfc2822_ms(hook.param("Timestamp"))
-                .unwrap_or_else(|| self.clock.now_ms()),
-        };
-        if let Err(e) = ports.log.record(conference, &event).await {
-            tracing::error!(conference, error = %e, "bridge: a status callback could not be kept");
-        }
-        if kind == BridgeEventKind::End {
-            let events = ports.log.events(conference).await.unwrap_or_else(|e| {
-                tracing::error!(conference, error = %e, "bridge: the status callbacks could not be read");
-                vec![event.clone()]
-            });
+        if let Some(events) = self
+            .keep_callback(ports, conference, kind, hook, "bridge")
+            .await
+        {
             let mut names = vec![(at.agent_call.clone(), parties.acceptor.clone())];
             if let Some(c) = &parties.callee {
                 names.push((at.callee_call.clone(), c.name.clone()));
@@ -373,4 +362,36 @@ fn join(
             status_callback: status,
             end_on_exit: false,
         })
+}
+
+impl Inbound {
+    /// Keep a conference's status callback (once: the log is keyed by its SequenceNumber);
+    /// at the conference's end, every callback kept for it (at least this one), else `None`.
+    /// `what` names the bridge in the logs.
+    pub(crate) async fn keep_callback(
+        &self,
+        ports: &BridgePorts,
+        conference: &str,
+        kind: BridgeEventKind,
+        hook: &Webhook,
+        what: &str,
+    ) -> Option<Vec<BridgeEvent>> {
+        let event = BridgeEvent {
+            seq: hook.param("SequenceNumber").parse().unwrap_or(0),
+            kind,
+            call_sid: hook.param("CallSid").to_owned(),
+            at_ms: escalation_core::time::parse_rfc2822_ms(hook.param("Timestamp"))
+                .unwrap_or_else(|| self.clock.now_ms()),
+        };
+        if let Err(e) = ports.log.record(conference, &event).await {
+            tracing::error!(conference, error = %e, "{what}: a status callback could not be kept");
+        }
+        if kind != BridgeEventKind::End {
+            return None;
+        }
+        Some(ports.log.events(conference).await.unwrap_or_else(|e| {
+            tracing::error!(conference, error = %e, "{what}: the status callbacks could not be read");
+            vec![event]
+        }))
+    }
 }

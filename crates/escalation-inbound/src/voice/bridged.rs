@@ -23,7 +23,7 @@ use crate::incident::{Report, Source};
 use crate::state::CallState;
 use crate::twiml::{Conference, VoiceResponse};
 use crate::{Inbound, MARK_TTL_SECS, Webhook, is_twilio_sid, speech, spell};
-use escalation_core::bridge::{self, BridgeEvent, BridgeEventKind};
+use escalation_core::bridge::{self, BridgeEventKind};
 use escalation_core::model::Person;
 use escalation_core::ports::{Mark, OutboundCall};
 use escalation_core::time::human_duration;
@@ -234,26 +234,15 @@ impl Inbound {
             tracing::warn!("put-through bridge: a status callback without its calls");
             return VoiceResponse::new();
         };
-        let event = BridgeEvent {
-            seq: hook.param("SequenceNumber").parse().unwrap_or(0),
-            kind,
-            call_sid: hook.param("CallSid").to_owned(),
-            at_ms: escalation_core::time::parse_rfc2822_ms(hook.param("Timestamp"))
-                .unwrap_or_else(|| self.clock.now_ms()),
-        };
-        if let Err(e) = ports.log.record(conference, &event).await {
-            tracing::error!(conference, error = %e, "put-through bridge: a status callback could not be kept");
-        }
-        if kind != BridgeEventKind::End {
+        let Some(events) = self
+            .keep_callback(ports, conference, kind, hook, "put-through bridge")
+            .await
+        else {
             return VoiceResponse::new();
-        }
+        };
         let Some((_, group, person)) = self.called_person(line, state).await else {
             return VoiceResponse::new();
         };
-        let events = ports.log.events(conference).await.unwrap_or_else(|e| {
-            tracing::error!(conference, error = %e, "put-through bridge: the status callbacks could not be read");
-            vec![event.clone()]
-        });
         let caller = state.who.clone().unwrap_or_else(|| "the caller".into());
         let mut names = vec![(parent.to_string(), caller)];
         if let Some(leg) = &state.leg {
