@@ -20,6 +20,7 @@
 //! - `usecase`: start, dial, call ended, sweep, apply update, replay guard.
 
 pub mod bridge;
+pub mod bundle;
 pub mod canary;
 pub mod escalation;
 pub mod lineup_source;

@@ -132,6 +132,8 @@ pub struct DialRequest {
 #[async_trait]
 pub trait DialQueue: Send + Sync {
     async fn request(&self, dial: &DialRequest) -> Result<(), OutboxError>;
+    /// Deliver `dial` to the dialer no earlier than `delay_secs` from now (at most 900).
+    async fn request_after(&self, dial: &DialRequest, delay_secs: u32) -> Result<(), OutboxError>;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -165,6 +167,9 @@ pub struct CallRequest {
     pub ring_timeout_secs: u32,
     /// When the attempt began (orphan searches look from here).
     pub attempt_started_at: u64,
+    /// The other incidents of a bundle call, in the order the call reads them after this
+    /// one (empty: the call is about this incident alone).
+    pub bundle: Vec<crate::bundle::BundledCall>,
 }
 
 /// What became of a request to place a call.
@@ -185,12 +190,19 @@ pub struct CallParams {
     pub escalation_id: EscalationId,
     pub sys_id: SysId,
     pub attempt: u32,
+    /// The other attempts a bundle call was about (empty: an ordinary call).
+    pub bundle: Vec<crate::bundle::Member>,
 }
 
 impl CallParams {
-    /// Whether the call was placed for this attempt of this escalation.
+    /// Whether the call was placed for this attempt of this escalation (as its own call or
+    /// as one of a bundle's).
     pub fn is_for(&self, escalation_id: &EscalationId, attempt: u32) -> bool {
-        &self.escalation_id == escalation_id && self.attempt == attempt
+        (&self.escalation_id == escalation_id && self.attempt == attempt)
+            || self
+                .bundle
+                .iter()
+                .any(|m| &m.escalation_id == escalation_id && m.attempt == attempt)
     }
 }
 

@@ -104,6 +104,7 @@ impl TestCall {
             },
             ring_timeout_secs: 30,
             attempt_started_at: 0,
+            bundle: Vec::new(),
         };
         let mut params = contract::parameters(&request);
         if let Value::Object(map) = &mut params {

@@ -74,6 +74,23 @@ impl DialQueue for SqsDialQueue {
             })?;
         Ok(())
     }
+
+    async fn request_after(&self, dial: &DialRequest, delay_secs: u32) -> Result<(), OutboxError> {
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(encode(dial))
+            .delay_seconds(delay_secs.min(900) as i32)
+            .send()
+            .await
+            .map_err(|e| {
+                OutboxError(format!(
+                    "dial queue (SQS): {}",
+                    aws_sdk_sqs::error::DisplayErrorContext(&e)
+                ))
+            })?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! document written by an earlier release loads and continues; a document written now is
 //! byte for byte what the previous release would have written for the same state.
 
+use escalation_core::bundle::BundleTag;
 use escalation_core::escalation::{
     Attempt, AttemptRecord, Cancel, Cursor, Escalation, Phase, Policy, Slot, Snapshot, Status,
 };
@@ -75,6 +76,8 @@ struct AttemptDoc {
     dial_claims: u32,
     #[serde(default, skip_serializing_if = "is_zero")]
     ring: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bundle: Option<BundleTag>,
 }
 
 impl AttemptDoc {
@@ -92,6 +95,7 @@ impl AttemptDoc {
             dial_lease_until: a.dial_lease_until,
             dial_claims: a.dial_claims,
             ring: a.ring,
+            bundle: a.bundle,
         }
     }
 
@@ -109,6 +113,7 @@ impl AttemptDoc {
             dial_lease_until: self.dial_lease_until,
             dial_claims: self.dial_claims,
             ring: self.ring,
+            bundle: self.bundle,
         }
     }
 }

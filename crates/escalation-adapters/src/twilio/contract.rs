@@ -156,6 +156,7 @@ impl ExecutionContext {
             escalation_id: EscalationId::new(text("escalation_id")?),
             sys_id: SysId::parse(text("sys_id")?).ok()?,
             attempt: u32::try_from(attempt).ok()?,
+            bundle: Vec::new(),
         })
     }
 
@@ -341,6 +342,7 @@ mod tests {
             },
             ring_timeout_secs: 30,
             attempt_started_at: 0,
+            bundle: Vec::new(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! One call: the attempt in progress, and the record kept once it is over.
 
+use crate::bundle::BundleTag;
 use crate::model::{CallOutcome, ExecutionSid, ListKind, Person};
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +37,9 @@ pub struct Attempt {
     /// How many attempts its ring-all step started together, this one included (0: the
     /// person is called alone).
     pub ring: u32,
+    /// The bundle this attempt waits in, or the bundle call it was placed in (`None`: an
+    /// ordinary call).
+    pub bundle: Option<BundleTag>,
 }
 
 impl Attempt {

@@ -287,6 +287,7 @@ impl Escalation {
                 .ring_timeout_secs
                 .unwrap_or(self.s.policy.ring_timeout_secs),
             attempt_started_at: attempt.started_at,
+            bundle: Vec::new(),
         }
     }
 
@@ -326,6 +327,7 @@ impl Escalation {
                 dial_lease_until: None,
                 dial_claims: 0,
                 ring: if size > 1 { size } else { 0 },
+                bundle: None,
             }
         });
         self.s.current = attempts.next();

@@ -380,6 +380,7 @@ impl Dialer for ScriptedDialer {
                     escalation_id: p.call.escalation_id.clone(),
                     sys_id: p.call.incident.sys_id.clone(),
                     attempt: p.call.attempt,
+                    bundle: p.call.bundle.iter().map(|b| b.member()).collect(),
                 }),
                 outcome: p.outcome.clone(),
             }))

@@ -218,6 +218,7 @@ impl Outbox for MemoryOutbox {
 #[derive(Default)]
 pub struct MemoryDials {
     queued: Mutex<Vec<DialRequest>>,
+    delayed: Mutex<Vec<(DialRequest, u32)>>,
     failing: Mutex<usize>,
 }
 
@@ -225,6 +226,12 @@ impl MemoryDials {
     /// Remove and return the requests waiting.
     pub fn take(&self) -> Vec<DialRequest> {
         std::mem::take(&mut *self.queued.lock().unwrap())
+    }
+
+    /// Remove and return the delayed requests, each with its delay in seconds (a test
+    /// delivers them when its clock has moved on that far).
+    pub fn take_delayed(&self) -> Vec<(DialRequest, u32)> {
+        std::mem::take(&mut *self.delayed.lock().unwrap())
     }
 
     /// Refuse the next `n` requests (the queue is down).
@@ -240,6 +247,17 @@ impl DialQueue for MemoryDials {
             return Err(OutboxError("injected dial queue fault".into()));
         }
         self.queued.lock().unwrap().push(dial.clone());
+        Ok(())
+    }
+
+    async fn request_after(&self, dial: &DialRequest, delay_secs: u32) -> Result<(), OutboxError> {
+        if take(&self.failing) {
+            return Err(OutboxError("injected dial queue fault".into()));
+        }
+        self.delayed
+            .lock()
+            .unwrap()
+            .push((dial.clone(), delay_secs));
         Ok(())
     }
 }
