@@ -7,7 +7,7 @@ fn phone() -> E164 {
 fn member(n: u8) -> Member {
     Member {
         sys_id: SysId::parse(&format!("{n:032x}")).unwrap(),
-        escalation_id: EscalationId::new(&format!("esc-{n}")),
+        escalation_id: EscalationId::new(format!("esc-{n}")),
         attempt: 1,
     }
 }
