@@ -74,7 +74,7 @@ fn corrupt(e: impl std::fmt::Display) -> RepoError {
 }
 
 /// A conditional put that failed because its condition did not hold.
-fn condition_failed<R>(
+pub(crate) fn condition_failed<R>(
     e: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>,
 ) -> bool {
     e.as_service_error()

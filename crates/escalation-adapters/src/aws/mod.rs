@@ -1,7 +1,8 @@
-//! AWS: the DynamoDB table (escalations, marks, the stored policies, the shared create
+//! AWS: the DynamoDB table (escalations, marks, the stored policies, the bundles, the shared create
 //! rate, the bridge's status callbacks), the SQS update queue and the dial queue.
 
 pub mod bridge_log;
+pub mod bundles;
 pub mod dial_queue;
 pub mod doc;
 pub mod dynamo;
@@ -11,6 +12,7 @@ pub mod sms_offers;
 pub mod sqs;
 
 pub use bridge_log::DynamoBridgeLog;
+pub use bundles::DynamoBundles;
 pub use dial_queue::SqsDialQueue;
 pub use dynamo::DynamoRepo;
 pub use policies::{PolicyStore, StoredPolicies};

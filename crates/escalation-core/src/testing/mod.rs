@@ -3,11 +3,13 @@
 //! [`Memory`] bundles one of each; [`Memory::engine`] wires them into an [`Engine`]. The
 //! dialer is scripted per phone number; the clock moves only when a test moves it.
 
+mod bundles;
 mod dialer;
 mod messaging;
 mod servicenow;
 mod store;
 
+pub use bundles::MemoryBundles;
 pub use dialer::{DialOp, PlaceScript, PlacedCall, ScriptedDialer};
 pub use messaging::{MemoryOffers, RecordingMessenger, SentText};
 pub use servicenow::{MemoryServiceNow, PatchFault, WrittenPatch};
