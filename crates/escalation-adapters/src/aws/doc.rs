@@ -266,4 +266,18 @@ mod tests {
         assert_eq!(back.attempt(2).unwrap().execution_sid.as_ref(), Some(&sid));
         assert_eq!(to_json(&back).unwrap(), text);
     }
+
+    #[test]
+    fn an_attempt_in_a_bundle_or_in_a_bundle_call_loads_back_equal() {
+        let waiting = serde_json::json!({"id": "esc-1/1", "opener": true});
+        let placed = serde_json::json!({"id": "esc-1/1", "incidents": ["INC1", "INC2"]});
+        for (tag, shared) in [(waiting, false), (placed, true)] {
+            let mut doc: serde_json::Value = serde_json::from_str(CALLING).unwrap();
+            doc["current"]["bundle"] = tag;
+            let esc = from_json(&doc.to_string()).unwrap();
+            let bundle = esc.current().unwrap().bundle.clone().unwrap();
+            assert_eq!(bundle.is_shared(), shared);
+            assert_eq!(from_json(&to_json(&esc).unwrap()).unwrap(), esc);
+        }
+    }
 }
