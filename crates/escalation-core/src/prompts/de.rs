@@ -1,5 +1,6 @@
 //! German (Deutsch).
 
+use super::BundleTexts;
 use super::Texts;
 use super::sms::SmsTexts;
 
@@ -38,5 +39,17 @@ pub(super) const TEXTS: Texts = Texts {
         over: "{number} braucht keine Antwort mehr: die Eskalation ist beendet. Es wurde nichts geändert.",
         no_offer: "Für Ihre Nummer ist keine Eskalations-SMS offen, daher wurde nichts geändert. Antworten Sie 1 oder 2 nur auf eine Eskalations-SMS.",
         failed: "Ihre Antwort konnte gerade nicht verarbeitet werden. Bitte versuchen Sie es in einer Minute noch einmal.",
+    },
+    bundle: BundleTexts {
+        same: "Sie haben {count} neue Incidents der Priorität {priority}{teams}.",
+        mixed: "Sie haben {count} neue Incidents{teams}, der dringendste mit Priorität {priority}.",
+        unknown: "Sie haben {count} neue Incidents{teams}.",
+        team: " für das Team {group}",
+        teams: " für {teams} Teams",
+        menu: "Drücken Sie die 1, um alle anzunehmen. Drücken Sie die 2, um alle weiterzugeben. Drücken Sie die 9, um sie einzeln zu hören. Drücken Sie die Sterntaste, um dies noch einmal zu hören.",
+        item: "Incident {index} von {count}: {number}, Priorität {priority}, {description}",
+        accepted: "Sie haben alle {count} Incidents angenommen. Vielen Dank.",
+        passed: "Sie haben alle {count} Incidents an die nächste Person weitergegeben. Auf Wiederhören.",
+        escalated: "Sie haben alle {count} Incidents eskaliert. Auf Wiederhören.",
     },
 };

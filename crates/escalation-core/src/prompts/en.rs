@@ -1,5 +1,6 @@
 //! English.
 
+use super::BundleTexts;
 use super::Texts;
 use super::sms::SmsTexts;
 
@@ -38,5 +39,17 @@ pub(super) const TEXTS: Texts = Texts {
         over: "{number} no longer needs an answer: its escalation has ended. Nothing was changed.",
         no_offer: "There is no open escalation text for your number, so nothing was changed. Reply 1 or 2 only to an escalation text.",
         failed: "Sorry, your reply could not be applied right now. Please try again in a minute.",
+    },
+    bundle: BundleTexts {
+        same: "You have {count} new priority {priority} incidents{teams}.",
+        mixed: "You have {count} new incidents{teams}, the most urgent priority {priority}.",
+        unknown: "You have {count} new incidents{teams}.",
+        team: " for the {group} team",
+        teams: " for {teams} teams",
+        menu: "Press 1 to accept all of them. Press 2 to pass them all. Press 9 to hear them one by one. Press star to hear this again.",
+        item: "Incident {index} of {count}: {number}, priority {priority}, {description}",
+        accepted: "You accepted all {count} incidents. Thank you.",
+        passed: "You passed all {count} incidents to the next person. Goodbye.",
+        escalated: "You escalated all {count} incidents. Goodbye.",
     },
 };

@@ -10,12 +10,15 @@
 //! `{priority}`, `{priority_name}`, `{group}`, `{description}`. The tests check that each text
 //! uses only the placeholders its prompt is given and holds no speech markup.
 
+mod bundle;
 mod de;
 mod en;
 pub mod sms;
 
 use crate::model::Incident;
 use crate::spoken::{is_cut, spell, spoken};
+
+pub use bundle::BundleTexts;
 
 /// The words of one language. Every field is required: a new language is complete or it
 /// does not compile.
@@ -78,6 +81,8 @@ pub struct Texts {
     pub bridge_declined: &'static str,
     /// The text messages of the SMS path.
     pub sms: sms::SmsTexts,
+    /// The words of a call about several incidents ([`CallScript::bundle`]).
+    pub bundle: bundle::BundleTexts,
 }
 
 /// A language tag as Twilio's `<Say language>` takes it, the voice for it, and its texts.

@@ -72,6 +72,50 @@ fn every_text_uses_only_its_placeholders_and_no_markup() {
                 l.tag
             );
         }
+        let b = &t.bundle;
+        let bundle: [(&str, &str, &[&str]); 10] = [
+            ("same", b.same, &["count", "priority", "teams"]),
+            ("mixed", b.mixed, &["count", "priority", "teams"]),
+            ("unknown", b.unknown, &["count", "teams"]),
+            ("team", b.team, &["group"]),
+            ("teams", b.teams, &["teams"]),
+            ("menu", b.menu, &[]),
+            (
+                "item",
+                b.item,
+                &["index", "count", "number", "priority", "description"],
+            ),
+            ("accepted", b.accepted, &["count"]),
+            ("passed", b.passed, &["count"]),
+            ("escalated", b.escalated, &["count"]),
+        ];
+        for (field, text, allowed) in bundle {
+            assert!(!text.trim().is_empty(), "{} bundle.{field} is empty", l.tag);
+            for p in placeholders(text) {
+                assert!(
+                    allowed.contains(&p),
+                    "{} bundle.{field}: unknown {{{p}}}",
+                    l.tag
+                );
+            }
+            assert!(
+                !text.contains(['<', '>', '&']),
+                "{} bundle.{field} holds speech markup",
+                l.tag
+            );
+        }
+        for (field, text) in [
+            ("accepted", b.accepted),
+            ("passed", b.passed),
+            ("escalated", b.escalated),
+            ("item", b.item),
+        ] {
+            assert!(
+                text.contains("{count}"),
+                "{} bundle.{field} must say how many",
+                l.tag
+            );
+        }
         assert!(t.priority_names.iter().all(|n| !n.is_empty()));
         assert!(l.voice.starts_with("Polly.") || l.voice.starts_with("Google."));
     }
@@ -234,4 +278,97 @@ fn sms_offers_are_plain_capped_and_in_the_persons_language() {
         assert!(s.offer.contains('1') && s.offer.contains('2'), "{}", l.tag);
         assert!(s.taken.contains("{name}"), "{}", l.tag);
     }
+}
+
+fn numbered(number: &str, priority: &str, group: Option<&str>, description: &str) -> Incident {
+    let mut i = incident(description, group);
+    i.number = number.into();
+    i.priority = priority.into();
+    i
+}
+
+#[test]
+fn a_bundle_call_counts_the_incidents_and_names_their_team() {
+    let a = numbered("INC001", "1", Some("Database"), "Orders DB down");
+    let b = numbered("INC002", "1", Some("Database"), "Replica lag");
+    let s = CallScript::bundle(locale(None), &[&a, &b, &a, &b]);
+    assert_eq!(
+        s.details,
+        "You have 4 new priority 1 incidents for the Database team."
+    );
+    assert_eq!(
+        s.menu,
+        "Press 1 to accept all of them. Press 2 to pass them all. Press 9 to hear them one by \
+         one. Press star to hear this again."
+    );
+    assert_eq!(s.accepted, "You accepted all 4 incidents. Thank you.");
+    assert_eq!(
+        s.passed,
+        "You passed all 4 incidents to the next person. Goodbye."
+    );
+    assert_eq!(s.escalated, "You escalated all 4 incidents. Goodbye.");
+    assert_eq!(s.reason, CallScript::new(locale(None), &a).reason);
+}
+
+#[test]
+fn a_bundle_of_mixed_priorities_and_teams_names_the_most_urgent() {
+    let a = numbered("INC001", "3", Some("Database"), "Slow reports");
+    let b = numbered("INC002", "1", Some("Network"), "VPN down");
+    let c = numbered("INC003", "2", None, "Disk full");
+    let s = CallScript::bundle(locale(None), &[&a, &b, &c]);
+    assert_eq!(
+        s.details,
+        "You have 3 new incidents for 2 teams, the most urgent priority 1."
+    );
+    let none = numbered("INC004", "2", None, "x");
+    let s = CallScript::bundle(locale(None), &[&c, &none]);
+    assert_eq!(s.details, "You have 2 new priority 2 incidents.");
+}
+
+#[test]
+fn nine_reads_a_bundles_incidents_one_by_one_in_order() {
+    let a = numbered("INC001", "1", None, "Orders DB down");
+    let b = numbered("INC002", "2", None, "R&D VPN <b>flapping</b>");
+    let s = CallScript::bundle(locale(None), &[&b, &a]);
+    assert_eq!(
+        s.full,
+        "Incident 1 of 2: I N C, 0 0 2, priority 2, R and D VPN flapping. \
+         Incident 2 of 2: I N C, 0 0 1, priority 1, Orders DB down."
+    );
+    let long = numbered("INC009", "1", None, &"word ".repeat(100));
+    let ten = [&long; crate::bundle::MAX_BUNDLE];
+    let s = CallScript::bundle(locale(None), &ten);
+    assert!(s.full.chars().count() < 3000, "{}", s.full.chars().count());
+    assert!(s.full.starts_with("Incident 1 of 10: "), "{}", s.full);
+    assert!(s.full.contains("Incident 10 of 10: "), "{}", s.full);
+}
+
+#[test]
+fn a_bundle_call_speaks_german() {
+    let a = numbered("INC001", "1", Some("Database"), "Bestellungen DB aus");
+    let b = numbered("INC002", "2", Some("Database"), "Replikat hängt");
+    let s = CallScript::bundle(locale(Some("de-DE")), &[&a, &b]);
+    assert_eq!(
+        s.details,
+        "Sie haben 2 neue Incidents für das Team Database, der dringendste mit Priorität 1."
+    );
+    assert!(s.menu.starts_with("Drücken Sie die 1, um alle anzunehmen."));
+    assert!(
+        s.full
+            .starts_with("Incident 1 von 2: I N C, 0 0 1, Priorität 1, Bestellungen DB aus.")
+    );
+    assert_eq!(
+        s.accepted,
+        "Sie haben alle 2 Incidents angenommen. Vielen Dank."
+    );
+    assert_eq!(s.voice, "Polly.Marlene");
+}
+
+#[test]
+fn a_bundle_of_one_is_an_ordinary_call() {
+    let a = incident("Disk full", Some("Database"));
+    assert_eq!(
+        CallScript::bundle(locale(None), &[&a]),
+        CallScript::new(locale(None), &a)
+    );
 }
