@@ -2,6 +2,7 @@
 //! the parameters each execution is started with (the flow reads them as `flow.data`), and
 //! how a finished execution's context is read back.
 
+use super::bundle_params;
 use crate::capability::DecisionKey;
 use escalation_core::model::{CallOutcome, EscalationId, SysId};
 use escalation_core::ports::{CallParams, CallRequest};
@@ -49,6 +50,7 @@ pub const PARAMETERS: &[&str] = &[
     "say_use_keypad",
     "say_bridge_offer",
     "bridge_url",
+    "bundle",
 ];
 
 /// The route of voice-inbound the flow's `open_bridge` widget hands the call to after a 4.
@@ -61,7 +63,14 @@ pub const BRIDGE_OPEN_PATH: &str = "/bridge/open";
 /// speech markup.
 pub fn parameters(call: &CallRequest) -> Value {
     let locale = prompts::locale(call.person.language.as_deref());
-    let script = CallScript::new(locale, &call.incident);
+    let script = if call.bundle.is_empty() {
+        CallScript::new(locale, &call.incident)
+    } else {
+        let incidents: Vec<_> = std::iter::once(&call.incident)
+            .chain(call.bundle.iter().map(|b| &b.incident))
+            .collect();
+        CallScript::bundle(locale, &incidents)
+    };
     let mut params = json!({
         "escalation_id": call.escalation_id,
         "sys_id": call.incident.sys_id,
@@ -75,6 +84,8 @@ pub fn parameters(call: &CallRequest) -> Value {
         "voice": script.voice,
         // Empty: no bridge is offered (the flow skips the offer); see `with_bridge_url`.
         "bridge_url": "",
+        // The other incidents of a bundle call ("" for an ordinary call).
+        "bundle": bundle_params::encode(&call.bundle),
     });
     if let Value::Object(map) = &mut params {
         for (key, text) in script.prompts() {
@@ -156,7 +167,9 @@ impl ExecutionContext {
             escalation_id: EscalationId::new(text("escalation_id")?),
             sys_id: SysId::parse(text("sys_id")?).ok()?,
             attempt: u32::try_from(attempt).ok()?,
-            bundle: Vec::new(),
+            bundle: text("bundle")
+                .map(bundle_params::decode)
+                .unwrap_or_default(),
         })
     }
 

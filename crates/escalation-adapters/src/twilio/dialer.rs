@@ -117,10 +117,13 @@ impl Dialer for StudioDialer {
 
     async fn place(&self, call: &CallRequest) -> Result<DialResult, TelephonyError> {
         let mut parameters = contract::parameters(call);
-        if let Some(link) = &self.decision {
+        // A call about several incidents is decided when it ends (each incident's own
+        // escalation applies the key) and offers no bridge.
+        let bundled = !call.bundle.is_empty();
+        if let Some(link) = self.decision.as_ref().filter(|_| !bundled) {
             contract::add_decision(&mut parameters, call, link);
         }
-        if let Some(url) = self.bridge_url(call) {
+        if let Some(url) = self.bridge_url(call).filter(|_| !bundled) {
             parameters = contract::with_bridge_url(parameters, url);
         }
         let new = NewExecution {

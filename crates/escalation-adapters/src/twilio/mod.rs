@@ -5,6 +5,7 @@
 //! Streams records.
 
 pub mod account;
+pub mod bundle_params;
 pub mod calls;
 pub mod contract;
 pub mod dialer;
