@@ -22,6 +22,7 @@
 pub mod bridge;
 pub mod bundle;
 pub mod canary;
+pub mod dial_queue;
 pub mod escalation;
 pub mod lineup_source;
 pub mod messaging;

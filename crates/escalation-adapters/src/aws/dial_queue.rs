@@ -57,25 +57,9 @@ impl SqsDialQueue {
     }
 }
 
-#[async_trait]
-impl DialQueue for SqsDialQueue {
-    async fn request(&self, dial: &DialRequest) -> Result<(), OutboxError> {
-        self.client
-            .send_message()
-            .queue_url(&self.url)
-            .message_body(encode(dial))
-            .send()
-            .await
-            .map_err(|e| {
-                OutboxError(format!(
-                    "dial queue (SQS): {}",
-                    aws_sdk_sqs::error::DisplayErrorContext(&e)
-                ))
-            })?;
-        Ok(())
-    }
-
-    async fn request_after(&self, dial: &DialRequest, delay_secs: u32) -> Result<(), OutboxError> {
+impl SqsDialQueue {
+    /// Send one request, delivered after `delay_secs` (0: at once; at most 900).
+    async fn send(&self, dial: &DialRequest, delay_secs: u32) -> Result<(), OutboxError> {
         self.client
             .send_message()
             .queue_url(&self.url)
@@ -90,6 +74,17 @@ impl DialQueue for SqsDialQueue {
                 ))
             })?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl DialQueue for SqsDialQueue {
+    async fn request(&self, dial: &DialRequest) -> Result<(), OutboxError> {
+        self.send(dial, 0).await
+    }
+
+    async fn request_after(&self, dial: &DialRequest, delay_secs: u32) -> Result<(), OutboxError> {
+        self.send(dial, delay_secs).await
     }
 }
 
