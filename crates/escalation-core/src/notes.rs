@@ -90,6 +90,17 @@ pub fn attempt(f: &CallFacts<'_>) -> String {
     )
 }
 
+/// The call was about several incidents at once (a bundle call): " One call about 3
+/// incidents (bundle …): INC0010001, INC0010002, INC0010003; the key pressed applies to
+/// each."
+pub fn bundled(bundle_id: &str, incidents: &[String]) -> String {
+    format!(
+        " One call about {} incidents (bundle {bundle_id}): {}; the key pressed applies to each.",
+        incidents.len(),
+        incidents.join(", ")
+    )
+}
+
 pub fn accepted(name: &str, at_ms: u64, since_start_ms: u64) -> String {
     format!(
         " ACCEPTED by {name} at {}, {} after the escalation started.",

@@ -47,6 +47,18 @@ impl Attempt {
     pub fn is_leased(&self, now: u64) -> bool {
         self.dial_lease_until.is_some_and(|until| until > now)
     }
+
+    /// The call this attempt was placed in is about other incidents too (a bundle call):
+    /// ending this attempt must not hang it up, the others' people are still on it.
+    pub fn shares_call(&self) -> bool {
+        self.bundle.as_ref().is_some_and(BundleTag::is_shared)
+    }
+
+    /// The call to hang up when this attempt ends by other means than its call (none when
+    /// it was never placed, or when the call is shared with other incidents).
+    pub fn own_call(&self) -> Option<&ExecutionSid> {
+        self.execution_sid.as_ref().filter(|_| !self.shares_call())
+    }
 }
 
 /// A finished call, kept for the timeline.

@@ -14,9 +14,11 @@
 //! - `sweep`: what the sweeper must do about an escalation.
 //! - `plan`: the worst-case walk, for the dry run.
 //! - `ring`: a ring-all step, several calls at once (the first accept wins).
+//! - `bundled`: an attempt waiting in a bundle, and the bundle call it was placed in.
 
 mod attempt;
 mod bridge;
+mod bundled;
 mod cancel;
 mod lease;
 mod plan;

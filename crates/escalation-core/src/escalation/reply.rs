@@ -84,7 +84,7 @@ impl Escalation {
         let redial = self
             .in_flight()
             .find(|a| a.person.phone == person.phone)
-            .map(|a| (a.number, a.execution_sid.clone()));
+            .map(|a| (a.number, a.own_call().cloned()));
         if let Some((number, hang_up)) = redial {
             let mut transition = self.on_call_ended(number, None, outcome.clone(), now)?;
             let note = &mut transition.update.work_note;

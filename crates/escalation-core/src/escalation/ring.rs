@@ -80,7 +80,7 @@ impl Escalation {
                 started_at: a.started_at,
                 ended_at: now,
             });
-            if let Some(execution) = a.execution_sid {
+            if let Some(execution) = a.own_call().cloned() {
                 hang_up.push(HangUp {
                     attempt: a.number,
                     execution,
@@ -93,7 +93,7 @@ impl Escalation {
 
     /// Drop every attempt in flight (the escalation is ending by other means): the first
     /// placed call, whose it is (all the names when several rang), and the other placed
-    /// calls.
+    /// calls. A call shared with other incidents (a bundle call) is left to them.
     pub(super) fn end_in_flight(&mut self) -> (Option<ExecutionSid>, Option<String>, Vec<HangUp>) {
         let placed: Vec<Attempt> = self
             .s
@@ -101,7 +101,7 @@ impl Escalation {
             .take()
             .into_iter()
             .chain(self.s.ring.drain(..))
-            .filter(|a| a.execution_sid.is_some())
+            .filter(|a| a.own_call().is_some())
             .collect();
         let names: Vec<&str> = placed.iter().map(|a| a.person.name.as_str()).collect();
         let ringing = (!names.is_empty()).then(|| names.join(", "));

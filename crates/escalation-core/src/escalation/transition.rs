@@ -59,6 +59,9 @@ impl Escalation {
             execution_sid: sid.as_ref().map(ExecutionSid::as_str),
             duration_ms: now.saturating_sub(current.started_at),
         });
+        if let Some(tag) = current.bundle.as_ref().filter(|t| t.is_shared()) {
+            note.push_str(&notes::bundled(&tag.id, &tag.incidents));
+        }
 
         if outcome == CallOutcome::Accepted {
             self.s.status = Status::Accepted;

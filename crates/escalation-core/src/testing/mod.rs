@@ -100,6 +100,7 @@ pub struct Memory {
     pub roster: Roster,
     pub messenger: Arc<RecordingMessenger>,
     pub offers: Arc<MemoryOffers>,
+    pub bundles: Arc<MemoryBundles>,
 }
 
 /// The instant tests start at: 2026-11-21 10:00:00 UTC.
@@ -119,6 +120,7 @@ impl Memory {
             roster,
             messenger: Arc::default(),
             offers: Arc::default(),
+            bundles: Arc::default(),
         }
     }
 
@@ -149,6 +151,18 @@ impl Memory {
     /// The engine as the trigger runs it: first calls go to [`Memory::dials`].
     pub fn queued_engine(&self, settings: Settings) -> Engine {
         self.engine(settings).with_dial_queue(self.dials.clone())
+    }
+
+    /// The engine with the SMS path and bundling over a window of `window_secs`: bundles
+    /// in [`Memory::bundles`], their openers' delayed requests in [`Memory::dials`].
+    pub fn bundled_engine(&self, settings: Settings, window_secs: u32) -> Engine {
+        self.sms_engine(settings)
+            .with_bundles(crate::usecase::BundleParts {
+                store: self.bundles.clone(),
+                queue: self.dials.clone(),
+                settings: crate::bundle::BundleSettings::window_secs(window_secs)
+                    .expect("a window"),
+            })
     }
 
     pub fn applier(&self) -> UpdateApplier {

@@ -12,6 +12,7 @@
 //! outcome is unknown.
 
 use super::both::both;
+use super::bundle::Bundled;
 use super::{Engine, EngineError};
 use crate::escalation::{CREATE_BUDGET_MS, DIAL_LEASE_MS, DialDue, Next};
 use crate::model::{CallOutcome, ExecutionSid};
@@ -37,6 +38,7 @@ impl Engine {
                 attempt = req.attempt, ?current, "dial request no longer current; placing nothing");
             return Ok(Some(stored));
         }
+        self.bundle_not_yet(&stored).await?;
         self.dial(stored).await.map(Some)
     }
 
@@ -97,6 +99,12 @@ impl Engine {
                     .enqueue(&[stored.escalation.started_note()])
                     .await?;
             }
+            // With bundling, the call may wait for others to the same person, or be
+            // placed here with theirs.
+            stored = match self.bundle(stored, &attempt).await? {
+                Bundled::Alone(s) => s,
+                Bundled::Handled(s) => return Ok(s),
+            };
             // The rate-limit wait comes before the claim, so the lease covers the request.
             self.ports.dialer.reserve().await?;
             let until = match self
@@ -190,7 +198,7 @@ impl Engine {
     /// request, the sweeper) need not wait for it to run out (best effort). After a create
     /// whose outcome is unknown the lease is kept: the call may exist, and the next dialer,
     /// once the lease has run out, looks for it before calling.
-    async fn give_up(
+    pub(super) async fn give_up(
         &self,
         stored: Stored,
         attempt: u32,
@@ -223,7 +231,7 @@ impl Engine {
         e.into()
     }
 
-    async fn record_execution(
+    pub(super) async fn record_execution(
         &self,
         stored: Stored,
         attempt: u32,

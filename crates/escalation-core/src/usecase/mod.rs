@@ -12,9 +12,12 @@
 //! - `on_call`: who a team's incident would call now (the inbound line's put-through).
 //! - `ring`: hanging up the other calls of a ring-all step.
 //! - `both`: two steps at once (the start's note and dial request).
+//! - `bundle`: one call for several incidents waiting for the same person.
 
 mod apply_update;
 mod both;
+mod bundle;
+mod bundle_call;
 mod call_ended;
 mod cancel;
 mod commit;
@@ -28,6 +31,7 @@ mod start;
 mod sweep;
 
 pub use apply_update::{Applied, UPDATE_MARK_TTL_SECS, UpdateApplier, UpdateError};
+pub use bundle::BundleParts;
 pub use call_ended::{EventOutcome, EventResult};
 pub use cancel::CancelResult;
 pub use decide::{Choice, DecisionReply, LiveDecision, Verdict};
@@ -110,6 +114,8 @@ pub struct Engine {
     dials: Option<Arc<dyn DialQueue>>,
     /// Texts after unanswered calls, and replies to them (`sms`).
     sms: Option<SmsParts>,
+    /// One call for several incidents waiting for the same person (`bundle`).
+    bundles: Option<BundleParts>,
 }
 
 impl Engine {
@@ -119,6 +125,7 @@ impl Engine {
             settings,
             dials: None,
             sms: None,
+            bundles: None,
         }
     }
 

@@ -6,7 +6,7 @@
 
 use escalation_core::escalation::{Escalation, Policy};
 use escalation_core::model::{CallOutcome, ExecutionSid, Incident, Roster, SysId};
-use escalation_core::ports::{Metric, Stored};
+use escalation_core::ports::{DialRequest, Metric, Stored};
 use escalation_core::testing::{Memory, PlaceScript, T0};
 use escalation_core::update::IncidentUpdate;
 use escalation_core::usecase::{Engine, EventOutcome, Settings, SweepReport};
@@ -142,6 +142,20 @@ impl Scenario {
             p.ring_step = (list == 0).then_some(0);
             p.sms_when_unanswered = texted.contains(&p.phone.as_str());
         })
+    }
+
+    /// `roster`, and the calls due to one person within `window_secs` are one call.
+    pub fn bundled(roster: &str, window_secs: u32) -> Scenario {
+        let mut s = Scenario::with(roster, Settings::default());
+        s.engine = s.m.bundled_engine(Settings::default(), window_secs);
+        s
+    }
+
+    /// The dialer takes these requests, in order.
+    pub async fn dial(&self, requests: impl IntoIterator<Item = DialRequest>) {
+        for req in requests {
+            self.engine.dial_requested(&req).await.expect("dialled");
+        }
     }
 
     fn build(roster: &str, settings: Settings, texted: &[&str]) -> Scenario {

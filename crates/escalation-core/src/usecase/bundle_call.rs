@@ -1,0 +1,326 @@
+//! The bundle call: claim every member's dial lease, place one call about all of them,
+//! record it on each; and the next calls of a bundle's incidents, which go out as one call
+//! again when they are due to the same person.
+
+use super::bundle::BundleParts;
+use super::{Engine, EngineError};
+use crate::bundle::{Bundle, BundledCall, Member};
+use crate::escalation::{Attempt, CREATE_BUDGET_MS, DIAL_LEASE_MS, DialDue, Next};
+use crate::model::{CallOutcome, E164, EscalationId, ExecutionSid};
+use crate::ports::{DialRequest, DialResult, Stored, TelephonyError, TelephonyErrorKind};
+
+/// One member whose dial lease the closer holds.
+struct Claimed {
+    stored: Stored,
+    attempt: Attempt,
+    until: u64,
+}
+
+impl Engine {
+    /// Place the next calls of escalations whose call just ended. With bundling, those of
+    /// a bundle call's incidents that are due to the same person are placed as one call.
+    pub(super) async fn dial_next(&self, due: Vec<Stored>) -> Result<(), EngineError> {
+        let mut failed = None;
+        for group in self.by_person(due) {
+            let result = match <[Stored; 1]>::try_from(group) {
+                Ok([one]) => self.dial(one).await.map(|_| ()),
+                Err(group) => self.dial_together(group).await,
+            };
+            if let Err(e) = result {
+                failed.get_or_insert(e);
+            }
+        }
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// `due` in groups: the calls due now to one person together (with bundling), every
+    /// other escalation on its own.
+    fn by_person(&self, due: Vec<Stored>) -> Vec<Vec<Stored>> {
+        let mut groups: Vec<(Option<E164>, Vec<Stored>)> = Vec::new();
+        let now = self.now();
+        for stored in due {
+            let phone = match stored.escalation.dial_due(now, now) {
+                DialDue::Now(a) if self.bundles.is_some() && a.ring == 0 && a.bundle.is_none() => {
+                    Some(a.person.phone.clone())
+                }
+                _ => None,
+            };
+            match groups
+                .iter_mut()
+                .find(|(p, g)| p.is_some() && *p == phone && g.len() < crate::bundle::MAX_BUNDLE)
+            {
+                Some((_, group)) => group.push(stored),
+                None => groups.push((phone, vec![stored])),
+            }
+        }
+        groups.into_iter().map(|(_, g)| g).collect()
+    }
+
+    /// One call for escalations whose next calls are all due to the same person now.
+    async fn dial_together(&self, group: Vec<Stored>) -> Result<(), EngineError> {
+        let Some(parts) = &self.bundles else {
+            return Err(EngineError::Contention);
+        };
+        let now = self.now();
+        let members: Vec<Member> = group
+            .iter()
+            .filter_map(|s| {
+                let a = s.escalation.current()?;
+                Some(Member {
+                    sys_id: s.escalation.incident().sys_id.clone(),
+                    escalation_id: s.escalation.id().clone(),
+                    attempt: a.number,
+                })
+            })
+            .collect();
+        let mut group = group.into_iter();
+        let Some(first) = group.next() else {
+            return Ok(());
+        };
+        let Some(attempt) = first.escalation.current().cloned() else {
+            return Ok(());
+        };
+        let bundle = Bundle {
+            id: format!("{}/{}", first.escalation.id(), attempt.number),
+            phone: attempt.person.phone.clone(),
+            opened_at: now,
+            closes_at: now,
+            members,
+            closed_at: Some(now),
+        };
+        self.place_bundle(parts, first, &attempt, &bundle)
+            .await
+            .map(|_| ())
+    }
+
+    /// Claim every member, place one call about all of them, record it on each.
+    pub(super) async fn place_bundle(
+        &self,
+        parts: &BundleParts,
+        stored: Stored,
+        attempt: &Attempt,
+        bundle: &Bundle,
+    ) -> Result<Stored, EngineError> {
+        self.ports.dialer.reserve().await?;
+        let mine = match self.claim(stored, attempt.number).await? {
+            Ok(c) => c,
+            Err(s) => return Ok(s),
+        };
+        let mine_id = mine.stored.escalation.id().clone();
+        let others: Vec<&Member> = bundle
+            .members
+            .iter()
+            .filter(|m| m.escalation_id != mine_id)
+            .collect();
+        let claims = futures::future::join_all(others.iter().map(|m| self.claim_member(m))).await;
+        let mut members = vec![mine];
+        for (claim, m) in claims.into_iter().zip(others) {
+            match claim {
+                Ok(Some(c)) => members.push(c),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(escalation_id = %m.escalation_id, error = %e,
+                    "could not claim a bundle member; its call is placed alone after the window"),
+            }
+        }
+        let members = self.adopt_earlier_calls(members).await?;
+        let Some(first) = members.first() else {
+            return Err(EngineError::Contention);
+        };
+        let mut call = first.stored.escalation.call_request(&first.attempt);
+        call.bundle = members[1..]
+            .iter()
+            .map(|c| BundledCall {
+                escalation_id: c.stored.escalation.id().clone(),
+                incident: c.stored.escalation.incident().clone(),
+                attempt: c.attempt.number,
+            })
+            .collect();
+        let incidents: Vec<String> = members
+            .iter()
+            .map(|c| c.stored.escalation.incident().number.clone())
+            .collect();
+        let until = members.iter().map(|c| c.until).min().unwrap_or(0);
+        if self.now() + CREATE_BUDGET_MS > until {
+            return Err(self
+                .give_up_all(
+                    members,
+                    TelephonyError {
+                        kind: TelephonyErrorKind::Unavailable,
+                        message: "the dial lease ran short before the bundle call could be placed"
+                            .into(),
+                    },
+                )
+                .await);
+        }
+        let outcome = match self.ports.dialer.place(&call).await {
+            Ok(DialResult::Placed(sid) | DialResult::AlreadyOurs(sid)) => {
+                return self
+                    .record_bundle(members, &sid, &bundle.id, &incidents, &mine_id)
+                    .await;
+            }
+            Ok(DialResult::OnAnotherCall) => CallOutcome::OnAnotherCall,
+            Ok(DialResult::Unreachable(why)) => CallOutcome::Unreachable(why),
+            Err(e) => return Err(self.give_up_all(members, e).await),
+        };
+        tracing::warn!(bundle = %bundle.id, to = %attempt.person.phone.masked(), ?outcome,
+            "the bundle call could not be placed; each incident moves on");
+        let mut mine_now = None;
+        for c in members {
+            let n = c.attempt.number;
+            let saved = self
+                .commit(c.stored, |e| {
+                    e.on_call_ended(n, None, outcome.clone(), self.now())
+                })
+                .await?;
+            let s = match saved {
+                Ok((s, t)) => {
+                    self.observe(&s.escalation, &t);
+                    if t.next == Next::Dial {
+                        self.request_next(parts, &s).await?;
+                    }
+                    s
+                }
+                Err((s, _)) => s,
+            };
+            if s.escalation.id() == &mine_id {
+                mine_now = Some(s);
+            }
+        }
+        mine_now.ok_or(EngineError::Contention)
+    }
+
+    /// Claim attempt `n` of `stored` (`Err`: someone else has it, or it moved on).
+    async fn claim(&self, stored: Stored, n: u32) -> Result<Result<Claimed, Stored>, EngineError> {
+        match self
+            .commit(stored, |e| e.claim_dial(n, self.now(), DIAL_LEASE_MS))
+            .await?
+        {
+            Ok((stored, until)) => {
+                let attempt = stored.escalation.attempt(n).cloned();
+                Ok(match attempt {
+                    Some(attempt) => Ok(Claimed {
+                        stored,
+                        attempt,
+                        until,
+                    }),
+                    None => Err(stored),
+                })
+            }
+            Err((s, reason)) => {
+                tracing::info!(escalation_id = %s.escalation.id(), attempt = n, %reason,
+                    "bundle member not claimed: another invocation has it or it moved on");
+                Ok(Err(s))
+            }
+        }
+    }
+
+    /// Claim another member of the bundle, if it still waits for this call.
+    async fn claim_member(&self, m: &Member) -> Result<Option<Claimed>, EngineError> {
+        let Some(stored) = self.ports.repo.load(&m.sys_id).await? else {
+            return Ok(None);
+        };
+        if stored.escalation.id() != &m.escalation_id {
+            return Ok(None);
+        }
+        Ok(self.claim(stored, m.attempt).await?.ok())
+    }
+
+    /// A member claimed before may have had its call placed by a dialer that died: that
+    /// call is adopted as the member's own, and the member leaves the bundle.
+    async fn adopt_earlier_calls(
+        &self,
+        members: Vec<Claimed>,
+    ) -> Result<Vec<Claimed>, EngineError> {
+        let mut left = Vec::with_capacity(members.len());
+        for c in members {
+            let n = c.attempt.number;
+            if !c.stored.escalation.claimed_before(n) {
+                left.push(c);
+                continue;
+            }
+            let call = c.stored.escalation.call_request(&c.attempt);
+            match self.ports.dialer.find_placed(&call).await {
+                Ok(Some(sid)) => {
+                    tracing::warn!(escalation_id = %call.escalation_id, attempt = n, execution = %sid,
+                        "adopting the execution an earlier dialer created but never recorded");
+                    self.record_execution(c.stored, n, &sid, self.now()).await?;
+                }
+                Ok(None) => left.push(c),
+                Err(e) => return Err(self.give_up_all(vec![c], e).await),
+            }
+        }
+        Ok(left)
+    }
+
+    async fn record_bundle(
+        &self,
+        members: Vec<Claimed>,
+        sid: &ExecutionSid,
+        bundle_id: &str,
+        incidents: &[String],
+        mine_id: &EscalationId,
+    ) -> Result<Stored, EngineError> {
+        let mut mine = None;
+        let mut failed = None;
+        for c in members {
+            let n = c.attempt.number;
+            let saved = self
+                .commit(c.stored, |e| {
+                    e.record_bundle_call(n, sid, bundle_id, incidents, self.now())
+                })
+                .await;
+            let s = match saved {
+                Ok(Ok((s, ()))) => {
+                    tracing::info!(escalation_id = %s.escalation.id(), attempt = n, execution = %sid,
+                        bundle = bundle_id, incidents = incidents.len(), "bundle call placed");
+                    s
+                }
+                Ok(Err((s, reason))) => {
+                    // It moved on while the call was placed (e.g. cancelled): the call is
+                    // the others' too, so it keeps ringing.
+                    tracing::warn!(escalation_id = %s.escalation.id(), execution = %sid, %reason,
+                        "bundle call placed for an attempt that is no longer current");
+                    s
+                }
+                Err(e) => {
+                    // The lease stays until it runs out; the next dialer finds this call.
+                    tracing::error!(error = %e, execution = %sid,
+                        "could not record the bundle call on a member; found again after its lease");
+                    failed.get_or_insert(e);
+                    continue;
+                }
+            };
+            if s.escalation.id() == mine_id {
+                mine = Some(s);
+            }
+        }
+        match (failed, mine) {
+            (Some(e), _) => Err(e),
+            (None, Some(s)) => Ok(s),
+            (None, None) => Err(EngineError::Contention),
+        }
+    }
+
+    /// Give every member's lease back after a failed create (see `give_up`).
+    async fn give_up_all(&self, members: Vec<Claimed>, e: TelephonyError) -> EngineError {
+        for c in members {
+            self.give_up(c.stored, c.attempt.number, c.until, e.clone())
+                .await;
+        }
+        e.into()
+    }
+
+    /// The next call of a member whose bundle call could not be placed.
+    async fn request_next(&self, parts: &BundleParts, stored: &Stored) -> Result<(), EngineError> {
+        let esc = &stored.escalation;
+        if let Some(a) = esc.current() {
+            let dial = DialRequest {
+                sys_id: esc.incident().sys_id.clone(),
+                escalation_id: esc.id().clone(),
+                attempt: a.number,
+            };
+            parts.queue.request(&dial).await?;
+        }
+        Ok(())
+    }
+}
