@@ -104,6 +104,12 @@ pub struct EngineConfig {
     /// `BRIDGE_URL`: voice-inbound's public URL. Set: an accepted call offers key 4 (a
     /// conference bridge that calls the next person in). Unset: no bridge (the default).
     pub bridge_url: Option<String>,
+    /// `BUNDLE_WINDOW_SECS` (0 to 300; 0, the default: off): a first call waits this long
+    /// for other incidents that would call the same person, and one call carries them all.
+    /// Needs `DIAL_QUEUE_URL` (the opener's request comes back through it).
+    pub bundle_window_secs: u32,
+    /// `DIAL_QUEUE_URL`, where the functions that have it send dial requests.
+    pub dial_queue_url: Option<String>,
 }
 
 /// Where the On-Call API is and how long the trigger waits for it.
@@ -227,6 +233,8 @@ impl EngineConfig {
             },
             twilio_creates_per_sec: env.number("TWILIO_CREATES_PER_SEC", 20, 1000)?.max(1),
             bridge_url: env.optional_url("BRIDGE_URL")?,
+            bundle_window_secs: env.number("BUNDLE_WINDOW_SECS", 0, 300)?,
+            dial_queue_url: env.optional_url("DIAL_QUEUE_URL")?,
         })
     }
 }

@@ -6,7 +6,8 @@ use crate::handlers::{
     CallDecision, Canary, EscalationDialer, FlowEvents, Sweeper, Trigger, Updater,
 };
 use escalation_adapters::aws::{
-    DynamoRate, DynamoRepo, DynamoSmsOffers, PolicyStore, SqsDialQueue, SqsOutbox, StoredPolicies,
+    DynamoBundles, DynamoRate, DynamoRepo, DynamoSmsOffers, PolicyStore, SqsDialQueue, SqsOutbox,
+    StoredPolicies,
 };
 use escalation_adapters::capability::DecisionKey;
 use escalation_adapters::clock::SystemClock;
@@ -18,11 +19,14 @@ use escalation_adapters::signing::BridgeKey;
 use escalation_adapters::twilio::{
     AccountClient, CallsClient, DecisionLink, MessagesClient, StudioClient, StudioDialer,
 };
+use escalation_core::bundle::BundleSettings;
 use escalation_core::canary::{CanaryFilteredMetrics, CanaryFilteredOutbox};
 use escalation_core::lineup_source::{FixedPolicies, FixedRoster, Sources};
 use escalation_core::model::{Person, Roster};
 use escalation_core::ports::{Clock, LineupSource, Metrics};
-use escalation_core::usecase::{Engine, Ports, ReplayGuard, Settings, SmsParts, UpdateApplier};
+use escalation_core::usecase::{
+    BundleParts, Engine, Ports, ReplayGuard, Settings, SmsParts, UpdateApplier,
+};
 use std::sync::Arc;
 
 /// What every function starts from: the AWS SDK configuration (honours
@@ -96,6 +100,9 @@ pub struct EngineParts {
     pub sms: Option<SmsParts>,
     /// Where the engine's metrics go (CloudWatch EMF; tests count them).
     pub metrics: Arc<dyn Metrics>,
+    /// One call for the incidents waiting for one person (`BUNDLE_WINDOW_SECS`); `None`:
+    /// off, or this function has no dial queue (its calls go out alone).
+    pub bundles: Option<BundleParts>,
 }
 
 impl EngineParts {
@@ -193,9 +200,30 @@ impl EngineParts {
                 &config.table,
             )),
         });
+        let bundles = match (
+            BundleSettings::window_secs(config.bundle_window_secs),
+            &config.dial_queue_url,
+        ) {
+            (Some(settings), Some(url)) => Some(BundleParts {
+                store: Arc::new(DynamoBundles::new(
+                    aws_sdk_dynamodb::Client::new(&aws.sdk),
+                    &config.table,
+                )),
+                queue: Arc::new(SqsDialQueue::new(aws_sdk_sqs::Client::new(&aws.sdk), url)),
+                settings,
+            }),
+            (Some(_), None) => {
+                tracing::info!(
+                    "BUNDLE_WINDOW_SECS is set but this function has no DIAL_QUEUE_URL: its calls go out alone"
+                );
+                None
+            }
+            (None, _) => None,
+        };
         Ok(EngineParts {
             metrics: metrics.clone(),
             sms,
+            bundles,
             repo: aws.repo(&config.table),
             outbox: Arc::new(SqsOutbox::new(
                 aws_sdk_sqs::Client::new(&aws.sdk),
@@ -228,11 +256,14 @@ impl EngineParts {
     }
 
     pub fn engine(&self) -> Engine {
-        let engine = Engine::new(self.ports(), self.settings.clone());
-        match &self.sms {
-            Some(sms) => engine.with_sms(sms.clone()),
-            None => engine,
+        let mut engine = Engine::new(self.ports(), self.settings.clone());
+        if let Some(sms) = &self.sms {
+            engine = engine.with_sms(sms.clone());
         }
+        if let Some(bundles) = &self.bundles {
+            engine = engine.with_bundles(bundles.clone());
+        }
+        engine
     }
 
     /// The trigger: its engine hands first calls to the dial queue at `dial_queue_url`.
