@@ -113,6 +113,7 @@ optional ESCALATE_PRIORITIES '^ *[1-5] *(, *[1-5] *)*$' 'a list of priorities su
 optional LIVE_DECISIONS '^(true|false)$' 'true or false (call-decision applies a key during the call)'
 optional PUBLIC_BASE_URL '^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^ ]*)?$' 'an https:// URL (the custom domain Twilio calls voice-inbound on)'
 optional CONFERENCE_BRIDGE '^(true|false)$' 'true or false (the conference bridge, key 4 after accepting)'
+optional BUNDLE_WINDOW_SECS '^([0-9]|[1-9][0-9]|[12][0-9][0-9]|300)$' 'a number of seconds, 0 to 300 (0: every call about one incident)'
 if [ "${#problems[@]}" -gt 0 ]; then
     echo "$PROG: $config has problems:" >&2
     printf '  %s\n' "${problems[@]}" >&2
@@ -234,8 +235,13 @@ for entry in "${FUNCTIONS[@]}"; do
         if [ -n "${CFG[$k]:-}" ]; then printf '%s=%s\n' "$k" "${CFG[$k]}" >>"$env_file"; fi
     done
     [ -n "${CFG[RUST_LOG]:-}" ] || echo "RUST_LOG=info" >>"$env_file"
-    if [ "$bin" = incident-trigger ] || [ "$bin" = call-decision ]; then
-        echo "DIAL_QUEUE_URL=${CFG[DIAL_QUEUE_URL]}" >>"$env_file"
+    case "$bin" in
+        incident-trigger | call-decision | escalation-dialer | flow-events | escalation-sweeper)
+            echo "DIAL_QUEUE_URL=${CFG[DIAL_QUEUE_URL]}" >>"$env_file" ;;
+    esac
+    # Bundling: the functions that place calls (a bundle's opener comes back on the dial queue).
+    if [ -n "${CFG[BUNDLE_WINDOW_SECS]:-}" ] && [[ "$BRIDGE_FUNCTIONS" == *" $bin "* ]]; then
+        echo "BUNDLE_WINDOW_SECS=${CFG[BUNDLE_WINDOW_SECS]}" >>"$env_file"
     fi
     case "$bin" in
         escalation-dialer | flow-events | escalation-sweeper | voice-inbound)

@@ -23,6 +23,23 @@ fn example() -> Incident {
     }
 }
 
+/// Two more incidents of the same group, for the bundle call's example.
+fn bundled(first: &Incident) -> Vec<Incident> {
+    [
+        ("INC0010043", "Replica lag on the orders cluster"),
+        ("INC0010044", "Backups failing"),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (number, text))| Incident {
+        sys_id: SysId::parse(&format!("ef43c6d40a0a0b5700c77f9bf387af{:02x}", i)).unwrap(),
+        number: number.into(),
+        short_description: text.into(),
+        ..first.clone()
+    })
+    .collect()
+}
+
 fn section() -> String {
     let incident = example();
     let mut out = format!(
@@ -83,6 +100,25 @@ fn section() -> String {
             ),
         ];
         for (when, text) in rows {
+            out.push_str(&format!("| {when} | {text} |\n"));
+        }
+        let others = bundled(&incident);
+        let all: Vec<&Incident> = std::iter::once(&incident).chain(&others).collect();
+        let bundle = CallScript::bundle(locale, &all);
+        out.push_str(&format!(
+            "\n| one call about {} incidents (bundling) | the person hears |\n|---|---|\n",
+            all.len()
+        ));
+        for (when, text) in [
+            (
+                "The call is answered, and after star",
+                format!("{} {}", bundle.details, bundle.menu),
+            ),
+            ("9", format!("{} {}", bundle.full, bundle.menu)),
+            ("1", bundle.accepted.clone()),
+            ("2", bundle.passed.clone()),
+            ("3", bundle.escalated.clone()),
+        ] {
             out.push_str(&format!("| {when} | {text} |\n"));
         }
         let t = &locale.texts.sms;

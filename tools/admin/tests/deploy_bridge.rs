@@ -1,6 +1,6 @@
-//! scripts/deploy_cargo_lambda.sh (path B) wires the conference bridge as template.yaml's
-//! ConferenceBridge parameter does: off by default, and when on, BRIDGE_URL (voice-inbound's
-//! URL) for the functions that place escalation calls.
+//! scripts/deploy_cargo_lambda.sh (path B) wires the conference bridge and bundling as
+//! template.yaml does: both off by default; when on, BRIDGE_URL (voice-inbound's URL) and
+//! BUNDLE_WINDOW_SECS (with the dial queue) for the functions that place escalation calls.
 
 use std::process::{Command, Output};
 
@@ -126,6 +126,53 @@ fn deploy_cargo_lambda_refuses_a_conference_bridge_that_is_not_true_or_false() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("CONFERENCE_BRIDGE='yes' is not true or false"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn deploy_cargo_lambda_gives_the_bundle_window_to_the_functions_that_place_calls() {
+    assert!(
+        !dry_run_with("").contains("BUNDLE_WINDOW_SECS"),
+        "bundling is off by default"
+    );
+    let stdout = dry_run_with("BUNDLE_WINDOW_SECS=15");
+    for bin in ["escalation-dialer", "flow-events", "escalation-sweeper"] {
+        let env = env_of(&stdout, bin);
+        assert!(
+            env.contains(&"  env: BUNDLE_WINDOW_SECS=15"),
+            "{bin}:\n{stdout}"
+        );
+        assert!(
+            env.iter().any(|l| l.starts_with("  env: DIAL_QUEUE_URL=")),
+            "{bin} sends a bundle's opener back on the dial queue:\n{stdout}"
+        );
+    }
+    for bin in ["incident-trigger", "voice-inbound", "incident-updater"] {
+        assert!(
+            !env_of(&stdout, bin)
+                .iter()
+                .any(|l| l.contains("BUNDLE_WINDOW_SECS")),
+            "{bin} places no bundled calls:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn deploy_cargo_lambda_refuses_a_bundle_window_over_five_minutes() {
+    let dir = std::env::temp_dir().join(format!("deploy-bundle-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let cfg = dir.join("bad.env");
+    let example = read("infra/aws/cargo-lambda.env.example");
+    std::fs::write(&cfg, format!("{example}\nBUNDLE_WINDOW_SECS=900\n")).expect("write");
+    let out = bash(
+        "scripts/deploy_cargo_lambda.sh",
+        &["--dry-run", "--no-build", cfg.to_str().expect("utf-8")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("BUNDLE_WINDOW_SECS='900' is not a number of seconds, 0 to 300"),
         "{}",
         text(&out.stderr)
     );

@@ -137,15 +137,24 @@ fn the_template_gives_each_function_exactly_the_variables_it_reads() {
     }
     let sweeper = template_env("EscalationSweeperFunction");
     assert!(sweeper.contains_key("SWEEP_GRACE_SECS"));
-    // The trigger queues first calls; nobody else needs the dial queue's URL.
+    // The trigger queues first calls; the functions that place calls bundle them alike
+    // (the bundle's opener comes back on the dial queue); voice-inbound places its own
+    // first calls alone.
     let trigger = template_env("IncidentTriggerFunction");
     escalation_lambda::config::dial_queue_url(&trigger).expect("the trigger's DIAL_QUEUE_URL");
-    for function in ["EscalationDialerFunction", "FlowEventsFunction"] {
+    for function in [
+        "EscalationDialerFunction",
+        "FlowEventsFunction",
+        "EscalationSweeperFunction",
+    ] {
+        let env = template_env(function);
+        let config = EngineConfig::from_map(&env).expect("engine config");
         assert!(
-            !template_env(function).contains_key("DIAL_QUEUE_URL"),
-            "{function}"
+            config.dial_queue_url.is_some() && env.contains_key("BUNDLE_WINDOW_SECS"),
+            "{function} bundles"
         );
     }
+    assert!(!template_env("VoiceInboundFunction").contains_key("BUNDLE_WINDOW_SECS"));
     let template = read("template.yaml");
     assert!(template.contains("Schedule: rate(1 minute)"));
 }
@@ -364,8 +373,9 @@ fn deploy_cargo_lambda_dry_run_wires_what_the_template_wires() {
     assert!(dials.is_some_and(|d| d.contains(dialer)
         && d.ends_with("--function-response-types ReportBatchItemFailures --scaling-config MaximumConcurrency=5")),
         "the dial queue's mapping:\n{stdout}");
-    // Only the trigger and call-decision send to the dial queue.
-    assert_eq!(stdout.matches("env: DIAL_QUEUE_URL=").count(), 2);
+    // The trigger and call-decision queue calls; the dialer, flow-events and the sweeper
+    // send a bundle's opener back (as the template wires them).
+    assert_eq!(stdout.matches("env: DIAL_QUEUE_URL=").count(), 5);
     for public in ["incident-trigger", "voice-inbound", "call-decision"] {
         assert!(
             stdout.contains(&format!(

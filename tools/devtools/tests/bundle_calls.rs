@@ -26,7 +26,12 @@ async fn storm(stack: &Stack, first: u32, n: u32) -> Vec<String> {
     for i in first..first + n {
         let id = sys_id(i);
         let (status, body) = stack
-            .trigger(&id, &format!("INC00{i:05}"), &format!("Database {i} down"), "1")
+            .trigger(
+                &id,
+                &format!("INC00{i:05}"),
+                &format!("Database {i} down"),
+                "1",
+            )
             .await;
         assert_eq!(status, 202, "{body}");
         ids.push(id);
@@ -41,7 +46,11 @@ fn said(e: &ExecutionRecord) -> Vec<&str> {
 fn assigned_to(stack: &Stack, id: &str) -> Vec<String> {
     patches(stack, id)
         .iter()
-        .filter_map(|p| p.get("assigned_to").and_then(Value::as_str).map(str::to_owned))
+        .filter_map(|p| {
+            p.get("assigned_to")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
         .filter(|v| !v.is_empty())
         .collect()
 }
@@ -51,7 +60,10 @@ async fn three_incidents_for_alice_are_one_call_and_her_accept_assigns_each() {
     let stack = bundled_stack().await;
     stack.twilio.script(ALICE, vec![press("1")]);
     let ids = storm(&stack, 1601, 3).await;
-    assert!(dialled(&stack).is_empty(), "nobody is called during the window");
+    assert!(
+        dialled(&stack).is_empty(),
+        "nobody is called during the window"
+    );
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     stack.settle(&refs, SETTLE).await;
 
@@ -59,7 +71,9 @@ async fn three_incidents_for_alice_are_one_call_and_her_accept_assigns_each() {
     assert_eq!(dialled(&stack), [ALICE], "one call about all three");
     let heard = said(&calls[0]);
     assert!(
-        heard.iter().any(|t| t.contains("3 new priority 1 incidents")),
+        heard
+            .iter()
+            .any(|t| t.contains("3 new priority 1 incidents")),
         "{heard:#?}"
     );
     for id in &ids {
@@ -68,8 +82,10 @@ async fn three_incidents_for_alice_are_one_call_and_her_accept_assigns_each() {
         assert_eq!(assigned_to(&stack, id).len(), 1, "{id} assigned once");
         let notes = stack.sn.work_notes(id);
         assert!(
-            notes.iter().any(|n| n.contains("One call about 3 incidents")
-                && n.contains("INC0001601, INC0001602, INC0001603")),
+            notes
+                .iter()
+                .any(|n| n.contains("One call about 3 incidents")
+                    && n.contains("INC0001601, INC0001602, INC0001603")),
             "{id}'s own note names the bundle: {notes:#?}"
         );
     }
