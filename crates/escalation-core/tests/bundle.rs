@@ -228,3 +228,21 @@ async fn bundles_never_exceed_the_maximum_and_the_rest_are_called_alone() {
     assert_eq!(calls.len(), 3);
     assert_eq!(calls[2].call.bundle.len(), 9, "ten incidents in one call");
 }
+
+#[tokio::test]
+async fn when_the_person_is_on_another_call_the_whole_bundle_goes_to_the_next_person_as_one_call() {
+    let s = Scenario::bundled(ROSTER, WINDOW);
+    s.script(ALICE, [PlaceScript::OnAnotherCall]);
+    s.script(BOB, [press("1")]);
+    let req = storm(&s, 3).await;
+    window_ends(&s, req).await;
+    s.settle().await;
+
+    assert_eq!(s.dialled(), [BOB], "Alice's line was busy: one call to Bob about all three");
+    assert_eq!(s.m.dialer.placed()[0].call.bundle.len(), 2);
+    for n in 1..=3 {
+        let esc = s.esc(n);
+        assert_eq!(esc.accepted_by(), Some("Bob Agent"), "incident {n}");
+        assert_eq!(esc.history()[0].outcome, CallOutcome::OnAnotherCall);
+    }
+}

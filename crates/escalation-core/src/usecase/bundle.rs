@@ -190,7 +190,7 @@ impl Engine {
             match Bundle::close(held.as_ref().map(|h| &h.bundle), &tag.id, self.now()) {
                 Close::Close(bundle) => match parts.store.save(&bundle, version).await {
                     Ok(()) => {
-                        let stored = self.place_bundle(parts, stored, attempt, &bundle).await?;
+                        let stored = self.place_bundle(stored, attempt, &bundle).await?;
                         return Ok(Bundled::Handled(stored));
                     }
                     Err(RepoError::Conflict { .. }) => continue,

@@ -2,12 +2,11 @@
 //! record it on each; and the next calls of a bundle's incidents, which go out as one call
 //! again when they are due to the same person.
 
-use super::bundle::BundleParts;
 use super::{Engine, EngineError};
 use crate::bundle::{Bundle, BundledCall, Member};
 use crate::escalation::{Attempt, CREATE_BUDGET_MS, DIAL_LEASE_MS, DialDue, Next};
 use crate::model::{CallOutcome, E164, EscalationId, ExecutionSid};
-use crate::ports::{DialRequest, DialResult, Stored, TelephonyError, TelephonyErrorKind};
+use crate::ports::{DialResult, Stored, TelephonyError, TelephonyErrorKind};
 
 /// One member whose dial lease the closer holds.
 struct Claimed {
@@ -58,9 +57,6 @@ impl Engine {
 
     /// One call for escalations whose next calls are all due to the same person now.
     async fn dial_together(&self, group: Vec<Stored>) -> Result<(), EngineError> {
-        let Some(parts) = &self.bundles else {
-            return Err(EngineError::Contention);
-        };
         let now = self.now();
         let members: Vec<Member> = group
             .iter()
@@ -88,7 +84,7 @@ impl Engine {
             members,
             closed_at: Some(now),
         };
-        self.place_bundle(parts, first, &attempt, &bundle)
+        self.place_bundle(first, &attempt, &bundle)
             .await
             .map(|_| ())
     }
@@ -96,7 +92,6 @@ impl Engine {
     /// Claim every member, place one call about all of them, record it on each.
     pub(super) async fn place_bundle(
         &self,
-        parts: &BundleParts,
         stored: Stored,
         attempt: &Attempt,
         bundle: &Bundle,
@@ -165,6 +160,7 @@ impl Engine {
         tracing::warn!(bundle = %bundle.id, to = %attempt.person.phone.masked(), ?outcome,
             "the bundle call could not be placed; each incident moves on");
         let mut mine_now = None;
+        let mut due = Vec::new();
         for c in members {
             let n = c.attempt.number;
             let saved = self
@@ -176,7 +172,7 @@ impl Engine {
                 Ok((s, t)) => {
                     self.observe(&s.escalation, &t);
                     if t.next == Next::Dial {
-                        self.request_next(parts, &s).await?;
+                        due.push(s.clone());
                     }
                     s
                 }
@@ -186,6 +182,8 @@ impl Engine {
                 mine_now = Some(s);
             }
         }
+        // Their next calls: one call again where they go to the same person.
+        Box::pin(self.dial_next(due)).await?;
         mine_now.ok_or(EngineError::Contention)
     }
 
@@ -308,19 +306,5 @@ impl Engine {
                 .await;
         }
         e.into()
-    }
-
-    /// The next call of a member whose bundle call could not be placed.
-    async fn request_next(&self, parts: &BundleParts, stored: &Stored) -> Result<(), EngineError> {
-        let esc = &stored.escalation;
-        if let Some(a) = esc.current() {
-            let dial = DialRequest {
-                sys_id: esc.incident().sys_id.clone(),
-                escalation_id: esc.id().clone(),
-                attempt: a.number,
-            };
-            parts.queue.request(&dial).await?;
-        }
-        Ok(())
     }
 }

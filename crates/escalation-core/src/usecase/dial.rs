@@ -101,7 +101,8 @@ impl Engine {
             }
             // With bundling, the call may wait for others to the same person, or be
             // placed here with theirs.
-            stored = match self.bundle(stored, &attempt).await? {
+            // (On the heap: the bundle's steps are a large future, and most calls skip it.)
+            stored = match Box::pin(self.bundle(stored, &attempt)).await? {
                 Bundled::Alone(s) => s,
                 Bundled::Handled(s) => return Ok(s),
             };
