@@ -216,17 +216,47 @@ async fn a_member_cancelled_in_servicenow_leaves_the_shared_call_ringing_for_the
 }
 
 #[tokio::test]
-async fn bundles_never_exceed_the_maximum_and_the_rest_are_called_alone() {
+async fn a_full_bundle_is_called_at_once_and_the_next_incidents_open_the_next_one() {
     let s = Scenario::bundled(ROSTER, WINDOW);
     for n in 1..=12 {
         s.start(n).await;
     }
-    assert_eq!(s.dialled().len(), 2, "incidents 11 and 12 do not wait");
-    let (req, _) = s.m.dials.take_delayed().remove(0);
-    window_ends(&s, req).await;
     let calls = s.m.dialer.placed();
-    assert_eq!(calls.len(), 3);
-    assert_eq!(calls[2].call.bundle.len(), 9, "ten incidents in one call");
+    assert_eq!(
+        calls.len(),
+        1,
+        "the tenth incident closed the bundle at once"
+    );
+    assert_eq!(calls[0].call.bundle.len(), 9, "ten incidents in one call");
+    assert_eq!(
+        calls[0].call.incident.number, "INC0010010",
+        "placed by the one that filled it"
+    );
+
+    let delayed = s.m.dials.take_delayed();
+    assert_eq!(
+        delayed.len(),
+        2,
+        "the first bundle's opener and the second's: {delayed:?}"
+    );
+    s.m.clock.set(T0 + secs(u64::from(WINDOW)));
+    s.dial(delayed.into_iter().map(|(r, _)| r)).await;
+    let calls = s.m.dialer.placed();
+    assert_eq!(
+        calls.len(),
+        2,
+        "the first opener's request places nothing more"
+    );
+    let second: Vec<_> = std::iter::once(calls[1].call.incident.number.clone())
+        .chain(
+            calls[1]
+                .call
+                .bundle
+                .iter()
+                .map(|b| b.incident.number.clone()),
+        )
+        .collect();
+    assert_eq!(second, ["INC0010011", "INC0010012"]);
 }
 
 #[tokio::test]
@@ -238,7 +268,11 @@ async fn when_the_person_is_on_another_call_the_whole_bundle_goes_to_the_next_pe
     window_ends(&s, req).await;
     s.settle().await;
 
-    assert_eq!(s.dialled(), [BOB], "Alice's line was busy: one call to Bob about all three");
+    assert_eq!(
+        s.dialled(),
+        [BOB],
+        "Alice's line was busy: one call to Bob about all three"
+    );
     assert_eq!(s.m.dialer.placed()[0].call.bundle.len(), 2);
     for n in 1..=3 {
         let esc = s.esc(n);

@@ -14,7 +14,8 @@
 //! not scaled), `BENCH_BIN_DIR` (the release binaries), `BENCH_WRITE` (`0`
 //! to leave docs/ alone; default: write when every phase ran), `BENCH_COLD_REPS` (3),
 //! `BENCH_TRIGGER_LANES` (8), `BENCH_STORM_AGENTS` (50), `BENCH_STORM_ANSWER_MS` (100),
-//! `BENCH_STORM_TIMEOUT_SECS` (150), `BENCH_STORM_MAX_IN_FLIGHT` (64; 0 = no limit), `BENCH_LOG` (a file for the functions' JSON logs and
+//! `BENCH_STORM_TIMEOUT_SECS` (150), `BENCH_STORM_MAX_IN_FLIGHT` (64; 0 = no limit),
+//! `BENCH_STORM_BUNDLE_SECS` (10: the storm runs again with that bundle window; 0: not), `BENCH_LOG` (a file for the functions' JSON logs and
 //! EMF lines, which otherwise go to /dev/null), `BENCH_STORM_HTML` (a file: the storm's calls as
 //! one timeline page, lanes per person).
 
@@ -111,6 +112,7 @@ async fn main() {
     let storm_answer_ms: u64 = number("BENCH_STORM_ANSWER_MS", 100);
     let storm_timeout = Duration::from_secs(number("BENCH_STORM_TIMEOUT_SECS", 150));
     let storm_in_flight: usize = number("BENCH_STORM_MAX_IN_FLIGHT", 64);
+    let storm_bundle_secs: u32 = number("BENCH_STORM_BUNDLE_SECS", 10);
     let default_concurrency = escalation_lambda::config::flow_events_concurrency(
         &[
             ("TWILIO_FLOW_SID", "FW0123456789abcdef0123456789abcdef"),
@@ -136,6 +138,7 @@ async fn main() {
         cold: Vec::new(),
         artifacts: Vec::new(),
         storm: None,
+        storm_bundled: None,
         hotpath: None,
         decision: None,
         ring: None,
@@ -288,20 +291,31 @@ async fn main() {
             "storm: {storm_incidents} incidents within {} s, {storm_agents} agents",
             storm_window.as_secs()
         ));
-        let st = storm::run(
-            storm_incidents,
-            storm_window,
-            storm_agents,
-            storm_answer_ms,
-            storm_in_flight,
-            storm_timeout,
-            var("BENCH_STORM_HTML").map(PathBuf::from).as_deref(),
-        )
-        .await;
+        let mut plan = storm::StormPlan {
+            incidents: storm_incidents,
+            window: storm_window,
+            agents: storm_agents,
+            answer_ms: storm_answer_ms,
+            max_in_flight: storm_in_flight,
+            timeout: storm_timeout,
+            bundle_window_secs: 0,
+        };
+        let st = storm::run(&plan, var("BENCH_STORM_HTML").map(PathBuf::from).as_deref()).await;
         if !report::storm_ok(&st) {
             failed.push("storm promises".to_string());
         }
         results.storm = Some(st);
+        if storm_bundle_secs > 0 {
+            say(&format!(
+                "storm again, bundling on (BUNDLE_WINDOW_SECS={storm_bundle_secs})"
+            ));
+            plan.bundle_window_secs = storm_bundle_secs;
+            let st = storm::run(&plan, None).await;
+            if !report::storm_ok(&st) {
+                failed.push("bundled storm promises".to_string());
+            }
+            results.storm_bundled = Some(st);
+        }
     }
 
     let tables = report::tables(&results);

@@ -73,9 +73,9 @@ pub fn first_rings(
     finished: &[Escalation],
     executions: &[escalation_fakes::twilio::ExecutionRecord],
 ) -> Vec<Duration> {
-    let mut first: HashMap<&str, u64> = HashMap::new();
+    let mut first: HashMap<String, u64> = HashMap::new();
     for e in executions {
-        if let Some(id) = e.parameters["escalation_id"].as_str() {
+        for (id, _) in called_attempts(e) {
             let at = first.entry(id).or_insert(e.created_at_ms);
             *at = (*at).min(e.created_at_ms);
         }
@@ -87,4 +87,78 @@ pub fn first_rings(
             Some(Duration::from_millis(at.saturating_sub(esc.created_at())))
         })
         .collect()
+}
+
+/// The attempts an execution was placed for, `(escalation id, attempt)`: its own, then the
+/// other members of a bundle call (its `bundle` parameter, `<escalation_id>:<sys_id>:<attempt>;…`).
+pub fn called_attempts(e: &escalation_fakes::twilio::ExecutionRecord) -> Vec<(String, u64)> {
+    let own = e.parameters["escalation_id"].as_str().map(|id| {
+        (
+            id.to_string(),
+            e.parameters["attempt"].as_u64().unwrap_or(0),
+        )
+    });
+    let members = e.parameters["bundle"]
+        .as_str()
+        .unwrap_or("")
+        .split(';')
+        .filter_map(|m| {
+            let mut parts = m.split(':');
+            let id = parts.next()?.to_string();
+            let attempt = parts.nth(1)?.parse().ok()?;
+            Some((id, attempt))
+        });
+    own.into_iter().chain(members).collect()
+}
+
+/// Print up to three attempts that were dialled more than once, with their calls and what
+/// the escalation recorded.
+pub async fn show_duplicates(
+    stack: &Stack,
+    executions: &[escalation_fakes::twilio::ExecutionRecord],
+    per_attempt: &HashMap<(String, u64), usize>,
+) {
+    let t_start = executions
+        .iter()
+        .map(|e| e.created_at_ms)
+        .min()
+        .unwrap_or(0);
+    for (key, _) in per_attempt.iter().filter(|(_, n)| **n > 1).take(3) {
+        let (esc_id, attempt) = key;
+        let of_it: Vec<_> = executions
+            .iter()
+            .filter(|e| called_attempts(e).contains(key))
+            .collect();
+        let calls: Vec<String> = of_it
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} to {} at +{} ms",
+                    e.sid,
+                    escalation_core::model::E164::parse(&e.to)
+                        .map(|p| p.masked())
+                        .unwrap_or_default(),
+                    e.created_at_ms - t_start
+                )
+            })
+            .collect();
+        let sys_id = of_it
+            .iter()
+            .find(|e| e.parameters["escalation_id"].as_str() == Some(esc_id.as_str()))
+            .and_then(|e| e.parameters["sys_id"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        let recorded = stack.escalation(&sys_id).await.and_then(|s| {
+            s.escalation
+                .history()
+                .iter()
+                .find(|h| u64::from(h.number) == *attempt)
+                .map(|h| format!("{:?} {:?}", h.execution_sid, h.outcome))
+        });
+        eprintln!(
+            "[bench] storm: escalation {esc_id} attempt {attempt} dialled {} times: {}; recorded: {}",
+            calls.len(),
+            calls.join("; "),
+            recorded.unwrap_or_else(|| "-".into())
+        );
+    }
 }

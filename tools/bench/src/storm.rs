@@ -3,7 +3,7 @@
 //! Checks the promises under load: nothing lost, nobody dialled twice for one attempt,
 //! nobody on two calls at once, Studio creates within the configured rate.
 
-use crate::probe::{first_rings, put_item_probe, trigger_containers};
+use crate::probe::{called_attempts, first_rings, put_item_probe, trigger_containers};
 use crate::stats::{human, max_in_window, max_overlap, parse_iso_millis, percentile};
 use escalation_core::escalation::{Escalation, Status};
 use escalation_devtools::stack::{Stack, StackOptions};
@@ -70,6 +70,18 @@ pub struct StormRun {
     pub swept: [usize; 4],
     pub accept_p50: Duration,
     pub accept_p99: Duration,
+    /// `BUNDLE_WINDOW_SECS` of the run (0: bundling off).
+    pub bundle_window_secs: u32,
+    /// Incidents carried by the calls placed: every execution's own incident and the
+    /// others of a bundle call.
+    pub incidents_called: usize,
+}
+
+impl StormRun {
+    /// Studio executions per incident escalated.
+    pub fn calls_per_incident(&self) -> f64 {
+        self.executions as f64 / self.incidents.max(1) as f64
+    }
 }
 
 fn roster(agents: usize) -> String {
@@ -100,20 +112,39 @@ fn event_data(ev: &Value) -> Value {
     }
 }
 
-pub async fn run(
-    incidents: usize,
-    window: Duration,
-    agents: usize,
-    answer_ms: u64,
-    max_in_flight: usize,
-    timeout: Duration,
-    page: Option<&Path>,
-) -> StormRun {
+/// What storm to raise.
+#[derive(Debug, Clone)]
+pub struct StormPlan {
+    pub incidents: usize,
+    pub window: Duration,
+    pub agents: usize,
+    pub answer_ms: u64,
+    /// Triggers handled at once (0: no limit).
+    pub max_in_flight: usize,
+    /// How long to wait after the last trigger answered.
+    pub timeout: Duration,
+    /// `BUNDLE_WINDOW_SECS` (0: bundling off).
+    pub bundle_window_secs: u32,
+}
+
+pub async fn run(plan: &StormPlan, page: Option<&Path>) -> StormRun {
+    let StormPlan {
+        incidents,
+        window,
+        agents,
+        answer_ms,
+        max_in_flight,
+        timeout,
+        bundle_window_secs,
+    } = plan.clone();
     let busy_retry_secs = 2;
     let stack = Arc::new(
         Stack::start(StackOptions {
             roster_json: roster(agents),
-            env: vec![("BUSY_RETRY_SECS", busy_retry_secs.to_string())],
+            env: vec![
+                ("BUSY_RETRY_SECS", busy_retry_secs.to_string()),
+                ("BUNDLE_WINDOW_SECS", bundle_window_secs.to_string()),
+            ],
             auto_end: true,
             metrics: None,
         })
@@ -317,61 +348,19 @@ pub async fn run(
     }
 
     let executions = stack.twilio.executions();
+    // Every attempt a call was placed for: its own, and the other members of a bundle call
+    // (`<escalation_id>:<sys_id>:<attempt>;…`).
     let mut per_attempt: HashMap<(String, u64), usize> = HashMap::new();
+    let mut incidents_called = 0;
     for e in &executions {
-        let key = (
-            e.parameters["escalation_id"]
-                .as_str()
-                .unwrap_or("")
-                .to_string(),
-            e.parameters["attempt"].as_u64().unwrap_or(0),
-        );
-        *per_attempt.entry(key).or_insert(0) += 1;
+        for key in called_attempts(e) {
+            incidents_called += 1;
+            *per_attempt.entry(key).or_insert(0) += 1;
+        }
     }
     let duplicate_dials = per_attempt.values().map(|n| n.saturating_sub(1)).sum();
     // Show a few duplicates, so a failure can be understood from the output alone.
-    let t_start = executions
-        .iter()
-        .map(|e| e.created_at_ms)
-        .min()
-        .unwrap_or(0);
-    for ((esc_id, attempt), _) in per_attempt.iter().filter(|(_, n)| **n > 1).take(3) {
-        let calls: Vec<String> = executions
-            .iter()
-            .filter(|e| {
-                e.parameters["escalation_id"].as_str() == Some(esc_id.as_str())
-                    && e.parameters["attempt"].as_u64() == Some(*attempt)
-            })
-            .map(|e| {
-                format!(
-                    "{} to {} at +{} ms",
-                    e.sid,
-                    escalation_core::model::E164::parse(&e.to)
-                        .map(|p| p.masked())
-                        .unwrap_or_default(),
-                    e.created_at_ms - t_start
-                )
-            })
-            .collect();
-        let sys_id = executions
-            .iter()
-            .find(|e| e.parameters["escalation_id"].as_str() == Some(esc_id.as_str()))
-            .and_then(|e| e.parameters["sys_id"].as_str().map(str::to_string))
-            .unwrap_or_default();
-        let recorded = stack.escalation(&sys_id).await.and_then(|s| {
-            s.escalation
-                .history()
-                .iter()
-                .find(|h| u64::from(h.number) == *attempt)
-                .map(|h| format!("{:?} {:?}", h.execution_sid, h.outcome))
-        });
-        eprintln!(
-            "[bench] storm: escalation {esc_id} attempt {attempt} dialled {} times: {}; recorded: {}",
-            calls.len(),
-            calls.join("; "),
-            recorded.unwrap_or_else(|| "-".into())
-        );
-    }
+    crate::probe::show_duplicates(&stack, &executions, &per_attempt).await;
     let ended: HashMap<String, u64> = stack
         .twilio
         .events()
@@ -444,6 +433,8 @@ pub async fn run(
         swept: *swept.lock().unwrap(),
         accept_p50: percentile(&to_accept, 50.0),
         accept_p99: percentile(&to_accept, 99.0),
+        bundle_window_secs,
+        incidents_called,
     };
     if let Some(path) = page {
         let headline = format!(

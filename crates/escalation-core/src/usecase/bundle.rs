@@ -6,13 +6,15 @@
 //! falls due meanwhile joins the bundle and waits. The request that closes the bundle
 //! claims every member's dial lease (exactly-once, as for any call), places one call about
 //! all of them, and records it on each. A bundle left with one member is an ordinary call,
-//! so a lone incident is delayed by the window and no more. A member that could not be
+//! so a lone incident is delayed by the window and no more. The member that fills a bundle
+//! closes it at once (in a storm the next incidents open the next bundle rather than wait
+//! for the window to end). A member that could not be
 //! claimed (it moved on, or its store failed) is not lost: its wait ends shortly after the
 //! window and the sweeper places its call alone.
 
 use super::{Engine, EngineError};
 use crate::bundle::{
-    Bundle, BundleSettings, BundleStore, BundleTag, Close, JOIN_SLACK_MS, Join, Member,
+    Bundle, BundleSettings, BundleStore, BundleTag, Close, JOIN_SLACK_MS, Join, MAX_BUNDLE, Member,
 };
 use crate::escalation::{Attempt, DialDue, Phase};
 use crate::ports::{DialQueue, DialRequest, RepoError, Stored};
@@ -129,9 +131,24 @@ impl Engine {
                     Err(e) => return Err(e.into()),
                 }
             }
-            return self
+            let waiting = self
                 .wait_in_bundle(parts, stored, attempt.number, &bundle, opener)
-                .await;
+                .await?;
+            // The member that fills the bundle closes it now: nobody else can join, and
+            // the incidents after it open the next bundle instead of going alone.
+            let full = bundle.members.len() >= parts.settings.max_size.min(MAX_BUNDLE);
+            return match waiting {
+                Bundled::Handled(stored) if full && write => {
+                    let Some(mine) = stored.escalation.attempt(attempt.number).cloned() else {
+                        return Ok(Bundled::Handled(stored));
+                    };
+                    let Some(tag) = mine.bundle.clone() else {
+                        return Ok(Bundled::Handled(stored));
+                    };
+                    self.close_bundle(parts, stored, &mine, &tag).await
+                }
+                other => Ok(other),
+            };
         }
         Err(EngineError::Contention)
     }

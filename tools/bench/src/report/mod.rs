@@ -2,6 +2,7 @@
 //! `tables`: the Markdown tables; `chart`: the SVG; `method.md`: the cost per escalation and
 //! how each number is measured.
 
+mod bundling;
 mod calls;
 mod chart;
 mod ring;
@@ -30,6 +31,8 @@ pub struct Results {
     pub cold: Vec<ColdRun>,
     pub artifacts: Vec<Artifact>,
     pub storm: Option<StormRun>,
+    /// The same storm with bundling on.
+    pub storm_bundled: Option<StormRun>,
     pub hotpath: Option<crate::hotpath::HotPathRun>,
     /// Key press → assignment PATCH, call-decision against the flow's end.
     pub decision: Option<crate::decision::DecisionRun>,
@@ -169,6 +172,7 @@ pub(crate) mod tests {
             cold: Vec::new(),
             artifacts: Vec::new(),
             storm: None,
+            storm_bundled: None,
             hotpath: None,
             decision: None,
             ring: None,

@@ -25,6 +25,9 @@ pub fn tables(r: &Results) -> String {
     }
     if let Some(st) = &r.storm {
         storm_table(&mut s, st);
+        if let Some(on) = &r.storm_bundled {
+            super::bundling::table(&mut s, st, on);
+        }
         super::calls::trigger_steps(&mut s, st);
     }
     if let Some(h) = &r.hotpath {
