@@ -352,12 +352,16 @@ pub async fn run(plan: &StormPlan, page: Option<&Path>) -> StormRun {
     // (`<escalation_id>:<sys_id>:<attempt>;…`).
     let mut per_attempt: HashMap<(String, u64), usize> = HashMap::new();
     let mut incidents_called = 0;
+    let mut sizes: BTreeMap<usize, usize> = BTreeMap::new();
     for e in &executions {
-        for key in called_attempts(e) {
+        let called = called_attempts(e);
+        *sizes.entry(called.len()).or_insert(0) += 1;
+        for key in called {
             incidents_called += 1;
             *per_attempt.entry(key).or_insert(0) += 1;
         }
     }
+    eprintln!("[bench] storm: calls by how many incidents each carried: {sizes:?}");
     let duplicate_dials = per_attempt.values().map(|n| n.saturating_sub(1)).sum();
     // Show a few duplicates, so a failure can be understood from the output alone.
     crate::probe::show_duplicates(&stack, &executions, &per_attempt).await;

@@ -20,8 +20,10 @@ use crate::escalation::{Attempt, DialDue, Phase};
 use crate::ports::{DialQueue, DialRequest, RepoError, Stored};
 use std::sync::Arc;
 
-/// Conditional writes of a bundle tried before giving up with [`EngineError::Contention`].
-const MAX_BUNDLE_WRITES: usize = 5;
+/// Conditional writes of a bundle tried before giving up with [`EngineError::Contention`]
+/// (the request is then delivered again). Every dialer in a storm joins the same person's
+/// bundle: of those racing, one write wins each round.
+const MAX_BUNDLE_WRITES: usize = 20;
 
 /// What bundling needs: where bundles are kept, the dial queue that brings a bundle's
 /// opener back when the window ends, and the window.
@@ -114,7 +116,7 @@ impl Engine {
                 now,
                 &parts.settings,
             );
-            let (bundle, opener, write) = match join {
+            let (mut bundle, opener, write) = match join {
                 Join::Alone => return Ok(Bundled::Alone(stored)),
                 // Only a first call opens a bundle (and waits for the window): later calls
                 // of a walk join one that is open, and are placed at once otherwise.
@@ -124,6 +126,14 @@ impl Engine {
                 Join::Open(bundle) => (bundle, true, true),
                 Join::Add(bundle) => (bundle, false, true),
             };
+            // The member that fills the bundle closes it in the same write and places its
+            // call at once: nobody finds it full and open (and goes alone), and the
+            // incidents after it open the next bundle.
+            let full = bundle.members.len() >= parts.settings.max_size.min(MAX_BUNDLE);
+            let fills = write && !opener && full;
+            if fills {
+                bundle.closed_at = Some(now);
+            }
             if write {
                 match parts.store.save(&bundle, version).await {
                     Ok(()) => {}
@@ -134,20 +144,23 @@ impl Engine {
             let waiting = self
                 .wait_in_bundle(parts, stored, attempt.number, &bundle, opener)
                 .await?;
-            // The member that fills the bundle closes it now: nobody else can join, and
-            // the incidents after it open the next bundle instead of going alone.
-            let full = bundle.members.len() >= parts.settings.max_size.min(MAX_BUNDLE);
-            return match waiting {
-                Bundled::Handled(stored) if full && write => {
-                    let Some(mine) = stored.escalation.attempt(attempt.number).cloned() else {
-                        return Ok(Bundled::Handled(stored));
-                    };
-                    let Some(tag) = mine.bundle.clone() else {
-                        return Ok(Bundled::Handled(stored));
-                    };
+            let Bundled::Handled(stored) = waiting else {
+                return Ok(waiting);
+            };
+            let Some(mine) = stored.escalation.attempt(attempt.number).cloned() else {
+                return Ok(Bundled::Handled(stored));
+            };
+            return match &mine.bundle {
+                Some(_) if fills => {
+                    let stored = self.place_bundle(stored, &mine, &bundle).await?;
+                    Ok(Bundled::Handled(stored))
+                }
+                // A retry that finds its bundle full and still open closes it.
+                Some(tag) if full && bundle.closed_at.is_none() => {
+                    let tag = tag.clone();
                     self.close_bundle(parts, stored, &mine, &tag).await
                 }
-                other => Ok(other),
+                _ => Ok(Bundled::Handled(stored)),
             };
         }
         Err(EngineError::Contention)
