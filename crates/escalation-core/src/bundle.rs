@@ -186,13 +186,18 @@ pub struct BundleTag {
     /// alone).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub incidents: Vec<String>,
+    /// The call was found again (its dialer died, or the answer to the create was lost)
+    /// rather than recorded by the dialer that placed it: whether it is about other
+    /// incidents too is not known, so it is treated as shared.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub found: bool,
 }
 
 impl BundleTag {
     /// Whether the attempt's call is (or was) about several incidents: ending it ends the
     /// others' calls too.
     pub fn is_shared(&self) -> bool {
-        self.incidents.len() > 1
+        self.incidents.len() > 1 || self.found
     }
 }
 

@@ -280,3 +280,55 @@ async fn when_the_person_is_on_another_call_the_whole_bundle_goes_to_the_next_pe
         assert_eq!(esc.history()[0].outcome, CallOutcome::OnAnotherCall);
     }
 }
+
+#[tokio::test]
+async fn a_bundle_call_placed_after_a_long_window_is_not_ended_by_the_sweeper_as_overdue() {
+    let s = Scenario::bundled(ROSTER, 300);
+    s.script(ALICE, [PlaceScript::Rings(CallOutcome::Accepted)]);
+    s.start(1).await;
+    let (req, _) = s.m.dials.take_delayed().remove(0);
+    s.m.clock.set(T0 + secs(300));
+    s.dial([req]).await;
+    assert_eq!(s.dialled(), [ALICE]);
+
+    // Ring timeout and grace after the call was placed, well within the overrun allowance.
+    let report = s.sweep_at(secs(300 + 30 + 30 + 60)).await;
+    assert_eq!(report.ended, 0, "{report:?}");
+    assert_eq!(report.still_active, 1, "{report:?}");
+}
+
+#[tokio::test]
+async fn a_bundle_call_whose_answer_was_lost_is_found_again_and_not_hung_up_for_one_incident() {
+    let s = Scenario::bundled(ROSTER, WINDOW);
+    s.script(
+        ALICE,
+        [PlaceScript::PlacedAnswerLost(CallOutcome::Accepted)],
+    );
+    let req = storm(&s, 2).await;
+    s.m.clock.set(T0 + secs(u64::from(WINDOW)));
+    assert!(
+        s.engine.dial_requested(&req).await.is_err(),
+        "the create's outcome is unknown"
+    );
+    assert_eq!(s.dialled(), [ALICE]);
+
+    // After the leases run out the sweeper finds the call and records it on both.
+    s.sweep_at(secs(u64::from(WINDOW) + 61)).await;
+    s.sweep_at(secs(u64::from(WINDOW) + 62)).await;
+    assert_eq!(s.dialled(), [ALICE], "found again, not placed again");
+    for n in 1..=2 {
+        assert_eq!(
+            s.esc(n).current().unwrap().phase,
+            Phase::Calling,
+            "incident {n}"
+        );
+    }
+    s.engine.cancel(&sys_id(2), resolved(&s)).await.unwrap();
+    assert!(
+        s.m.dialer.hung_up().is_empty(),
+        "the found call may be incident 1's too"
+    );
+    s.m.dialer.finish(&s.call(0));
+    s.settle().await;
+    assert_eq!(s.esc(1).status(), Status::Accepted);
+}

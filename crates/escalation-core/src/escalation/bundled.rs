@@ -32,7 +32,7 @@ impl Escalation {
     /// The bundle call `sid`, about `incidents` (in the order it reads them), was placed
     /// for attempt `attempt`: recorded as its call (DIALING → CALLING), with the bundle
     /// named on the attempt so that its end, and anything that would hang it up, knows the
-    /// call is shared.
+    /// call is shared; the attempt's time starts again (its ring is judged from now).
     pub fn record_bundle_call(
         &mut self,
         attempt: u32,
@@ -52,7 +52,29 @@ impl Escalation {
             } else {
                 Vec::new()
             },
+            found: false,
         });
+        // The call's own time starts now: the wait in the bundle is not ringing time (the
+        // sweeper judges an overdue call from here).
+        a.started_at = now;
+        Ok(())
+    }
+
+    /// A call found again for attempt `attempt` (adopted after a lost answer or a dead
+    /// dialer) is recorded as its call; an attempt that waited in a bundle may have been
+    /// placed in a bundle call, so its call is treated as shared from then on.
+    pub fn adopt_execution(
+        &mut self,
+        attempt: u32,
+        sid: &ExecutionSid,
+        now: u64,
+    ) -> Result<(), Ignored> {
+        self.record_execution(attempt, sid, now)?;
+        let a = self.live_attempt(attempt)?;
+        if let Some(tag) = &mut a.bundle {
+            tag.found = true;
+            a.started_at = now;
+        }
         Ok(())
     }
 }

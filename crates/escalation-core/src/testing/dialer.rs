@@ -350,10 +350,13 @@ impl Dialer for ScriptedDialer {
             .placed()
             .into_iter()
             .find(|p| {
-                !p.gone
-                    && p.call.escalation_id == call.escalation_id
-                    && p.call.attempt == call.attempt
-                    && p.call.person.phone == call.person.phone
+                // As Twilio's side reads it: a bundle call is found for any of its members.
+                let ours = (p.call.escalation_id == call.escalation_id
+                    && p.call.attempt == call.attempt)
+                    || p.call.bundle.iter().any(|b| {
+                        b.escalation_id == call.escalation_id && b.attempt == call.attempt
+                    });
+                !p.gone && ours && p.call.person.phone == call.person.phone
             })
             .map(|p| p.sid))
     }

@@ -181,6 +181,7 @@ impl Engine {
             id: bundle.id.clone(),
             opener,
             incidents: Vec::new(),
+            found: false,
         };
         let until = if opener {
             bundle.closes_at
@@ -226,10 +227,18 @@ impl Engine {
                     Err(RepoError::Conflict { .. }) => continue,
                     Err(e) => return Err(e.into()),
                 },
-                // Someone else closed it (they claim this attempt with the others, and the
-                // lease keeps the call to one), or it was replaced: this call goes alone
-                // if nobody has claimed it.
-                Close::Already { .. } | Close::Gone => return Ok(Bundled::Alone(stored)),
+                // Someone else closed it: they claim this attempt with the others. Whoever of
+                // its members is still unclaimed when this runs (its closer died, or could
+                // not claim them) is called together now; the leases keep each to one call.
+                Close::Already { .. } => {
+                    let Some(held) = held else {
+                        return Ok(Bundled::Alone(stored));
+                    };
+                    let stored = self.place_bundle(stored, attempt, &held.bundle).await?;
+                    return Ok(Bundled::Handled(stored));
+                }
+                // Replaced by another bundle: this call goes alone if nobody claimed it.
+                Close::Gone => return Ok(Bundled::Alone(stored)),
             }
         }
         Err(EngineError::Contention)

@@ -5,8 +5,8 @@
 use super::{Engine, EngineError};
 use crate::bundle::{Bundle, BundledCall, Member};
 use crate::escalation::{Attempt, CREATE_BUDGET_MS, DIAL_LEASE_MS, DialDue, Next};
-use crate::model::{CallOutcome, E164, EscalationId, ExecutionSid};
-use crate::ports::{DialResult, Stored, TelephonyError, TelephonyErrorKind};
+use crate::model::{CallOutcome, E164, EscalationId, ExecutionSid, SysId};
+use crate::ports::{DialResult, RepoError, Stored, TelephonyError, TelephonyErrorKind};
 
 /// One member whose dial lease the closer holds.
 struct Claimed {
@@ -26,6 +26,7 @@ impl Engine {
                 Err(group) => self.dial_together(group).await,
             };
             if let Err(e) = result {
+                tracing::error!(error = %e, "could not place a next call; the sweeper places it");
                 failed.get_or_insert(e);
             }
         }
@@ -97,18 +98,20 @@ impl Engine {
         bundle: &Bundle,
     ) -> Result<Stored, EngineError> {
         self.ports.dialer.reserve().await?;
-        let mine = match self.claim(stored, attempt.number).await? {
-            Ok(c) => c,
-            Err(s) => return Ok(s),
+        let mine_id = stored.escalation.id().clone();
+        let mine_sys = stored.escalation.incident().sys_id.clone();
+        // Our own attempt may be held elsewhere (or have moved on): the others are still
+        // called together.
+        let (mut members, known) = match self.claim(stored, attempt.number).await? {
+            Ok(c) => (vec![c], None),
+            Err(s) => (Vec::new(), Some(s)),
         };
-        let mine_id = mine.stored.escalation.id().clone();
         let others: Vec<&Member> = bundle
             .members
             .iter()
             .filter(|m| m.escalation_id != mine_id)
             .collect();
         let claims = futures::future::join_all(others.iter().map(|m| self.claim_member(m))).await;
-        let mut members = vec![mine];
         for (claim, m) in claims.into_iter().zip(others) {
             match claim {
                 Ok(Some(c)) => members.push(c),
@@ -119,7 +122,7 @@ impl Engine {
         }
         let members = self.adopt_earlier_calls(members).await?;
         let Some(first) = members.first() else {
-            return Err(EngineError::Contention);
+            return self.latest(known, &mine_sys).await;
         };
         let mut call = first.stored.escalation.call_request(&first.attempt);
         call.bundle = members[1..]
@@ -149,9 +152,10 @@ impl Engine {
         }
         let outcome = match self.ports.dialer.place(&call).await {
             Ok(DialResult::Placed(sid) | DialResult::AlreadyOurs(sid)) => {
-                return self
+                let mine = self
                     .record_bundle(members, &sid, &bundle.id, &incidents, &mine_id)
-                    .await;
+                    .await?;
+                return self.latest(mine.or(known), &mine_sys).await;
             }
             Ok(DialResult::OnAnotherCall) => CallOutcome::OnAnotherCall,
             Ok(DialResult::Unreachable(why)) => CallOutcome::Unreachable(why),
@@ -184,7 +188,19 @@ impl Engine {
         }
         // Their next calls: one call again where they go to the same person.
         Box::pin(self.dial_next(due)).await?;
-        mine_now.ok_or(EngineError::Contention)
+        self.latest(mine_now.or(known), &mine_sys).await
+    }
+
+    /// Our escalation as last seen, or as stored now when this step did not touch it.
+    async fn latest(&self, known: Option<Stored>, sys_id: &SysId) -> Result<Stored, EngineError> {
+        if let Some(s) = known {
+            return Ok(s);
+        }
+        self.ports
+            .repo
+            .load(sys_id)
+            .await?
+            .ok_or_else(|| RepoError::Corrupt("escalation vanished".into()).into())
     }
 
     /// Claim attempt `n` of `stored` (`Err`: someone else has it, or it moved on).
@@ -241,7 +257,9 @@ impl Engine {
                 Ok(Some(sid)) => {
                     tracing::warn!(escalation_id = %call.escalation_id, attempt = n, execution = %sid,
                         "adopting the execution an earlier dialer created but never recorded");
-                    self.record_execution(c.stored, n, &sid, self.now()).await?;
+                    let found = super::dial::Found::Maybe(c.attempt.bundle.is_some());
+                    self.record_execution(c.stored, n, &sid, self.now(), found)
+                        .await?;
                 }
                 Ok(None) => left.push(c),
                 Err(e) => return Err(self.give_up_all(vec![c], e).await),
@@ -257,7 +275,7 @@ impl Engine {
         bundle_id: &str,
         incidents: &[String],
         mine_id: &EscalationId,
-    ) -> Result<Stored, EngineError> {
+    ) -> Result<Option<Stored>, EngineError> {
         let mut mine = None;
         let mut failed = None;
         for c in members {
@@ -292,10 +310,9 @@ impl Engine {
                 mine = Some(s);
             }
         }
-        match (failed, mine) {
-            (Some(e), _) => Err(e),
-            (None, Some(s)) => Ok(s),
-            (None, None) => Err(EngineError::Contention),
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(mine),
         }
     }
 

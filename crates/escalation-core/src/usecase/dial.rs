@@ -18,6 +18,16 @@ use crate::escalation::{CREATE_BUDGET_MS, DIAL_LEASE_MS, DialDue, Next};
 use crate::model::{CallOutcome, ExecutionSid};
 use crate::ports::{DialRequest, DialResult, Metric, Stored, TelephonyError, TelephonyErrorKind};
 
+/// How the call being recorded came to be known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Found {
+    /// This dialer placed it.
+    Placed,
+    /// Found again (a 409 for our own call, or an earlier dialer's call); `true` when the
+    /// attempt waited in a bundle, so the call may be about other incidents too.
+    Maybe(bool),
+}
+
 /// A dial loop never runs away: at most this many un-placed calls are skipped in one go.
 const MAX_SKIPS_PER_DIAL: usize = 64;
 
@@ -131,7 +141,10 @@ impl Engine {
                     Ok(Some(sid)) => {
                         tracing::warn!(escalation_id = %call.escalation_id, attempt = n, execution = %sid,
                             to = %to, "adopting the execution an earlier dialer created but never recorded");
-                        stored = self.record_execution(stored, n, &sid, clock()).await?;
+                        let found = Found::Maybe(attempt.bundle.is_some());
+                        stored = self
+                            .record_execution(stored, n, &sid, clock(), found)
+                            .await?;
                         continue;
                     }
                     Ok(None) => {}
@@ -152,13 +165,18 @@ impl Engine {
             let outcome = match self.ports.dialer.place(&call).await {
                 // The next attempt of a ring-all step, if any, is placed on the next turn.
                 Ok(DialResult::Placed(sid)) => {
-                    stored = self.record_execution(stored, n, &sid, clock()).await?;
+                    stored = self
+                        .record_execution(stored, n, &sid, clock(), Found::Placed)
+                        .await?;
                     continue;
                 }
                 Ok(DialResult::AlreadyOurs(sid)) => {
                     tracing::info!(escalation_id = %call.escalation_id, execution = %sid,
                         "adopting our own active execution (409)");
-                    stored = self.record_execution(stored, n, &sid, clock()).await?;
+                    let found = Found::Maybe(attempt.bundle.is_some());
+                    stored = self
+                        .record_execution(stored, n, &sid, clock(), found)
+                        .await?;
                     continue;
                 }
                 Ok(DialResult::OnAnotherCall) => {
@@ -238,9 +256,17 @@ impl Engine {
         attempt: u32,
         sid: &ExecutionSid,
         now: u64,
+        found: Found,
     ) -> Result<Stored, EngineError> {
+        let shared = found == Found::Maybe(true);
         match self
-            .commit(stored, |e| e.record_execution(attempt, sid, now))
+            .commit(stored, |e| {
+                if shared {
+                    e.adopt_execution(attempt, sid, now)
+                } else {
+                    e.record_execution(attempt, sid, now)
+                }
+            })
             .await?
         {
             Ok((stored, ())) => {
@@ -259,7 +285,10 @@ impl Engine {
                     .escalation
                     .attempt(attempt)
                     .and_then(|a| a.execution_sid.as_ref());
+                // A call found again for an attempt that waited in a bundle may be other
+                // incidents' call too: it is left to them.
                 if ours != Some(sid)
+                    && !shared
                     && let Err(e) = self.ports.dialer.hang_up(sid).await
                 {
                     tracing::warn!(execution = %sid, error = %e, "could not hang up the stray call");
