@@ -118,15 +118,22 @@ async fn live_escalations(rig: &Rig, twilio: &TwilioHandle, n: usize) -> Vec<Val
     let per_lane = n.div_ceil(lanes);
     let work = apps.iter().enumerate().map(|(lane, app)| async move {
         let phone = lane_phone(lane);
+        // The trigger answers before any call: the dialer's part (placing the queued first
+        // call) is done here directly, through the same engine.
+        let engine = app.parts.engine();
         let mut ended = Vec::new();
         for i in 0..per_lane {
             if lane * per_lane + i >= n {
                 break;
             }
-            let event = rig.trigger_event(&sys_id(), &format!("INC{:07}", lane * per_lane + i));
+            let id = sys_id();
+            let event = rig.trigger_event(&id, &format!("INC{:07}", lane * per_lane + i));
             let req = lambda_http::request::from_str(&event.to_string()).expect("URL event");
             let resp = app.trigger.handle(req).await.expect("trigger");
             assert_eq!(resp.status().as_u16(), 202, "setup trigger refused");
+            let sys_id = escalation_core::model::SysId::parse(&id).expect("sys_id");
+            let stored = engine.find(&sys_id).await.expect("load").expect("stored");
+            engine.dial(stored).await.expect("first call placed");
             // The lane's agent has exactly one active execution: the one just created.
             let sid = twilio
                 .executions()
