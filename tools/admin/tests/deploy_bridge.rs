@@ -112,22 +112,27 @@ fn deploy_cargo_lambda_gives_the_bridge_url_to_the_functions_that_place_calls() 
     }
 }
 
-#[test]
-fn deploy_cargo_lambda_refuses_a_conference_bridge_that_is_not_true_or_false() {
-    let dir = std::env::temp_dir().join(format!("deploy-bridge-bad-{}", std::process::id()));
+/// The example configuration with `extra` appended is refused (exit 2); its stderr.
+fn refused_with(name: &str, extra: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("deploy-{name}-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let cfg = dir.join("bad.env");
     let example = read("infra/aws/cargo-lambda.env.example");
-    std::fs::write(&cfg, format!("{example}\nCONFERENCE_BRIDGE=yes\n")).expect("write");
+    std::fs::write(&cfg, format!("{example}\n{extra}\n")).expect("write");
     let out = bash(
         "scripts/deploy_cargo_lambda.sh",
         &["--dry-run", "--no-build", cfg.to_str().expect("utf-8")],
     );
     assert_eq!(out.status.code(), Some(2));
+    text(&out.stderr)
+}
+
+#[test]
+fn deploy_cargo_lambda_refuses_a_conference_bridge_that_is_not_true_or_false() {
+    let stderr = refused_with("bridge", "CONFERENCE_BRIDGE=yes");
     assert!(
-        text(&out.stderr).contains("CONFERENCE_BRIDGE='yes' is not true or false"),
-        "{}",
-        text(&out.stderr)
+        stderr.contains("CONFERENCE_BRIDGE='yes' is not true or false"),
+        "{stderr}"
     );
 }
 
@@ -161,19 +166,9 @@ fn deploy_cargo_lambda_gives_the_bundle_window_to_the_functions_that_place_calls
 
 #[test]
 fn deploy_cargo_lambda_refuses_a_bundle_window_over_five_minutes() {
-    let dir = std::env::temp_dir().join(format!("deploy-bundle-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let cfg = dir.join("bad.env");
-    let example = read("infra/aws/cargo-lambda.env.example");
-    std::fs::write(&cfg, format!("{example}\nBUNDLE_WINDOW_SECS=900\n")).expect("write");
-    let out = bash(
-        "scripts/deploy_cargo_lambda.sh",
-        &["--dry-run", "--no-build", cfg.to_str().expect("utf-8")],
-    );
-    assert_eq!(out.status.code(), Some(2));
+    let stderr = refused_with("bundle", "BUNDLE_WINDOW_SECS=900");
     assert!(
-        text(&out.stderr).contains("BUNDLE_WINDOW_SECS='900' is not a number of seconds, 0 to 300"),
-        "{}",
-        text(&out.stderr)
+        stderr.contains("BUNDLE_WINDOW_SECS='900' is not a number of seconds, 0 to 300"),
+        "{stderr}"
     );
 }

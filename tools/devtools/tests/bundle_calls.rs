@@ -6,9 +6,7 @@
 mod support;
 
 use escalation_devtools::stack::{ALICE, BOB, Stack, StackOptions};
-use escalation_fakes::twilio::ExecutionRecord;
-use serde_json::Value;
-use support::{SETTLE, dialled, now, patches, press, sys_id};
+use support::{SETTLE, assignments, dialled, now, press, said, sys_id};
 
 const WINDOW_SECS: u64 = 2;
 
@@ -39,22 +37,6 @@ async fn storm(stack: &Stack, first: u32, n: u32) -> Vec<String> {
     ids
 }
 
-fn said(e: &ExecutionRecord) -> Vec<&str> {
-    e.heard.iter().map(|h| h.text.as_str()).collect()
-}
-
-fn assigned_to(stack: &Stack, id: &str) -> Vec<String> {
-    patches(stack, id)
-        .iter()
-        .filter_map(|p| {
-            p.get("assigned_to")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .filter(|v| !v.is_empty())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_incidents_for_alice_are_one_call_and_her_accept_assigns_each() {
     let stack = bundled_stack().await;
@@ -79,7 +61,7 @@ async fn three_incidents_for_alice_are_one_call_and_her_accept_assigns_each() {
     for id in &ids {
         let esc = stack.escalation(id).await.unwrap().escalation;
         assert_eq!(esc.accepted_by(), Some("Alice Agent"), "{id}");
-        assert_eq!(assigned_to(&stack, id).len(), 1, "{id} assigned once");
+        assert_eq!(assignments(&stack, id).len(), 1, "{id} assigned once");
         let notes = stack.sn.work_notes(id);
         assert!(
             notes
@@ -105,7 +87,7 @@ async fn passing_a_bundle_moves_each_incident_on_and_bob_gets_one_call_about_all
         let esc = stack.escalation(id).await.unwrap().escalation;
         assert_eq!(esc.accepted_by(), Some("Bob Agent"), "{id}");
         assert_eq!(esc.history().len(), 2, "{id}: Alice's pass, Bob's accept");
-        assert_eq!(assigned_to(&stack, id).len(), 1, "{id}");
+        assert_eq!(assignments(&stack, id).len(), 1, "{id}");
     }
 }
 

@@ -8,9 +8,9 @@ mod support;
 
 use escalation_core::model::CallOutcome;
 use escalation_devtools::stack::{ALICE, BOB, CAROL, Stack, StackOptions};
-use escalation_fakes::twilio::{AgentStep, ExecutionRecord};
+use escalation_fakes::twilio::AgentStep;
 use serde_json::json;
-use support::{SETTLE, patches, press_after, stack_with_decisions_and, sys_id};
+use support::{SETTLE, assignments, press_after, said, stack_with_decisions_and, sys_id};
 
 /// Alice, Bob and Carol (the test roster's numbers) in one ring-all step.
 fn ring_all_policy() -> String {
@@ -38,22 +38,6 @@ async fn ring_all_stack() -> Stack {
 
 fn rings_long() -> AgentStep {
     AgentStep::NoAnswer { after_ms: 20_000 }
-}
-
-fn said(e: &ExecutionRecord) -> Vec<&str> {
-    e.heard.iter().map(|h| h.text.as_str()).collect()
-}
-
-fn assignments(stack: &Stack, id: &str) -> Vec<String> {
-    patches(stack, id)
-        .iter()
-        .filter_map(|p| {
-            p.get("assigned_to")
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
-        })
-        .filter(|v| !v.is_empty())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -2,6 +2,7 @@
 //! record it on each; and the next calls of a bundle's incidents, which go out as one call
 //! again when they are due to the same person.
 
+use super::dial::Found;
 use super::{Engine, EngineError};
 use crate::bundle::{Bundle, BundledCall, Member};
 use crate::escalation::{Attempt, CREATE_BUDGET_MS, DIAL_LEASE_MS, DialDue, Next};
@@ -247,18 +248,10 @@ impl Engine {
     ) -> Result<Vec<Claimed>, EngineError> {
         let mut left = Vec::with_capacity(members.len());
         for c in members {
-            let n = c.attempt.number;
-            if !c.stored.escalation.claimed_before(n) {
-                left.push(c);
-                continue;
-            }
-            let call = c.stored.escalation.call_request(&c.attempt);
-            match self.ports.dialer.find_placed(&call).await {
+            match self.earlier_call(&c.stored, &c.attempt).await {
                 Ok(Some(sid)) => {
-                    tracing::warn!(escalation_id = %call.escalation_id, attempt = n, execution = %sid,
-                        "adopting the execution an earlier dialer created but never recorded");
-                    let found = super::dial::Found::Maybe(c.attempt.bundle.is_some());
-                    self.record_execution(c.stored, n, &sid, self.now(), found)
+                    let n = c.attempt.number;
+                    self.record_execution(c.stored, n, &sid, self.now(), Found::Again)
                         .await?;
                 }
                 Ok(None) => left.push(c),

@@ -126,10 +126,8 @@ impl Engine {
         }
         // The next calls: those of a bundle's incidents that go to the same person are one
         // call again.
+        // (dial_next logs each call it could not place.)
         if let Err(e) = self.dial_next(due).await {
-            if result.is_err() {
-                tracing::error!(execution = %sid, error = %e, "could not place the next call");
-            }
             failed.get_or_insert(e);
         }
         match failed {

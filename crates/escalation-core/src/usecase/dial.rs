@@ -14,7 +14,7 @@
 use super::both::both;
 use super::bundle::Bundled;
 use super::{Engine, EngineError};
-use crate::escalation::{CREATE_BUDGET_MS, DIAL_LEASE_MS, DialDue, Next};
+use crate::escalation::{Attempt, CREATE_BUDGET_MS, DIAL_LEASE_MS, DialDue, Next};
 use crate::model::{CallOutcome, ExecutionSid};
 use crate::ports::{DialRequest, DialResult, Metric, Stored, TelephonyError, TelephonyErrorKind};
 
@@ -23,9 +23,9 @@ use crate::ports::{DialRequest, DialResult, Metric, Stored, TelephonyError, Tele
 pub(super) enum Found {
     /// This dialer placed it.
     Placed,
-    /// Found again (a 409 for our own call, or an earlier dialer's call); `true` when the
-    /// attempt waited in a bundle, so the call may be about other incidents too.
-    Maybe(bool),
+    /// Found again: a 409 for our own call, or an earlier dialer's call. For an attempt
+    /// that waited in a bundle it may be about other incidents too.
+    Again,
 }
 
 /// A dial loop never runs away: at most this many un-placed calls are skipped in one go.
@@ -134,22 +134,15 @@ impl Engine {
             };
             let call = stored.escalation.call_request(&attempt);
             let to = attempt.person.phone.masked();
-            // Someone claimed this call before us and never recorded one: they may have died
-            // after the call was placed. Look for it before calling again.
-            if stored.escalation.claimed_before(n) {
-                match self.ports.dialer.find_placed(&call).await {
-                    Ok(Some(sid)) => {
-                        tracing::warn!(escalation_id = %call.escalation_id, attempt = n, execution = %sid,
-                            to = %to, "adopting the execution an earlier dialer created but never recorded");
-                        let found = Found::Maybe(attempt.bundle.is_some());
-                        stored = self
-                            .record_execution(stored, n, &sid, clock(), found)
-                            .await?;
-                        continue;
-                    }
-                    Ok(None) => {}
-                    Err(e) => return Err(self.give_up(stored, n, until, e).await),
+            match self.earlier_call(&stored, &attempt).await {
+                Ok(Some(sid)) => {
+                    stored = self
+                        .record_execution(stored, n, &sid, clock(), Found::Again)
+                        .await?;
+                    continue;
                 }
+                Ok(None) => {}
+                Err(e) => return Err(self.give_up(stored, n, until, e).await),
             }
             // The lease must cover the whole create: one that might still be in flight when
             // the lease runs out could meet a second dialer's create.
@@ -173,9 +166,8 @@ impl Engine {
                 Ok(DialResult::AlreadyOurs(sid)) => {
                     tracing::info!(escalation_id = %call.escalation_id, execution = %sid,
                         "adopting our own active execution (409)");
-                    let found = Found::Maybe(attempt.bundle.is_some());
                     stored = self
-                        .record_execution(stored, n, &sid, clock(), found)
+                        .record_execution(stored, n, &sid, clock(), Found::Again)
                         .await?;
                     continue;
                 }
@@ -210,6 +202,27 @@ impl Engine {
             }
         }
         Err(EngineError::Contention)
+    }
+
+    /// Someone claimed attempt `attempt` before us and never recorded a call: they may
+    /// have died after it was placed. The call the telephony side has for it, if any
+    /// (a bundle call counts for each of its members).
+    pub(super) async fn earlier_call(
+        &self,
+        stored: &Stored,
+        attempt: &Attempt,
+    ) -> Result<Option<ExecutionSid>, TelephonyError> {
+        if !stored.escalation.claimed_before(attempt.number) {
+            return Ok(None);
+        }
+        let call = stored.escalation.call_request(attempt);
+        let sid = self.ports.dialer.find_placed(&call).await?;
+        if let Some(sid) = &sid {
+            tracing::warn!(escalation_id = %call.escalation_id, attempt = attempt.number,
+                execution = %sid, to = %attempt.person.phone.masked(),
+                "adopting the execution an earlier dialer created but never recorded");
+        }
+        Ok(sid)
     }
 
     /// Placing the call failed while we held the lease: count it and, if no call can have
@@ -258,14 +271,17 @@ impl Engine {
         now: u64,
         found: Found,
     ) -> Result<Stored, EngineError> {
-        let shared = found == Found::Maybe(true);
+        // A call found again for an attempt that waited in a bundle may be other
+        // incidents' call too.
+        let shared = found == Found::Again
+            && stored
+                .escalation
+                .attempt(attempt)
+                .is_some_and(|a| a.bundle.is_some());
         match self
-            .commit(stored, |e| {
-                if shared {
-                    e.adopt_execution(attempt, sid, now)
-                } else {
-                    e.record_execution(attempt, sid, now)
-                }
+            .commit(stored, |e| match found {
+                Found::Placed => e.record_execution(attempt, sid, now),
+                Found::Again => e.adopt_execution(attempt, sid, now),
             })
             .await?
         {
@@ -285,8 +301,7 @@ impl Engine {
                     .escalation
                     .attempt(attempt)
                     .and_then(|a| a.execution_sid.as_ref());
-                // A call found again for an attempt that waited in a bundle may be other
-                // incidents' call too: it is left to them.
+                // A call that may be other incidents' too is left to them.
                 if ours != Some(sid)
                     && !shared
                     && let Err(e) = self.ports.dialer.hang_up(sid).await

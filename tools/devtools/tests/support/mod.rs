@@ -5,7 +5,7 @@
 
 use escalation_devtools::stack::{Stack, StackOptions, user_sys_id};
 use escalation_fakes::FaultRule;
-use escalation_fakes::twilio::{AgentStep, TwilioHandle};
+use escalation_fakes::twilio::{AgentStep, ExecutionRecord, TwilioHandle};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -88,6 +88,24 @@ fn numbers_called(twilio: &TwilioHandle, of: impl Fn(&Value) -> bool) -> Vec<Str
         .collect();
     ex.sort_by_key(|e| e.created_at_ms);
     ex.into_iter().map(|e| e.to).collect()
+}
+
+/// What the person on an execution heard, in order.
+pub fn said(e: &ExecutionRecord) -> Vec<&str> {
+    e.heard.iter().map(|h| h.text.as_str()).collect()
+}
+
+/// The non-empty `assigned_to` values ServiceNow was sent for an incident, in order.
+pub fn assignments(stack: &Stack, sys_id: &str) -> Vec<String> {
+    patches(stack, sys_id)
+        .iter()
+        .filter_map(|p| {
+            p.get("assigned_to")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .filter(|v| !v.is_empty())
+        .collect()
 }
 
 /// PATCH requests ServiceNow received for an incident.
